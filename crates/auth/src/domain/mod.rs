@@ -1,0 +1,4 @@
+//! Validated values of the auth domain.
+
+pub mod email;
+pub mod password;

@@ -1,0 +1,14 @@
+//! The auth service alone: config -> telemetry -> build -> run until stopped.
+
+use tiketi_core::{Infra, Service, server, shutdown};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = server::load_config(Service::Auth.default_port());
+    let infra = Infra::new(config)?;
+    let listener = server::bind(&infra.config).await?;
+    let token = CancellationToken::new();
+    shutdown::cancel_on_signal(token.clone());
+    tiketi_auth::run(listener, tiketi_auth::AppState::new(infra), token).await
+}

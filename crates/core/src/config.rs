@@ -1,0 +1,427 @@
+//! Configuration from environment variables, with the names the deployment already uses
+//! (`DB_*`, `REDIS_*`, `QUEUE_*`, `SOCKET_IO_CORS_ORIGIN`, `AWS_*`, `GOOGLE_CLIENT_ID`, `PORT`).
+//!
+//! Everything is read once at start-up into [`Config`]; a missing or malformed setting is a
+//! [`ConfigError`] naming the variable, and the binaries refuse to start with it. Values that are
+//! secrets (`DB_PASSWORD`, `REDIS_PASSWORD`) never appear in `Debug` output.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// A setting that is missing or cannot be parsed; `variable` is the environment name.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable at fault, e.g. `PORT`.
+    pub variable: String,
+    /// What is wrong with it, for a person.
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &str, problem: impl Into<String>) -> Self {
+        Self {
+            variable: variable.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where the process runs. `production` turns off the local defaults for hosts, so a pod that
+/// forgot its ConfigMap stops at start-up instead of quietly talking to localhost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Laptops, CI, tests: local defaults apply.
+    Development,
+    /// Real deployments: hosts must be configured.
+    Production,
+}
+
+/// Log output format. JSON for machines (the default), pretty for a person at a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable, coloured when on a terminal.
+    Pretty,
+}
+
+/// A value that must never be printed: `Debug` shows `"<redacted>"`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The value itself, for the one place that needs it (a connection, a signature).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// True when no value was given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// Queue defaults; each event may override them (see the ticket service's queue settings).
+#[derive(Debug, Clone)]
+pub struct QueueDefaults {
+    /// `QUEUE_THRESHOLD`: how many fans may shop at once (`max_active`). Default 1000.
+    pub threshold: u32,
+    /// `QUEUE_PROCESSOR_INTERVAL`: processor tick in milliseconds. Default 1000.
+    pub tick_ms: u64,
+}
+
+/// Object storage for posters. Without a bucket, files are stored on local disk.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// `AWS_REGION`, default `ap-northeast-2` (Seoul, where the old deployment ran).
+    pub region: String,
+    /// `AWS_S3_BUCKET`; `None` means local disk storage.
+    pub bucket: Option<String>,
+    /// `AWS_S3_ENDPOINT`: an S3-compatible server (local tests, MinIO-like stores).
+    pub endpoint: Option<String>,
+    /// `UPLOAD_DIR`: where local disk storage keeps files. Default `uploads`.
+    pub upload_dir: String,
+}
+
+/// Everything a Tiketi process needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `APP_ENV`: `development` (default) or `production`.
+    pub environment: Environment,
+    /// `PORT`: the port to listen on; the default depends on the binary.
+    pub port: u16,
+    /// `BIND_ADDR`: the address to listen on. Default `0.0.0.0` (pods), scripts use 127.0.0.1.
+    pub bind_addr: String,
+    /// Postgres connection URL: `DATABASE_URL`, else built from `DB_HOST`, `DB_PORT`, `DB_NAME`,
+    /// `DB_USER`, `DB_PASSWORD`.
+    pub database_url: Secret,
+    /// `DB_MAX_CONNECTIONS`: pool size per process. Default 20.
+    pub db_max_connections: u32,
+    /// Redis connection URL: `REDIS_URL`, else built from `REDIS_HOST`, `REDIS_PORT`,
+    /// `REDIS_PASSWORD`.
+    pub redis_url: Secret,
+    /// `REDIS_KEY_PREFIX`: prepended to every Redis key and Socket.IO adapter channel, so two
+    /// deployments (or two tests) can share one Redis. Default `tiketi:`.
+    pub redis_key_prefix: String,
+    /// `REDIS_POOL_SIZE`: connections per process. Default 16.
+    pub redis_pool_size: usize,
+    /// `SOCKET_IO_CORS_ORIGIN`: comma-separated list of allowed browser origins.
+    pub cors_origins: Vec<String>,
+    /// Queue defaults from `QUEUE_THRESHOLD` and `QUEUE_PROCESSOR_INTERVAL`.
+    pub queue: QueueDefaults,
+    /// Poster storage (`AWS_REGION`, `AWS_S3_BUCKET`, `AWS_S3_ENDPOINT`, `UPLOAD_DIR`).
+    pub storage: StorageConfig,
+    /// `GOOGLE_CLIENT_ID`: enables Google sign-in when set.
+    pub google_client_id: Option<String>,
+    /// `FRONTEND_DIR`: the web client served at `/` by the all-in-one binary.
+    pub frontend_dir: String,
+    /// `LOG_FORMAT`: `json` (default) or `pretty`.
+    pub log_format: LogFormat,
+    /// `REQUEST_TIMEOUT_SECS`: upper bound for any request. Default 30.
+    pub request_timeout_secs: u64,
+    /// `SHUTDOWN_GRACE_SECS`: how long in-flight requests may finish after SIGTERM. Default 20.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Config {
+    /// Reads the process environment. `default_port` is the binary's own default for `PORT`.
+    pub fn from_env(default_port: u16) -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_lookup(default_port, |name| vars.get(name).cloned())
+    }
+
+    /// Reads configuration through `lookup`, so tests can pass a map instead of touching the
+    /// process environment. Empty values count as unset.
+    pub fn from_lookup(
+        default_port: u16,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let environment = match get("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") | Some("test") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "APP_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
+            }
+        };
+        let production = environment == Environment::Production;
+        // In production a host must be named explicitly; locally it defaults to this machine.
+        let host = |name: &str| -> Result<String, ConfigError> {
+            match get(name) {
+                Some(h) => Ok(h),
+                None if production => Err(ConfigError::new(name, "required when APP_ENV=production")),
+                None => Ok("127.0.0.1".to_owned()),
+            }
+        };
+
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(ConfigError::new(
+                        "DATABASE_URL",
+                        "must start with postgres:// or postgresql://",
+                    ));
+                }
+                url
+            }
+            None => {
+                let db_host = host("DB_HOST")?;
+                let db_port: u16 = parse_or(&get, "DB_PORT", 5432)?;
+                let db_name = get("DB_NAME").unwrap_or_else(|| "tiketi".to_owned());
+                let db_user = get("DB_USER").unwrap_or_else(|| "postgres".to_owned());
+                let password = get("DB_PASSWORD").unwrap_or_default();
+                let auth = if password.is_empty() {
+                    encode_userinfo(&db_user)
+                } else {
+                    format!("{}:{}", encode_userinfo(&db_user), encode_userinfo(&password))
+                };
+                format!("postgres://{auth}@{db_host}:{db_port}/{db_name}")
+            }
+        };
+
+        let redis_url = match get("REDIS_URL") {
+            Some(url) => {
+                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                    return Err(ConfigError::new(
+                        "REDIS_URL",
+                        "must start with redis:// or rediss://",
+                    ));
+                }
+                url
+            }
+            None => {
+                let redis_host = host("REDIS_HOST")?;
+                let redis_port: u16 = parse_or(&get, "REDIS_PORT", 6379)?;
+                match get("REDIS_PASSWORD") {
+                    Some(p) => format!("redis://:{}@{redis_host}:{redis_port}", encode_userinfo(&p)),
+                    None => format!("redis://{redis_host}:{redis_port}"),
+                }
+            }
+        };
+
+        let redis_key_prefix = get("REDIS_KEY_PREFIX").unwrap_or_else(|| "tiketi:".to_owned());
+        if redis_key_prefix.contains(char::is_whitespace) || redis_key_prefix.contains(['{', '}']) {
+            // Braces are reserved for the hash tags that keep one event's keys in one slot.
+            return Err(ConfigError::new(
+                "REDIS_KEY_PREFIX",
+                "must not contain whitespace or braces",
+            ));
+        }
+
+        let cors_origins = get("SOCKET_IO_CORS_ORIGIN")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_else(|| {
+                vec![
+                    "http://127.0.0.1:8080".to_owned(),
+                    "http://localhost:8080".to_owned(),
+                ]
+            });
+        for origin in &cors_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(ConfigError::new(
+                    "SOCKET_IO_CORS_ORIGIN",
+                    format!("{origin:?} is not an http(s) origin"),
+                ));
+            }
+        }
+
+        let queue = QueueDefaults {
+            threshold: parse_or(&get, "QUEUE_THRESHOLD", 1000)?,
+            tick_ms: parse_or(&get, "QUEUE_PROCESSOR_INTERVAL", 1000)?,
+        };
+        if queue.threshold == 0 {
+            return Err(ConfigError::new("QUEUE_THRESHOLD", "must be at least 1"));
+        }
+        if !(50..=60_000).contains(&queue.tick_ms) {
+            return Err(ConfigError::new(
+                "QUEUE_PROCESSOR_INTERVAL",
+                "must be between 50 and 60000 milliseconds",
+            ));
+        }
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") | Some("text") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "LOG_FORMAT",
+                    format!("expected json or pretty, got {other:?}"),
+                ));
+            }
+        };
+
+        Ok(Config {
+            environment,
+            port: parse_or(&get, "PORT", default_port)?,
+            bind_addr: get("BIND_ADDR").unwrap_or_else(|| "0.0.0.0".to_owned()),
+            database_url: Secret::new(database_url),
+            db_max_connections: parse_or(&get, "DB_MAX_CONNECTIONS", 20)?,
+            redis_url: Secret::new(redis_url),
+            redis_key_prefix,
+            redis_pool_size: parse_or(&get, "REDIS_POOL_SIZE", 16)?,
+            cors_origins,
+            queue,
+            storage: StorageConfig {
+                region: get("AWS_REGION").unwrap_or_else(|| "ap-northeast-2".to_owned()),
+                bucket: get("AWS_S3_BUCKET"),
+                endpoint: get("AWS_S3_ENDPOINT"),
+                upload_dir: get("UPLOAD_DIR").unwrap_or_else(|| "uploads".to_owned()),
+            },
+            google_client_id: get("GOOGLE_CLIENT_ID"),
+            frontend_dir: get("FRONTEND_DIR").unwrap_or_else(|| "frontend-dist".to_owned()),
+            log_format,
+            request_timeout_secs: parse_or(&get, "REQUEST_TIMEOUT_SECS", 30)?,
+            shutdown_grace_secs: parse_or(&get, "SHUTDOWN_GRACE_SECS", 20)?,
+        })
+    }
+
+    /// The socket address to bind, from `BIND_ADDR` and `PORT`.
+    pub fn listen_addr(&self) -> String {
+        format!("{}:{}", self.bind_addr, self.port)
+    }
+}
+
+fn parse_or<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError::new(name, format!("cannot parse {raw:?}: {e}"))),
+    }
+}
+
+/// Percent-encodes the characters that would break the user-info part of a URL.
+fn encode_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(8080, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn local_defaults_point_at_this_machine() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.database_url.expose(), "postgres://postgres@127.0.0.1:5432/tiketi");
+        assert_eq!(c.redis_url.expose(), "redis://127.0.0.1:6379");
+        assert_eq!(c.redis_key_prefix, "tiketi:");
+        assert_eq!(c.queue.threshold, 1000);
+        assert_eq!(c.queue.tick_ms, 1000);
+    }
+
+    #[test]
+    fn database_parts_build_the_url_and_escape_the_password() {
+        let c = config(&[
+            ("DB_HOST", "db.internal"),
+            ("DB_PORT", "6543"),
+            ("DB_NAME", "tiketi_prod"),
+            ("DB_USER", "svc"),
+            ("DB_PASSWORD", "p@ss:w/rd"),
+            ("REDIS_HOST", "cache.internal"),
+            ("REDIS_PASSWORD", "s3cret"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_url.expose(),
+            "postgres://svc:p%40ss%3Aw%2Frd@db.internal:6543/tiketi_prod"
+        );
+        assert_eq!(c.redis_url.expose(), "redis://:s3cret@cache.internal:6379");
+    }
+
+    #[test]
+    fn urls_win_over_their_parts() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://u@h:1/d"),
+            ("DB_HOST", "ignored"),
+            ("REDIS_URL", "redis://r:2"),
+            ("REDIS_HOST", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(c.database_url.expose(), "postgres://u@h:1/d");
+        assert_eq!(c.redis_url.expose(), "redis://r:2");
+    }
+
+    #[test]
+    fn a_malformed_setting_names_the_variable() {
+        let err = config(&[("PORT", "eighty")]).unwrap_err();
+        assert_eq!(err.variable, "PORT");
+        let err = config(&[("QUEUE_THRESHOLD", "-5")]).unwrap_err();
+        assert_eq!(err.variable, "QUEUE_THRESHOLD");
+        let err = config(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+        let err = config(&[("SOCKET_IO_CORS_ORIGIN", "example.com")]).unwrap_err();
+        assert_eq!(err.variable, "SOCKET_IO_CORS_ORIGIN");
+        let err = config(&[("REDIS_KEY_PREFIX", "a{b}")]).unwrap_err();
+        assert_eq!(err.variable, "REDIS_KEY_PREFIX");
+    }
+
+    #[test]
+    fn production_requires_hosts() {
+        let err = config(&[("APP_ENV", "production")]).unwrap_err();
+        assert_eq!(err.variable, "DB_HOST");
+        let err = config(&[("APP_ENV", "production"), ("DB_HOST", "db")]).unwrap_err();
+        assert_eq!(err.variable, "REDIS_HOST");
+        assert!(config(&[("APP_ENV", "production"), ("DB_HOST", "db"), ("REDIS_HOST", "r")]).is_ok());
+    }
+
+    #[test]
+    fn cors_origins_are_a_trimmed_list() {
+        let c = config(&[("SOCKET_IO_CORS_ORIGIN", "https://a.example, https://b.example/")]).unwrap();
+        assert_eq!(c.cors_origins, vec!["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let c = config(&[("DB_PASSWORD", "hunter2-very-secret"), ("REDIS_PASSWORD", "r3d1s-secret")]).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2-very-secret"));
+        assert!(!printed.contains("r3d1s-secret"));
+        assert!(printed.contains("<redacted>"));
+    }
+}

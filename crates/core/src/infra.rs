@@ -1,0 +1,43 @@
+//! The handles every service holds: configuration, the Postgres pool and the Redis pool.
+//! Each service wraps this in its own state with what only it needs.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::redis::Redis;
+
+/// Shared infrastructure. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Infra {
+    /// Start-up configuration.
+    pub config: Arc<Config>,
+    /// Postgres; each service writes only its own schema.
+    pub db: PgPool,
+    /// Redis with the deployment's key prefix.
+    pub redis: Redis,
+}
+
+impl Infra {
+    /// Builds the pools (lazily: nothing connects yet).
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let db = crate::db::connect_lazy(&config)?;
+        let redis = Redis::new(&config)?;
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            redis,
+        })
+    }
+
+    /// Uses an existing pool (tests hand in their per-test database).
+    pub fn with_pool(config: Config, db: PgPool) -> anyhow::Result<Self> {
+        let redis = Redis::new(&config)?;
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            redis,
+        })
+    }
+}

@@ -1,0 +1,27 @@
+//! What every Tiketi service shares: configuration ([`config`]), the error type and its JSON
+//! shape ([`error`], [`extract`]), Postgres and Redis pools ([`db`], [`redis`], [`infra`]),
+//! logs and metrics ([`telemetry`]), probes ([`health`]), HTTP layers ([`http`]), graceful
+//! shutdown ([`shutdown`]), start-up and serving ([`server`]) and the ALB path table ([`paths`]).
+//!
+//! Business logic lives in the service crates; nothing here knows about events or payments.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod http;
+pub mod infra;
+pub mod paths;
+pub mod redis;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::Config;
+pub use error::{ApiError, ApiResult};
+pub use extract::{AppJson, AppPath, AppQuery};
+pub use infra::Infra;
+pub use paths::Service;

@@ -1,0 +1,73 @@
+//! Start-up and serving, shared by the four service binaries and the all-in-one: read the
+//! configuration (stopping with a message naming a bad setting), start logging, bind, serve until
+//! the shutdown token is cancelled, then let in-flight requests finish.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::paths::Service;
+
+/// Reads the configuration and starts logging; on a bad setting prints it and exits with 2.
+pub fn load_config(default_port: u16) -> Config {
+    match Config::from_env(default_port) {
+        Ok(config) => {
+            crate::telemetry::init_tracing(config.log_format);
+            config
+        }
+        Err(e) => {
+            eprintln!("tiketi: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Binds the configured address. Binding first (before serving) lets callers learn the port.
+pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    let addr = config.listen_addr();
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+}
+
+/// The router of one service run alone: its API routes with the service layers, the probes,
+/// and the process-wide edge layers.
+pub fn service_app(service: Service, infra: &crate::Infra, api: Router) -> Router {
+    let timeout = Duration::from_secs(infra.config.request_timeout_secs);
+    crate::http::edge_layers(
+        crate::health::routes(infra.clone(), service.name())
+            .merge(crate::http::service_layers(api, service.name(), timeout)),
+    )
+}
+
+/// Serves `app` on `listener` until `shutdown` is cancelled; in-flight requests then get
+/// `grace` to finish. The peer address is available to handlers as `ConnectInfo`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    let stopping = shutdown.clone();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stopping.cancelled().await });
+    let server = std::pin::pin!(server.into_future());
+    // Bound the drain: a stuck connection must not keep a terminating pod alive forever.
+    tokio::select! {
+        result = server => result?,
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("drain time exceeded, closing remaining connections");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! The stats service: read-only numbers over the other services' data, served under
+//! `/api/stats` to admins. It owns no tables and writes nothing.
+
+use std::time::Duration;
+
+use axum::Router;
+use tiketi_core::{Infra, Service, server};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// This crate's entry in the path table.
+pub const SERVICE: Service = Service::Stats;
+
+/// State shared by the stats handlers.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Config and pools.
+    pub infra: Infra,
+}
+
+impl AppState {
+    /// Builds the state from shared infrastructure.
+    pub fn new(infra: Infra) -> Self {
+        Self { infra }
+    }
+}
+
+/// The API routes under `/api/stats`, without layers (the caller adds them).
+pub fn api_router(state: AppState) -> Router {
+    Router::new().with_state(state)
+}
+
+/// The whole service as its own process serves it: API, probes and layers.
+pub fn router(state: AppState) -> Router {
+    server::service_app(SERVICE, &state.infra, api_router(state.clone()))
+}
+
+/// Serves the stats service on `listener` until `shutdown` is cancelled.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
+    server::serve(listener, router(state), shutdown, grace).await
+}

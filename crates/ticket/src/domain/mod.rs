@@ -1,0 +1,3 @@
+//! Rules of the ticket domain that are not tied to one HTTP resource.
+
+pub mod event_status;

@@ -1,0 +1,176 @@
+//! Public event reads: `GET /api/events` (status filter, search, paging) and
+//! `GET /api/events/:id` (all columns plus ticket types). Admin writes live in the admin module.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::domain::event_status::{EFFECTIVE_STATUS_SQL, STATUSES};
+use crate::http::tickets::{TicketType, ticket_types_of};
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/events", get(list_events))
+        .route("/api/events/{id}", get(get_event))
+}
+
+/// Query of `GET /api/events`.
+#[derive(Debug, Deserialize)]
+pub struct ListEvents {
+    status: Option<String>,
+    q: Option<String>,
+    page: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// One row of the event list, as the contract names its fields.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct EventSummary {
+    id: Uuid,
+    title: String,
+    description: Option<String>,
+    venue: String,
+    address: Option<String>,
+    event_date: DateTime<Utc>,
+    sale_start_date: DateTime<Utc>,
+    sale_end_date: DateTime<Utc>,
+    poster_image_url: Option<String>,
+    status: String,
+    artist_name: Option<String>,
+    ticket_type_count: i64,
+    min_price: Option<i32>,
+    max_price: Option<i32>,
+}
+
+/// Search terms are the query itself plus every keyword-table name on the other side of a pair
+/// whose name appears in the query ("BTS" also finds "방탄소년단" and the reverse).
+const FILTER_SQL: &str = "
+    ($1::text IS NULL OR STATUS = $1)
+    AND ($2::text IS NULL OR EXISTS (
+        SELECT 1 FROM (
+            -- Each term as a literal ILIKE pattern: user text never acts as a wildcard.
+            SELECT '%' || replace(replace(replace(term, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' AS pattern
+            FROM (
+                SELECT $2::text AS term
+                UNION SELECT k.canonical FROM ticket.search_keywords k
+                    WHERE strpos(lower($2::text), lower(k.alias)) > 0
+                UNION SELECT k.alias FROM ticket.search_keywords k
+                    WHERE strpos(lower($2::text), lower(k.canonical)) > 0
+            ) terms
+        ) t
+        WHERE e.title ILIKE t.pattern OR e.artist_name ILIKE t.pattern
+           OR e.venue ILIKE t.pattern OR e.address ILIKE t.pattern
+    ))";
+
+async fn list_events(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<ListEvents>,
+) -> ApiResult<AppJson<Value>> {
+    let page = query.page.unwrap_or(1);
+    let limit = query.limit.unwrap_or(20);
+    if page < 1 || page > 100_000 {
+        return Err(ApiError::bad_request("invalid_query", "page must be between 1 and 100000"));
+    }
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 100"));
+    }
+    let status = query.status.filter(|s| !s.is_empty() && s != "all");
+    if let Some(s) = &status
+        && !STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("status must be one of {}", STATUSES.join(", ")),
+        ));
+    }
+    let q = query.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(ApiError::bad_request("invalid_query", "q must be at most 100 characters"));
+    }
+    let filter = FILTER_SQL.replace("STATUS", EFFECTIVE_STATUS_SQL);
+
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM ticket.events e WHERE {filter}"
+    )))
+    .bind(&status)
+    .bind(&q)
+    .fetch_one(&state.infra.db)
+    .await?;
+
+    let events: Vec<EventSummary> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT e.id, e.title, e.description, e.venue, e.address, e.event_date,
+                e.sale_start_date, e.sale_end_date, e.poster_image_url,
+                {EFFECTIVE_STATUS_SQL} AS status, e.artist_name,
+                (SELECT count(*) FROM ticket.ticket_types t WHERE t.event_id = e.id) AS ticket_type_count,
+                LEAST((SELECT min(t.price) FROM ticket.ticket_types t WHERE t.event_id = e.id),
+                      (SELECT min((s->>'price')::int) FROM jsonb_array_elements(l.layout_config->'sections') s)) AS min_price,
+                GREATEST((SELECT max(t.price) FROM ticket.ticket_types t WHERE t.event_id = e.id),
+                         (SELECT max((s->>'price')::int) FROM jsonb_array_elements(l.layout_config->'sections') s)) AS max_price
+         FROM ticket.events e
+         LEFT JOIN ticket.seat_layouts l ON l.id = e.seat_layout_id
+         WHERE {filter}
+         ORDER BY e.event_date ASC, e.id
+         LIMIT $3 OFFSET $4"
+    )))
+    .bind(&status)
+    .bind(&q)
+    .bind(limit)
+    .bind((page - 1) * limit)
+    .fetch_all(&state.infra.db)
+    .await?;
+
+    Ok(AppJson(json!({
+        "events": events,
+        "pagination": {
+            "page": page,
+            "limit": limit,
+            "total": total,
+            "totalPages": (total + limit - 1) / limit,
+        }
+    })))
+}
+
+/// Every column of an event, as `GET /api/events/:id` answers it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct EventDetail {
+    id: Uuid,
+    title: String,
+    description: Option<String>,
+    venue: String,
+    address: Option<String>,
+    event_date: DateTime<Utc>,
+    sale_start_date: DateTime<Utc>,
+    sale_end_date: DateTime<Utc>,
+    poster_image_url: Option<String>,
+    status: String,
+    artist_name: Option<String>,
+    seat_layout_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+async fn get_event(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let event: Option<EventDetail> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT e.id, e.title, e.description, e.venue, e.address, e.event_date,
+                e.sale_start_date, e.sale_end_date, e.poster_image_url,
+                {EFFECTIVE_STATUS_SQL} AS status, e.artist_name, e.seat_layout_id,
+                e.created_at, e.updated_at
+         FROM ticket.events e WHERE e.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&state.infra.db)
+    .await?;
+    let event = event.ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    let ticket_types: Vec<TicketType> = ticket_types_of(&state.infra.db, id).await?;
+    Ok(AppJson(json!({ "event": event, "ticketTypes": ticket_types })))
+}

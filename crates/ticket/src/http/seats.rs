@@ -1,0 +1,69 @@
+//! Seat layouts and seat maps: `GET /api/seats/layouts` and `GET /api/seats/events/:eventId`.
+//! Holding seats lives in the holds module.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tiketi_core::{ApiError, ApiResult, AppJson, AppPath};
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/seats/layouts", get(list_layouts))
+        .route("/api/seats/events/{event_id}", get(get_seat_map))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct Layout {
+    id: Uuid,
+    name: String,
+    description: Option<String>,
+    total_seats: i32,
+    layout_config: Value,
+}
+
+async fn list_layouts(State(state): State<AppState>) -> ApiResult<AppJson<Value>> {
+    let layouts: Vec<Layout> = sqlx::query_as(
+        "SELECT id, name, description, total_seats, layout_config
+         FROM ticket.seat_layouts ORDER BY total_seats, name",
+    )
+    .fetch_all(&state.infra.db)
+    .await?;
+    Ok(AppJson(json!({ "layouts": layouts })))
+}
+
+/// The whole seat map in one query, rendered to JSON by Postgres: a 5,000-seat stadium is one
+/// round trip and no per-seat work in Rust.
+async fn get_seat_map(
+    State(state): State<AppState>,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<Response> {
+    let body: Option<String> = sqlx::query_scalar(
+        "SELECT json_build_object(
+            'event', json_build_object('id', e.id, 'title', e.title),
+            'layout', json_build_object('sections', COALESCE(l.layout_config->'sections', '[]'::jsonb)),
+            'seats', COALESCE((
+                SELECT json_agg(json_build_object(
+                    'id', s.id, 'section', s.section, 'row_number', s.row_number,
+                    'seat_number', s.seat_number, 'seat_label', s.seat_label,
+                    'price', s.price, 'status', s.status)
+                    ORDER BY s.section, s.row_number, s.seat_number)
+                FROM ticket.seats s WHERE s.event_id = e.id), '[]'::json)
+         )::text
+         FROM ticket.events e
+         LEFT JOIN ticket.seat_layouts l ON l.id = e.seat_layout_id
+         WHERE e.id = $1",
+    )
+    .bind(event_id)
+    .fetch_optional(&state.infra.db)
+    .await?;
+    let body = body.ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}

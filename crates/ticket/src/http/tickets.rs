@@ -1,0 +1,73 @@
+//! General-admission ticket types: `GET /api/tickets/event/:eventId` and
+//! `GET /api/tickets/availability/:ticketTypeId`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tiketi_core::{ApiError, ApiResult, AppJson, AppPath};
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/tickets/event/{event_id}", get(list_ticket_types))
+        .route("/api/tickets/availability/{ticket_type_id}", get(get_availability))
+}
+
+/// A ticket type as the contract shows it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct TicketType {
+    id: Uuid,
+    event_id: Uuid,
+    name: String,
+    price: i32,
+    total_quantity: i32,
+    available_quantity: i32,
+    description: Option<String>,
+}
+
+/// The ticket types of `event_id`, cheapest first.
+pub async fn ticket_types_of(db: &PgPool, event_id: Uuid) -> Result<Vec<TicketType>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, event_id, name, price, total_quantity, available_quantity, description
+         FROM ticket.ticket_types WHERE event_id = $1 ORDER BY price, name",
+    )
+    .bind(event_id)
+    .fetch_all(db)
+    .await
+}
+
+async fn list_ticket_types(
+    State(state): State<AppState>,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ticket.events WHERE id = $1)")
+        .bind(event_id)
+        .fetch_one(&state.infra.db)
+        .await?;
+    if !exists {
+        return Err(ApiError::not_found("event_not_found", "no such event"));
+    }
+    let ticket_types = ticket_types_of(&state.infra.db, event_id).await?;
+    Ok(AppJson(json!({ "ticketTypes": ticket_types })))
+}
+
+async fn get_availability(
+    State(state): State<AppState>,
+    AppPath(ticket_type_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let row: Option<(i32, i32)> = sqlx::query_as(
+        "SELECT available_quantity, total_quantity FROM ticket.ticket_types WHERE id = $1",
+    )
+    .bind(ticket_type_id)
+    .fetch_optional(&state.infra.db)
+    .await?;
+    let (available, total) =
+        row.ok_or_else(|| ApiError::not_found("ticket_type_not_found", "no such ticket type"))?;
+    Ok(AppJson(json!({ "available_quantity": available, "total_quantity": total })))
+}

@@ -1,0 +1,52 @@
+//! The ticket service: events, seat layouts and seat maps, ticket types, reservations, news and
+//! the waiting queue (`ticket` schema and the queue's Redis keys), served under the ticket
+//! prefixes of the path table, plus Socket.IO.
+
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod seatmap;
+
+use std::time::Duration;
+
+use axum::Router;
+use tiketi_core::{Infra, Service, server};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// This crate's entry in the path table.
+pub const SERVICE: Service = Service::Ticket;
+
+/// State shared by the ticket handlers.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Config and pools.
+    pub infra: Infra,
+}
+
+impl AppState {
+    /// Builds the state from shared infrastructure.
+    pub fn new(infra: Infra) -> Self {
+        Self { infra }
+    }
+}
+
+/// The API routes under the ticket prefixes, without layers (the caller adds them).
+pub fn api_router(state: AppState) -> Router {
+    Router::new()
+        .merge(http::events::routes())
+        .merge(http::seats::routes())
+        .merge(http::tickets::routes())
+        .with_state(state)
+}
+
+/// The whole service as its own process serves it: API, probes and layers.
+pub fn router(state: AppState) -> Router {
+    server::service_app(SERVICE, &state.infra, api_router(state.clone()))
+}
+
+/// Serves the ticket service on `listener` until `shutdown` is cancelled.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
+    server::serve(listener, router(state), shutdown, grace).await
+}

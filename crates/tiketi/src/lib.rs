@@ -1,0 +1,93 @@
+//! All four services in one process: each service's routes are mounted by the path table (the
+//! same table the ALB Ingress is checked against), the web client in `frontend-dist/` is served
+//! at `/`, and the probes at `/health`, `/ready` and `/metrics` cover the whole process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use tiketi_core::http::{edge_layers, service_layers};
+use tiketi_core::paths::{Service, service_for_path};
+use tiketi_core::{Infra, server};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// The service routers, each with its own layers, looked up by the path table.
+struct Mounts {
+    auth: Router,
+    ticket: Router,
+    payment: Router,
+    stats: Router,
+    frontend: ServeDir<ServeFile>,
+}
+
+impl Mounts {
+    fn router(&self, service: Service) -> Router {
+        match service {
+            Service::Auth => self.auth.clone(),
+            Service::Ticket => self.ticket.clone(),
+            Service::Payment => self.payment.clone(),
+            Service::Stats => self.stats.clone(),
+        }
+    }
+}
+
+/// The whole application: probes, the four services by path table, and the web client.
+pub fn app(infra: Infra) -> Router {
+    let timeout = Duration::from_secs(infra.config.request_timeout_secs);
+    let mount = |service: Service, api: Router| service_layers(api, service.name(), timeout);
+    let frontend_dir = std::path::PathBuf::from(&infra.config.frontend_dir);
+    let mounts = Arc::new(Mounts {
+        auth: mount(
+            Service::Auth,
+            tiketi_auth::api_router(tiketi_auth::AppState::new(infra.clone())),
+        ),
+        ticket: mount(
+            Service::Ticket,
+            tiketi_ticket::api_router(tiketi_ticket::AppState::new(infra.clone())),
+        ),
+        payment: mount(
+            Service::Payment,
+            tiketi_payment::api_router(tiketi_payment::AppState::new(infra.clone())),
+        ),
+        stats: mount(
+            Service::Stats,
+            tiketi_stats::api_router(tiketi_stats::AppState::new(infra.clone())),
+        ),
+        // A single-page client: unknown paths get index.html and the client routes them.
+        frontend: ServeDir::new(&frontend_dir)
+            .fallback(ServeFile::new(frontend_dir.join("index.html"))),
+    });
+    edge_layers(
+        tiketi_core::health::routes(infra, "tiketi")
+            .merge(Router::new().fallback(dispatch).with_state(mounts)),
+    )
+}
+
+/// Routes a request like the ALB would: by path prefix to a service, else to the web client.
+async fn dispatch(State(mounts): State<Arc<Mounts>>, req: Request) -> Response {
+    let path = req.uri().path();
+    if let Some(service) = service_for_path(path) {
+        return match mounts.router(service).oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    if path.starts_with("/api/") || path == "/api" {
+        return tiketi_core::extract::route_not_found().await.into_response();
+    }
+    match mounts.frontend.clone().oneshot(req).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// Serves everything on `listener` until `shutdown` is cancelled.
+pub async fn run(listener: TcpListener, infra: Infra, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
+    server::serve(listener, app(infra), shutdown, grace).await
+}

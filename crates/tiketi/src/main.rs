@@ -1,0 +1,112 @@
+//! The `tiketi` command: `serve` (the default) runs all four services in one process;
+//! `migrate`, `admin create` and `seed-demo` prepare a database.
+
+use std::io::BufRead;
+
+use clap::{Parser, Subcommand};
+use tiketi_core::{Infra, db, server, shutdown};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "tiketi", about = "Tiketi: ticketing with a virtual waiting room", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service, the workers and the web client (the default).
+    Serve,
+    /// Create the database if it is missing and apply every pending migration.
+    Migrate,
+    /// Manage admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Create the demo events (safe to run twice).
+    SeedDemo,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account, or promote an existing account and set its password.
+    Create {
+        /// The admin's email address.
+        #[arg(long)]
+        email: String,
+        /// The password. Prefer --password-stdin: arguments are visible to other local users.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = server::load_config(8080);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let infra = Infra::new(config)?;
+            let listener = server::bind(&infra.config).await?;
+            let token = CancellationToken::new();
+            shutdown::cancel_on_signal(token.clone());
+            tiketi::run(listener, infra, token).await
+        }
+        Command::Migrate => {
+            if let Err(e) = db::create_database_if_missing(config.database_url.expose()).await {
+                // Managed databases (RDS) exist already and may not let us look; go on.
+                tracing::warn!(error = %e, "could not check or create the database; migrating anyway");
+            }
+            let infra = Infra::new(config)?;
+            db::migrate(&infra.db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    password_stdin,
+                    name,
+                },
+        } => {
+            let password = match (password, password_stdin) {
+                (Some(p), false) => p,
+                (None, true) => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+                _ => anyhow::bail!("give the password with --password or --password-stdin"),
+            };
+            let infra = Infra::new(config)?;
+            let outcome =
+                tiketi_auth::admin::create_admin(&infra.db, &email, name.as_deref(), &password).await?;
+            match outcome {
+                tiketi_auth::admin::AdminOutcome::Created(id) => println!("admin created: {id}"),
+                tiketi_auth::admin::AdminOutcome::Promoted(id) => {
+                    println!("existing account {id} is now an admin (password updated)")
+                }
+            }
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let infra = Infra::new(config)?;
+            let report = tiketi_ticket::demo::seed_demo(&infra.db).await?;
+            println!(
+                "demo data ready: {} events and {} seats created",
+                report.events_created, report.seats_created
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The harness every cross-service test uses: a real `tiketi` (all four services) served on
+//! `127.0.0.1:0` in this process, on the test's own database (from `#[sqlx::test]`) and its own
+//! Redis key prefix, with an HTTP client pointed at it.
+//!
+//! ```ignore
+//! #[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+//! async fn health_answers(pool: PgPool) {
+//!     let app = TestApp::spawn(pool).await;
+//!     assert_eq!(app.get("/health").await.status(), 200);
+//! }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use sqlx::PgPool;
+use tiketi_core::Infra;
+use tiketi_core::testing::test_config;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A running all-in-one server. Dropping it shuts the server down.
+pub struct TestApp {
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// Its infrastructure handles (database pool, Redis with the test's prefix, config).
+    pub infra: Infra,
+    /// A client without a cookie jar or redirects, for asserting raw answers.
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+impl TestApp {
+    /// Starts `tiketi` on the given per-test database with default test settings.
+    pub async fn spawn(pool: PgPool) -> Self {
+        Self::spawn_with(pool, &[]).await
+    }
+
+    /// Starts `tiketi` with configuration overrides (environment names, e.g. `REDIS_URL`).
+    pub async fn spawn_with(pool: PgPool, overrides: &[(&str, &str)]) -> Self {
+        let frontend = workspace_root().join("frontend-dist");
+        let frontend = frontend.to_str().expect("utf-8 path");
+        let mut all: Vec<(&str, &str)> = vec![("FRONTEND_DIR", frontend)];
+        all.extend_from_slice(overrides);
+        let config = test_config(&all);
+        let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");
+        // Bind first: the port is known before anything connects, so no test waits for start-up.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let shutdown = CancellationToken::new();
+        tokio::spawn(tiketi::run(listener, infra.clone(), shutdown.clone()));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            addr,
+            infra,
+            client,
+            shutdown,
+        }
+    }
+
+    /// The absolute URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The workspace's top directory (where `frontend-dist/`, `k8s/` and `database/` live).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// A `DATABASE_URL` for the database `pool` is connected to (to hand to a child process).
+pub fn database_url_of(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for tests");
+    let name = pool
+        .connect_options()
+        .get_database()
+        .expect("test pool names its database")
+        .to_owned();
+    let (base, query) = match base.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (base.as_str(), String::new()),
+    };
+    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database part");
+    format!("{server}/{name}{query}")
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// A `redis-server` of the test's own, on its own port, for tests that stop and restart Redis
+/// without touching the shared one. Killed when dropped.
+pub struct RedisServer {
+    /// The port it listens on.
+    pub port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` on `port` and returns once it says it accepts connections
+    /// (read from its own log on stdout, not by sleeping).
+    pub async fn start(port: u16) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server is installed (scripts/test.sh installs it)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let ready = async {
+            while let Some(line) = lines.next_line().await.expect("read redis-server output") {
+                if line.contains("Ready to accept connections") {
+                    return true;
+                }
+            }
+            false
+        };
+        let ready = tokio::time::timeout(std::time::Duration::from_secs(20), ready)
+            .await
+            .unwrap_or(false);
+        assert!(ready, "redis-server on port {port} did not start");
+        // Keep draining its output so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            port,
+            child: Some(child),
+        }
+    }
+
+    /// The URL to reach it.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it and waits until the process is gone.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill redis-server");
+        }
+    }
+}
