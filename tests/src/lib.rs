@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use sqlx::PgPool;
 use tiketi_core::Infra;
-use tiketi_core::testing::test_config;
+pub use tiketi_core::testing::{database_url_of, free_port, test_config};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -68,7 +68,11 @@ impl TestApp {
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 }
 
@@ -86,28 +90,6 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A `DATABASE_URL` for the database `pool` is connected to (to hand to a child process).
-pub fn database_url_of(pool: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for tests");
-    let name = pool
-        .connect_options()
-        .get_database()
-        .expect("test pool names its database")
-        .to_owned();
-    let (base, query) = match base.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (base.as_str(), String::new()),
-    };
-    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database part");
-    format!("{server}/{name}{query}")
-}
-
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
-}
-
 /// A `redis-server` of the test's own, on its own port, for tests that stop and restart Redis
 /// without touching the shared one. Killed when dropped.
 pub struct RedisServer {
@@ -122,7 +104,16 @@ impl RedisServer {
     pub async fn start(port: u16) -> Self {
         use tokio::io::AsyncBufReadExt;
         let mut child = tokio::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()

@@ -34,7 +34,12 @@ async fn ready_goes_503_while_redis_is_down_and_recovers_without_a_restart(pool:
     let body: Value = down.json().await.unwrap();
     assert_eq!(body["code"], "not_ready");
     assert_eq!(body["checks"]["postgres"], "ok");
-    assert!(body["checks"]["redis"].as_str().unwrap().starts_with("unavailable"));
+    assert!(
+        body["checks"]["redis"]
+            .as_str()
+            .unwrap()
+            .starts_with("unavailable")
+    );
 
     let _redis = RedisServer::start(redis.port).await;
     // The pool notices the dead connections and dials again on the next request.
@@ -54,7 +59,12 @@ async fn metrics_are_prometheus_text_with_request_counts(pool: PgPool) {
     assert_eq!(app.get("/api/events").await.status(), 200);
     let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status(), 200);
-    assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = metrics.text().await.unwrap();
     assert!(
         text.lines().any(|l| l.starts_with("http_requests_total{")
@@ -76,7 +86,10 @@ async fn every_prefix_of_the_path_table_reaches_its_service(pool: PgPool) {
             let response = app.get(&format!("{prefix}/no/such/route/here")).await;
             assert_eq!(response.status(), 404, "{prefix}");
             let body: Value = response.json().await.unwrap();
-            assert_eq!(body["code"], "route_not_found", "{prefix} fell through to the web client");
+            assert_eq!(
+                body["code"], "route_not_found",
+                "{prefix} fell through to the web client"
+            );
         }
     }
     // The service label on the request counters shows which router answered.
@@ -94,7 +107,10 @@ async fn unknown_api_routes_are_json_404s_and_other_paths_get_the_web_client(poo
     let app = TestApp::spawn(pool).await;
     let api = app.get("/api/nothing").await;
     assert_eq!(api.status(), 404);
-    assert_eq!(api.json::<Value>().await.unwrap()["code"], "route_not_found");
+    assert_eq!(
+        api.json::<Value>().await.unwrap()["code"],
+        "route_not_found"
+    );
 
     let page = app.get("/").await;
     assert_eq!(page.status(), 200);
@@ -129,8 +145,16 @@ async fn bad_input_gets_a_4xx_with_a_code(pool: PgPool) {
         ("/api/events?page=abc", 400, "invalid_query"),
         ("/api/events?limit=100000", 400, "invalid_query"),
         ("/api/events?status=bogus", 400, "invalid_query"),
-        ("/api/events/00000000-0000-0000-0000-000000000000", 404, "event_not_found"),
-        ("/api/seats/events/00000000-0000-0000-0000-000000000000", 404, "event_not_found"),
+        (
+            "/api/events/00000000-0000-0000-0000-000000000000",
+            404,
+            "event_not_found",
+        ),
+        (
+            "/api/seats/events/00000000-0000-0000-0000-000000000000",
+            404,
+            "event_not_found",
+        ),
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status().as_u16(), status, "{path}");
@@ -138,9 +162,17 @@ async fn bad_input_gets_a_4xx_with_a_code(pool: PgPool) {
         assert_eq!(body["code"], code, "{path}");
         assert!(body["error"].is_string(), "{path}");
     }
-    let wrong_method = app.client.delete(app.url("/api/events")).send().await.unwrap();
+    let wrong_method = app
+        .client
+        .delete(app.url("/api/events"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong_method.status(), 405);
-    assert_eq!(wrong_method.json::<Value>().await.unwrap()["code"], "method_not_allowed");
+    assert_eq!(
+        wrong_method.json::<Value>().await.unwrap()["code"],
+        "method_not_allowed"
+    );
 }
 
 #[sqlx::test(migrations = false)]
@@ -175,10 +207,11 @@ async fn the_schema_refuses_oversell(pool: PgPool) {
         oversell.as_database_error().unwrap().constraint(),
         Some("ticket_types_available_quantity_check")
     );
-    let holderless = sqlx::query("UPDATE ticket.seats SET status = 'held' WHERE seat_label = 'VIP-1-1'")
-        .execute(&pool)
-        .await
-        .unwrap_err();
+    let holderless =
+        sqlx::query("UPDATE ticket.seats SET status = 'held' WHERE seat_label = 'VIP-1-1'")
+            .execute(&pool)
+            .await
+            .unwrap_err();
     assert_eq!(
         holderless.as_database_error().unwrap().constraint(),
         Some("seats_holder_matches_status")
@@ -207,7 +240,12 @@ async fn demo_data_is_seeded_once_and_shows_in_the_api(pool: PgPool) {
     assert_eq!(concert["min_price"], 110000);
     assert_eq!(concert["max_price"], 150000);
 
-    let on_sale: Value = app.get("/api/events?status=on_sale").await.json().await.unwrap();
+    let on_sale: Value = app
+        .get("/api/events?status=on_sale")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(on_sale["pagination"]["total"], 1);
 
     // English finds the Korean artist name through the keyword table.
@@ -218,18 +256,31 @@ async fn demo_data_is_seeded_once_and_shows_in_the_api(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(search["pagination"]["total"], 1);
-    assert_eq!(search["events"][0]["title"], tiketi_ticket::demo::DEMO_FESTIVAL);
+    assert_eq!(
+        search["events"][0]["title"],
+        tiketi_ticket::demo::DEMO_FESTIVAL
+    );
     // Wildcards in the query are literal.
     let wildcard: Value = app.get("/api/events?q=%25").await.json().await.unwrap();
     assert_eq!(wildcard["pagination"]["total"], 0);
 
     let id = concert["id"].as_str().unwrap();
-    let map: Value = app.get(&format!("/api/seats/events/{id}")).await.json().await.unwrap();
+    let map: Value = app
+        .get(&format!("/api/seats/events/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(map["seats"].as_array().unwrap().len(), 265);
     assert_eq!(map["layout"]["sections"].as_array().unwrap().len(), 2);
     assert_eq!(map["seats"][0]["status"], "available");
 
-    let detail: Value = app.get(&format!("/api/events/{id}")).await.json().await.unwrap();
+    let detail: Value = app
+        .get(&format!("/api/events/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(detail["event"]["title"], tiketi_ticket::demo::DEMO_CONCERT);
     assert!(detail["event"]["seat_layout_id"].is_string());
     assert!(detail["ticketTypes"].as_array().unwrap().is_empty());
@@ -238,9 +289,14 @@ async fn demo_data_is_seeded_once_and_shows_in_the_api(pool: PgPool) {
 #[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
 async fn admin_create_makes_an_argon2_admin_and_is_safe_to_repeat(pool: PgPool) {
     use tiketi_auth::admin::{AdminOutcome, create_admin};
-    let created = create_admin(&pool, " Ops@Tiketi.Example ", None, "a long admin passphrase")
-        .await
-        .unwrap();
+    let created = create_admin(
+        &pool,
+        " Ops@Tiketi.Example ",
+        None,
+        "a long admin passphrase",
+    )
+    .await
+    .unwrap();
     let AdminOutcome::Created(id) = created else {
         panic!("expected a new account, got {created:?}")
     };
@@ -257,6 +313,13 @@ async fn admin_create_makes_an_argon2_admin_and_is_safe_to_repeat(pool: PgPool) 
     assert_eq!(email, "ops@tiketi.example");
     assert_eq!(role, "admin");
     assert!(hash.starts_with("$argon2id$"));
-    assert!(tiketi_auth::domain::password::verify("another long passphrase", &hash));
-    assert!(create_admin(&pool, "weak@tiketi.example", None, "password").await.is_err());
+    assert!(tiketi_auth::domain::password::verify(
+        "another long passphrase",
+        &hash
+    ));
+    assert!(
+        create_admin(&pool, "weak@tiketi.example", None, "password")
+            .await
+            .is_err()
+    );
 }

@@ -17,7 +17,12 @@ pub enum AdminOutcome {
 
 /// Creates an admin account, or promotes the existing account with that email (and sets its
 /// password), so the command is safe to run twice.
-pub async fn create_admin(db: &PgPool, email: &str, name: Option<&str>, plain: &str) -> anyhow::Result<AdminOutcome> {
+pub async fn create_admin(
+    db: &PgPool,
+    email: &str,
+    name: Option<&str>,
+    plain: &str,
+) -> anyhow::Result<AdminOutcome> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
     password::check_policy(plain).map_err(|e| anyhow::anyhow!("{e}"))?;
     let phc = password::hash_blocking(plain.to_owned()).await?;

@@ -164,7 +164,9 @@ impl Config {
         let host = |name: &str| -> Result<String, ConfigError> {
             match get(name) {
                 Some(h) => Ok(h),
-                None if production => Err(ConfigError::new(name, "required when APP_ENV=production")),
+                None if production => {
+                    Err(ConfigError::new(name, "required when APP_ENV=production"))
+                }
                 None => Ok("127.0.0.1".to_owned()),
             }
         };
@@ -188,7 +190,11 @@ impl Config {
                 let auth = if password.is_empty() {
                     encode_userinfo(&db_user)
                 } else {
-                    format!("{}:{}", encode_userinfo(&db_user), encode_userinfo(&password))
+                    format!(
+                        "{}:{}",
+                        encode_userinfo(&db_user),
+                        encode_userinfo(&password)
+                    )
                 };
                 format!("postgres://{auth}@{db_host}:{db_port}/{db_name}")
             }
@@ -208,7 +214,9 @@ impl Config {
                 let redis_host = host("REDIS_HOST")?;
                 let redis_port: u16 = parse_or(&get, "REDIS_PORT", 6379)?;
                 match get("REDIS_PASSWORD") {
-                    Some(p) => format!("redis://:{}@{redis_host}:{redis_port}", encode_userinfo(&p)),
+                    Some(p) => {
+                        format!("redis://:{}@{redis_host}:{redis_port}", encode_userinfo(&p))
+                    }
                     None => format!("redis://{redis_host}:{redis_port}"),
                 }
             }
@@ -348,7 +356,10 @@ mod tests {
     fn local_defaults_point_at_this_machine() {
         let c = config(&[]).unwrap();
         assert_eq!(c.port, 8080);
-        assert_eq!(c.database_url.expose(), "postgres://postgres@127.0.0.1:5432/tiketi");
+        assert_eq!(
+            c.database_url.expose(),
+            "postgres://postgres@127.0.0.1:5432/tiketi"
+        );
         assert_eq!(c.redis_url.expose(), "redis://127.0.0.1:6379");
         assert_eq!(c.redis_key_prefix, "tiketi:");
         assert_eq!(c.queue.threshold, 1000);
@@ -407,18 +418,36 @@ mod tests {
         assert_eq!(err.variable, "DB_HOST");
         let err = config(&[("APP_ENV", "production"), ("DB_HOST", "db")]).unwrap_err();
         assert_eq!(err.variable, "REDIS_HOST");
-        assert!(config(&[("APP_ENV", "production"), ("DB_HOST", "db"), ("REDIS_HOST", "r")]).is_ok());
+        assert!(
+            config(&[
+                ("APP_ENV", "production"),
+                ("DB_HOST", "db"),
+                ("REDIS_HOST", "r")
+            ])
+            .is_ok()
+        );
     }
 
     #[test]
     fn cors_origins_are_a_trimmed_list() {
-        let c = config(&[("SOCKET_IO_CORS_ORIGIN", "https://a.example, https://b.example/")]).unwrap();
-        assert_eq!(c.cors_origins, vec!["https://a.example", "https://b.example"]);
+        let c = config(&[(
+            "SOCKET_IO_CORS_ORIGIN",
+            "https://a.example, https://b.example/",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
     }
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let c = config(&[("DB_PASSWORD", "hunter2-very-secret"), ("REDIS_PASSWORD", "r3d1s-secret")]).unwrap();
+        let c = config(&[
+            ("DB_PASSWORD", "hunter2-very-secret"),
+            ("REDIS_PASSWORD", "r3d1s-secret"),
+        ])
+        .unwrap();
         let printed = format!("{c:?}");
         assert!(!printed.contains("hunter2-very-secret"));
         assert!(!printed.contains("r3d1s-secret"));

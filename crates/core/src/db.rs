@@ -46,10 +46,11 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("DATABASE_URL names no database"))?
         .to_owned();
     let mut conn = sqlx::PgConnection::connect_with(&options.clone().database("postgres")).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         // Identifiers cannot be bound; quote it ourselves.
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 /// Seconds a client should wait before retrying when a dependency is down.
 pub const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
 
+/// A named database constraint and the error its violation means to the client.
+pub type ConstraintError = (&'static str, fn() -> ApiError);
+
 /// Every way a request can fail, with the status and stable code it maps to.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -194,7 +197,7 @@ impl ApiError {
     /// Maps a database error: a violation of one of the named `constraints` becomes the paired
     /// error, an unreachable database a 503, anything else a 500. Handlers call this once with
     /// the constraints their statement can hit (realworld's `on_constraint`).
-    pub fn from_db(err: sqlx::Error, constraints: &[(&str, fn() -> ApiError)]) -> Self {
+    pub fn from_db(err: sqlx::Error, constraints: &[ConstraintError]) -> Self {
         if let Some(db) = err.as_database_error()
             && let Some(name) = db.constraint()
             && let Some((_, make)) = constraints.iter().find(|(c, _)| *c == name)
@@ -222,7 +225,11 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<redis::RedisError> for ApiError {
     fn from(err: redis::RedisError) -> Self {
-        if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() || err.is_connection_refusal() {
+        if err.is_io_error()
+            || err.is_connection_dropped()
+            || err.is_timeout()
+            || err.is_connection_refusal()
+        {
             tracing::warn!(error = %err, "redis unavailable");
             ApiError::unavailable(
                 "redis_unavailable",
@@ -306,12 +313,16 @@ mod tests {
     async fn errors_have_the_contract_shape() {
         let (status, _, body) = body_of(ApiError::conflict("seat_unavailable", "seat taken")).await;
         assert_eq!(status, StatusCode::CONFLICT);
-        assert_eq!(body, json!({"error": "seat taken", "code": "seat_unavailable"}));
+        assert_eq!(
+            body,
+            json!({"error": "seat taken", "code": "seat_unavailable"})
+        );
     }
 
     #[tokio::test]
     async fn validation_errors_carry_fields() {
-        let (status, _, body) = body_of(ApiError::validation(json!({"email": "is not an email"}))).await;
+        let (status, _, body) =
+            body_of(ApiError::validation(json!({"email": "is not an email"}))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["code"], "validation_failed");
         assert_eq!(body["fields"]["email"], "is not an email");
@@ -319,21 +330,30 @@ mod tests {
 
     #[tokio::test]
     async fn unavailable_carries_retry_after() {
-        let (status, retry, body) = body_of(ApiError::unavailable("redis_unavailable", "down")).await;
+        let (status, retry, body) =
+            body_of(ApiError::unavailable("redis_unavailable", "down")).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(retry.as_deref(), Some("5"));
         assert_eq!(body["code"], "redis_unavailable");
-        let (status, retry, _) = body_of(ApiError::TooManyRequests { retry_after_secs: 7 }).await;
+        let (status, retry, _) = body_of(ApiError::TooManyRequests {
+            retry_after_secs: 7,
+        })
+        .await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(retry.as_deref(), Some("7"));
     }
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
-        let (status, _, body) =
-            body_of(ApiError::Internal(anyhow::anyhow!("password=hunter2 leaked in a cause"))).await;
+        let (status, _, body) = body_of(ApiError::Internal(anyhow::anyhow!(
+            "password=hunter2 leaked in a cause"
+        )))
+        .await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(body, json!({"error": "internal error", "code": "internal_error"}));
+        assert_eq!(
+            body,
+            json!({"error": "internal error", "code": "internal_error"})
+        );
     }
 
     #[tokio::test]

@@ -28,12 +28,11 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType {
                 message: "expected a JSON body with Content-Type: application/json".to_owned(),
             },
-            JsonRejection::JsonSyntaxError(e) => {
-                ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {}", e.body_text()))
-            }
-            JsonRejection::JsonDataError(e) => {
-                ApiError::bad_request("invalid_body", e.body_text())
-            }
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+                "invalid_json",
+                format!("the body is not valid JSON: {}", e.body_text()),
+            ),
+            JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_body", e.body_text()),
             JsonRejection::BytesRejection(e) => {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge
@@ -53,7 +52,10 @@ pub struct AppPath<T>(pub T);
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::bad_request("invalid_id", format!("invalid path parameter: {}", rejection.body_text()))
+        ApiError::bad_request(
+            "invalid_id",
+            format!("invalid path parameter: {}", rejection.body_text()),
+        )
     }
 }
 
@@ -77,7 +79,9 @@ pub async fn route_not_found() -> ApiError {
 pub async fn method_not_allowed() -> Response {
     (
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(serde_json::json!({"error": "method not allowed", "code": "method_not_allowed"})),
+        axum::Json(
+            serde_json::json!({"error": "method not allowed", "code": "method_not_allowed"}),
+        ),
     )
         .into_response()
 }

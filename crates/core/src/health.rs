@@ -72,7 +72,8 @@ async fn ready(State(s): State<HealthState>) -> Response {
 
 async fn metrics_text(State(s): State<HealthState>) -> Response {
     // Pool gauges are sampled when scraped: exact at scrape time, free otherwise.
-    metrics::gauge!("db_pool_connections", "service" => s.service).set(f64::from(s.infra.db.size()));
+    metrics::gauge!("db_pool_connections", "service" => s.service)
+        .set(f64::from(s.infra.db.size()));
     metrics::gauge!("db_pool_idle_connections", "service" => s.service)
         .set(s.infra.db.num_idle() as f64);
     let redis = s.infra.redis.status();
@@ -80,7 +81,10 @@ async fn metrics_text(State(s): State<HealthState>) -> Response {
     metrics::gauge!("redis_pool_idle_connections", "service" => s.service)
         .set(redis.available as f64);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         crate::telemetry::prometheus().render(),
     )
         .into_response()

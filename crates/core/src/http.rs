@@ -29,7 +29,10 @@ pub fn service_layers(router: Router, service: &'static str, timeout: Duration) 
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            timeout,
+        ))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             record_metrics(service, req, next)
         }))
@@ -62,21 +65,19 @@ async fn record_metrics(service: &'static str, req: Request, next: Next) -> Resp
 /// (OAuth codes travel there).
 pub fn edge_layers(router: Router) -> Router {
     router
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let request_id = req
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!(
-                    "request",
-                    method = %req.method(),
-                    path = %req.uri().path(),
-                    request_id = %request_id,
-                )
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+                request_id = %request_id,
+            )
+        }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }

@@ -18,7 +18,12 @@ pub enum Service {
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 4] = [Service::Auth, Service::Ticket, Service::Payment, Service::Stats];
+    pub const ALL: [Service; 4] = [
+        Service::Auth,
+        Service::Ticket,
+        Service::Payment,
+        Service::Stats,
+    ];
 
     /// The service's short name: its crate suffix, binary suffix and k8s name suffix.
     pub fn name(self) -> &'static str {
@@ -95,8 +100,14 @@ mod tests {
         assert_eq!(service_for_path("/api/events"), Some(Service::Ticket));
         assert_eq!(service_for_path("/api/events/123"), Some(Service::Ticket));
         assert_eq!(service_for_path("/socket.io/"), Some(Service::Ticket));
-        assert_eq!(service_for_path("/api/payments/confirm"), Some(Service::Payment));
-        assert_eq!(service_for_path("/api/stats/overview"), Some(Service::Stats));
+        assert_eq!(
+            service_for_path("/api/payments/confirm"),
+            Some(Service::Payment)
+        );
+        assert_eq!(
+            service_for_path("/api/stats/overview"),
+            Some(Service::Stats)
+        );
         assert_eq!(service_for_path("/api/eventsx"), None);
         assert_eq!(service_for_path("/"), None);
         assert_eq!(service_for_path("/index.html"), None);
@@ -104,7 +115,10 @@ mod tests {
 
     #[test]
     fn no_prefix_belongs_to_two_services() {
-        let all: Vec<&str> = PATH_TABLE.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+        let all: Vec<&str> = PATH_TABLE
+            .iter()
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect();
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(a, b);

@@ -20,7 +20,9 @@ pub struct Redis {
 
 impl std::fmt::Debug for Redis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Redis").field("prefix", &self.prefix).finish()
+        f.debug_struct("Redis")
+            .field("prefix", &self.prefix)
+            .finish()
     }
 }
 
@@ -77,11 +79,19 @@ impl Redis {
             if pong == "PONG" {
                 Ok(())
             } else {
-                Err(ApiError::unavailable("redis_unavailable", "unexpected PING reply"))
+                Err(ApiError::unavailable(
+                    "redis_unavailable",
+                    "unexpected PING reply",
+                ))
             }
         };
         tokio::time::timeout(REDIS_TIMEOUT, fut)
             .await
-            .unwrap_or_else(|_| Err(ApiError::unavailable("redis_unavailable", "redis timed out")))
+            .unwrap_or_else(|_| {
+                Err(ApiError::unavailable(
+                    "redis_unavailable",
+                    "redis timed out",
+                ))
+            })
     }
 }

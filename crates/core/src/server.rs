@@ -39,8 +39,11 @@ pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
 pub fn service_app(service: Service, infra: &crate::Infra, api: Router) -> Router {
     let timeout = Duration::from_secs(infra.config.request_timeout_secs);
     crate::http::edge_layers(
-        crate::health::routes(infra.clone(), service.name())
-            .merge(crate::http::service_layers(api, service.name(), timeout)),
+        crate::health::routes(infra.clone(), service.name()).merge(crate::http::service_layers(
+            api,
+            service.name(),
+            timeout,
+        )),
     )
 }
 

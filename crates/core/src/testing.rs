@@ -28,3 +28,27 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     })
     .expect("test configuration is valid")
 }
+
+/// A `DATABASE_URL` for the database `pool` is connected to (to hand to a child process).
+pub fn database_url_of(pool: &sqlx::PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for tests");
+    let name = pool
+        .connect_options()
+        .get_database()
+        .expect("test pool names its database")
+        .to_owned();
+    let (base, query) = match base.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (base.as_str(), String::new()),
+    };
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database part");
+    format!("{server}/{name}{query}")
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}

@@ -36,7 +36,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the stats service on `listener` until `shutdown` is cancelled.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
     server::serve(listener, router(state), shutdown, grace).await
 }

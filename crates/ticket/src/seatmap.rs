@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 /// Creates the seats of `event_id` from its layout; seats that already exist are kept.
 /// Returns how many seats were created.
-pub async fn generate_seats<'e>(db: impl PgExecutor<'e>, event_id: Uuid) -> Result<u64, sqlx::Error> {
+pub async fn generate_seats<'e>(
+    db: impl PgExecutor<'e>,
+    event_id: Uuid,
+) -> Result<u64, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO ticket.seats (event_id, section, row_number, seat_number, seat_label, price)
          SELECT e.id,

@@ -78,7 +78,9 @@ async fn dispatch(State(mounts): State<Arc<Mounts>>, req: Request) -> Response {
         };
     }
     if path.starts_with("/api/") || path == "/api" {
-        return tiketi_core::extract::route_not_found().await.into_response();
+        return tiketi_core::extract::route_not_found()
+            .await
+            .into_response();
     }
     match mounts.frontend.clone().oneshot(req).await {
         Ok(response) => response.into_response(),
@@ -87,7 +89,11 @@ async fn dispatch(State(mounts): State<Arc<Mounts>>, req: Request) -> Response {
 }
 
 /// Serves everything on `listener` until `shutdown` is cancelled.
-pub async fn run(listener: TcpListener, infra: Infra, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    infra: Infra,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
     server::serve(listener, app(infra), shutdown, grace).await
 }

@@ -8,7 +8,11 @@ use tiketi_core::{Infra, db, server, shutdown};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "tiketi", about = "Tiketi: ticketing with a virtual waiting room", version)]
+#[command(
+    name = "tiketi",
+    about = "Tiketi: ticketing with a virtual waiting room",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -90,7 +94,8 @@ async fn main() -> anyhow::Result<()> {
             };
             let infra = Infra::new(config)?;
             let outcome =
-                tiketi_auth::admin::create_admin(&infra.db, &email, name.as_deref(), &password).await?;
+                tiketi_auth::admin::create_admin(&infra.db, &email, name.as_deref(), &password)
+                    .await?;
             match outcome {
                 tiketi_auth::admin::AdminOutcome::Created(id) => println!("admin created: {id}"),
                 tiketi_auth::admin::AdminOutcome::Promoted(id) => {

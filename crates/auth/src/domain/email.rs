@@ -43,12 +43,24 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Fan@Example.COM ").unwrap().as_str(), "fan@example.com");
+        assert_eq!(
+            Email::parse("  Fan@Example.COM ").unwrap().as_str(),
+            "fan@example.com"
+        );
     }
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "fan", "fan@", "@example.com", "fan@example", "a b@example.com", "a@b@c.com", "fan@.com"] {
+        for bad in [
+            "",
+            "fan",
+            "fan@",
+            "@example.com",
+            "fan@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "fan@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

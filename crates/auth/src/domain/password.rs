@@ -15,12 +15,46 @@ pub const MAX_LENGTH: usize = 128;
 
 /// Passwords seen most often in breach corpora; refused outright.
 const COMMON: &[&str] = &[
-    "12345678", "123456789", "1234567890", "password", "password1", "password123", "qwerty123",
-    "qwertyuiop", "11111111", "00000000", "iloveyou", "abc12345", "abcd1234", "1q2w3e4r",
-    "1q2w3e4r5t", "qwer1234", "asdf1234", "sunshine", "princess", "football", "baseball",
-    "welcome1", "admin123", "letmein1", "passw0rd", "p@ssw0rd", "trustno1", "superman",
-    "87654321", "12341234", "qwerasdf", "zxcvbnm1", "aaaaaaaa", "88888888", "55555555",
-    "dragon12", "monkey12", "master12", "changeme", "whatever",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "password",
+    "password1",
+    "password123",
+    "qwerty123",
+    "qwertyuiop",
+    "11111111",
+    "00000000",
+    "iloveyou",
+    "abc12345",
+    "abcd1234",
+    "1q2w3e4r",
+    "1q2w3e4r5t",
+    "qwer1234",
+    "asdf1234",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "welcome1",
+    "admin123",
+    "letmein1",
+    "passw0rd",
+    "p@ssw0rd",
+    "trustno1",
+    "superman",
+    "87654321",
+    "12341234",
+    "qwerasdf",
+    "zxcvbnm1",
+    "aaaaaaaa",
+    "88888888",
+    "55555555",
+    "dragon12",
+    "monkey12",
+    "master12",
+    "changeme",
+    "whatever",
 ];
 
 /// Checks the policy; the error is a sentence for the fan.
@@ -56,7 +90,11 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 /// True when `password` matches the PHC string `phc`. Blocking.
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

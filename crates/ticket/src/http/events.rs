@@ -75,11 +75,17 @@ async fn list_events(
 ) -> ApiResult<AppJson<Value>> {
     let page = query.page.unwrap_or(1);
     let limit = query.limit.unwrap_or(20);
-    if page < 1 || page > 100_000 {
-        return Err(ApiError::bad_request("invalid_query", "page must be between 1 and 100000"));
+    if !(1..=100_000).contains(&page) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "page must be between 1 and 100000",
+        ));
     }
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 100"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "limit must be between 1 and 100",
+        ));
     }
     let status = query.status.filter(|s| !s.is_empty() && s != "all");
     if let Some(s) = &status
@@ -90,9 +96,15 @@ async fn list_events(
             format!("status must be one of {}", STATUSES.join(", ")),
         ));
     }
-    let q = query.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    let q = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
     if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(ApiError::bad_request("invalid_query", "q must be at most 100 characters"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "q must be at most 100 characters",
+        ));
     }
     let filter = FILTER_SQL.replace("STATUS", EFFECTIVE_STATUS_SQL);
 
@@ -172,5 +184,7 @@ async fn get_event(
     .await?;
     let event = event.ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
     let ticket_types: Vec<TicketType> = ticket_types_of(&state.infra.db, id).await?;
-    Ok(AppJson(json!({ "event": event, "ticketTypes": ticket_types })))
+    Ok(AppJson(
+        json!({ "event": event, "ticketTypes": ticket_types }),
+    ))
 }

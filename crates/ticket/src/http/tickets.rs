@@ -16,7 +16,10 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/tickets/event/{event_id}", get(list_ticket_types))
-        .route("/api/tickets/availability/{ticket_type_id}", get(get_availability))
+        .route(
+            "/api/tickets/availability/{ticket_type_id}",
+            get(get_availability),
+        )
 }
 
 /// A ticket type as the contract shows it.
@@ -46,10 +49,11 @@ async fn list_ticket_types(
     State(state): State<AppState>,
     AppPath(event_id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ticket.events WHERE id = $1)")
-        .bind(event_id)
-        .fetch_one(&state.infra.db)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ticket.events WHERE id = $1)")
+            .bind(event_id)
+            .fetch_one(&state.infra.db)
+            .await?;
     if !exists {
         return Err(ApiError::not_found("event_not_found", "no such event"));
     }
@@ -69,5 +73,7 @@ async fn get_availability(
     .await?;
     let (available, total) =
         row.ok_or_else(|| ApiError::not_found("ticket_type_not_found", "no such ticket type"))?;
-    Ok(AppJson(json!({ "available_quantity": available, "total_quantity": total })))
+    Ok(AppJson(
+        json!({ "available_quantity": available, "total_quantity": total }),
+    ))
 }

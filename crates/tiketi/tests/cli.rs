@@ -1,0 +1,151 @@
+//! The real `tiketi` binary: subcommands against a fresh database, a bad setting refused at
+//! start-up, and `serve` answering and stopping cleanly on SIGTERM.
+
+use std::process::{Command, Output, Stdio};
+
+use sqlx::PgPool;
+use tiketi_core::testing::{database_url_of, unique_redis_prefix};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+fn tiketi(pool: &PgPool, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tiketi"))
+        .args(args)
+        .env("DATABASE_URL", database_url_of(pool))
+        .env("REDIS_KEY_PREFIX", unique_redis_prefix())
+        .output()
+        .expect("tiketi runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[sqlx::test(migrations = false)]
+async fn migrate_succeeds_twice_on_an_empty_database(pool: PgPool) {
+    for run in 1..=2 {
+        let out = tiketi(&pool, &["migrate"]);
+        assert!(
+            out.status.success(),
+            "run {run}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout(&out).contains("migrations applied"));
+    }
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema IN ('auth', 'ticket', 'payment')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(tables >= 15, "only {tables} tables");
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn seed_demo_creates_the_demo_once(pool: PgPool) {
+    let first = tiketi(&pool, &["seed-demo"]);
+    assert!(first.status.success());
+    assert!(
+        stdout(&first).contains("2 events and 265 seats created"),
+        "{}",
+        stdout(&first)
+    );
+    let second = tiketi(&pool, &["seed-demo"]);
+    assert!(stdout(&second).contains("0 events and 0 seats created"));
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn admin_create_reads_the_password_from_stdin_and_never_prints_it(pool: PgPool) {
+    let secret = "a very private admin passphrase";
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiketi"))
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "root@tiketi.example",
+            "--password-stdin",
+        ])
+        .env("DATABASE_URL", database_url_of(&pool))
+        .env("RUST_LOG", "trace")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{secret}\n").as_bytes())
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(printed.contains("admin created"));
+    assert!(!printed.contains(secret), "the password reached the output");
+    let role: String =
+        sqlx::query_scalar("SELECT role FROM auth.users WHERE email = 'root@tiketi.example'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(role, "admin");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_malformed_setting_stops_start_up_naming_it(pool: PgPool) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tiketi"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url_of(&pool))
+        .env("QUEUE_PROCESSOR_INTERVAL", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("QUEUE_PROCESSOR_INTERVAL"));
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn serve_answers_health_and_stops_on_sigterm(pool: PgPool) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiketi"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url_of(&pool))
+        .env("REDIS_KEY_PREFIX", unique_redis_prefix())
+        .env("PORT", "0")
+        .env("BIND_ADDR", "127.0.0.1")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The server logs its bound address; reading it is how we know it is up.
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut addr = None;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let log: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
+        if log["message"] == "listening" {
+            addr = log["addr"].as_str().map(str::to_owned);
+            break;
+        }
+    }
+    let addr = addr.expect("the server logged where it listens");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let health = reqwest::get(format!("http://{addr}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = reqwest::get(format!("http://{addr}/ready")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "tiketi exited with {status}");
+}

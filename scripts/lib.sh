@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Shared by run.sh and test.sh: make sure the tools, PostgreSQL and Redis that Tiketi needs are
+# installed and running. What is already there and running is used as it is and left alone;
+# what is missing is installed from Debian's packages and started.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+# Connection URLs the scripts use. The password only matters for a PostgreSQL these scripts
+# installed (they set it); a server with trust authentication ignores it.
+PG_ADMIN_URL="${PG_ADMIN_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null || die "apt-get not found: install $* yourself (this script knows Debian and Ubuntu)"
+  if [ "$APT_UPDATED" = 0 ]; then
+    log "apt-get update"
+    as_root apt-get update -qq
+    APT_UPDATED=1
+  fi
+  log "installing $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Waits (bounded) until a TCP port accepts connections.
+wait_for_port() {
+  local port=$1 what=$2 i
+  for i in $(seq 1 60); do
+    port_open "$port" && return 0
+    sleep 0.5
+  done
+  die "$what did not start listening on 127.0.0.1:$port"
+}
+
+ensure_build_tools() {
+  if ! command -v cargo >/dev/null; then
+    die "Rust is not installed. Install it with rustup (https://rustup.rs), then run this again."
+  fi
+  if ! command -v cc >/dev/null; then
+    apt_install build-essential
+  fi
+}
+
+ensure_postgres() {
+  command -v psql >/dev/null || apt_install postgresql-client
+  if port_open 5432; then
+    return 0
+  fi
+  local installed_now=0
+  if ! command -v pg_ctlcluster >/dev/null; then
+    apt_install postgresql
+    installed_now=1
+  fi
+  local version
+  version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$version" ] || die "PostgreSQL is installed but has no cluster in /etc/postgresql"
+  if ! port_open 5432; then
+    log "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null \
+      || as_root pg_ctlcluster "$version" main start
+  fi
+  wait_for_port 5432 PostgreSQL
+  if [ "$installed_now" = 1 ]; then
+    # A fresh Debian PostgreSQL asks for a password over TCP; give the superuser the one the
+    # scripts use. Only on a server these scripts installed themselves.
+    as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\""
+  fi
+}
+
+ensure_redis() {
+  if port_open 6379; then
+    return 0
+  fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  if ! port_open 6379; then
+    log "starting Redis"
+    mkdir -p "$ROOT/.tiketi"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir "$ROOT/.tiketi" --logfile "$ROOT/.tiketi/redis.log"
+  fi
+  wait_for_port 6379 Redis
+}
+
+# Creates a database on the local server when it does not exist.
+ensure_database() {
+  local name=$1
+  if ! psql "$PG_ADMIN_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    log "creating database $name"
+    psql "$PG_ADMIN_URL" -q -c "CREATE DATABASE \"$name\""
+  fi
+}
