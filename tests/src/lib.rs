@@ -66,6 +66,11 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Tokens for made-up fans and admins that this server trusts (without going through auth).
+    pub fn tokens(&self) -> tiketi_core::testing::TestTokens {
+        tiketi_core::testing::TestTokens::install(&self.infra)
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

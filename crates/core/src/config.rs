@@ -94,6 +94,21 @@ pub struct StorageConfig {
     pub upload_dir: String,
 }
 
+/// Token settings. Signing keys live with the auth service; other services only verify.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    /// `JWT_JWKS_URL`: where a service running alone fetches auth's public keys.
+    pub jwks_url: Option<String>,
+    /// `JWT_PUBLIC_KEY`: a fixed Ed25519 public key (PEM) instead of the JWKS.
+    pub public_key: Option<Secret>,
+    /// `JWT_PUBLIC_KEY_ID`: the `kid` of `JWT_PUBLIC_KEY`. Default `configured`.
+    pub public_key_id: String,
+    /// `JWT_ACCESS_TTL_SECS`: access-token lifetime. Default 900 (15 minutes).
+    pub access_ttl_secs: u64,
+    /// `JWT_REFRESH_TTL_SECS`: refresh-token lifetime. Default 1209600 (14 days).
+    pub refresh_ttl_secs: u64,
+}
+
 /// Everything a Tiketi process needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -122,6 +137,8 @@ pub struct Config {
     pub queue: QueueDefaults,
     /// Poster storage (`AWS_REGION`, `AWS_S3_BUCKET`, `AWS_S3_ENDPOINT`, `UPLOAD_DIR`).
     pub storage: StorageConfig,
+    /// Token verification and lifetimes (`JWT_*`).
+    pub jwt: JwtConfig,
     /// `GOOGLE_CLIENT_ID`: enables Google sign-in when set.
     pub google_client_id: Option<String>,
     /// `FRONTEND_DIR`: the web client served at `/` by the all-in-one binary.
@@ -294,6 +311,13 @@ impl Config {
                 bucket: get("AWS_S3_BUCKET"),
                 endpoint: get("AWS_S3_ENDPOINT"),
                 upload_dir: get("UPLOAD_DIR").unwrap_or_else(|| "uploads".to_owned()),
+            },
+            jwt: JwtConfig {
+                jwks_url: get("JWT_JWKS_URL"),
+                public_key: get("JWT_PUBLIC_KEY").map(Secret::new),
+                public_key_id: get("JWT_PUBLIC_KEY_ID").unwrap_or_else(|| "configured".to_owned()),
+                access_ttl_secs: parse_or(&get, "JWT_ACCESS_TTL_SECS", 900)?,
+                refresh_ttl_secs: parse_or(&get, "JWT_REFRESH_TTL_SECS", 14 * 24 * 3600)?,
             },
             google_client_id: get("GOOGLE_CLIENT_ID"),
             frontend_dir: get("FRONTEND_DIR").unwrap_or_else(|| "frontend-dist".to_owned()),

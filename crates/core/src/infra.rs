@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::auth::TokenVerifier;
 use crate::config::Config;
 use crate::redis::Redis;
 
@@ -17,27 +18,35 @@ pub struct Infra {
     pub db: PgPool,
     /// Redis with the deployment's key prefix.
     pub redis: Redis,
+    /// Access-token verification with auth's public keys.
+    pub verifier: Arc<TokenVerifier>,
+}
+
+impl AsRef<Infra> for Infra {
+    fn as_ref(&self) -> &Infra {
+        self
+    }
 }
 
 impl Infra {
     /// Builds the pools (lazily: nothing connects yet).
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let db = crate::db::connect_lazy(&config)?;
-        let redis = Redis::new(&config)?;
-        Ok(Self {
-            config: Arc::new(config),
-            db,
-            redis,
-        })
+        Self::with_pool(config, db)
     }
 
     /// Uses an existing pool (tests hand in their per-test database).
     pub fn with_pool(config: Config, db: PgPool) -> anyhow::Result<Self> {
         let redis = Redis::new(&config)?;
+        let verifier = match &config.jwt.public_key {
+            Some(pem) => TokenVerifier::with_public_key(&config.jwt.public_key_id, pem.expose())?,
+            None => TokenVerifier::new(config.jwt.jwks_url.clone()),
+        };
         Ok(Self {
             config: Arc::new(config),
             db,
             redis,
+            verifier: Arc::new(verifier),
         })
     }
 }

@@ -3,8 +3,11 @@
 //! logs and metrics ([`telemetry`]), probes ([`health`]), HTTP layers ([`http`]), graceful
 //! shutdown ([`shutdown`]), start-up and serving ([`server`]) and the ALB path table ([`paths`]).
 //!
+//! Access tokens are verified here ([`auth`]) and outbound HTTP clients built here ([`outbound`]).
+//!
 //! Business logic lives in the service crates; nothing here knows about events or payments.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -12,6 +15,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod infra;
+pub mod outbound;
 pub mod paths;
 pub mod redis;
 pub mod server;

@@ -26,6 +26,28 @@ pub fn load_config(default_port: u16) -> Config {
     }
 }
 
+/// [`load_config`] for one service running alone. Services other than auth verify tokens with
+/// auth's JWKS: `JWT_JWKS_URL` (or `JWT_PUBLIC_KEY`) is required in production and defaults to
+/// the local auth service's port otherwise.
+pub fn load_service_config(service: Service) -> Config {
+    let mut config = load_config(service.default_port());
+    if service != Service::Auth && config.jwt.jwks_url.is_none() && config.jwt.public_key.is_none()
+    {
+        if config.environment == crate::config::Environment::Production {
+            eprintln!(
+                "tiketi: configuration error: JWT_JWKS_URL: required when APP_ENV=production for the {} service",
+                service.name()
+            );
+            std::process::exit(2);
+        }
+        config.jwt.jwks_url = Some(format!(
+            "http://127.0.0.1:{}/api/auth/.well-known/jwks.json",
+            Service::Auth.default_port()
+        ));
+    }
+    config
+}
+
 /// Binds the configured address. Binding first (before serving) lets callers learn the port.
 pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
     let addr = config.listen_addr();

@@ -52,3 +52,45 @@ pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     listener.local_addr().expect("local addr").port()
 }
+
+/// Test identities: a signing key the test's server trusts, and tokens minted with it.
+pub struct TestTokens {
+    key: crate::auth::SigningKey,
+}
+
+impl TestTokens {
+    /// Generates a key and makes `infra`'s verifier trust it, next to auth's own keys.
+    pub fn install(infra: &crate::Infra) -> Self {
+        let key = crate::auth::SigningKey::generate().expect("key generation");
+        let public = jsonwebtoken::DecodingKey::from_jwk(&key.public_jwk().expect("public jwk"))
+            .expect("decoding key");
+        infra.verifier.pin(&key.kid, public);
+        Self { key }
+    }
+
+    /// An access token for a fan with a fresh id.
+    pub fn fan(&self) -> (crate::auth::AuthUser, String) {
+        self.token_for(crate::auth::Role::User)
+    }
+
+    /// An access token for an admin with a fresh id.
+    pub fn admin(&self) -> (crate::auth::AuthUser, String) {
+        self.token_for(crate::auth::Role::Admin)
+    }
+
+    fn token_for(&self, role: crate::auth::Role) -> (crate::auth::AuthUser, String) {
+        let id = uuid::Uuid::new_v4();
+        let user = crate::auth::AuthUser {
+            id,
+            email: format!("{}@test.tiketi.example", id.simple()),
+            role,
+        };
+        let token = self.key.mint(&user, 900).expect("mint");
+        (user, token)
+    }
+
+    /// The key itself, for tokens with unusual claims.
+    pub fn key(&self) -> &crate::auth::SigningKey {
+        &self.key
+    }
+}

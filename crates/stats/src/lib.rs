@@ -25,6 +25,12 @@ impl AppState {
     }
 }
 
+impl AsRef<Infra> for AppState {
+    fn as_ref(&self) -> &Infra {
+        &self.infra
+    }
+}
+
 /// The API routes under `/api/stats`, without layers (the caller adds them).
 pub fn api_router(state: AppState) -> Router {
     Router::new().with_state(state)

@@ -5,7 +5,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = server::load_config(Service::Stats.default_port());
+    let config = server::load_service_config(Service::Stats);
     let infra = Infra::new(config)?;
     let listener = server::bind(&infra.config).await?;
     let token = CancellationToken::new();

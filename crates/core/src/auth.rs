@@ -1,0 +1,564 @@
+//! Verifying access tokens, in every service. Tokens are minted only by the auth service, signed
+//! with Ed25519 (`EdDSA`) keys that carry a `kid`; everyone else verifies them with auth's
+//! public keys, never with a shared secret.
+//!
+//! Where the public keys come from:
+//! - in the auth service and the all-in-one binary, auth hands its keys to the verifier in
+//!   process ([`TokenVerifier::set_keys`]);
+//! - a service running alone fetches auth's JWKS (`JWT_JWKS_URL`), caches it, and fetches again
+//!   when a token names a `kid` it does not know (at most every [`JWKS_MIN_REFRESH`]), which is
+//!   how a key rotation reaches it;
+//! - or a fixed public key is configured (`JWT_PUBLIC_KEY` with `JWT_PUBLIC_KEY_ID`).
+//!
+//! Only `EdDSA` is accepted: `alg: none`, HS256 signed with a public key as the secret, and every
+//! other algorithm are refused before any key is looked at.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::infra::Infra;
+
+/// `iss` of every access token.
+pub const ISSUER: &str = "tiketi-auth";
+/// `aud` of every access token.
+pub const AUDIENCE: &str = "tiketi";
+/// The one signing algorithm accepted.
+pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
+/// A stale JWKS is fetched again at most this often, so forged `kid`s cannot make us hammer auth.
+pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
+/// Clock skew tolerated between pods when checking `exp`.
+pub const LEEWAY_SECS: u64 = 5;
+
+/// A fan or an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A fan.
+    User,
+    /// An operator: event and queue control, statistics.
+    Admin,
+}
+
+impl Role {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Access-token claims. `userId`, `email` and `role` are what the contract promises clients.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id, as a string (JWT convention).
+    pub sub: String,
+    /// The user id again, under the name existing clients read.
+    #[serde(rename = "userId")]
+    pub user_id: Uuid,
+    /// The account's email.
+    pub email: String,
+    /// `user` or `admin`, read by every service's admin checks.
+    pub role: Role,
+    /// Always [`ISSUER`].
+    pub iss: String,
+    /// Always [`AUDIENCE`].
+    pub aud: String,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expiry (seconds since the epoch).
+    pub exp: i64,
+    /// Token id.
+    pub jti: String,
+}
+
+/// The caller, from a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// User id.
+    pub id: Uuid,
+    /// Email at the time the token was minted.
+    pub email: String,
+    /// Role at the time the token was minted; tokens are short-lived, so a demotion takes
+    /// effect within one token lifetime.
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// True for operators.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+impl From<Claims> for AuthUser {
+    fn from(c: Claims) -> Self {
+        Self {
+            id: c.user_id,
+            email: c.email,
+            role: c.role,
+        }
+    }
+}
+
+/// Verifies access tokens against auth's public keys.
+pub struct TokenVerifier {
+    keys: RwLock<Arc<HashMap<String, DecodingKey>>>,
+    /// Keys trusted regardless of the JWKS: `JWT_PUBLIC_KEY`, and test keys.
+    pinned: RwLock<HashMap<String, DecodingKey>>,
+    jwks_url: Option<String>,
+    client: reqwest::Client,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field(
+                "kids",
+                &self
+                    .keys
+                    .read()
+                    .map(|k| k.keys().cloned().collect::<Vec<_>>())
+                    .ok(),
+            )
+            .field("jwks_url", &self.jwks_url)
+            .finish()
+    }
+}
+
+impl TokenVerifier {
+    /// A verifier that fetches keys from `jwks_url` when it meets an unknown `kid` (or never,
+    /// with `None`: keys then come only from [`set_keys`](Self::set_keys)).
+    pub fn new(jwks_url: Option<String>) -> Self {
+        Self {
+            keys: RwLock::new(Arc::new(HashMap::new())),
+            pinned: RwLock::new(HashMap::new()),
+            jwks_url,
+            client: crate::outbound::client(Duration::from_secs(5)),
+            last_fetch: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// A verifier with one fixed Ed25519 public key (PEM), for `JWT_PUBLIC_KEY`.
+    pub fn with_public_key(kid: &str, pem: &str) -> anyhow::Result<Self> {
+        let key = DecodingKey::from_ed_pem(pem.as_bytes())
+            .map_err(|e| anyhow::anyhow!("JWT_PUBLIC_KEY is not an Ed25519 public key: {e}"))?;
+        let verifier = Self::new(None);
+        verifier.pin(kid, key);
+        Ok(verifier)
+    }
+
+    /// Trusts `key` under `kid` for the life of this verifier, whatever the JWKS says.
+    pub fn pin(&self, kid: &str, key: DecodingKey) {
+        self.pinned
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kid.to_owned(), key);
+    }
+
+    /// Replaces the known keys with the EdDSA keys of `jwks` (other kinds are ignored).
+    pub fn set_keys(&self, jwks: &JwkSet) {
+        let mut keys = HashMap::new();
+        for jwk in &jwks.keys {
+            if let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk)) {
+                keys.insert(kid, key);
+            }
+        }
+        self.replace(keys);
+    }
+
+    fn replace(&self, keys: HashMap<String, DecodingKey>) {
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+    }
+
+    fn key(&self, kid: &str) -> Option<DecodingKey> {
+        let fetched = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(kid)
+            .cloned();
+        fetched.or_else(|| {
+            self.pinned
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(kid)
+                .cloned()
+        })
+    }
+
+    /// Fetches the JWKS again unless that happened within [`JWKS_MIN_REFRESH`].
+    async fn refresh(&self) {
+        let Some(url) = &self.jwks_url else { return };
+        let mut last = self.last_fetch.lock().await;
+        if last.is_some_and(|t| t.elapsed() < JWKS_MIN_REFRESH) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let fetched = async {
+            let response = self.client.get(url).send().await?.error_for_status()?;
+            response.json::<JwkSet>().await
+        };
+        match fetched.await {
+            Ok(jwks) => {
+                tracing::info!(keys = jwks.keys.len(), "fetched auth's JWKS");
+                self.set_keys(&jwks);
+            }
+            Err(e) => tracing::warn!(error = %e, url, "cannot fetch auth's JWKS"),
+        }
+    }
+
+    /// Verifies `token` and returns its claims; 401 `token_expired` or `invalid_token`.
+    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let invalid = |why: &str| {
+            ApiError::unauthorized("invalid_token", format!("invalid access token: {why}"))
+        };
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed"))?;
+        if header.alg != ALGORITHM {
+            return Err(invalid("unsupported algorithm"));
+        }
+        let kid = header.kid.ok_or_else(|| invalid("no key id"))?;
+        let key = match self.key(&kid) {
+            Some(key) => key,
+            None => {
+                self.refresh().await;
+                self.key(&kid)
+                    .ok_or_else(|| invalid("unknown signing key"))?
+            }
+        };
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = LEEWAY_SECS;
+        match jsonwebtoken::decode::<Claims>(token, &key, &validation) {
+            Ok(data) => Ok(data.claims),
+            Err(e) if *e.kind() == ErrorKind::ExpiredSignature => Err(ApiError::unauthorized(
+                "token_expired",
+                "the access token has expired; refresh it or sign in again",
+            )),
+            Err(e) => Err(invalid(&e.to_string())),
+        }
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: AsRef<Infra> + Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(user.clone());
+        }
+        let token = bearer_token(parts).ok_or_else(|| {
+            ApiError::unauthorized("missing_token", "sign in first: no access token was sent")
+        })?;
+        let claims = state.as_ref().verifier.verify(token).await?;
+        let user = AuthUser::from(claims);
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+/// An admin caller: 401 without a valid token, 403 `admin_only` for fans.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+impl<S> FromRequestParts<S> for AdminUser
+where
+    S: AsRef<Infra> + Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if user.is_admin() {
+            Ok(AdminUser(user))
+        } else {
+            Err(ApiError::forbidden(
+                "admin_only",
+                "this needs an admin account",
+            ))
+        }
+    }
+}
+
+/// An Ed25519 signing key with its id: the auth service's keys, and test keys.
+#[derive(Clone)]
+pub struct SigningKey {
+    /// The `kid` tokens carry.
+    pub kid: String,
+    encoding: jsonwebtoken::EncodingKey,
+    pkcs8_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410); the 32-byte seed follows.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+impl SigningKey {
+    /// A new random key with a random `kid`.
+    pub fn generate() -> anyhow::Result<Self> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let mut der = ED25519_PKCS8_PREFIX.to_vec();
+        der.extend_from_slice(&seed);
+        let kid = format!("ed25519-{}", &Uuid::new_v4().simple().to_string()[..16]);
+        Ok(Self::from_pkcs8_der(kid, der))
+    }
+
+    fn from_pkcs8_der(kid: String, der: Vec<u8>) -> Self {
+        Self {
+            kid,
+            encoding: jsonwebtoken::EncodingKey::from_ed_der(&der),
+            pkcs8_der: der,
+        }
+    }
+
+    /// Loads a key saved with [`to_pem`](Self::to_pem).
+    pub fn from_pem(kid: &str, pem: &str) -> anyhow::Result<Self> {
+        use base64::Engine;
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .map_err(|e| anyhow::anyhow!("signing key {kid} is not PEM: {e}"))?;
+        if der.len() != 48 || der[..16] != ED25519_PKCS8_PREFIX {
+            anyhow::bail!("signing key {kid} is not an Ed25519 PKCS#8 key");
+        }
+        Ok(Self::from_pkcs8_der(kid.to_owned(), der))
+    }
+
+    /// The private key as PKCS#8 PEM, for storage.
+    pub fn to_pem(&self) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.pkcs8_der);
+        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n")
+    }
+
+    /// The public half as a JWK (`kid`, `alg: EdDSA`, `use: sig`), for the JWKS.
+    pub fn public_jwk(&self) -> anyhow::Result<jsonwebtoken::jwk::Jwk> {
+        let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&self.encoding, ALGORITHM)?;
+        jwk.common.key_id = Some(self.kid.clone());
+        jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+        Ok(jwk)
+    }
+
+    /// Signs an access token for `user`, valid for `ttl_secs`.
+    pub fn mint(&self, user: &AuthUser, ttl_secs: u64) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        self.mint_claims(&Claims {
+            sub: user.id.to_string(),
+            user_id: user.id,
+            email: user.email.clone(),
+            role: user.role,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now,
+            exp: now + ttl_secs as i64,
+            jti: Uuid::new_v4().to_string(),
+        })
+    }
+
+    /// Signs arbitrary claims (tests use it for expired or wrong-audience tokens).
+    pub fn mint_claims(&self, claims: &Claims) -> anyhow::Result<String> {
+        let mut header = jsonwebtoken::Header::new(ALGORITHM);
+        header.kid = Some(self.kid.clone());
+        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+
+    use super::*;
+
+    fn fan() -> AuthUser {
+        AuthUser {
+            id: Uuid::new_v4(),
+            email: "fan@example.com".to_owned(),
+            role: Role::User,
+        }
+    }
+
+    fn verifier_trusting(key: &SigningKey) -> TokenVerifier {
+        let verifier = TokenVerifier::new(None);
+        verifier.set_keys(&JwkSet {
+            keys: vec![key.public_jwk().unwrap()],
+        });
+        verifier
+    }
+
+    fn claims_for(user: &AuthUser, exp_offset: i64) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            sub: user.id.to_string(),
+            user_id: user.id,
+            email: user.email.clone(),
+            role: user.role,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now,
+            exp: now + exp_offset,
+            jti: "t".to_owned(),
+        }
+    }
+
+    async fn code_of(verifier: &TokenVerifier, token: &str) -> &'static str {
+        verifier.verify(token).await.unwrap_err().code()
+    }
+
+    #[tokio::test]
+    async fn a_token_signed_by_a_trusted_key_verifies() {
+        let key = SigningKey::generate().unwrap();
+        let user = fan();
+        let claims = verifier_trusting(&key)
+            .verify(&key.mint(&user, 60).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(AuthUser::from(claims), user);
+    }
+
+    #[tokio::test]
+    async fn keys_survive_a_pem_round_trip() {
+        let key = SigningKey::generate().unwrap();
+        let loaded = SigningKey::from_pem(&key.kid, &key.to_pem()).unwrap();
+        let token = loaded.mint(&fan(), 60).unwrap();
+        assert!(verifier_trusting(&key).verify(&token).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn expired_tokens_are_401_token_expired() {
+        let key = SigningKey::generate().unwrap();
+        let token = key.mint_claims(&claims_for(&fan(), -120)).unwrap();
+        assert_eq!(
+            code_of(&verifier_trusting(&key), &token).await,
+            "token_expired"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_from_another_key_is_refused() {
+        let trusted = SigningKey::generate().unwrap();
+        let mut forger = SigningKey::generate().unwrap();
+        // Even claiming the trusted key's id does not help.
+        forger.kid = trusted.kid.clone();
+        let token = forger.mint(&fan(), 60).unwrap();
+        assert_eq!(
+            code_of(&verifier_trusting(&trusted), &token).await,
+            "invalid_token"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tampered_payload_is_refused() {
+        let key = SigningKey::generate().unwrap();
+        let token = key.mint(&fan(), 60).unwrap();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        claims["role"] = "admin".into();
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        assert_eq!(
+            code_of(&verifier_trusting(&key), &parts.join(".")).await,
+            "invalid_token"
+        );
+    }
+
+    #[tokio::test]
+    async fn alg_none_is_refused() {
+        let key = SigningKey::generate().unwrap();
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","kid":"{}"}}"#, key.kid));
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims_for(&fan(), 60)).unwrap());
+        let token = format!("{header}.{body}.");
+        assert_eq!(
+            code_of(&verifier_trusting(&key), &token).await,
+            "invalid_token"
+        );
+    }
+
+    #[tokio::test]
+    async fn hs256_signed_with_the_public_key_is_refused() {
+        let key = SigningKey::generate().unwrap();
+        let AlgorithmParameters::OctetKeyPair(okp) = key.public_jwk().unwrap().algorithm else {
+            panic!("an Ed25519 JWK")
+        };
+        let public = URL_SAFE_NO_PAD.decode(okp.x).unwrap();
+        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+        header.kid = Some(key.kid.clone());
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims_for(&fan(), 60),
+            &jsonwebtoken::EncodingKey::from_secret(&public),
+        )
+        .unwrap();
+        assert_eq!(
+            code_of(&verifier_trusting(&key), &token).await,
+            "invalid_token"
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_audience_or_issuer_is_refused() {
+        let key = SigningKey::generate().unwrap();
+        let verifier = verifier_trusting(&key);
+        let mut wrong_aud = claims_for(&fan(), 60);
+        wrong_aud.aud = "someone-else".to_owned();
+        assert_eq!(
+            code_of(&verifier, &key.mint_claims(&wrong_aud).unwrap()).await,
+            "invalid_token"
+        );
+        let mut wrong_iss = claims_for(&fan(), 60);
+        wrong_iss.iss = "evil".to_owned();
+        assert_eq!(
+            code_of(&verifier, &key.mint_claims(&wrong_iss).unwrap()).await,
+            "invalid_token"
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_is_refused() {
+        let key = SigningKey::generate().unwrap();
+        assert_eq!(
+            code_of(&verifier_trusting(&key), "not.a.jwt").await,
+            "invalid_token"
+        );
+        assert_eq!(code_of(&verifier_trusting(&key), "").await, "invalid_token");
+    }
+}
