@@ -49,10 +49,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let shutdown = CancellationToken::new();
         tokio::spawn(tiketi::run(listener, infra.clone(), shutdown.clone()));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client");
+        let client = tiketi_core::outbound::client(std::time::Duration::from_secs(60));
         Self {
             addr,
             infra,

@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod realtime;
 pub mod seatmap;
 
 use std::time::Duration;
@@ -22,12 +23,17 @@ pub const SERVICE: Service = Service::Ticket;
 pub struct AppState {
     /// Config and pools.
     pub infra: Infra,
+    /// Pushes to Socket.IO rooms.
+    pub realtime: realtime::Realtime,
 }
 
 impl AppState {
     /// Builds the state from shared infrastructure.
     pub fn new(infra: Infra) -> Self {
-        Self { infra }
+        Self {
+            infra,
+            realtime: realtime::Realtime::new(),
+        }
     }
 }
 

@@ -133,9 +133,10 @@ async fn serve_answers_health_and_stops_on_sigterm(pool: PgPool) {
     let addr = addr.expect("the server logged where it listens");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
-    let health = reqwest::get(format!("http://{addr}/health")).await.unwrap();
+    let client = tiketi_core::outbound::client(std::time::Duration::from_secs(10));
+    let health = client.get(format!("http://{addr}/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let ready = reqwest::get(format!("http://{addr}/ready")).await.unwrap();
+    let ready = client.get(format!("http://{addr}/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
 
     let pid = child.id().unwrap().to_string();
