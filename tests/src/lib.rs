@@ -10,6 +10,8 @@
 //! }
 //! ```
 
+pub mod idp;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -37,16 +39,24 @@ impl TestApp {
     }
 
     /// Starts `tiketi` with configuration overrides (environment names, e.g. `REDIS_URL`).
+    /// `{addr}` in a value is replaced by the server's own `host:port`.
     pub async fn spawn_with(pool: PgPool, overrides: &[(&str, &str)]) -> Self {
-        let frontend = workspace_root().join("frontend-dist");
-        let frontend = frontend.to_str().expect("utf-8 path");
-        let mut all: Vec<(&str, &str)> = vec![("FRONTEND_DIR", frontend)];
-        all.extend_from_slice(overrides);
-        let config = test_config(&all);
-        let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");
         // Bind first: the port is known before anything connects, so no test waits for start-up.
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
+        let frontend = workspace_root().join("frontend-dist");
+        let mut all: Vec<(&str, String)> = vec![(
+            "FRONTEND_DIR",
+            frontend.to_str().expect("utf-8 path").to_owned(),
+        )];
+        all.extend(
+            overrides
+                .iter()
+                .map(|(k, v)| (*k, v.replace("{addr}", &addr.to_string()))),
+        );
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let config = test_config(&all);
+        let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");
         let shutdown = CancellationToken::new();
         tokio::spawn(tiketi::run(listener, infra.clone(), shutdown.clone()));
         let client = tiketi_core::outbound::client(std::time::Duration::from_secs(60));

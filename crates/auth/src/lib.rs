@@ -3,7 +3,15 @@
 
 pub mod admin;
 pub mod domain;
+pub mod google;
+pub mod http;
+pub mod keys;
+pub mod refresh;
+pub mod session;
+pub mod throttle;
+pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -19,12 +27,28 @@ pub const SERVICE: Service = Service::Auth;
 pub struct AppState {
     /// Config and pools.
     pub infra: Infra,
+    /// Signing keys (and the JWKS).
+    pub keys: Arc<keys::KeyStore>,
+    /// Login brute-force brakes.
+    pub throttle: Arc<throttle::Throttle>,
+    /// Google sign-in, when `GOOGLE_CLIENT_ID` is set.
+    pub google: Option<Arc<google::Google>>,
 }
 
 impl AppState {
     /// Builds the state from shared infrastructure.
+    /// The in-process token verifier learns auth's keys from here.
     pub fn new(infra: Infra) -> Self {
-        Self { infra }
+        let keys = keys::KeyStore::new(infra.db.clone(), infra.verifier.clone());
+        let throttle = Arc::new(throttle::Throttle::new(&infra.config.login_limits));
+        let google = google::Google::from_config(&infra.config.google)
+            .expect("Google URLs are validated when the configuration is read");
+        Self {
+            infra,
+            keys,
+            throttle,
+            google,
+        }
     }
 }
 
@@ -36,7 +60,11 @@ impl AsRef<Infra> for AppState {
 
 /// The API routes under `/api/auth`, without layers (the caller adds them).
 pub fn api_router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    Router::new()
+        .merge(http::accounts::routes())
+        .merge(http::tokens::routes())
+        .merge(http::google::routes())
+        .with_state(state)
 }
 
 /// The whole service as its own process serves it: API, probes and layers.

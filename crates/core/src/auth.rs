@@ -14,6 +14,8 @@
 //! other algorithm are refused before any key is looked at.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -113,63 +115,82 @@ impl From<Claims> for AuthUser {
     }
 }
 
-/// Verifies access tokens against auth's public keys.
-pub struct TokenVerifier {
-    keys: RwLock<Arc<HashMap<String, DecodingKey>>>,
-    /// Keys trusted regardless of the JWKS: `JWT_PUBLIC_KEY`, and test keys.
-    pinned: RwLock<HashMap<String, DecodingKey>>,
-    jwks_url: Option<String>,
-    client: reqwest::Client,
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+/// Where a [`KeyCache`] gets keys when it meets a `kid` it does not know.
+pub trait KeySource: Send + Sync {
+    /// The current key set.
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = anyhow::Result<JwkSet>> + Send + '_>>;
 }
 
-impl std::fmt::Debug for TokenVerifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier")
-            .field(
-                "kids",
-                &self
-                    .keys
-                    .read()
-                    .map(|k| k.keys().cloned().collect::<Vec<_>>())
-                    .ok(),
-            )
-            .field("jwks_url", &self.jwks_url)
-            .finish()
+/// A JWKS served over HTTP (auth's `/.well-known/jwks.json`, Google's certs).
+pub struct RemoteJwks {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl RemoteJwks {
+    /// Fetches from `url` with a 5 s timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            client: crate::outbound::client(Duration::from_secs(5)),
+        }
     }
 }
 
-impl TokenVerifier {
-    /// A verifier that fetches keys from `jwks_url` when it meets an unknown `kid` (or never,
-    /// with `None`: keys then come only from [`set_keys`](Self::set_keys)).
-    pub fn new(jwks_url: Option<String>) -> Self {
+impl KeySource for RemoteJwks {
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = anyhow::Result<JwkSet>> + Send + '_>> {
+        Box::pin(async move {
+            let response = self
+                .client
+                .get(&self.url)
+                .send()
+                .await?
+                .error_for_status()?;
+            Ok(response.json::<JwkSet>().await?)
+        })
+    }
+}
+
+/// Public keys by `kid`, refreshed from a [`KeySource`] on an unknown `kid` (at most every
+/// [`JWKS_MIN_REFRESH`], so forged `kid`s cannot make us hammer the source).
+pub struct KeyCache {
+    keys: RwLock<Arc<HashMap<String, DecodingKey>>>,
+    /// Keys trusted regardless of the source: `JWT_PUBLIC_KEY`, and test keys.
+    pinned: RwLock<HashMap<String, DecodingKey>>,
+    source: RwLock<Option<Arc<dyn KeySource>>>,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<String> = self
+            .keys
+            .read()
+            .map(|k| k.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_struct("KeyCache")
+            .field("kids", &kids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyCache {
+    /// An empty cache that asks `source` (if any) for keys.
+    pub fn new(source: Option<Arc<dyn KeySource>>) -> Self {
         Self {
             keys: RwLock::new(Arc::new(HashMap::new())),
             pinned: RwLock::new(HashMap::new()),
-            jwks_url,
-            client: crate::outbound::client(Duration::from_secs(5)),
+            source: RwLock::new(source),
             last_fetch: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// A verifier with one fixed Ed25519 public key (PEM), for `JWT_PUBLIC_KEY`.
-    pub fn with_public_key(kid: &str, pem: &str) -> anyhow::Result<Self> {
-        let key = DecodingKey::from_ed_pem(pem.as_bytes())
-            .map_err(|e| anyhow::anyhow!("JWT_PUBLIC_KEY is not an Ed25519 public key: {e}"))?;
-        let verifier = Self::new(None);
-        verifier.pin(kid, key);
-        Ok(verifier)
+    /// Replaces the source (the auth service hands in its own key store).
+    pub fn set_source(&self, source: Arc<dyn KeySource>) {
+        *self.source.write().unwrap_or_else(|p| p.into_inner()) = Some(source);
     }
 
-    /// Trusts `key` under `kid` for the life of this verifier, whatever the JWKS says.
-    pub fn pin(&self, kid: &str, key: DecodingKey) {
-        self.pinned
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(kid.to_owned(), key);
-    }
-
-    /// Replaces the known keys with the EdDSA keys of `jwks` (other kinds are ignored).
+    /// Replaces the fetched keys with those of `jwks` that carry a `kid` and parse.
     pub fn set_keys(&self, jwks: &JwkSet) {
         let mut keys = HashMap::new();
         for jwk in &jwks.keys {
@@ -177,14 +198,18 @@ impl TokenVerifier {
                 keys.insert(kid, key);
             }
         }
-        self.replace(keys);
-    }
-
-    fn replace(&self, keys: HashMap<String, DecodingKey>) {
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
     }
 
-    fn key(&self, kid: &str) -> Option<DecodingKey> {
+    /// Trusts `key` under `kid` for the life of this cache, whatever the source says.
+    pub fn pin(&self, kid: &str, key: DecodingKey) {
+        self.pinned
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kid.to_owned(), key);
+    }
+
+    fn cached(&self, kid: &str) -> Option<DecodingKey> {
         let fetched = self
             .keys
             .read()
@@ -200,25 +225,61 @@ impl TokenVerifier {
         })
     }
 
-    /// Fetches the JWKS again unless that happened within [`JWKS_MIN_REFRESH`].
+    /// The key named `kid`, asking the source again when it is unknown.
+    pub async fn get(&self, kid: &str) -> Option<DecodingKey> {
+        if let Some(key) = self.cached(kid) {
+            return Some(key);
+        }
+        self.refresh().await;
+        self.cached(kid)
+    }
+
     async fn refresh(&self) {
-        let Some(url) = &self.jwks_url else { return };
+        let source = self
+            .source
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(source) = source else { return };
         let mut last = self.last_fetch.lock().await;
         if last.is_some_and(|t| t.elapsed() < JWKS_MIN_REFRESH) {
             return;
         }
         *last = Some(Instant::now());
-        let fetched = async {
-            let response = self.client.get(url).send().await?.error_for_status()?;
-            response.json::<JwkSet>().await
-        };
-        match fetched.await {
+        match source.fetch().await {
             Ok(jwks) => {
-                tracing::info!(keys = jwks.keys.len(), "fetched auth's JWKS");
+                tracing::info!(keys = jwks.keys.len(), "fetched signing keys");
                 self.set_keys(&jwks);
             }
-            Err(e) => tracing::warn!(error = %e, url, "cannot fetch auth's JWKS"),
+            Err(e) => tracing::warn!(error = %e, "cannot fetch signing keys"),
         }
+    }
+}
+
+/// Verifies access tokens against auth's public keys.
+#[derive(Debug)]
+pub struct TokenVerifier {
+    /// Auth's public keys.
+    pub keys: KeyCache,
+}
+
+impl TokenVerifier {
+    /// A verifier that fetches auth's JWKS from `jwks_url` when it meets an unknown `kid`
+    /// (with `None`, keys come from [`KeyCache::set_keys`] or [`KeyCache::set_source`]).
+    pub fn new(jwks_url: Option<String>) -> Self {
+        let source = jwks_url.map(|url| Arc::new(RemoteJwks::new(url)) as Arc<dyn KeySource>);
+        Self {
+            keys: KeyCache::new(source),
+        }
+    }
+
+    /// A verifier with one fixed Ed25519 public key (PEM), for `JWT_PUBLIC_KEY`.
+    pub fn with_public_key(kid: &str, pem: &str) -> anyhow::Result<Self> {
+        let key = DecodingKey::from_ed_pem(pem.as_bytes())
+            .map_err(|e| anyhow::anyhow!("JWT_PUBLIC_KEY is not an Ed25519 public key: {e}"))?;
+        let verifier = Self::new(None);
+        verifier.keys.pin(kid, key);
+        Ok(verifier)
     }
 
     /// Verifies `token` and returns its claims; 401 `token_expired` or `invalid_token`.
@@ -231,14 +292,11 @@ impl TokenVerifier {
             return Err(invalid("unsupported algorithm"));
         }
         let kid = header.kid.ok_or_else(|| invalid("no key id"))?;
-        let key = match self.key(&kid) {
-            Some(key) => key,
-            None => {
-                self.refresh().await;
-                self.key(&kid)
-                    .ok_or_else(|| invalid("unknown signing key"))?
-            }
-        };
+        let key = self
+            .keys
+            .get(&kid)
+            .await
+            .ok_or_else(|| invalid("unknown signing key"))?;
         let mut validation = Validation::new(ALGORITHM);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
@@ -419,7 +477,7 @@ mod tests {
 
     fn verifier_trusting(key: &SigningKey) -> TokenVerifier {
         let verifier = TokenVerifier::new(None);
-        verifier.set_keys(&JwkSet {
+        verifier.keys.set_keys(&JwkSet {
             keys: vec![key.public_jwk().unwrap()],
         });
         verifier

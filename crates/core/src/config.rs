@@ -109,6 +109,36 @@ pub struct JwtConfig {
     pub refresh_ttl_secs: u64,
 }
 
+/// Google sign-in. The endpoints are configuration so tests can run a stand-in provider.
+#[derive(Debug, Clone)]
+pub struct GoogleConfig {
+    /// `GOOGLE_CLIENT_ID`: enables Google sign-in when set; the `aud` of Google ID tokens.
+    pub client_id: Option<String>,
+    /// `GOOGLE_CLIENT_SECRET`: for the authorization-code flow.
+    pub client_secret: Option<Secret>,
+    /// `GOOGLE_REDIRECT_URL`: where Google sends the browser back
+    /// (`https://<host>/api/auth/google/callback`).
+    pub redirect_url: Option<String>,
+    /// `GOOGLE_AUTH_URL`.
+    pub auth_url: String,
+    /// `GOOGLE_TOKEN_URL`.
+    pub token_url: String,
+    /// `GOOGLE_JWKS_URL`: Google's signing keys.
+    pub jwks_url: String,
+    /// `GOOGLE_ISSUERS`: accepted `iss` values, comma-separated.
+    pub issuers: Vec<String>,
+}
+
+/// Login throttling, per process (see the auth service's throttle module).
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    /// `AUTH_LOGIN_PER_MINUTE_ACCOUNT`: login attempts per account per minute. Default 10.
+    pub per_account_per_minute: u32,
+    /// `AUTH_LOGIN_PER_MINUTE_IP`: login and register attempts per client IP per minute.
+    /// Default 60.
+    pub per_ip_per_minute: u32,
+}
+
 /// Everything a Tiketi process needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -139,8 +169,13 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Token verification and lifetimes (`JWT_*`).
     pub jwt: JwtConfig,
-    /// `GOOGLE_CLIENT_ID`: enables Google sign-in when set.
-    pub google_client_id: Option<String>,
+    /// Google sign-in (`GOOGLE_*`).
+    pub google: GoogleConfig,
+    /// Login throttling (`AUTH_LOGIN_*`).
+    pub login_limits: LoginLimits,
+    /// `TRUSTED_PROXIES`: comma-separated IPs or CIDRs of the load balancers whose
+    /// `X-Forwarded-For` is believed. Empty: the peer address is the client.
+    pub trusted_proxies: Vec<String>,
     /// `FRONTEND_DIR`: the web client served at `/` by the all-in-one binary.
     pub frontend_dir: String,
     /// `LOG_FORMAT`: `json` (default) or `pretty`.
@@ -284,6 +319,45 @@ impl Config {
             ));
         }
 
+        if let Some(bad) = get("TRUSTED_PROXIES").and_then(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .find(|s| crate::http::IpMatcher::parse(s).is_none())
+                .map(str::to_owned)
+        }) {
+            return Err(ConfigError::new(
+                "TRUSTED_PROXIES",
+                format!("{bad:?} is not an IP or CIDR"),
+            ));
+        }
+        for name in [
+            "GOOGLE_AUTH_URL",
+            "GOOGLE_TOKEN_URL",
+            "GOOGLE_JWKS_URL",
+            "GOOGLE_REDIRECT_URL",
+            "JWT_JWKS_URL",
+        ] {
+            if let Some(url) = get(name)
+                && reqwest::Url::parse(&url)
+                    .map(|u| !u.scheme().starts_with("http"))
+                    .unwrap_or(true)
+            {
+                return Err(ConfigError::new(
+                    name,
+                    format!("{url:?} is not an http(s) URL"),
+                ));
+            }
+        }
+        for (name, min) in [
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT", 1u32),
+            ("AUTH_LOGIN_PER_MINUTE_IP", 1),
+        ] {
+            if parse_or(&get, name, min)? < min {
+                return Err(ConfigError::new(name, "must be at least 1"));
+            }
+        }
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
             Some("pretty") | Some("text") => LogFormat::Pretty,
@@ -319,7 +393,42 @@ impl Config {
                 access_ttl_secs: parse_or(&get, "JWT_ACCESS_TTL_SECS", 900)?,
                 refresh_ttl_secs: parse_or(&get, "JWT_REFRESH_TTL_SECS", 14 * 24 * 3600)?,
             },
-            google_client_id: get("GOOGLE_CLIENT_ID"),
+            google: GoogleConfig {
+                client_id: get("GOOGLE_CLIENT_ID"),
+                client_secret: get("GOOGLE_CLIENT_SECRET").map(Secret::new),
+                redirect_url: get("GOOGLE_REDIRECT_URL"),
+                auth_url: get("GOOGLE_AUTH_URL")
+                    .unwrap_or_else(|| "https://accounts.google.com/o/oauth2/v2/auth".to_owned()),
+                token_url: get("GOOGLE_TOKEN_URL")
+                    .unwrap_or_else(|| "https://oauth2.googleapis.com/token".to_owned()),
+                jwks_url: get("GOOGLE_JWKS_URL")
+                    .unwrap_or_else(|| "https://www.googleapis.com/oauth2/v3/certs".to_owned()),
+                issuers: get("GOOGLE_ISSUERS")
+                    .map(|v| {
+                        v.split(',')
+                            .map(|s| s.trim().to_owned())
+                            .filter(|s| !s.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_else(|| {
+                        vec![
+                            "https://accounts.google.com".to_owned(),
+                            "accounts.google.com".to_owned(),
+                        ]
+                    }),
+            },
+            login_limits: LoginLimits {
+                per_account_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_ACCOUNT", 10)?,
+                per_ip_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_IP", 60)?,
+            },
+            trusted_proxies: get("TRUSTED_PROXIES")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             frontend_dir: get("FRONTEND_DIR").unwrap_or_else(|| "frontend-dist".to_owned()),
             log_format,
             request_timeout_secs: parse_or(&get, "REQUEST_TIMEOUT_SECS", 30)?,

@@ -81,3 +81,125 @@ pub fn edge_layers(router: Router) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
+
+/// One entry of `TRUSTED_PROXIES`: an address or a CIDR block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpMatcher {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpMatcher {
+    /// Parses `10.0.0.0/8`, `::1`, `192.168.1.7`; `None` when malformed.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (
+                a.parse::<std::net::IpAddr>().ok()?,
+                Some(p.parse::<u8>().ok()?),
+            ),
+            None => (s.parse::<std::net::IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self {
+            network: addr,
+            prefix,
+        })
+    }
+
+    /// True when `ip` lies in this block.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        fn bits(ip: std::net::IpAddr) -> (u128, u8) {
+            match ip {
+                std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+                std::net::IpAddr::V6(v6) => (u128::from(v6), 128),
+            }
+        }
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map(std::net::IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        let (net, width) = bits(self.network);
+        let (addr, addr_width) = bits(ip);
+        if width != addr_width {
+            return false;
+        }
+        if self.prefix == 0 {
+            return true;
+        }
+        let shift = u32::from(width - self.prefix);
+        (net >> shift) == (addr >> shift)
+    }
+}
+
+/// The client's IP: the peer address, unless the peer is a trusted proxy (`TRUSTED_PROXIES`),
+/// in which case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+/// Without connection info (router tests), the unspecified address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl<S> axum::extract::FromRequestParts<S> for ClientIp
+where
+    S: AsRef<crate::Infra> + Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let trusted: Vec<IpMatcher> = state
+            .as_ref()
+            .config
+            .trusted_proxies
+            .iter()
+            .filter_map(|s| IpMatcher::parse(s))
+            .collect();
+        let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|m| m.contains(ip));
+        if !is_trusted(peer) {
+            return Ok(ClientIp(peer));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>();
+        let client = forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !is_trusted(*ip))
+            .unwrap_or(peer);
+        Ok(ClientIp(client))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IpMatcher;
+
+    #[test]
+    fn cidr_blocks_match_their_addresses() {
+        let block = IpMatcher::parse("10.0.0.0/8").unwrap();
+        assert!(block.contains("10.1.2.3".parse().unwrap()));
+        assert!(!block.contains("11.0.0.1".parse().unwrap()));
+        assert!(block.contains("::ffff:10.9.9.9".parse().unwrap()));
+        let one = IpMatcher::parse("::1").unwrap();
+        assert!(one.contains("::1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.1".parse().unwrap()));
+        assert!(IpMatcher::parse("10.0.0.0/33").is_none());
+        assert!(IpMatcher::parse("not-an-ip").is_none());
+        assert!(
+            IpMatcher::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+    }
+}

@@ -64,7 +64,7 @@ impl TestTokens {
         let key = crate::auth::SigningKey::generate().expect("key generation");
         let public = jsonwebtoken::DecodingKey::from_jwk(&key.public_jwk().expect("public jwk"))
             .expect("decoding key");
-        infra.verifier.pin(&key.kid, public);
+        infra.verifier.keys.pin(&key.kid, public);
         Self { key }
     }
 

@@ -2,6 +2,8 @@
 //! `/api/payments`. It never writes ticket tables: reservations change through the ticket
 //! service's internal interface.
 
+pub mod http;
+
 use std::time::Duration;
 
 use axum::Router;
@@ -34,7 +36,9 @@ impl AsRef<Infra> for AppState {
 
 /// The API routes under `/api/payments`, without layers (the caller adds them).
 pub fn api_router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    Router::new()
+        .merge(http::history::routes())
+        .with_state(state)
 }
 
 /// The whole service as its own process serves it: API, probes and layers.

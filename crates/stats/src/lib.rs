@@ -1,6 +1,8 @@
 //! The stats service: read-only numbers over the other services' data, served under
 //! `/api/stats` to admins. It owns no tables and writes nothing.
 
+pub mod http;
+
 use std::time::Duration;
 
 use axum::Router;
@@ -33,7 +35,9 @@ impl AsRef<Infra> for AppState {
 
 /// The API routes under `/api/stats`, without layers (the caller adds them).
 pub fn api_router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    Router::new()
+        .merge(http::overview::routes())
+        .with_state(state)
 }
 
 /// The whole service as its own process serves it: API, probes and layers.

@@ -31,6 +31,17 @@ enum Command {
     },
     /// Create the demo events (safe to run twice).
     SeedDemo,
+    /// Manage the auth service's token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key; older keys keep verifying until their tokens have expired.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +113,18 @@ async fn main() -> anyhow::Result<()> {
                     println!("existing account {id} is now an admin (password updated)")
                 }
             }
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let ttl = config.jwt.access_ttl_secs;
+            let infra = Infra::new(config)?;
+            let kid = tiketi_auth::keys::KeyStore::rotate(&infra.db, ttl).await?;
+            println!(
+                "new signing key {kid}; running services pick it up within {} s",
+                tiketi_auth::keys::RELOAD_EVERY.as_secs()
+            );
             Ok(())
         }
         Command::SeedDemo => {

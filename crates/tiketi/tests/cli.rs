@@ -134,9 +134,17 @@ async fn serve_answers_health_and_stops_on_sigterm(pool: PgPool) {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
     let client = tiketi_core::outbound::client(std::time::Duration::from_secs(10));
-    let health = client.get(format!("http://{addr}/health")).send().await.unwrap();
+    let health = client
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready = client.get(format!("http://{addr}/ready")).send().await.unwrap();
+    let ready = client
+        .get(format!("http://{addr}/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
 
     let pid = child.id().unwrap().to_string();
@@ -149,4 +157,25 @@ async fn serve_answers_health_and_stops_on_sigterm(pool: PgPool) {
     );
     let status = child.wait().await.unwrap();
     assert!(status.success(), "tiketi exited with {status}");
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn keys_rotate_adds_a_signing_key_and_retires_the_old_one(pool: PgPool) {
+    for _ in 0..2 {
+        let out = tiketi(&pool, &["keys", "rotate"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout(&out).contains("new signing key ed25519-"));
+    }
+    let (active, retired): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE retired_at IS NULL), count(*) FILTER (WHERE retired_at IS NOT NULL)
+         FROM auth.signing_keys",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((active, retired), (1, 1));
 }

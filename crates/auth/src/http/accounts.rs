@@ -1,0 +1,154 @@
+//! `POST /api/auth/register` and `POST /api/auth/login`.
+//!
+//! Login answers the same 401 for an unknown email and a wrong password, and spends the same
+//! argon2 work on both, so neither the answer nor its timing tells whether an account exists.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tiketi_core::http::ClientIp;
+use tiketi_core::{ApiError, ApiResult, AppJson};
+
+use crate::AppState;
+use crate::domain::email::Email;
+use crate::domain::password;
+use crate::session;
+use crate::users::{self, USER_COLUMNS, User};
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+}
+
+/// Body of `POST /register`.
+#[derive(Debug, Deserialize)]
+pub struct Register {
+    email: String,
+    password: String,
+    name: String,
+    phone: Option<String>,
+}
+
+fn check_phone(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    (7..=15).contains(&digits)
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(body): AppJson<Register>,
+) -> ApiResult<Response> {
+    state.throttle.check_ip(ip)?;
+    let mut problems = Map::new();
+    let email = Email::parse(&body.email)
+        .map_err(|e| problems.insert("email".into(), json!(e)))
+        .ok();
+    if let Err(e) = password::check_policy(&body.password) {
+        problems.insert("password".into(), json!(e));
+    }
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        problems.insert("name".into(), json!("name must be 1 to 100 characters"));
+    }
+    let phone = body
+        .phone
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty());
+    if phone.as_deref().is_some_and(|p| !check_phone(p)) {
+        problems.insert("phone".into(), json!("phone must be 7 to 15 digits"));
+    }
+    let Some(email) = email.filter(|_| problems.is_empty()) else {
+        return Err(ApiError::validation(Value::Object(problems)));
+    };
+
+    let hash = password::hash_blocking(body.password).await?;
+    let inserted: Result<User, sqlx::Error> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO auth.users (email, password_hash, name, phone)
+         VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
+    )))
+    .bind(email.as_str())
+    .bind(hash)
+    .bind(&name)
+    .bind(&phone)
+    .fetch_one(&state.infra.db)
+    .await;
+    let user = inserted.map_err(|e| {
+        ApiError::from_db(
+            e,
+            &[("users_email_key", || {
+                ApiError::conflict("email_taken", "an account with this email already exists")
+            })],
+        )
+    })?;
+    metrics::counter!("auth_registrations_total").increment(1);
+    let session = session::start(&state, &user).await?;
+    Ok(session::respond(
+        &state,
+        StatusCode::CREATED,
+        "registered",
+        &user,
+        &session,
+    ))
+}
+
+/// Body of `POST /login`.
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(body): AppJson<Login>,
+) -> ApiResult<Response> {
+    // A malformed email cannot match an account, but it still costs a hash: same answer, same time.
+    let email = Email::parse(&body.email).ok();
+    let account_key = email.as_ref().map_or_else(
+        || body.email.trim().to_lowercase(),
+        |e| e.as_str().to_owned(),
+    );
+    state.throttle.check_login(ip, &account_key)?;
+    if body.password.chars().count() > password::MAX_LENGTH {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "password is too long",
+        ));
+    }
+    let user = match &email {
+        Some(email) => users::by_email(&state.infra.db, email.as_str()).await?,
+        None => None,
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = password::verify_blocking(body.password, hash).await;
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => {
+            metrics::counter!("auth_logins_total", "outcome" => "refused").increment(1);
+            return Err(ApiError::unauthorized(
+                "invalid_credentials",
+                "email or password is incorrect",
+            ));
+        }
+    };
+    metrics::counter!("auth_logins_total", "outcome" => "ok").increment(1);
+    let session = session::start(&state, &user).await?;
+    Ok(session::respond(
+        &state,
+        StatusCode::OK,
+        "signed in",
+        &user,
+        &session,
+    ))
+}

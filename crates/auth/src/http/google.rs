@@ -1,0 +1,150 @@
+//! Google sign-in routes: `POST /api/auth/google {credential}` (an ID token from Google's
+//! button) and the redirect flow `GET /api/auth/google/start` -> Google ->
+//! `GET /api/auth/google/callback`, which sets the refresh cookie and sends the browser back;
+//! the web client then calls `/refresh` to get its access token (no token in any URL).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use redis::AsyncCommands;
+use serde::Deserialize;
+use tiketi_core::{ApiError, ApiResult, AppJson, AppQuery};
+
+use crate::AppState;
+use crate::google::{self, Google, PendingLogin};
+use crate::session;
+
+/// How long a started Google sign-in may take.
+const PENDING_TTL_SECS: u64 = 600;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/google", post(sign_in_with_id_token))
+        .route("/api/auth/google/start", get(start))
+        .route("/api/auth/google/callback", get(callback))
+}
+
+fn google(state: &AppState) -> Result<&Google, ApiError> {
+    state.google.as_deref().ok_or_else(|| {
+        ApiError::not_found(
+            "google_sign_in_disabled",
+            "Google sign-in is not configured here",
+        )
+    })
+}
+
+/// Body of `POST /google`.
+#[derive(Debug, Deserialize)]
+pub struct GoogleCredential {
+    credential: String,
+}
+
+async fn sign_in_with_id_token(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<GoogleCredential>,
+) -> ApiResult<Response> {
+    let identity = google(&state)?.verify(&body.credential, None).await?;
+    let user = google::find_or_create_user(&state.infra.db, &identity).await?;
+    let session = session::start(&state, &user).await?;
+    Ok(session::respond(
+        &state,
+        StatusCode::OK,
+        "signed in with Google",
+        &user,
+        &session,
+    ))
+}
+
+/// Query of `/google/start`.
+#[derive(Debug, Deserialize)]
+pub struct Start {
+    /// A path on this site to come back to.
+    #[serde(rename = "returnTo")]
+    return_to: Option<String>,
+}
+
+/// Only same-site paths: `/x`, never `//evil.example` or `https://...` (no open redirect).
+fn safe_return_to(path: Option<String>) -> String {
+    path.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+fn pending_key(state: &AppState, oauth_state: &str) -> String {
+    state
+        .infra
+        .redis
+        .key(&format!("auth:google:pending:{oauth_state}"))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<Start>,
+) -> ApiResult<Response> {
+    let (url, oauth_state, pending) = google(&state)?.start(safe_return_to(query.return_to))?;
+    let mut conn = state.infra.redis.conn().await?;
+    let _: () = conn
+        .set_ex(
+            pending_key(&state, &oauth_state),
+            serde_json::to_string(&pending).map_err(anyhow::Error::from)?,
+            PENDING_TTL_SECS,
+        )
+        .await?;
+    Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response())
+}
+
+/// Query of `/google/callback`.
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<Callback>,
+) -> ApiResult<Response> {
+    let google = google(&state)?;
+    let oauth_state = query
+        .state
+        .filter(|s| !s.is_empty() && s.len() <= 200)
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_oauth_state", "the sign-in state is missing")
+        })?;
+    // One use only: GETDEL, so a replayed callback finds nothing.
+    let mut conn = state.infra.redis.conn().await?;
+    let pending: Option<String> = conn.get_del(pending_key(&state, &oauth_state)).await?;
+    let pending: PendingLogin = pending
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_oauth_state",
+                "this sign-in expired or was already used; start again",
+            )
+        })?;
+    if let Some(error) = query.error {
+        return Err(ApiError::unauthorized(
+            "google_sign_in_refused",
+            format!("Google sign-in did not complete: {error}"),
+        ));
+    }
+    let code = query.code.filter(|c| !c.is_empty()).ok_or_else(|| {
+        ApiError::bad_request("invalid_oauth_code", "the authorization code is missing")
+    })?;
+    let identity = google.finish(code, &pending).await?;
+    let user = google::find_or_create_user(&state.infra.db, &identity).await?;
+    let session = session::start(&state, &user).await?;
+    let mut response = (
+        StatusCode::FOUND,
+        [(header::LOCATION, pending.return_to.clone())],
+    )
+        .into_response();
+    let max_age = (session.refresh.expires_at - chrono::Utc::now())
+        .num_seconds()
+        .max(0);
+    session::set_cookie(&state, &mut response, &session.refresh.token, max_age);
+    Ok(response)
+}

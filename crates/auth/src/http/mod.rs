@@ -1,0 +1,5 @@
+//! HTTP handlers, one module per concern.
+
+pub mod accounts;
+pub mod google;
+pub mod tokens;

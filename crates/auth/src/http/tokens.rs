@@ -1,0 +1,129 @@
+//! Token routes: `POST /refresh` (rotate), `POST /logout` (revoke), `GET /me`,
+//! `POST /verify-token`, and the public keys at `GET /.well-known/jwks.json`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tiketi_core::auth::AuthUser;
+use tiketi_core::{ApiError, ApiResult, AppJson};
+
+use crate::AppState;
+use crate::session;
+use crate::users;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/me", get(me))
+        .route("/api/auth/verify-token", post(verify_token))
+        .route("/api/auth/.well-known/jwks.json", get(jwks))
+}
+
+/// Body of `/refresh` and `/logout`; browsers send the cookie instead.
+#[derive(Debug, Default, Deserialize)]
+pub struct RefreshBody {
+    #[serde(rename = "refreshToken")]
+    refresh_token: Option<String>,
+}
+
+/// Reads the optional JSON body without requiring one (a browser's cookie-only refresh sends
+/// no body): an absent or empty body is fine, a malformed one is a 400.
+fn refresh_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, ApiError> {
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<RefreshBody>(body)
+            .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid body: {e}")))?
+            .refresh_token
+    };
+    Ok(from_body.or_else(|| session::cookie_token(headers)))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let token = refresh_token(&headers, &body)?.ok_or_else(|| {
+        ApiError::unauthorized("missing_refresh_token", "no refresh token was sent")
+    })?;
+    let (user_id, next) = crate::refresh::rotate(
+        &state.infra.db,
+        &token,
+        state.infra.config.jwt.refresh_ttl_secs,
+    )
+    .await?;
+    // Read the account again: a role change or deletion takes effect here.
+    let user = users::by_id(&state.infra.db, user_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized("account_not_found", "this account no longer exists")
+        })?;
+    let session = session::continue_with(&state, &user, next).await?;
+    Ok(session::respond(
+        &state,
+        StatusCode::OK,
+        "refreshed",
+        &user,
+        &session,
+    ))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    if let Some(token) = refresh_token(&headers, &body)? {
+        crate::refresh::revoke(&state.infra.db, &token).await?;
+    }
+    let mut response = axum::Json(json!({ "message": "signed out" })).into_response();
+    session::set_cookie(&state, &mut response, "", 0);
+    Ok(response)
+}
+
+async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<AppJson<Value>> {
+    let user = users::by_id(&state.infra.db, caller.id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized("account_not_found", "this account no longer exists")
+        })?;
+    Ok(AppJson(json!({ "user": user.public() })))
+}
+
+/// Body of `POST /verify-token`.
+#[derive(Debug, Deserialize)]
+pub struct VerifyToken {
+    token: String,
+}
+
+async fn verify_token(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<VerifyToken>,
+) -> ApiResult<AppJson<Value>> {
+    Ok(AppJson(
+        match state.infra.verifier.verify(&body.token).await {
+            Ok(claims) => json!({
+                "valid": true,
+                "user": { "id": claims.user_id, "email": claims.email, "role": claims.role.as_str() },
+                "expiresAt": claims.exp,
+            }),
+            Err(e) => json!({ "valid": false, "code": e.code(), "error": e.to_string() }),
+        },
+    ))
+}
+
+async fn jwks(State(state): State<AppState>) -> ApiResult<Response> {
+    let jwks = state.keys.jwks().await?;
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=60")],
+        axum::Json(jwks),
+    )
+        .into_response())
+}

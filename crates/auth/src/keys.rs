@@ -1,0 +1,182 @@
+//! The auth service's signing keys (`auth.signing_keys`): Ed25519, one active key signs, every
+//! key whose tokens may still be alive is published in the JWKS.
+//!
+//! Rotation (`tiketi keys rotate`) adds a new active key and retires the old ones with
+//! `verify_until = now + access-token lifetime + margin`, so tokens signed just before the
+//! rotation keep verifying until they expire. Each replica reloads the table at most every
+//! [`RELOAD_EVERY`], so a rotation done by any process reaches every replica within that time.
+//!
+//! The private keys are in the database, readable only by the auth service's role; a
+//! compromised ticket, payment or stats pod holds only public keys.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use sqlx::PgPool;
+use tiketi_core::auth::{KeySource, SigningKey, TokenVerifier};
+use tokio::sync::RwLock;
+
+/// How long a replica trusts its loaded key set before reading the table again.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
+/// Extra time a retired key stays in the JWKS beyond the access-token lifetime.
+const RETIRE_MARGIN_SECS: i64 = 120;
+
+struct Loaded {
+    signing: SigningKey,
+    jwks: JwkSet,
+    at: Instant,
+}
+
+/// Loads, creates and publishes signing keys; hands the public half to the in-process verifier.
+pub struct KeyStore {
+    db: PgPool,
+    verifier: Arc<TokenVerifier>,
+    loaded: RwLock<Option<Loaded>>,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore").finish_non_exhaustive()
+    }
+}
+
+impl KeyStore {
+    /// A key store over `db` that keeps `verifier` in step with the keys it loads.
+    pub fn new(db: PgPool, verifier: Arc<TokenVerifier>) -> Arc<Self> {
+        let store = Arc::new(Self {
+            db,
+            verifier: verifier.clone(),
+            loaded: RwLock::new(None),
+        });
+        verifier.keys.set_source(store.clone());
+        store
+    }
+
+    /// The key that signs new tokens.
+    pub async fn signing_key(&self) -> anyhow::Result<SigningKey> {
+        self.with_loaded(|l| l.signing.clone()).await
+    }
+
+    /// The public keys, for `/.well-known/jwks.json`.
+    pub async fn jwks(&self) -> anyhow::Result<JwkSet> {
+        self.with_loaded(|l| l.jwks.clone()).await
+    }
+
+    async fn with_loaded<T>(&self, f: impl Fn(&Loaded) -> T) -> anyhow::Result<T> {
+        {
+            let guard = self.loaded.read().await;
+            if let Some(l) = guard.as_ref().filter(|l| l.at.elapsed() < RELOAD_EVERY) {
+                return Ok(f(l));
+            }
+        }
+        let mut guard = self.loaded.write().await;
+        if let Some(l) = guard.as_ref().filter(|l| l.at.elapsed() < RELOAD_EVERY) {
+            return Ok(f(l));
+        }
+        let fresh = self.load().await?;
+        self.verifier.keys.set_keys(&fresh.jwks);
+        let out = f(&fresh);
+        *guard = Some(fresh);
+        Ok(out)
+    }
+
+    /// Forgets the loaded set, so the next use reads the table (after a rotation here).
+    pub async fn invalidate(&self) {
+        *self.loaded.write().await = None;
+    }
+
+    async fn load(&self) -> anyhow::Result<Loaded> {
+        let mut tx = self.db.begin().await?;
+        // Two replicas starting on an empty table must not both create "the" first key.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tiketi-signing-keys'))")
+            .execute(&mut *tx)
+            .await?;
+        let mut rows = live_keys(&mut tx).await?;
+        if !rows.iter().any(|r| !r.retired) {
+            insert_new_key(&mut tx).await?;
+            rows = live_keys(&mut tx).await?;
+        }
+        tx.commit().await?;
+        let active = rows
+            .iter()
+            .rev()
+            .find(|r| !r.retired)
+            .ok_or_else(|| anyhow::anyhow!("no active signing key"))?;
+        let signing = SigningKey::from_pem(&active.kid, &active.private_key_pem)?;
+        let keys = rows
+            .iter()
+            .map(|r| serde_json::from_value::<Jwk>(r.public_jwk.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Loaded {
+            signing,
+            jwks: JwkSet { keys },
+            at: Instant::now(),
+        })
+    }
+
+    /// Adds a new signing key and retires the others after `access_ttl_secs` (plus a margin).
+    /// Returns the new `kid`.
+    pub async fn rotate(db: &PgPool, access_ttl_secs: u64) -> anyhow::Result<String> {
+        let mut tx = db.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tiketi-signing-keys'))")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE auth.signing_keys
+             SET retired_at = now(), verify_until = now() + make_interval(secs => $1)
+             WHERE retired_at IS NULL",
+        )
+        .bind((access_ttl_secs as i64 + RETIRE_MARGIN_SECS) as f64)
+        .execute(&mut *tx)
+        .await?;
+        let kid = insert_new_key(&mut tx).await?;
+        tx.commit().await?;
+        tracing::info!(kid, "signing key rotated");
+        Ok(kid)
+    }
+}
+
+impl KeySource for KeyStore {
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = anyhow::Result<JwkSet>> + Send + '_>> {
+        Box::pin(async move {
+            self.invalidate().await;
+            self.jwks().await
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    kid: String,
+    private_key_pem: String,
+    public_jwk: serde_json::Value,
+    retired: bool,
+}
+
+async fn live_keys(tx: &mut sqlx::PgConnection) -> anyhow::Result<Vec<KeyRow>> {
+    Ok(sqlx::query_as(
+        "SELECT kid, private_key_pem, public_jwk, retired_at IS NOT NULL AS retired
+         FROM auth.signing_keys
+         WHERE verify_until IS NULL OR verify_until > now()
+         ORDER BY created_at, kid",
+    )
+    .fetch_all(tx)
+    .await?)
+}
+
+async fn insert_new_key(tx: &mut sqlx::PgConnection) -> anyhow::Result<String> {
+    let key = SigningKey::generate()?;
+    sqlx::query(
+        "INSERT INTO auth.signing_keys (kid, algorithm, private_key_pem, public_jwk)
+         VALUES ($1, 'EdDSA', $2, $3)",
+    )
+    .bind(&key.kid)
+    .bind(key.to_pem())
+    .bind(serde_json::to_value(key.public_jwk()?)?)
+    .execute(tx)
+    .await?;
+    Ok(key.kid)
+}

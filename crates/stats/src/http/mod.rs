@@ -1,0 +1,3 @@
+//! HTTP handlers, one module per group of numbers.
+
+pub mod overview;

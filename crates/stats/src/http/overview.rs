@@ -1,0 +1,54 @@
+//! `GET /api/stats/overview`: the headline numbers. Each figure is its own scalar subquery over
+//! one table, so no join can multiply a row (the old service's revenue fan-out bug).
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde_json::{Value, json};
+use tiketi_core::auth::AdminUser;
+use tiketi_core::{ApiResult, AppJson};
+
+use crate::AppState;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/stats/overview", get(overview))
+}
+
+#[derive(sqlx::FromRow)]
+struct Overview {
+    total_users: i64,
+    active_events: i64,
+    total_reservations: i64,
+    confirmed_reservations: i64,
+    total_revenue: i64,
+    completed_payments: i64,
+    payment_revenue: i64,
+}
+
+async fn overview(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<AppJson<Value>> {
+    let o: Overview = sqlx::query_as(
+        "SELECT
+            (SELECT count(*) FROM auth.users) AS total_users,
+            (SELECT count(*) FROM ticket.events
+              WHERE status <> 'cancelled' AND now() < sale_end_date) AS active_events,
+            (SELECT count(*) FROM ticket.reservations) AS total_reservations,
+            (SELECT count(*) FROM ticket.reservations WHERE status = 'confirmed') AS confirmed_reservations,
+            (SELECT COALESCE(sum(total_amount), 0)::bigint FROM ticket.reservations
+              WHERE status = 'confirmed') AS total_revenue,
+            (SELECT count(*) FROM payment.payments WHERE status IN ('completed', 'partially_refunded')) AS completed_payments,
+            (SELECT COALESCE(sum(amount - refunded_amount), 0)::bigint FROM payment.payments
+              WHERE status IN ('completed', 'partially_refunded')) AS payment_revenue",
+    )
+    .fetch_one(&state.infra.db)
+    .await?;
+    Ok(AppJson(json!({
+        "total_users": o.total_users,
+        "active_events": o.active_events,
+        "total_reservations": o.total_reservations,
+        "confirmed_reservations": o.confirmed_reservations,
+        "total_revenue": o.total_revenue,
+        "completed_payments": o.completed_payments,
+        "payment_revenue": o.payment_revenue,
+    })))
+}

@@ -1,0 +1,730 @@
+//! The auth service on a real server: accounts, tokens, refresh rotation, key rotation, login
+//! throttling, Google sign-in both ways against a stand-in provider, and tokens minted by auth
+//! accepted (and foreign ones refused) by the ticket, payment and stats services running alone.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tiketi_core::auth::{AuthUser, Role, SigningKey};
+use tiketi_tests::TestApp;
+use tiketi_tests::idp::{FakeGoogle, GoogleUser};
+
+async fn post(app: &TestApp, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+    let mut request = app.client.post(app.url(path)).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+    let mut request = app.client.get(app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn register(app: &TestApp, email: &str) -> Value {
+    let (status, body) = post(
+        app,
+        "/api/auth/register",
+        json!({"email": email, "password": "correct horse battery", "name": "Kim Fan"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn a_fan_registers_signs_in_and_reads_their_account(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let registered = register(&app, "  Kim.Fan@Example.COM ").await;
+    assert_eq!(registered["user"]["email"], "kim.fan@example.com");
+    assert_eq!(registered["user"]["role"], "user");
+    assert!(registered["token"].as_str().unwrap().split('.').count() == 3);
+    assert!(registered["refreshToken"].is_string());
+
+    let (status, login) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "KIM.FAN@example.com", "password": "correct horse battery"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(login["message"], "signed in");
+    let token = login["token"].as_str().unwrap();
+
+    let (status, me) = get(&app, "/api/auth/me", Some(token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["user"]["email"], "kim.fan@example.com");
+    assert_eq!(me["user"]["name"], "Kim Fan");
+    assert!(me["user"]["createdAt"].is_string());
+
+    let (status, missing) = get(&app, "/api/auth/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(missing["code"], "missing_token");
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn a_second_account_with_the_same_email_is_a_conflict(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    register(&app, "dup@example.com").await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/register",
+        json!({"email": "DUP@example.com", "password": "another long password", "name": "Other"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "email_taken");
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn bad_registrations_are_400s_naming_the_fields(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/register",
+        json!({"email": "not-an-email", "password": "short", "name": "", "phone": "call me"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "validation_failed");
+    for field in ["email", "password", "name", "phone"] {
+        assert!(
+            body["fields"][field].is_string(),
+            "{field} not named in {body}"
+        );
+    }
+    let (status, body) = post(
+        &app,
+        "/api/auth/register",
+        json!({"email": "a@example.com", "password": "password123", "name": "A"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["fields"]["password"]
+            .as_str()
+            .unwrap()
+            .contains("common")
+    );
+    let (status, body) = post(&app, "/api/auth/register", json!({"email": 5}), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "invalid_body");
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn wrong_password_and_unknown_email_look_the_same(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    register(&app, "real@example.com").await;
+    let mut wrong = Vec::new();
+    let mut unknown = Vec::new();
+    let mut bodies = Vec::new();
+    for i in 0..3 {
+        let started = Instant::now();
+        let (status, body) = post(
+            &app,
+            "/api/auth/login",
+            json!({"email": "real@example.com", "password": format!("wrong password {i}")}),
+            None,
+        )
+        .await;
+        wrong.push(started.elapsed());
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        bodies.push(body);
+        let started = Instant::now();
+        let (status, body) = post(
+            &app,
+            "/api/auth/login",
+            json!({"email": format!("nobody{i}@example.com"), "password": "whatever it is"}),
+            None,
+        )
+        .await;
+        unknown.push(started.elapsed());
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        bodies.push(body);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "answers differ: {bodies:?}"
+    );
+    assert_eq!(bodies[0]["code"], "invalid_credentials");
+    // Both paths run argon2: an unknown email must not be answered in a fraction of the time.
+    wrong.sort();
+    unknown.sort();
+    let (w, u) = (wrong[1], unknown[1]);
+    assert!(
+        u * 2 >= w && w * 2 >= u,
+        "median wrong-password {w:?} vs unknown-email {u:?}"
+    );
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn refresh_tokens_rotate_and_a_reused_one_ends_the_family(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let first = register(&app, "rotate@example.com").await["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (status, second) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": first}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let second_token = second["refreshToken"].as_str().unwrap().to_owned();
+    assert_ne!(second_token, first);
+    assert_eq!(
+        get(&app, "/api/auth/me", second["token"].as_str()).await.0,
+        StatusCode::OK
+    );
+
+    // The first token again: somebody else has it. Both it and its successor stop working.
+    let (status, reused) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": first}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reused["code"], "refresh_token_reused");
+    let (status, after) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": second_token}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(after["code"], "invalid_refresh_token");
+
+    let (status, body) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": "made-up"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "invalid_refresh_token");
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn the_refresh_cookie_works_and_logout_revokes_it(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let response = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .json(&json!({"email": "cookie@example.com", "password": "correct horse battery", "name": "C"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Path=/api/auth")
+    );
+    let pair = cookie.split(';').next().unwrap().to_owned();
+
+    let refreshed = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let next_pair = refreshed.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let logout = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .header("cookie", &next_pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::OK);
+    assert!(
+        logout.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let after = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("cookie", &next_pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn verify_token_tells_valid_from_invalid(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = register(&app, "verify@example.com").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-token",
+        json!({"token": token}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], true);
+    assert_eq!(body["user"]["email"], "verify@example.com");
+    let (_, body) = post(
+        &app,
+        "/api/auth/verify-token",
+        json!({"token": "x.y.z"}),
+        None,
+    )
+    .await;
+    assert_eq!(body["valid"], false);
+    assert_eq!(body["code"], "invalid_token");
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn tokens_from_other_keys_expired_or_tampered_are_401(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let registered = register(&app, "victim@example.com").await;
+    let user = AuthUser {
+        id: registered["user"]["id"].as_str().unwrap().parse().unwrap(),
+        email: "victim@example.com".to_owned(),
+        role: Role::Admin,
+    };
+    let forger = SigningKey::generate().unwrap();
+    let (status, body) = get(&app, "/api/auth/me", Some(&forger.mint(&user, 60).unwrap())).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
+
+    let real = registered["token"].as_str().unwrap();
+    let tampered = format!("{}x", &real[..real.len() - 1]);
+    assert_eq!(
+        get(&app, "/api/auth/me", Some(&tampered)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let now = chrono::Utc::now().timestamp();
+    let expired_token = app
+        .tokens()
+        .key()
+        .mint_claims(&tiketi_core::auth::Claims {
+            sub: user.id.to_string(),
+            user_id: user.id,
+            email: user.email.clone(),
+            role: Role::User,
+            iss: tiketi_core::auth::ISSUER.to_owned(),
+            aud: tiketi_core::auth::AUDIENCE.to_owned(),
+            iat: now - 3600,
+            exp: now - 1800,
+            jti: "old".to_owned(),
+        })
+        .unwrap();
+    let (status, body) = get(&app, "/api/auth/me", Some(&expired_token)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token_expired"))
+    );
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let old_token = register(&app, "rotation@example.com").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, jwks) = get(&app, "/api/auth/.well-known/jwks.json", None).await;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    let old_kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
+    assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "the JWKS leaks a private key"
+    );
+
+    let new_kid = tiketi_auth::keys::KeyStore::rotate(&pool, 900)
+        .await
+        .unwrap();
+    // A new server process sees the rotation at once (a running one within its reload time).
+    let app = TestApp::spawn(pool).await;
+    let (_, jwks) = get(&app, "/api/auth/.well-known/jwks.json", None).await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        "{kids:?}"
+    );
+
+    assert_eq!(
+        get(&app, "/api/auth/me", Some(&old_token)).await.0,
+        StatusCode::OK
+    );
+    let (_, login) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "rotation@example.com", "password": "correct horse battery"}),
+        None,
+    )
+    .await;
+    let header = jsonwebtoken::decode_header(login["token"].as_str().unwrap()).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn repeated_failed_logins_are_slowed_with_429(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &[("AUTH_LOGIN_PER_MINUTE_ACCOUNT", "3")]).await;
+    register(&app, "target@example.com").await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let response = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .json(&json!({"email": "target@example.com", "password": "guess guess guess"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&retry));
+        }
+    }
+    assert_eq!(
+        statuses,
+        vec![
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // Another account from the same place is not locked by it.
+    let (status, _) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "someone-else@example.com", "password": "guess guess guess"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+fn google_user(email: &str, verified: bool) -> GoogleUser {
+    GoogleUser {
+        sub: format!("g-{}", uuid::Uuid::new_v4().simple()),
+        email: email.to_owned(),
+        email_verified: verified,
+        name: "Lee Google".to_owned(),
+    }
+}
+
+async fn app_with_google(pool: PgPool) -> (TestApp, FakeGoogle) {
+    let google = FakeGoogle::start().await;
+    let settings = google.settings("http://{addr}/api/auth/google/callback");
+    let overrides: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::spawn_with(pool, &overrides).await;
+    (app, google)
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn google_id_tokens_sign_in_create_and_link_only_verified_emails(pool: PgPool) {
+    let (app, google) = app_with_google(pool).await;
+
+    let newcomer = google_user("newcomer@gmail.example", true);
+    let credential = google.id_token(&newcomer, &google.client_id, 600);
+    let (status, body) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": credential}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["email"], "newcomer@gmail.example");
+    assert!(
+        body["user"]["picture"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    // Signing in again finds the same account.
+    let (_, again) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": credential}),
+        None,
+    )
+    .await;
+    assert_eq!(again["user"]["id"], body["user"]["id"]);
+
+    // An existing password account: an unverified Google email must not take it over...
+    let owner_id = register(&app, "owner@example.com").await["user"]["id"].clone();
+    let impostor = google_user("owner@example.com", false);
+    let (status, refused) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&impostor, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(refused["code"], "google_email_unverified");
+    // ...a verified one is linked to it.
+    let owner = google_user("owner@example.com", true);
+    let (status, linked) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&owner, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(linked["user"]["id"], owner_id);
+
+    // Wrong audience, expired, or garbage: 401.
+    for credential in [
+        google.id_token(&newcomer, "someone-elses-client-id", 600),
+        google.id_token(&newcomer, &google.client_id, -3600),
+        "not-a-jwt".to_owned(),
+    ] {
+        let (status, body) = post(
+            &app,
+            "/api/auth/google",
+            json!({"credential": credential}),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "invalid_google_token");
+    }
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn the_google_code_flow_uses_pkce_and_state_once(pool: PgPool) {
+    let (app, google) = app_with_google(pool).await;
+    google.sign_in_as(google_user("flow@gmail.example", true));
+
+    let start = app.get("/api/auth/google/start?returnTo=/my/tickets").await;
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let to_google = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = to_google.query_pairs().into_owned().collect();
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["client_id"], google.client_id);
+    assert!(query.contains_key("state") && query.contains_key("nonce"));
+
+    // The browser goes to Google, which sends it back with a code.
+    let at_google = app.client.get(to_google).send().await.unwrap();
+    assert_eq!(at_google.status(), StatusCode::FOUND);
+    let back = at_google.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with(&app.url("/api/auth/google/callback")));
+
+    let callback = app.client.get(&back).send().await.unwrap();
+    assert_eq!(callback.status(), StatusCode::FOUND);
+    assert_eq!(callback.headers()["location"], "/my/tickets");
+    let cookie = callback.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let refreshed = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let body: Value = refreshed.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "flow@gmail.example");
+
+    // Replaying the callback: the state was used up.
+    let replay = app.client.get(&back).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        replay.json::<Value>().await.unwrap()["code"],
+        "invalid_oauth_state"
+    );
+    assert_eq!(google.token_requests(), 1);
+
+    // Open redirects are refused: the return path stays on this site.
+    let start = app
+        .get("/api/auth/google/start?returnTo=//evil.example/")
+        .await;
+    let to_google = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+    let back = app.client.get(to_google).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let callback = app.client.get(&back).send().await.unwrap();
+    assert_eq!(callback.headers()["location"], "/");
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn google_sign_in_is_a_clear_404_when_not_configured(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (status, body) = post(&app, "/api/auth/google", json!({"credential": "x"}), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "google_sign_in_disabled");
+}
+
+/// Each service as its own process would run it: its own router and its own verifier, which
+/// learns auth's keys only from auth's JWKS over HTTP.
+async fn spawn_service(pool: &PgPool, service: tiketi_core::Service, jwks_url: &str) -> String {
+    let config = tiketi_core::testing::test_config(&[("JWT_JWKS_URL", jwks_url)]);
+    let infra = tiketi_core::Infra::with_pool(config, pool.clone()).unwrap();
+    let router = match service {
+        tiketi_core::Service::Auth => tiketi_auth::router(tiketi_auth::AppState::new(infra)),
+        tiketi_core::Service::Ticket => tiketi_ticket::router(tiketi_ticket::AppState::new(infra)),
+        tiketi_core::Service::Payment => {
+            tiketi_payment::router(tiketi_payment::AppState::new(infra))
+        }
+        tiketi_core::Service::Stats => tiketi_stats::router(tiketi_stats::AppState::new(infra)),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn tokens_minted_by_auth_are_accepted_by_every_service_and_others_refused(pool: PgPool) {
+    use tiketi_core::Service;
+    let auth = spawn_service(&pool, Service::Auth, "http://127.0.0.1:9/unused").await;
+    let jwks_url = format!("{auth}/api/auth/.well-known/jwks.json");
+    let client = tiketi_core::outbound::client(Duration::from_secs(30));
+    let registered: Value = client
+        .post(format!("{auth}/api/auth/register"))
+        .json(&json!({"email": "admin-to-be@example.com", "password": "correct horse battery", "name": "Op"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Promote, then sign in again: the role travels in the token.
+    tiketi_auth::admin::create_admin(
+        &pool,
+        "admin-to-be@example.com",
+        None,
+        "correct horse battery",
+    )
+    .await
+    .unwrap();
+    let login: Value = client
+        .post(format!("{auth}/api/auth/login"))
+        .json(&json!({"email": "admin-to-be@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let user = AuthUser {
+        id: registered["user"]["id"].as_str().unwrap().parse().unwrap(),
+        email: "admin-to-be@example.com".to_owned(),
+        role: Role::Admin,
+    };
+    let forged = SigningKey::generate().unwrap().mint(&user, 600).unwrap();
+
+    for (service, path) in [
+        (Service::Payment, "/api/payments/user/me"),
+        (Service::Stats, "/api/stats/overview"),
+        (Service::Auth, "/api/auth/me"),
+    ] {
+        let base = spawn_service(&pool, service, &jwks_url).await;
+        let accepted = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            accepted.status(),
+            StatusCode::OK,
+            "{service:?} refused auth's token"
+        );
+        let refused = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNAUTHORIZED,
+            "{service:?} accepted a forged token"
+        );
+        let fan: Value = client
+            .post(format!("{auth}/api/auth/register"))
+            .json(&json!({
+                "email": format!("fan-{}@example.com", service.name()),
+                "password": "correct horse battery",
+                "name": "F"
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let fan_token = fan["token"].as_str().unwrap();
+        let as_fan = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(fan_token)
+            .send()
+            .await
+            .unwrap();
+        let expected = if service == Service::Stats {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(as_fan.status(), expected, "{service:?} as a fan");
+    }
+}
