@@ -287,3 +287,56 @@ async fn the_hold_statement_uses_the_partial_index_on_available_seats(pool: PgPo
     assert!(!plan.contains("Seq Scan on seats"), "plan:\n{plan}");
     assert!(!plan.contains("Bitmap Heap Scan on seats"), "plan:\n{plan}");
 }
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn the_ticket_service_alone_pushes_seat_selected_after_a_hold(pool: PgPool) {
+    // The ticket service run on its own, with a state whose push hub this test watches.
+    let infra =
+        tiketi_core::Infra::with_pool(tiketi_tests::test_config(&[]), pool.clone()).expect("infra");
+    let tokens = tiketi_core::testing::TestTokens::install(&infra);
+    let state = tiketi_ticket::AppState::new(infra);
+    let mut pushes = state.realtime.subscribe();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(tiketi_ticket::run(listener, state, shutdown.clone()));
+
+    let event = event_on_sale(&pool).await;
+    let s = seats(&pool, event, 2).await;
+    let (fan, token) = tokens.fan();
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/seats/reserve"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "eventId": event, "seatIds": s }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    let push = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let push = pushes.recv().await.expect("push channel open");
+            if push.event == "seat-selected" {
+                return push;
+            }
+        }
+    })
+    .await
+    .expect("seat-selected pushed");
+    assert_eq!(push.room, tiketi_ticket::realtime::Room::SeatMap(event));
+    assert_eq!(push.payload["userId"], fan.id.to_string());
+    assert_eq!(push.payload["status"], "locked");
+    let mut pushed: Vec<String> = push.payload["seatIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    pushed.sort();
+    let mut want: Vec<String> = s.iter().map(Uuid::to_string).collect();
+    want.sort();
+    assert_eq!(pushed, want);
+
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
