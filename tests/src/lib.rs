@@ -1,11 +1,12 @@
 //! The harness every cross-service test uses: a real `tiketi` (all four services) served on
-//! `127.0.0.1:0` in this process, on the test's own database (from `#[sqlx::test]`) and its own
+//! `127.0.0.1:0` in this process, on the test's own database (from `test_db()`) and its own
 //! Redis key prefix, with an HTTP client pointed at it.
 //!
 //! ```ignore
-//! #[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-//! async fn health_answers(pool: PgPool) {
-//!     let app = TestApp::spawn(pool).await;
+//! #[tokio::test]
+//! async fn health_answers() {
+//!     let db = test_db().await;
+//!     let app = TestApp::spawn(db.pool.clone()).await;
 //!     assert_eq!(app.get("/health").await.status(), 200);
 //! }
 //! ```
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 
 use sqlx::PgPool;
 use tiketi_core::Infra;
-pub use tiketi_core::testing::{database_url_of, free_port, test_config};
+pub use tiketi_core::testing::{database_url_of, empty_test_db, free_port, test_config, test_db};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tiketi_core::auth::{AuthUser, Role, SigningKey};
+use tiketi_core::testing::test_db;
 use tiketi_tests::TestApp;
 use tiketi_tests::idp::{FakeGoogle, GoogleUser};
 
@@ -43,8 +44,10 @@ async fn register(app: &TestApp, email: &str) -> Value {
     body
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn a_fan_registers_signs_in_and_reads_their_account(pool: PgPool) {
+#[tokio::test]
+async fn a_fan_registers_signs_in_and_reads_their_account() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let registered = register(&app, "  Kim.Fan@Example.COM ").await;
     assert_eq!(registered["user"]["email"], "kim.fan@example.com");
@@ -74,8 +77,10 @@ async fn a_fan_registers_signs_in_and_reads_their_account(pool: PgPool) {
     assert_eq!(missing["code"], "missing_token");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn a_second_account_with_the_same_email_is_a_conflict(pool: PgPool) {
+#[tokio::test]
+async fn a_second_account_with_the_same_email_is_a_conflict() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     register(&app, "dup@example.com").await;
     let (status, body) = post(
@@ -89,8 +94,10 @@ async fn a_second_account_with_the_same_email_is_a_conflict(pool: PgPool) {
     assert_eq!(body["code"], "email_taken");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn bad_registrations_are_400s_naming_the_fields(pool: PgPool) {
+#[tokio::test]
+async fn bad_registrations_are_400s_naming_the_fields() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let (status, body) = post(
         &app,
@@ -126,8 +133,10 @@ async fn bad_registrations_are_400s_naming_the_fields(pool: PgPool) {
     assert_eq!(body["code"], "invalid_body");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn wrong_password_and_unknown_email_look_the_same(pool: PgPool) {
+#[tokio::test]
+async fn wrong_password_and_unknown_email_look_the_same() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     register(&app, "real@example.com").await;
     let mut wrong = Vec::new();
@@ -172,8 +181,10 @@ async fn wrong_password_and_unknown_email_look_the_same(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn refresh_tokens_rotate_and_a_reused_one_ends_the_family(pool: PgPool) {
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_ends_the_family() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let first = register(&app, "rotate@example.com").await["refreshToken"]
         .as_str()
@@ -226,8 +237,10 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_family(pool: PgPool) {
     assert_eq!(body["code"], "invalid_refresh_token");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn the_refresh_cookie_works_and_logout_revokes_it(pool: PgPool) {
+#[tokio::test]
+async fn the_refresh_cookie_works_and_logout_revokes_it() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let response = app
         .client
@@ -287,8 +300,10 @@ async fn the_refresh_cookie_works_and_logout_revokes_it(pool: PgPool) {
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn verify_token_tells_valid_from_invalid(pool: PgPool) {
+#[tokio::test]
+async fn verify_token_tells_valid_from_invalid() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let token = register(&app, "verify@example.com").await["token"]
         .as_str()
@@ -315,8 +330,10 @@ async fn verify_token_tells_valid_from_invalid(pool: PgPool) {
     assert_eq!(body["code"], "invalid_token");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn tokens_from_other_keys_expired_or_tampered_are_401(pool: PgPool) {
+#[tokio::test]
+async fn tokens_from_other_keys_expired_or_tampered_are_401() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let registered = register(&app, "victim@example.com").await;
     let user = AuthUser {
@@ -361,8 +378,10 @@ async fn tokens_from_other_keys_expired_or_tampered_are_401(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys(pool: PgPool) {
+#[tokio::test]
+async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool.clone()).await;
     let old_token = register(&app, "rotation@example.com").await["token"]
         .as_str()
@@ -409,8 +428,10 @@ async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys(pool: PgPoo
     assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn repeated_failed_logins_are_slowed_with_429(pool: PgPool) {
+#[tokio::test]
+async fn repeated_failed_logins_are_slowed_with_429() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool, &[("AUTH_LOGIN_PER_MINUTE_ACCOUNT", "3")]).await;
     register(&app, "target@example.com").await;
     let mut statuses = Vec::new();
@@ -469,8 +490,10 @@ async fn app_with_google(pool: PgPool) -> (TestApp, FakeGoogle) {
     (app, google)
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn google_id_tokens_sign_in_create_and_link_only_verified_emails(pool: PgPool) {
+#[tokio::test]
+async fn google_id_tokens_sign_in_create_and_link_only_verified_emails() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let (app, google) = app_with_google(pool).await;
 
     let newcomer = google_user("newcomer@gmail.example", true);
@@ -542,8 +565,10 @@ async fn google_id_tokens_sign_in_create_and_link_only_verified_emails(pool: PgP
     }
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn the_google_code_flow_uses_pkce_and_state_once(pool: PgPool) {
+#[tokio::test]
+async fn the_google_code_flow_uses_pkce_and_state_once() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let (app, google) = app_with_google(pool).await;
     google.sign_in_as(google_user("flow@gmail.example", true));
 
@@ -604,8 +629,10 @@ async fn the_google_code_flow_uses_pkce_and_state_once(pool: PgPool) {
     assert_eq!(callback.headers()["location"], "/");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn google_sign_in_is_a_clear_404_when_not_configured(pool: PgPool) {
+#[tokio::test]
+async fn google_sign_in_is_a_clear_404_when_not_configured() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let (status, body) = post(&app, "/api/auth/google", json!({"credential": "x"}), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -631,8 +658,10 @@ async fn spawn_service(pool: &PgPool, service: tiketi_core::Service, jwks_url: &
     format!("http://{addr}")
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn tokens_minted_by_auth_are_accepted_by_every_service_and_others_refused(pool: PgPool) {
+#[tokio::test]
+async fn tokens_minted_by_auth_are_accepted_by_every_service_and_others_refused() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     use tiketi_core::Service;
     let auth = spawn_service(&pool, Service::Auth, "http://127.0.0.1:9/unused").await;
     let jwks_url = format!("{auth}/api/auth/.well-known/jwks.json");
@@ -673,6 +702,7 @@ async fn tokens_minted_by_auth_are_accepted_by_every_service_and_others_refused(
     let forged = SigningKey::generate().unwrap().mint(&user, 600).unwrap();
 
     for (service, path) in [
+        (Service::Ticket, "/api/reservations/my"),
         (Service::Payment, "/api/payments/user/me"),
         (Service::Stats, "/api/stats/overview"),
         (Service::Auth, "/api/auth/me"),

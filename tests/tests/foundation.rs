@@ -2,12 +2,14 @@
 //! client, migrations and demo data.
 
 use serde_json::Value;
-use sqlx::PgPool;
 use tiketi_core::paths::{PATH_TABLE, Service};
+use tiketi_core::testing::{empty_test_db, test_db};
 use tiketi_tests::{RedisServer, TestApp, free_port};
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn health_and_ready_answer_when_postgres_and_redis_are_up(pool: PgPool) {
+#[tokio::test]
+async fn health_and_ready_answer_when_postgres_and_redis_are_up() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let health = app.get("/health").await;
     assert_eq!(health.status(), 200);
@@ -20,8 +22,10 @@ async fn health_and_ready_answer_when_postgres_and_redis_are_up(pool: PgPool) {
     assert_eq!(body["checks"]["redis"], "ok");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn ready_goes_503_while_redis_is_down_and_recovers_without_a_restart(pool: PgPool) {
+#[tokio::test]
+async fn ready_goes_503_while_redis_is_down_and_recovers_without_a_restart() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let mut redis = RedisServer::start(free_port()).await;
     let url = redis.url();
     let app = TestApp::spawn_with(pool, &[("REDIS_URL", &url)]).await;
@@ -53,8 +57,10 @@ async fn ready_goes_503_while_redis_is_down_and_recovers_without_a_restart(pool:
     assert_eq!(status, 200, "/ready did not recover after Redis came back");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn metrics_are_prometheus_text_with_request_counts(pool: PgPool) {
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_request_counts() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     assert_eq!(app.get("/api/events").await.status(), 200);
     let metrics = app.get("/metrics").await;
@@ -75,8 +81,10 @@ async fn metrics_are_prometheus_text_with_request_counts(pool: PgPool) {
     assert!(text.contains("db_pool_connections"));
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn every_prefix_of_the_path_table_reaches_its_service(pool: PgPool) {
+#[tokio::test]
+async fn every_prefix_of_the_path_table_reaches_its_service() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     for (_, prefixes) in PATH_TABLE {
         for prefix in *prefixes {
@@ -102,8 +110,10 @@ async fn every_prefix_of_the_path_table_reaches_its_service(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn unknown_api_routes_are_json_404s_and_other_paths_get_the_web_client(pool: PgPool) {
+#[tokio::test]
+async fn unknown_api_routes_are_json_404s_and_other_paths_get_the_web_client() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let api = app.get("/api/nothing").await;
     assert_eq!(api.status(), 404);
@@ -121,8 +131,10 @@ async fn unknown_api_routes_are_json_404s_and_other_paths_get_the_web_client(poo
     assert!(deep.text().await.unwrap().contains("<title>Tiketi</title>"));
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn responses_carry_a_request_id_and_keep_the_callers(pool: PgPool) {
+#[tokio::test]
+async fn responses_carry_a_request_id_and_keep_the_callers() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     let minted = app.get("/health").await;
     let id = minted.headers()["x-request-id"].to_str().unwrap();
@@ -137,8 +149,10 @@ async fn responses_carry_a_request_id_and_keep_the_callers(pool: PgPool) {
     assert_eq!(kept.headers()["x-request-id"], "req-from-the-alb-123");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn bad_input_gets_a_4xx_with_a_code(pool: PgPool) {
+#[tokio::test]
+async fn bad_input_gets_a_4xx_with_a_code() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool).await;
     for (path, status, code) in [
         ("/api/events/not-a-uuid", 400, "invalid_id"),
@@ -175,8 +189,10 @@ async fn bad_input_gets_a_4xx_with_a_code(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = false)]
-async fn migrations_apply_to_an_empty_database_twice(pool: PgPool) {
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_twice() {
+    let db = empty_test_db().await;
+    let pool = db.pool.clone();
     tiketi_core::db::migrate(&pool).await.expect("first run");
     tiketi_core::db::migrate(&pool).await.expect("second run");
     let layouts: Vec<(String, i32)> =
@@ -194,8 +210,10 @@ async fn migrations_apply_to_an_empty_database_twice(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn the_schema_refuses_oversell(pool: PgPool) {
+#[tokio::test]
+async fn the_schema_refuses_oversell() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     tiketi_ticket::demo::seed_demo(&pool).await.unwrap();
     let oversell = sqlx::query(
         "UPDATE ticket.ticket_types SET available_quantity = available_quantity - (total_quantity + 1)",
@@ -218,8 +236,10 @@ async fn the_schema_refuses_oversell(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn demo_data_is_seeded_once_and_shows_in_the_api(pool: PgPool) {
+#[tokio::test]
+async fn demo_data_is_seeded_once_and_shows_in_the_api() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let first = tiketi_ticket::demo::seed_demo(&pool).await.unwrap();
     assert_eq!(first.events_created, 2);
     assert_eq!(first.seats_created, 265);
@@ -286,8 +306,10 @@ async fn demo_data_is_seeded_once_and_shows_in_the_api(pool: PgPool) {
     assert!(detail["ticketTypes"].as_array().unwrap().is_empty());
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn admin_create_makes_an_argon2_admin_and_is_safe_to_repeat(pool: PgPool) {
+#[tokio::test]
+async fn admin_create_makes_an_argon2_admin_and_is_safe_to_repeat() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     use tiketi_auth::admin::{AdminOutcome, create_admin};
     let created = create_admin(
         &pool,

@@ -81,6 +81,23 @@ pub struct QueueDefaults {
     pub tick_ms: u64,
 }
 
+/// Inventory settings of the ticket service (holds and the internal interface for payment).
+#[derive(Debug, Clone)]
+pub struct InventoryConfig {
+    /// `MAX_SEATS_PER_FAN`: seats (or general-admission tickets) one fan may hold per event,
+    /// per request and across their live reservations. Default 4.
+    pub max_seats_per_fan: u32,
+    /// `HOLD_TTL_SECS`: how long a hold lasts before the sweeper releases it. Default 300.
+    pub hold_ttl_secs: u64,
+    /// `INTERNAL_API_TOKEN`: the shared token the payment service sends in `X-Internal-Token`
+    /// to confirm or cancel reservations. Unset, it is a random value per process: the
+    /// all-in-one binary (where payment and ticket share the process) works out of the box,
+    /// and separately deployed services must be given the same explicit value.
+    pub internal_api_token: Secret,
+    /// True when `internal_api_token` was generated rather than configured.
+    pub internal_api_token_generated: bool,
+}
+
 /// Object storage for posters. Without a bucket, files are stored on local disk.
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
@@ -176,6 +193,9 @@ pub struct Config {
     /// `TRUSTED_PROXIES`: comma-separated IPs or CIDRs of the load balancers whose
     /// `X-Forwarded-For` is believed. Empty: the peer address is the client.
     pub trusted_proxies: Vec<String>,
+    /// Hold limits and the internal token (`MAX_SEATS_PER_FAN`, `HOLD_TTL_SECS`,
+    /// `INTERNAL_API_TOKEN`).
+    pub inventory: InventoryConfig,
     /// `FRONTEND_DIR`: the web client served at `/` by the all-in-one binary.
     pub frontend_dir: String,
     /// `LOG_FORMAT`: `json` (default) or `pretty`.
@@ -357,6 +377,45 @@ impl Config {
                 return Err(ConfigError::new(name, "must be at least 1"));
             }
         }
+        let inventory = {
+            let max_seats_per_fan: u32 = parse_or(&get, "MAX_SEATS_PER_FAN", 4)?;
+            if !(1..=100).contains(&max_seats_per_fan) {
+                return Err(ConfigError::new(
+                    "MAX_SEATS_PER_FAN",
+                    "must be between 1 and 100",
+                ));
+            }
+            let hold_ttl_secs: u64 = parse_or(&get, "HOLD_TTL_SECS", 300)?;
+            if !(1..=86_400).contains(&hold_ttl_secs) {
+                return Err(ConfigError::new(
+                    "HOLD_TTL_SECS",
+                    "must be between 1 and 86400 seconds",
+                ));
+            }
+            let (internal_api_token, internal_api_token_generated) = match get("INTERNAL_API_TOKEN")
+            {
+                Some(token) if token.len() < 16 => {
+                    return Err(ConfigError::new(
+                        "INTERNAL_API_TOKEN",
+                        "must be at least 16 characters",
+                    ));
+                }
+                Some(token) => (token, false),
+                None => {
+                    let mut bytes = [0u8; 32];
+                    getrandom::fill(&mut bytes).map_err(|e| {
+                        ConfigError::new("INTERNAL_API_TOKEN", format!("no randomness: {e}"))
+                    })?;
+                    (bytes.iter().map(|b| format!("{b:02x}")).collect(), true)
+                }
+            };
+            InventoryConfig {
+                max_seats_per_fan,
+                hold_ttl_secs,
+                internal_api_token: Secret::new(internal_api_token),
+                internal_api_token_generated,
+            }
+        };
 
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
@@ -429,6 +488,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            inventory,
             frontend_dir: get("FRONTEND_DIR").unwrap_or_else(|| "frontend-dist".to_owned()),
             log_format,
             request_timeout_secs: parse_or(&get, "REQUEST_TIMEOUT_SECS", 30)?,
@@ -559,6 +619,30 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn inventory_settings_have_defaults_and_bounds() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.inventory.max_seats_per_fan, 4);
+        assert_eq!(c.inventory.hold_ttl_secs, 300);
+        assert!(c.inventory.internal_api_token_generated);
+        assert_eq!(c.inventory.internal_api_token.expose().len(), 64);
+        let other = config(&[]).unwrap();
+        assert_ne!(
+            c.inventory.internal_api_token.expose(),
+            other.inventory.internal_api_token.expose()
+        );
+        let c = config(&[("INTERNAL_API_TOKEN", "a-shared-token-of-some-length")]).unwrap();
+        assert_eq!(
+            c.inventory.internal_api_token.expose(),
+            "a-shared-token-of-some-length"
+        );
+        assert!(!c.inventory.internal_api_token_generated);
+        let err = config(&[("MAX_SEATS_PER_FAN", "0")]).unwrap_err();
+        assert_eq!(err.variable, "MAX_SEATS_PER_FAN");
+        let err = config(&[("INTERNAL_API_TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.variable, "INTERNAL_API_TOKEN");
     }
 
     #[test]

@@ -6,7 +6,10 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod realtime;
+pub mod release;
+pub mod sale;
 pub mod seatmap;
+pub mod workers;
 
 use std::time::Duration;
 
@@ -49,6 +52,10 @@ pub fn api_router(state: AppState) -> Router {
         .merge(http::events::routes())
         .merge(http::seats::routes())
         .merge(http::tickets::routes())
+        .merge(http::holds::routes())
+        .merge(http::reservations::routes())
+        // Not in the path table: the ALB never routes it; payment calls it inside the cluster.
+        .merge(http::internal::routes())
         .with_state(state)
 }
 
@@ -57,12 +64,35 @@ pub fn router(state: AppState) -> Router {
     server::service_app(SERVICE, &state.infra, api_router(state.clone()))
 }
 
-/// Serves the ticket service on `listener` until `shutdown` is cancelled.
+/// Serves the ticket service on `listener`, with its workers, until `shutdown` is cancelled.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
-    server::serve(listener, router(state), shutdown, grace).await
+    let workers = start_workers(state.clone(), shutdown.clone());
+    let served = server::serve(listener, router(state), shutdown, grace).await;
+    for worker in workers {
+        let _ = worker.await;
+    }
+    served
+}
+
+/// Starts the background workers (hold sweeper, event statuses) that stop with `shutdown`.
+/// The all-in-one binary calls this too, with the state its router uses.
+pub fn start_workers(
+    state: AppState,
+    shutdown: CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let inventory = &state.infra.config.inventory;
+    if inventory.internal_api_token_generated
+        && state.infra.config.environment == tiketi_core::config::Environment::Production
+    {
+        tracing::warn!(
+            "INTERNAL_API_TOKEN is not set: a random token was generated, so only this process \
+             can call /internal/reservations; set the same value for ticket and payment"
+        );
+    }
+    workers::spawn(state, shutdown)
 }

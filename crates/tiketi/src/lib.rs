@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
+/// The ticket service's internal interface for payment (`/internal/reservations/...`).
+const INTERNAL_RESERVATIONS: &str = "/internal/reservations/";
+
 /// The service routers, each with its own layers, looked up by the path table.
 struct Mounts {
     auth: Router,
@@ -36,8 +39,15 @@ impl Mounts {
     }
 }
 
-/// The whole application: probes, the four services by path table, and the web client.
+/// The whole application: probes, the four services by path table, and the web client. No
+/// background workers: [`run`] starts those, so tests can drive worker steps themselves.
 pub fn app(infra: Infra) -> Router {
+    let ticket = tiketi_ticket::AppState::new(infra.clone());
+    app_with(infra, ticket)
+}
+
+/// [`app`] around a given ticket state (whose push hub the ticket workers share).
+fn app_with(infra: Infra, ticket: tiketi_ticket::AppState) -> Router {
     let timeout = Duration::from_secs(infra.config.request_timeout_secs);
     let mount = |service: Service, api: Router| service_layers(api, service.name(), timeout);
     let frontend_dir = std::path::PathBuf::from(&infra.config.frontend_dir);
@@ -46,10 +56,7 @@ pub fn app(infra: Infra) -> Router {
             Service::Auth,
             tiketi_auth::api_router(tiketi_auth::AppState::new(infra.clone())),
         ),
-        ticket: mount(
-            Service::Ticket,
-            tiketi_ticket::api_router(tiketi_ticket::AppState::new(infra.clone())),
-        ),
+        ticket: mount(Service::Ticket, tiketi_ticket::api_router(ticket)),
         payment: mount(
             Service::Payment,
             tiketi_payment::api_router(tiketi_payment::AppState::new(infra.clone())),
@@ -71,6 +78,14 @@ pub fn app(infra: Infra) -> Router {
 /// Routes a request like the ALB would: by path prefix to a service, else to the web client.
 async fn dispatch(State(mounts): State<Arc<Mounts>>, req: Request) -> Response {
     let path = req.uri().path();
+    // Service-to-service routes are not in the public path table (the ALB never routes them);
+    // in one process they are dispatched here to their owner.
+    if path.starts_with(INTERNAL_RESERVATIONS) {
+        return match mounts.ticket.clone().oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
     if let Some(service) = service_for_path(path) {
         return match mounts.router(service).oneshot(req).await {
             Ok(response) => response,
@@ -88,12 +103,18 @@ async fn dispatch(State(mounts): State<Arc<Mounts>>, req: Request) -> Response {
     }
 }
 
-/// Serves everything on `listener` until `shutdown` is cancelled.
+/// Serves everything on `listener`, with the background workers, until `shutdown` is cancelled.
 pub async fn run(
     listener: TcpListener,
     infra: Infra,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
-    server::serve(listener, app(infra), shutdown, grace).await
+    let ticket = tiketi_ticket::AppState::new(infra.clone());
+    let workers = tiketi_ticket::start_workers(ticket.clone(), shutdown.clone());
+    let served = server::serve(listener, app_with(infra, ticket), shutdown, grace).await;
+    for worker in workers {
+        let _ = worker.await;
+    }
+    served
 }

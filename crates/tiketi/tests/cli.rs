@@ -5,6 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use sqlx::PgPool;
 use tiketi_core::testing::{database_url_of, unique_redis_prefix};
+use tiketi_core::testing::{empty_test_db, test_db};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 fn tiketi(pool: &PgPool, args: &[&str]) -> Output {
@@ -20,8 +21,10 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-#[sqlx::test(migrations = false)]
-async fn migrate_succeeds_twice_on_an_empty_database(pool: PgPool) {
+#[tokio::test]
+async fn migrate_succeeds_twice_on_an_empty_database() {
+    let db = empty_test_db().await;
+    let pool = db.pool.clone();
     for run in 1..=2 {
         let out = tiketi(&pool, &["migrate"]);
         assert!(
@@ -40,8 +43,10 @@ async fn migrate_succeeds_twice_on_an_empty_database(pool: PgPool) {
     assert!(tables >= 15, "only {tables} tables");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn seed_demo_creates_the_demo_once(pool: PgPool) {
+#[tokio::test]
+async fn seed_demo_creates_the_demo_once() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let first = tiketi(&pool, &["seed-demo"]);
     assert!(first.status.success());
     assert!(
@@ -53,8 +58,10 @@ async fn seed_demo_creates_the_demo_once(pool: PgPool) {
     assert!(stdout(&second).contains("0 events and 0 seats created"));
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn admin_create_reads_the_password_from_stdin_and_never_prints_it(pool: PgPool) {
+#[tokio::test]
+async fn admin_create_reads_the_password_from_stdin_and_never_prints_it() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let secret = "a very private admin passphrase";
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiketi"))
         .args([
@@ -95,8 +102,10 @@ async fn admin_create_reads_the_password_from_stdin_and_never_prints_it(pool: Pg
     assert_eq!(role, "admin");
 }
 
-#[sqlx::test(migrations = false)]
-async fn a_malformed_setting_stops_start_up_naming_it(pool: PgPool) {
+#[tokio::test]
+async fn a_malformed_setting_stops_start_up_naming_it() {
+    let db = empty_test_db().await;
+    let pool = db.pool.clone();
     let out = Command::new(env!("CARGO_BIN_EXE_tiketi"))
         .arg("serve")
         .env("DATABASE_URL", database_url_of(&pool))
@@ -107,8 +116,10 @@ async fn a_malformed_setting_stops_start_up_naming_it(pool: PgPool) {
     assert!(String::from_utf8_lossy(&out.stderr).contains("QUEUE_PROCESSOR_INTERVAL"));
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn serve_answers_health_and_stops_on_sigterm(pool: PgPool) {
+#[tokio::test]
+async fn serve_answers_health_and_stops_on_sigterm() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiketi"))
         .arg("serve")
         .env("DATABASE_URL", database_url_of(&pool))
@@ -159,8 +170,10 @@ async fn serve_answers_health_and_stops_on_sigterm(pool: PgPool) {
     assert!(status.success(), "tiketi exited with {status}");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn keys_rotate_adds_a_signing_key_and_retires_the_old_one(pool: PgPool) {
+#[tokio::test]
+async fn keys_rotate_adds_a_signing_key_and_retires_the_old_one() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     for _ in 0..2 {
         let out = tiketi(&pool, &["keys", "rotate"]);
         assert!(

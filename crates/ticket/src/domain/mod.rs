@@ -1,3 +1,4 @@
 //! Rules of the ticket domain that are not tied to one HTTP resource.
 
 pub mod event_status;
+pub mod reservation;

@@ -1,5 +1,8 @@
 //! HTTP handlers, one module per resource.
 
 pub mod events;
+pub mod holds;
+pub mod internal;
+pub mod reservations;
 pub mod seats;
 pub mod tickets;

@@ -1,0 +1,143 @@
+//! The rules every new reservation passes before it touches inventory, shared by seat holds and
+//! general-admission reservations: the event exists and is inside its sale window, and the fan
+//! stays within `MAX_SEATS_PER_FAN` across their live reservations for the event.
+//!
+//! Admission through the waiting queue is checked by the queue module, in the handlers, before
+//! any of this runs.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use tiketi_core::ApiError;
+use uuid::Uuid;
+
+/// The event facts a reservation needs.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SaleEvent {
+    /// Shown in the reservation answer.
+    pub title: String,
+    /// The stored status (only `cancelled` matters here; the window is checked directly).
+    pub status: String,
+    /// When the sale opens.
+    pub sale_start_date: DateTime<Utc>,
+    /// When the sale closes.
+    pub sale_end_date: DateTime<Utc>,
+    /// The database's clock, so every replica judges the window by the same clock.
+    pub now: DateTime<Utc>,
+}
+
+/// Loads `event_id` and checks its sale window: 404 `event_not_found`, 409 `event_cancelled`,
+/// `sale_not_open` or `sale_closed`.
+pub async fn open_event(conn: &mut PgConnection, event_id: Uuid) -> Result<SaleEvent, ApiError> {
+    let event: Option<SaleEvent> = sqlx::query_as(
+        "SELECT title, status, sale_start_date, sale_end_date, now() AS now
+         FROM ticket.events WHERE id = $1",
+    )
+    .bind(event_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let event = event.ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    if event.status == "cancelled" {
+        return Err(ApiError::conflict(
+            "event_cancelled",
+            "this event was cancelled",
+        ));
+    }
+    if event.now < event.sale_start_date {
+        return Err(ApiError::conflict_with(
+            "sale_not_open",
+            "the sale has not opened yet",
+            serde_json::json!({ "saleStartDate": event.sale_start_date }),
+        ));
+    }
+    if event.now >= event.sale_end_date {
+        return Err(ApiError::conflict(
+            "sale_closed",
+            "the sale for this event has closed",
+        ));
+    }
+    Ok(event)
+}
+
+/// Serialises one fan's reservations for one event until the transaction ends, so two requests
+/// from the same fan cannot both pass the per-fan limit. Other fans are not affected.
+pub async fn lock_fan(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    event_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 7))")
+        .bind(user_id)
+        .bind(event_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Seats plus general-admission tickets the fan holds or owns for the event right now
+/// (confirmed, or pending and not yet expired).
+pub async fn live_tickets(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    event_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH live AS (
+            SELECT id FROM ticket.reservations
+            WHERE user_id = $1 AND event_id = $2
+              AND (status = 'confirmed' OR (status = 'pending' AND expires_at > now()))
+         )
+         SELECT (SELECT count(*) FROM ticket.reservation_seats WHERE reservation_id IN (SELECT id FROM live))
+              + COALESCE((SELECT sum(quantity) FROM ticket.reservation_items
+                          WHERE reservation_id IN (SELECT id FROM live)), 0)::bigint",
+    )
+    .bind(user_id)
+    .bind(event_id)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// 409 `ticket_limit_exceeded` unless `wanted` more tickets keep the fan within `max`.
+pub async fn check_fan_limit(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    event_id: Uuid,
+    wanted: usize,
+    max: u32,
+) -> Result<(), ApiError> {
+    let live = live_tickets(conn, user_id, event_id).await?;
+    if live + wanted as i64 > i64::from(max) {
+        return Err(ApiError::conflict_with(
+            "ticket_limit_exceeded",
+            format!("at most {max} tickets per fan for this event"),
+            serde_json::json!({ "limit": max, "alreadyHeld": live, "requested": wanted }),
+        ));
+    }
+    Ok(())
+}
+
+/// A reservation number people can read out on the phone: `TK` + date + 8 random hex digits.
+pub fn reservation_number(now: DateTime<Utc>) -> String {
+    let random = Uuid::new_v4().simple().to_string();
+    format!(
+        "TK{}-{}",
+        now.format("%Y%m%d"),
+        random[..8].to_ascii_uppercase()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservation_numbers_carry_the_date_and_differ() {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let a = reservation_number(now);
+        let b = reservation_number(now);
+        assert!(a.starts_with("TK20261121-"), "{a}");
+        assert_eq!(a.len(), "TK20261121-".len() + 8);
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,356 @@
+//! Seat holds and general-admission reservations on a real server and a real Postgres: racing
+//! fans never oversell, a hold is all or nothing, the sale window and the per-fan limit hold,
+//! and the hold statement's plan uses the partial index on available seats.
+
+mod inventory_common;
+
+use inventory_common::*;
+use serde_json::Value;
+use tiketi_core::testing::test_db;
+use tiketi_tests::TestApp;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn five_hundred_fans_racing_for_fifty_seats_get_exactly_fifty_holds() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = std::sync::Arc::new(TestApp::spawn(pool.clone()).await);
+    let tokens = app.tokens();
+    let event = event_on_sale(&pool).await;
+    let seat_ids = seats(&pool, event, 50).await;
+
+    let mut race = JoinSet::new();
+    for i in 0..500 {
+        let (_, token) = tokens.fan();
+        let app = app.clone();
+        // Ten fans want each seat.
+        let seat = seat_ids[i % 50];
+        race.spawn(async move {
+            let response = hold(&app, &token, event, &[seat]).await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("json answer");
+            (status, body)
+        });
+    }
+    let mut held = 0;
+    let mut refused = 0;
+    while let Some(result) = race.join_next().await {
+        let (status, body) = result.expect("task");
+        match status {
+            201 => held += 1,
+            409 => {
+                assert_eq!(body["code"], "seat_unavailable", "{body}");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(held, 50);
+    assert_eq!(refused, 450);
+
+    let held_seats: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ticket.seats WHERE status = 'held'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(held_seats, 50);
+    let reservations: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket.reservations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(reservations, 50, "refused holds left reservations behind");
+    audit_no_double_allocation(&pool).await;
+}
+
+#[tokio::test]
+async fn five_hundred_fans_racing_for_thirty_standing_tickets_get_exactly_thirty() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = std::sync::Arc::new(TestApp::spawn(pool.clone()).await);
+    let tokens = app.tokens();
+    let event = event_on_sale(&pool).await;
+    let standing = ticket_type(&pool, event, 30, 55_000).await;
+
+    let mut race = JoinSet::new();
+    for _ in 0..500 {
+        let (_, token) = tokens.fan();
+        let app = app.clone();
+        race.spawn(async move {
+            let response = reserve(&app, &token, event, standing, 1).await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("json answer");
+            (status, body)
+        });
+    }
+    let mut reserved = 0;
+    while let Some(result) = race.join_next().await {
+        let (status, body) = result.expect("task");
+        match status {
+            201 => reserved += 1,
+            409 => {
+                assert_eq!(body["code"], "sold_out", "{body}");
+                assert_eq!(body["details"]["ticketTypeName"], "Standing", "{body}");
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(reserved, 30);
+    let (available, sold): (i32, i64) = sqlx::query_as(
+        "SELECT t.available_quantity,
+                (SELECT sum(quantity) FROM ticket.reservation_items WHERE ticket_type_id = t.id)
+         FROM ticket.ticket_types t WHERE t.id = $1",
+    )
+    .bind(standing)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(available, 0);
+    assert_eq!(sold, 30);
+}
+
+#[tokio::test]
+async fn a_hold_with_one_taken_seat_holds_nothing_and_names_that_seat() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let tokens = app.tokens();
+    let event = event_on_sale(&pool).await;
+    let s = seats(&pool, event, 3).await;
+    let (first_fan, first) = tokens.fan();
+    let (_, second) = tokens.fan();
+
+    let response = hold(&app, &first, event, &[s[0]]).await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    let reservation = &body["reservation"];
+    assert_eq!(reservation["totalAmount"], 10000);
+    assert_eq!(reservation["seats"][0]["id"], s[0].to_string());
+    assert!(
+        reservation["reservationNumber"]
+            .as_str()
+            .unwrap()
+            .starts_with("TK")
+    );
+    assert!(reservation["expiresAt"].as_str().is_some());
+
+    let response = hold(&app, &second, event, &[s[1], s[0]]).await;
+    assert_eq!(response.status(), 409);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "seat_unavailable");
+    assert_eq!(body["details"]["seatIds"], serde_json::json!([s[0]]));
+    assert_eq!(seat_state(&pool, s[1]).await.0, "available");
+
+    // The owner sees the hold; another fan does not learn it exists.
+    let id = reservation["id"].as_str().unwrap();
+    let mine = app
+        .client
+        .get(app.url(&format!("/api/seats/reservation/{id}")))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.status(), 200);
+    let mine: Value = mine.json().await.unwrap();
+    assert_eq!(mine["reservation"]["isExpired"], false);
+    assert_eq!(mine["reservation"]["status"], "pending");
+    assert_eq!(mine["reservation"]["seats"][0]["seat_label"], "A-1-1");
+    let theirs = app
+        .client
+        .get(app.url(&format!("/api/seats/reservation/{id}")))
+        .bearer_auth(&second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), 404);
+    let (_, holder) = seat_state(&pool, s[0]).await;
+    assert_eq!(holder.map(|h| h.to_string()), Some(id.to_owned()));
+    let owner: Uuid = sqlx::query_scalar("SELECT user_id FROM ticket.reservations WHERE id = $1")
+        .bind(holder.unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(owner, first_fan.id);
+}
+
+#[tokio::test]
+async fn holds_outside_the_sale_window_are_conflicts() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, token) = app.tokens().fan();
+    let early = event_with_window(&pool, 3600, 7200).await;
+    let late = event_with_window(&pool, -7200, -3600).await;
+    let early_seats = seats(&pool, early, 1).await;
+    let late_seats = seats(&pool, late, 1).await;
+
+    let response = hold(&app, &token, early, &early_seats).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["code"],
+        "sale_not_open"
+    );
+    let response = hold(&app, &token, late, &late_seats).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["code"],
+        "sale_closed"
+    );
+
+    let standing = ticket_type(&pool, early, 10, 1000).await;
+    let response = reserve(&app, &token, early, standing, 1).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["code"],
+        "sale_not_open"
+    );
+}
+
+#[tokio::test]
+async fn a_fan_may_not_hold_more_than_the_limit_across_reservations() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, token) = app.tokens().fan();
+    let event = event_on_sale(&pool).await;
+    let s = seats(&pool, event, 8).await;
+    let standing = ticket_type(&pool, event, 10, 1000).await;
+
+    let response = hold(&app, &token, event, &s[..5]).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["code"],
+        "validation_failed"
+    );
+
+    assert_eq!(hold(&app, &token, event, &s[..3]).await.status(), 201);
+    let response = hold(&app, &token, event, &s[3..5]).await;
+    assert_eq!(response.status(), 409);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "ticket_limit_exceeded");
+    assert_eq!(body["details"]["alreadyHeld"], 3);
+    // General admission counts against the same limit.
+    let response = reserve(&app, &token, event, standing, 2).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(
+        reserve(&app, &token, event, standing, 1).await.status(),
+        201
+    );
+    assert_eq!(hold(&app, &token, event, &s[3..4]).await.status(), 409);
+    let left: i32 =
+        sqlx::query_scalar("SELECT available_quantity FROM ticket.ticket_types WHERE id = $1")
+            .bind(standing)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 9);
+}
+
+#[tokio::test]
+async fn the_hold_statement_uses_the_partial_index_on_available_seats() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let event = event_on_sale(&pool).await;
+    let all = seats(&pool, event, 5000).await;
+    // Another event's seats and many held seats, as in a busy on-sale.
+    let other = event_on_sale(&pool).await;
+    seats(&pool, other, 5000).await;
+    sqlx::query("ANALYZE ticket.seats")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let mut conn = pool.acquire().await.unwrap();
+    // The generic plan is what a prepared statement ends up with after a few executions.
+    sqlx::query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let prepare = format!(
+        "PREPARE hold(uuid, uuid[], uuid, text, uuid, timestamptz) AS {}",
+        tiketi_ticket::http::holds::HOLD_SQL
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let seat_list = all[100..104]
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let explain = format!(
+        "EXPLAIN EXECUTE hold('{event}', ARRAY[{seat_list}]::uuid[], '{}', 'TKX', '{}', now())",
+        Uuid::new_v4(),
+        Uuid::new_v4()
+    );
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    // With several events' seats the planner probes seats_available_idx (event_id, id) WHERE
+    // available. (With a single event it may probe the primary key for `id = ANY($2)` instead,
+    // equally one probe per requested seat.) What must never happen is a scan of the seats.
+    assert!(
+        plan.contains("Index Scan using seats_available_idx on seats"),
+        "plan:\n{plan}"
+    );
+    assert!(!plan.contains("Seq Scan on seats"), "plan:\n{plan}");
+    assert!(!plan.contains("Bitmap Heap Scan on seats"), "plan:\n{plan}");
+}
+
+#[tokio::test]
+async fn the_ticket_service_alone_pushes_seat_selected_after_a_hold() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    // The ticket service run on its own, with a state whose push hub this test watches.
+    let infra =
+        tiketi_core::Infra::with_pool(tiketi_tests::test_config(&[]), pool.clone()).expect("infra");
+    let tokens = tiketi_core::testing::TestTokens::install(&infra);
+    let state = tiketi_ticket::AppState::new(infra);
+    let mut pushes = state.realtime.subscribe();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(tiketi_ticket::run(listener, state, shutdown.clone()));
+
+    let event = event_on_sale(&pool).await;
+    let s = seats(&pool, event, 2).await;
+    let (fan, token) = tokens.fan();
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/seats/reserve"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "eventId": event, "seatIds": s }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    let push = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let push = pushes.recv().await.expect("push channel open");
+            if push.event == "seat-selected" {
+                return push;
+            }
+        }
+    })
+    .await
+    .expect("seat-selected pushed");
+    assert_eq!(push.room, tiketi_ticket::realtime::Room::SeatMap(event));
+    assert_eq!(push.payload["userId"], fan.id.to_string());
+    assert_eq!(push.payload["status"], "locked");
+    let mut pushed: Vec<String> = push.payload["seatIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    pushed.sort();
+    let mut want: Vec<String> = s.iter().map(Uuid::to_string).collect();
+    want.sort();
+    assert_eq!(pushed, want);
+
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
