@@ -5,8 +5,10 @@
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod queue;
 pub mod realtime;
 pub mod seatmap;
+pub mod workers;
 
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ pub struct AppState {
     pub infra: Infra,
     /// Pushes to Socket.IO rooms.
     pub realtime: realtime::Realtime,
+    /// This replica's identity in the waiting room (admitter leases).
+    pub queue: queue::Runtime,
 }
 
 impl AppState {
@@ -33,6 +37,7 @@ impl AppState {
         Self {
             infra,
             realtime: realtime::Realtime::new(),
+            queue: queue::Runtime::default(),
         }
     }
 }
@@ -49,6 +54,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(http::events::routes())
         .merge(http::seats::routes())
         .merge(http::tickets::routes())
+        .merge(http::queue::routes())
         .with_state(state)
 }
 
@@ -64,5 +70,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
+    tokio::spawn(workers::queue_processor::run(
+        state.clone(),
+        shutdown.clone(),
+    ));
     server::serve(listener, router(state), shutdown, grace).await
 }

@@ -38,6 +38,13 @@ impl Mounts {
 
 /// The whole application: probes, the four services by path table, and the web client.
 pub fn app(infra: Infra) -> Router {
+    let ticket = tiketi_ticket::AppState::new(infra.clone());
+    app_with_ticket(infra, ticket)
+}
+
+/// [`app`] around a given ticket state, so `run` can share it with the ticket workers (the queue
+/// processor pushes through the same realtime hub the Socket.IO layer forwards from).
+pub fn app_with_ticket(infra: Infra, ticket: tiketi_ticket::AppState) -> Router {
     let timeout = Duration::from_secs(infra.config.request_timeout_secs);
     let mount = |service: Service, api: Router| service_layers(api, service.name(), timeout);
     let frontend_dir = std::path::PathBuf::from(&infra.config.frontend_dir);
@@ -46,10 +53,7 @@ pub fn app(infra: Infra) -> Router {
             Service::Auth,
             tiketi_auth::api_router(tiketi_auth::AppState::new(infra.clone())),
         ),
-        ticket: mount(
-            Service::Ticket,
-            tiketi_ticket::api_router(tiketi_ticket::AppState::new(infra.clone())),
-        ),
+        ticket: mount(Service::Ticket, tiketi_ticket::api_router(ticket)),
         payment: mount(
             Service::Payment,
             tiketi_payment::api_router(tiketi_payment::AppState::new(infra.clone())),
@@ -95,5 +99,10 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
-    server::serve(listener, app(infra), shutdown, grace).await
+    let ticket = tiketi_ticket::AppState::new(infra.clone());
+    tokio::spawn(tiketi_ticket::workers::queue_processor::run(
+        ticket.clone(),
+        shutdown.clone(),
+    ));
+    server::serve(listener, app_with_ticket(infra, ticket), shutdown, grace).await
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
 pub mod events;
+pub mod queue;
 pub mod seats;
 pub mod tickets;
