@@ -8,6 +8,7 @@ pub mod http;
 pub mod queue;
 pub mod realtime;
 pub mod seatmap;
+pub mod socket;
 pub mod workers;
 
 use std::time::Duration;

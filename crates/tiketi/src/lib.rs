@@ -39,12 +39,17 @@ impl Mounts {
 /// The whole application: probes, the four services by path table, and the web client.
 pub fn app(infra: Infra) -> Router {
     let ticket = tiketi_ticket::AppState::new(infra.clone());
-    app_with_ticket(infra, ticket)
+    app_with_ticket(infra, ticket, None)
 }
 
 /// [`app`] around a given ticket state, so `run` can share it with the ticket workers (the queue
-/// processor pushes through the same realtime hub the Socket.IO layer forwards from).
-pub fn app_with_ticket(infra: Infra, ticket: tiketi_ticket::AppState) -> Router {
+/// processor pushes through the same realtime hub the Socket.IO layer forwards from), and with
+/// Socket.IO put around the ticket routes (outside their request timeout).
+pub fn app_with_ticket(
+    infra: Infra,
+    ticket: tiketi_ticket::AppState,
+    socket: Option<tiketi_ticket::socket::SocketLayer>,
+) -> Router {
     let timeout = Duration::from_secs(infra.config.request_timeout_secs);
     let mount = |service: Service, api: Router| service_layers(api, service.name(), timeout);
     let frontend_dir = std::path::PathBuf::from(&infra.config.frontend_dir);
@@ -53,7 +58,13 @@ pub fn app_with_ticket(infra: Infra, ticket: tiketi_ticket::AppState) -> Router 
             Service::Auth,
             tiketi_auth::api_router(tiketi_auth::AppState::new(infra.clone())),
         ),
-        ticket: mount(Service::Ticket, tiketi_ticket::api_router(ticket)),
+        ticket: {
+            let api = mount(Service::Ticket, tiketi_ticket::api_router(ticket));
+            match socket {
+                Some(socket) => socket.apply(api),
+                None => api,
+            }
+        },
         payment: mount(
             Service::Payment,
             tiketi_payment::api_router(tiketi_payment::AppState::new(infra.clone())),
@@ -104,5 +115,12 @@ pub async fn run(
         ticket.clone(),
         shutdown.clone(),
     ));
-    server::serve(listener, app_with_ticket(infra, ticket), shutdown, grace).await
+    let socket = tiketi_ticket::socket::layer(&ticket, shutdown.clone()).await;
+    server::serve(
+        listener,
+        app_with_ticket(infra, ticket, Some(socket)),
+        shutdown,
+        grace,
+    )
+    .await
 }

@@ -66,3 +66,56 @@ pub async fn admin_view(app: &TestApp, admin: &str, event_id: Uuid) -> Value {
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
+
+/// A real `socket.io-client` 4.8 (node, `tests/socketio/watch.mjs`) connected as one fan; its
+/// output is one JSON value per line.
+pub struct SocketClient {
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    _child: tokio::process::Child,
+}
+
+impl SocketClient {
+    /// Starts the client against `app` for `event_id`; it exits after `exit_on` arrives.
+    pub async fn start(app: &TestApp, token: &str, event_id: Uuid, exit_on: &str) -> Self {
+        let root = tiketi_tests::workspace_root().join("tests");
+        assert!(
+            root.join("node_modules/socket.io-client").exists(),
+            "socket.io-client is not installed: run `npm ci --prefix tests` (scripts/test.sh does)"
+        );
+        let mut child = tokio::process::Command::new("node")
+            .arg(root.join("socketio/watch.mjs"))
+            .args([&app.url(""), token, &event_id.to_string(), exit_on, "30000"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node is installed");
+        let stdout = child.stdout.take().expect("piped stdout");
+        use tokio::io::AsyncBufReadExt;
+        Self {
+            lines: tokio::io::BufReader::new(stdout).lines(),
+            _child: child,
+        }
+    }
+
+    /// The next line that satisfies `pred`, or `None` if the client ended first (bounded by the
+    /// client's own 30 s timeout).
+    pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        while let Ok(Some(line)) = self.lines.next_line().await {
+            let value: Value = serde_json::from_str(&line).expect("client prints JSON");
+            if pred(&value) {
+                return Some(value);
+            }
+            if value["type"] == "timeout" {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The next server event named `event`.
+    pub async fn event(&mut self, event: &str) -> Option<Value> {
+        self.until(|v| v["type"] == "event" && v["event"] == event)
+            .await
+            .map(|v| v["data"].clone())
+    }
+}

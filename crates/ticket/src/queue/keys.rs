@@ -71,6 +71,10 @@ impl EventKeys {
     pub fn waiting(&self) -> &str {
         self.get("waiting")
     }
+    /// The last-seen zset.
+    pub fn seen(&self) -> &str {
+        self.get("seen")
+    }
     /// The pre-queue zset.
     pub fn pre(&self) -> &str {
         self.get("pre")
