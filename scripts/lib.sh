@@ -100,3 +100,14 @@ ensure_database() {
     psql "$PG_ADMIN_URL" -q -c "CREATE DATABASE \"$name\""
   fi
 }
+
+# The official Socket.IO clients the integration tests drive (tests/package.json, locked).
+ensure_test_clients() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  if [ ! -d "$ROOT/tests/node_modules/socket.io-client" ]; then
+    log "npm ci (tests/: socket.io-client)"
+    (cd "$ROOT/tests" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

@@ -8,7 +8,9 @@ cd "$ROOT"
 ensure_build_tools
 ensure_postgres
 ensure_redis
-# #[sqlx::test] creates one database per test on this server, tracked in this database.
+ensure_test_clients
+# Each test copies a migrated template into a database of its own on this server; DATABASE_URL
+# names the server (and a database the harness connects to for that).
 ensure_database tiketi_test
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/tiketi_test}"
 unset REDIS_URL REDIS_HOST REDIS_PORT REDIS_PASSWORD REDIS_KEY_PREFIX

@@ -5,10 +5,12 @@
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod queue;
 pub mod realtime;
 pub mod release;
 pub mod sale;
 pub mod seatmap;
+pub mod socket;
 pub mod workers;
 
 use std::time::Duration;
@@ -28,6 +30,8 @@ pub struct AppState {
     pub infra: Infra,
     /// Pushes to Socket.IO rooms.
     pub realtime: realtime::Realtime,
+    /// This replica's identity in the waiting room (admitter leases).
+    pub queue: queue::Runtime,
 }
 
 impl AppState {
@@ -36,6 +40,7 @@ impl AppState {
         Self {
             infra,
             realtime: realtime::Realtime::new(),
+            queue: queue::Runtime::default(),
         }
     }
 }
@@ -56,6 +61,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(http::reservations::routes())
         // Not in the path table: the ALB never routes it; payment calls it inside the cluster.
         .merge(http::internal::routes())
+        .merge(http::queue::routes())
         .with_state(state)
 }
 

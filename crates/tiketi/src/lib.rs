@@ -43,11 +43,17 @@ impl Mounts {
 /// background workers: [`run`] starts those, so tests can drive worker steps themselves.
 pub fn app(infra: Infra) -> Router {
     let ticket = tiketi_ticket::AppState::new(infra.clone());
-    app_with(infra, ticket)
+    app_with_ticket(infra, ticket, None)
 }
 
-/// [`app`] around a given ticket state (whose push hub the ticket workers share).
-fn app_with(infra: Infra, ticket: tiketi_ticket::AppState) -> Router {
+/// [`app`] around a given ticket state, so `run` can share it with the ticket workers (the queue
+/// processor pushes through the same realtime hub the Socket.IO layer forwards from), and with
+/// Socket.IO put around the ticket routes (outside their request timeout).
+pub fn app_with_ticket(
+    infra: Infra,
+    ticket: tiketi_ticket::AppState,
+    socket: Option<tiketi_ticket::socket::SocketLayer>,
+) -> Router {
     let timeout = Duration::from_secs(infra.config.request_timeout_secs);
     let mount = |service: Service, api: Router| service_layers(api, service.name(), timeout);
     let frontend_dir = std::path::PathBuf::from(&infra.config.frontend_dir);
@@ -56,7 +62,13 @@ fn app_with(infra: Infra, ticket: tiketi_ticket::AppState) -> Router {
             Service::Auth,
             tiketi_auth::api_router(tiketi_auth::AppState::new(infra.clone())),
         ),
-        ticket: mount(Service::Ticket, tiketi_ticket::api_router(ticket)),
+        ticket: {
+            let api = mount(Service::Ticket, tiketi_ticket::api_router(ticket));
+            match socket {
+                Some(socket) => socket.apply(api),
+                None => api,
+            }
+        },
         payment: mount(
             Service::Payment,
             tiketi_payment::api_router(tiketi_payment::AppState::new(infra.clone())),
@@ -112,7 +124,14 @@ pub async fn run(
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
     let ticket = tiketi_ticket::AppState::new(infra.clone());
     let workers = tiketi_ticket::start_workers(ticket.clone(), shutdown.clone());
-    let served = server::serve(listener, app_with(infra, ticket), shutdown, grace).await;
+    let socket = tiketi_ticket::socket::layer(&ticket, shutdown.clone()).await;
+    let served = server::serve(
+        listener,
+        app_with_ticket(infra, ticket, Some(socket)),
+        shutdown,
+        grace,
+    )
+    .await;
     for worker in workers {
         let _ = worker.await;
     }

@@ -4,6 +4,7 @@
 
 pub mod event_status;
 pub mod hold_sweeper;
+pub mod queue_processor;
 
 use std::time::Duration;
 
@@ -19,7 +20,10 @@ pub const INVENTORY_TICK: Duration = Duration::from_secs(2);
 
 /// Starts the ticket service's workers.
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
-    vec![tokio::spawn(inventory_loop(state, shutdown))]
+    vec![
+        tokio::spawn(queue_processor::run(state.clone(), shutdown.clone())),
+        tokio::spawn(inventory_loop(state, shutdown)),
+    ]
 }
 
 async fn inventory_loop(state: AppState, shutdown: CancellationToken) {

@@ -1,0 +1,248 @@
+//! The waiting room over HTTP: `/api/queue/check|status|heartbeat|leave/:eventId` for fans and
+//! `/api/queue/admin/...` for operators, with the contract's answer shapes. The queue logic is in
+//! `crate::queue`; this module only maps it to JSON.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tiketi_core::auth::{AdminUser, AuthUser};
+use tiketi_core::{ApiResult, AppJson, AppPath};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::queue::settings::{self, SettingsUpdate};
+use crate::queue::{self, Report, Standing};
+use crate::realtime::Room;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/queue/check/{event_id}", post(check_queue))
+        .route("/api/queue/status/{event_id}", get(queue_status))
+        .route("/api/queue/heartbeat/{event_id}", post(heartbeat))
+        .route("/api/queue/leave/{event_id}", post(leave_queue))
+        .route("/api/queue/admin/{event_id}", get(admin_view))
+        .route("/api/queue/admin/clear/{event_id}", post(clear_queue))
+        .route(
+            "/api/queue/admin/{event_id}/settings",
+            get(get_settings).put(put_settings),
+        )
+        .route("/api/queue/admin/pause/{event_id}", post(pause_queue))
+        .route("/api/queue/admin/resume/{event_id}", post(resume_queue))
+}
+
+/// Process default threshold, for answers given without Redis (fail-open).
+async fn threshold_of(state: &AppState, event_id: Uuid) -> u32 {
+    match settings::load(&state.infra, event_id).await {
+        Ok(Some(s)) => s.threshold,
+        _ => state.infra.config.queue.threshold,
+    }
+}
+
+fn status_word(standing: &Standing) -> &'static str {
+    match standing {
+        Standing::NoQueue | Standing::Active { .. } => "active",
+        Standing::Queued { .. } | Standing::PreQueue => "queued",
+        Standing::NotInQueue => "not_in_queue",
+    }
+}
+
+fn expires_at(standing: &Standing) -> Option<String> {
+    match standing {
+        Standing::Active { expires_ms } => chrono::DateTime::from_timestamp_millis(*expires_ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        _ => None,
+    }
+}
+
+/// Adds `position`, `estimatedWait` and the pre-queue flag to a fan's answer.
+fn add_place(report: &Report, body: &mut Value) {
+    match report.standing {
+        Standing::Queued { position } => {
+            body["position"] = json!(position);
+            body["estimatedWait"] = json!(report.estimated_wait());
+        }
+        Standing::PreQueue => {
+            body["preQueue"] = json!(true);
+        }
+        _ => {}
+    }
+}
+
+async fn check_queue(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let report = match queue::join(&state, user.id, event_id).await {
+        Ok(report) => report,
+        Err(e) => {
+            queue::fail_open_or(&state, event_id, e, "join").await?;
+            // Fail-open: let the fan through and say so.
+            return Ok(AppJson(json!({
+                "queued": false, "status": "active", "failOpen": true,
+                "threshold": threshold_of(&state, event_id).await, "currentUsers": 0,
+            })));
+        }
+    };
+    let queued = matches!(
+        report.standing,
+        Standing::Queued { .. } | Standing::PreQueue
+    );
+    let mut body = json!({
+        "queued": queued,
+        "status": status_word(&report.standing),
+        "threshold": report.threshold,
+        "currentUsers": report.current_users,
+        "eventInfo": {"title": report.title, "artist": report.artist},
+        "queueEnabled": report.standing != Standing::NoQueue,
+    });
+    if queued {
+        body["queueSize"] = json!(report.queue_size);
+    }
+    if let Some(at) = expires_at(&report.standing) {
+        body["admissionExpiresAt"] = json!(at);
+    }
+    add_place(&report, &mut body);
+    Ok(AppJson(body))
+}
+
+async fn queue_status(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let report = queue::status(&state, user.id, event_id, true).await?;
+    let queued = matches!(
+        report.standing,
+        Standing::Queued { .. } | Standing::PreQueue
+    );
+    let mut body = json!({
+        "status": status_word(&report.standing),
+        "queued": queued,
+        "currentUsers": report.current_users,
+    });
+    if queued {
+        body["queueSize"] = json!(report.queue_size);
+    }
+    if let Some(at) = expires_at(&report.standing) {
+        body["admissionExpiresAt"] = json!(at);
+    }
+    add_place(&report, &mut body);
+    Ok(AppJson(body))
+}
+
+async fn heartbeat(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let report = queue::status(&state, user.id, event_id, true).await?;
+    let queued = matches!(
+        report.standing,
+        Standing::Queued { .. } | Standing::PreQueue
+    );
+    Ok(AppJson(json!({
+        "status": status_word(&report.standing),
+        "queued": queued,
+    })))
+}
+
+async fn leave_queue(
+    State(state): State<AppState>,
+    user: AuthUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let was = queue::leave(&state, user.id, event_id).await?;
+    let message = match was.as_str() {
+        "active" => "left the event; your slot was freed",
+        "queued" | "pre" => "left the queue",
+        _ => "you were not in this queue",
+    };
+    Ok(AppJson(json!({ "message": message, "was": was })))
+}
+
+async fn admin_view(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let view = queue::admin_view(&state, event_id).await?;
+    Ok(AppJson(
+        serde_json::to_value(view).map_err(anyhow::Error::from)?,
+    ))
+}
+
+async fn clear_queue(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    settings::load_existing(&state.infra, event_id).await?;
+    let (waiting, active, pre) = queue::clear(&state, event_id).await?;
+    tracing::info!(%event_id, admin = %admin.id, waiting, active, pre, "queue cleared");
+    state.realtime.emit(
+        Room::Queue(event_id),
+        "queue-cleared",
+        json!({"eventId": event_id, "message": "the queue was cleared by an operator"}),
+    );
+    Ok(AppJson(json!({
+        "message": "queue cleared",
+        "eventId": event_id,
+        "removed": {"waiting": waiting, "active": active, "preQueue": pre},
+    })))
+}
+
+async fn get_settings(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let s = settings::load_existing(&state.infra, event_id).await?;
+    Ok(AppJson(
+        serde_json::to_value(s).map_err(anyhow::Error::from)?,
+    ))
+}
+
+async fn put_settings(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    AppPath(event_id): AppPath<Uuid>,
+    AppJson(update): AppJson<SettingsUpdate>,
+) -> ApiResult<AppJson<Value>> {
+    let s = settings::update(&state.infra, event_id, &update).await?;
+    tracing::info!(%event_id, admin = %admin.id, "queue settings edited");
+    Ok(AppJson(
+        serde_json::to_value(s).map_err(anyhow::Error::from)?,
+    ))
+}
+
+async fn set_paused(state: &AppState, event_id: Uuid, paused: bool) -> ApiResult<AppJson<Value>> {
+    let update = SettingsUpdate {
+        paused: Some(paused),
+        ..Default::default()
+    };
+    let s = settings::update(&state.infra, event_id, &update).await?;
+    Ok(AppJson(json!({
+        "message": if paused { "admissions paused" } else { "admissions resumed" },
+        "eventId": event_id,
+        "paused": s.paused,
+    })))
+}
+
+async fn pause_queue(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    set_paused(&state, event_id, true).await
+}
+
+async fn resume_queue(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    set_paused(&state, event_id, false).await
+}

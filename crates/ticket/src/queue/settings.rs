@@ -1,0 +1,302 @@
+//! Per-event queue settings: the `ticket.queue_settings` row (NULL columns fall back to the
+//! process defaults `QUEUE_THRESHOLD` / `QUEUE_PROCESSOR_INTERVAL`), and their copy in the
+//! event's `cfg` hash that the Lua scripts read.
+//!
+//! A queue is on for an event exactly when its `queue_settings` row exists with
+//! `enabled = true`. Events without a row have no waiting room: joining answers "admitted" and
+//! [`super::require_admission`] lets every signed-in fan through. Creating the row (an admin's
+//! `PUT .../settings`) turns the queue on.
+//!
+//! Postgres is the source of truth; Redis holds a cache written on first use and on every edit.
+//! A disabled event's cache expires after [`DISABLED_CACHE_SECS`] so a row added by hand is
+//! noticed; an enabled event's cache lives as long as the queue is in the registry.
+
+use serde::Serialize;
+use sqlx::PgPool;
+use tiketi_core::{ApiError, Infra};
+use uuid::Uuid;
+
+use super::keys::{EventKeys, registry};
+
+/// How long "this event has no queue" is cached.
+pub const DISABLED_CACHE_SECS: i64 = 60;
+
+/// The two queue modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// First come, first served.
+    Fifo,
+    /// Fans arriving before sale start wait in a pre-queue and are placed in a seeded random
+    /// order at sale start; FIFO afterwards.
+    Scheduled,
+}
+
+impl Mode {
+    /// The column / cache spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Fifo => "fifo",
+            Mode::Scheduled => "scheduled",
+        }
+    }
+}
+
+/// The effective settings of one event (defaults applied).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// The event.
+    pub event_id: Uuid,
+    /// A queue is on for this event (its settings row exists and says enabled).
+    pub enabled: bool,
+    /// `max_active`: how many fans may shop at once.
+    pub threshold: u32,
+    /// Cap on admissions per tick; `None` = only the free slots limit it.
+    pub admit_per_tick: Option<u32>,
+    /// Processor tick for this event, milliseconds.
+    pub tick_ms: u64,
+    /// How long an admission lasts.
+    pub admission_ttl_sec: u32,
+    /// How long a silent waiting fan keeps the place.
+    pub idle_grace_sec: u32,
+    /// FIFO or scheduled.
+    pub mode: Mode,
+    /// Admit everyone when Redis is unreachable instead of answering 503.
+    pub fail_open: bool,
+    /// Admissions stopped by an admin (joins still queue).
+    pub paused: bool,
+    /// Sale start, for scheduled mode.
+    pub sale_start: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    title: String,
+    #[serde(skip)]
+    artist: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    title: String,
+    artist_name: Option<String>,
+    sale_start_date: chrono::DateTime<chrono::Utc>,
+    has_row: bool,
+    enabled: Option<bool>,
+    max_active: Option<i32>,
+    admit_per_tick: Option<i32>,
+    tick_ms: Option<i32>,
+    admission_ttl_sec: Option<i32>,
+    idle_grace_sec: Option<i32>,
+    mode: Option<String>,
+    fail_open: Option<bool>,
+    paused: Option<bool>,
+}
+
+/// Reads an event's settings from Postgres; `None` when the event does not exist.
+pub async fn load(infra: &Infra, event_id: Uuid) -> Result<Option<Settings>, ApiError> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT e.title, e.artist_name, e.sale_start_date, (q.event_id IS NOT NULL) AS has_row,
+                q.enabled, q.max_active, q.admit_per_tick, q.tick_ms, q.admission_ttl_sec,
+                q.idle_grace_sec, q.mode, q.fail_open, q.paused
+         FROM ticket.events e LEFT JOIN ticket.queue_settings q ON q.event_id = e.id
+         WHERE e.id = $1",
+    )
+    .bind(event_id)
+    .fetch_optional(&infra.db)
+    .await?;
+    let defaults = &infra.config.queue;
+    Ok(row.map(|r| Settings {
+        event_id,
+        enabled: r.has_row && r.enabled.unwrap_or(false),
+        threshold: r.max_active.map(|v| v as u32).unwrap_or(defaults.threshold),
+        admit_per_tick: r.admit_per_tick.map(|v| v as u32),
+        tick_ms: r.tick_ms.map(|v| v as u64).unwrap_or(defaults.tick_ms),
+        admission_ttl_sec: r.admission_ttl_sec.unwrap_or(600) as u32,
+        idle_grace_sec: r.idle_grace_sec.unwrap_or(60) as u32,
+        mode: match r.mode.as_deref() {
+            Some("scheduled") => Mode::Scheduled,
+            _ => Mode::Fifo,
+        },
+        fail_open: r.fail_open.unwrap_or(false),
+        paused: r.paused.unwrap_or(false),
+        sale_start: r.sale_start_date,
+        title: r.title,
+        artist: r.artist_name.unwrap_or_default(),
+    }))
+}
+
+/// Loads the settings and returns a 404 for an unknown event.
+pub async fn load_existing(infra: &Infra, event_id: Uuid) -> Result<Settings, ApiError> {
+    load(infra, event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))
+}
+
+/// Writes `settings` into the event's `cfg` hash (keeping the `drawn` flag) and, for an enabled
+/// queue, registers it as live. One pipelined round trip.
+pub async fn cache(infra: &Infra, settings: &Settings) -> Result<(), ApiError> {
+    let keys = EventKeys::new(&infra.redis, settings.event_id);
+    let fields: Vec<(&str, String)> = vec![
+        ("enabled", bool01(settings.enabled)),
+        ("max_active", settings.threshold.to_string()),
+        (
+            "admit_per_tick",
+            settings.admit_per_tick.unwrap_or(0).to_string(),
+        ),
+        ("tick_ms", settings.tick_ms.to_string()),
+        (
+            "admission_ttl_ms",
+            (u64::from(settings.admission_ttl_sec) * 1000).to_string(),
+        ),
+        (
+            "idle_grace_ms",
+            (u64::from(settings.idle_grace_sec) * 1000).to_string(),
+        ),
+        ("mode", settings.mode.as_str().to_owned()),
+        ("fail_open", bool01(settings.fail_open)),
+        ("paused", bool01(settings.paused)),
+        (
+            "sale_start_ms",
+            settings.sale_start.timestamp_millis().to_string(),
+        ),
+        ("title", settings.title.clone()),
+        ("artist", settings.artist.clone()),
+    ];
+    let mut pipe = redis::pipe();
+    pipe.hset_multiple(keys.cfg(), &fields).ignore();
+    if settings.enabled {
+        pipe.persist(keys.cfg())
+            .ignore()
+            .sadd(registry(&infra.redis), settings.event_id.to_string())
+            .ignore();
+    } else {
+        pipe.expire(keys.cfg(), DISABLED_CACHE_SECS).ignore();
+    }
+    let mut conn = infra.redis.conn().await?;
+    let () = pipe.query_async(&mut *conn).await?;
+    Ok(())
+}
+
+fn bool01(b: bool) -> String {
+    if b { "1" } else { "0" }.to_owned()
+}
+
+/// A settings edit; every field is optional. For `threshold`, `admitPerTick` and `tickMs` an
+/// explicit `null` returns to the default.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// `max_active`.
+    #[serde(default, with = "double_option")]
+    pub threshold: Option<Option<i64>>,
+    /// Admissions per tick cap.
+    #[serde(default, with = "double_option")]
+    pub admit_per_tick: Option<Option<i64>>,
+    /// Tick in ms (50..=60000).
+    #[serde(default, with = "double_option")]
+    pub tick_ms: Option<Option<i64>>,
+    /// Admission lifetime, seconds.
+    pub admission_ttl_sec: Option<i64>,
+    /// Idle grace, seconds.
+    pub idle_grace_sec: Option<i64>,
+    /// `fifo` or `scheduled`.
+    pub mode: Option<Mode>,
+    /// Fail open when Redis is down.
+    pub fail_open: Option<bool>,
+    /// Turn the queue on or off (on by default once settings exist).
+    pub enabled: Option<bool>,
+    /// Pause admissions.
+    pub paused: Option<bool>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+        Option::<i64>::deserialize(d).map(Some)
+    }
+}
+
+impl SettingsUpdate {
+    /// Checks ranges; a 400 `validation_failed` names each bad field.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let mut bad = serde_json::Map::new();
+        let mut check = |name: &str, v: Option<i64>, lo: i64, hi: i64| {
+            if let Some(v) = v
+                && !(lo..=hi).contains(&v)
+            {
+                bad.insert(
+                    name.to_owned(),
+                    format!("must be between {lo} and {hi}").into(),
+                );
+            }
+        };
+        check("threshold", self.threshold.flatten(), 1, 1_000_000);
+        check("admitPerTick", self.admit_per_tick.flatten(), 1, 1_000_000);
+        check("tickMs", self.tick_ms.flatten(), 50, 60_000);
+        check("admissionTtlSec", self.admission_ttl_sec, 1, 86_400);
+        check("idleGraceSec", self.idle_grace_sec, 1, 86_400);
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(bad.into()))
+        }
+    }
+}
+
+/// Applies `update` to the event's row (creating it, which turns the queue on), then refreshes
+/// the Redis copy so the scripts see the change at their next call.
+pub async fn update(
+    infra: &Infra,
+    event_id: Uuid,
+    update: &SettingsUpdate,
+) -> Result<Settings, ApiError> {
+    update.validate()?;
+    load_existing(infra, event_id).await?;
+    let set = |o: Option<Option<i64>>| (o.is_some(), o.flatten().map(|v| v as i32));
+    let (set_threshold, threshold) = set(update.threshold);
+    let (set_per_tick, per_tick) = set(update.admit_per_tick);
+    let (set_tick, tick) = set(update.tick_ms);
+    upsert_row(&infra.db, event_id).await?;
+    sqlx::query(
+        "UPDATE ticket.queue_settings SET
+            max_active = CASE WHEN $2 THEN $3 ELSE max_active END,
+            admit_per_tick = CASE WHEN $4 THEN $5 ELSE admit_per_tick END,
+            tick_ms = CASE WHEN $6 THEN $7 ELSE tick_ms END,
+            admission_ttl_sec = COALESCE($8, admission_ttl_sec),
+            idle_grace_sec = COALESCE($9, idle_grace_sec),
+            mode = COALESCE($10, mode),
+            fail_open = COALESCE($11, fail_open),
+            enabled = COALESCE($12, enabled),
+            paused = COALESCE($13, paused)
+         WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .bind(set_threshold)
+    .bind(threshold)
+    .bind(set_per_tick)
+    .bind(per_tick)
+    .bind(set_tick)
+    .bind(tick)
+    .bind(update.admission_ttl_sec.map(|v| v as i32))
+    .bind(update.idle_grace_sec.map(|v| v as i32))
+    .bind(update.mode.map(Mode::as_str))
+    .bind(update.fail_open)
+    .bind(update.enabled)
+    .bind(update.paused)
+    .execute(&infra.db)
+    .await?;
+    let settings = load_existing(infra, event_id).await?;
+    cache(infra, &settings).await?;
+    tracing::info!(%event_id, ?settings, "queue settings changed");
+    Ok(settings)
+}
+
+async fn upsert_row(db: &PgPool, event_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO ticket.queue_settings (event_id) VALUES ($1) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}

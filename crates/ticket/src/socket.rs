@@ -1,0 +1,379 @@
+//! Socket.IO at `/socket.io` (socketioxide): the connection handshake with its JWT check, the
+//! rooms clients join, and the forwarder that delivers every [`crate::realtime`] push to its
+//! room. Handlers and workers never touch Socket.IO: they emit on the realtime hub.
+//!
+//! - Connect with `auth: {token}`; the token is verified like an HTTP bearer token and a bad or
+//!   missing one refuses the connection (`connect_error`). Each socket joins `user:<id>`.
+//! - Client events `join-event`, `leave-event`, `join-queue`, `join-seat-selection` (each
+//!   `{eventId}`) join or leave the rooms named by [`Room::name`], answered with `room-info`
+//!   `{eventId, userCount}` to the joining socket.
+//! - With the Redis adapter (channels prefixed with `REDIS_KEY_PREFIX`), an emit on any replica
+//!   reaches the fan's socket wherever it is connected. If the adapter cannot reach Redis at
+//!   start-up the process falls back to the in-process adapter (a single replica still works)
+//!   and says so in its log.
+//! - Presence: every [`PRESENCE_EVERY`], each replica refreshes the last-seen time of the fans
+//!   whose sockets sit in a queue room, so a fan watching over Socket.IO alone keeps the place; a
+//!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
+//!   position (the place belongs to the fan, not the socket).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::queue::keys::EventKeys;
+use crate::realtime::{Push, Room};
+
+/// How often a replica refreshes the last-seen time of fans connected to a queue room.
+pub const PRESENCE_EVERY: Duration = Duration::from_secs(5);
+
+/// The connect payload: `auth: {token}`.
+#[derive(Debug, Deserialize)]
+struct ConnectAuth {
+    token: String,
+}
+
+/// The verified fan behind a socket, kept in its extensions.
+#[derive(Debug, Clone, Copy)]
+struct SocketUser(Uuid);
+
+/// The events a socket watches the queue of, kept in its extensions for presence.
+#[derive(Debug, Clone, Default)]
+struct QueueWatch(Vec<Uuid>);
+
+/// `{eventId}` in client events.
+#[derive(Debug, Deserialize)]
+struct EventRef {
+    #[serde(rename = "eventId")]
+    event_id: Uuid,
+}
+
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The Socket.IO layer, ready to be put around a router (outside its request timeout: a socket
+/// lives for hours). Built once per process; the adapter type is decided at start-up.
+pub struct SocketLayer(Box<dyn FnOnce(Router) -> Router + Send>);
+
+impl std::fmt::Debug for SocketLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SocketLayer")
+    }
+}
+
+impl SocketLayer {
+    /// Wraps `router`: `/socket.io` goes to Socket.IO (with CORS), everything else through.
+    pub fn apply(self, router: Router) -> Router {
+        (self.0)(router)
+    }
+}
+
+/// Builds Socket.IO for `state` and starts its forwarder and presence loops (both stop with
+/// `shutdown`).
+pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer {
+    let cors = cors_layer(&state.infra.config.cors_origins);
+    let builder = SocketIo::builder()
+        .with_state(state.clone())
+        .ping_interval(Duration::from_secs(20))
+        .ping_timeout(Duration::from_secs(20));
+    match redis_adapter(state).await {
+        Ok(adapter) => {
+            let (layer, io) = builder
+                .with_adapter::<RedisAdapter<_>>(adapter)
+                .build_layer();
+            if let Err(e) = io.ns("/", on_connect.with(authenticate)).await {
+                tracing::error!(error = %e, "socket.io: redis adapter init failed");
+            }
+            spawn_loops(io, state, shutdown);
+            SocketLayer(Box::new(move |router: Router| {
+                router.layer(tower::ServiceBuilder::new().layer(cors).layer(layer))
+            }))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "socket.io: redis adapter unavailable, using the in-process adapter (this replica cannot reach fans on others)");
+            let (layer, io) = builder.build_layer();
+            io.ns("/", on_connect.with(authenticate));
+            spawn_loops(io, state, shutdown);
+            SocketLayer(Box::new(move |router: Router| {
+                router.layer(tower::ServiceBuilder::new().layer(cors).layer(layer))
+            }))
+        }
+    }
+}
+
+fn spawn_loops<A: Adapter>(io: SocketIo<A>, state: &AppState, shutdown: CancellationToken) {
+    tokio::spawn(forward(
+        io.clone(),
+        state.realtime.subscribe(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(presence(io, state.clone(), shutdown));
+}
+
+async fn redis_adapter(
+    state: &AppState,
+) -> anyhow::Result<RedisAdapterCtr<socketioxide_redis::drivers::redis::RedisDriver>> {
+    let url = state.infra.config.redis_url.expose();
+    // The adapter's driver speaks RESP3 (push messages for pub/sub).
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let client = redis::Client::open(format!("{url}{sep}protocol=resp3"))?;
+    let config = RedisAdapterConfig::new()
+        .with_prefix(format!("{}socket.io", state.infra.redis.prefix()))
+        .with_request_timeout(Duration::from_secs(2))
+        .with_stream_buffer(65_536);
+    let ctr = tokio::time::timeout(
+        Duration::from_secs(5),
+        RedisAdapterCtr::new_with_redis_config(&client, config),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("redis did not answer within 5 s"))??;
+    Ok(ctr)
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    use axum::http::{HeaderValue, Method};
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([
+            axum::http::header::CONTENT_TYPE,
+            axum::http::header::AUTHORIZATION,
+        ]);
+    if origins.iter().any(|o| o == "*") {
+        return layer.allow_origin(tower_http::cors::Any);
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    layer
+        .allow_origin(AllowOrigin::list(list))
+        .allow_credentials(true)
+}
+
+/// Connect middleware: the JWT from `auth: {token}`; refusing the connection otherwise.
+async fn authenticate<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(auth): TryData<ConnectAuth>,
+    State(state): State<AppState>,
+) -> Result<(), Refused> {
+    let Ok(auth) = auth else {
+        metrics::counter!("socket_connections_refused_total").increment(1);
+        return Err(Refused("auth.token is required".to_owned()));
+    };
+    match state.infra.verifier.verify(&auth.token).await {
+        Ok(claims) => {
+            let user = SocketUser(claims.user_id);
+            socket.extensions.insert(user);
+            Ok(())
+        }
+        Err(_) => {
+            metrics::counter!("socket_connections_refused_total").increment(1);
+            Err(Refused("invalid or expired token".to_owned()))
+        }
+    }
+}
+
+async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
+    let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>() else {
+        // The middleware always sets it; a socket without it must not stay.
+        let _ = socket.disconnect();
+        return;
+    };
+    socket.join(Room::User(user_id).name());
+    metrics::gauge!("socket_connections").increment(1.0);
+    socket.on("join-event", join_event);
+    socket.on("join-seat-selection", join_seat_selection);
+    socket.on("join-queue", join_queue);
+    socket.on(
+        "leave-event",
+        async |socket: SocketRef<A>, TryData(data): TryData<EventRef>| {
+            if let Ok(EventRef { event_id }) = data {
+                socket.leave(Room::Event(event_id).name());
+            }
+        },
+    );
+    socket.on_disconnect(async |_socket: SocketRef<A>| {
+        metrics::gauge!("socket_connections").decrement(1.0);
+    });
+}
+
+async fn join_event<A: Adapter>(socket: SocketRef<A>, TryData(data): TryData<EventRef>) {
+    if let Ok(EventRef { event_id }) = data {
+        let room = Room::Event(event_id);
+        socket.join(room.name());
+        room_info(&socket, event_id, room).await;
+    }
+}
+
+async fn join_seat_selection<A: Adapter>(socket: SocketRef<A>, TryData(data): TryData<EventRef>) {
+    if let Ok(EventRef { event_id }) = data {
+        let room = Room::SeatMap(event_id);
+        socket.join(room.name());
+        room_info(&socket, event_id, room).await;
+    }
+}
+
+async fn join_queue<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(data): TryData<EventRef>,
+    State(state): State<AppState>,
+) {
+    let Ok(EventRef { event_id }) = data else {
+        return;
+    };
+    let room = Room::Queue(event_id);
+    socket.join(room.name());
+    let mut watch = socket.extensions.get::<QueueWatch>().unwrap_or_default();
+    if !watch.0.contains(&event_id) {
+        watch.0.push(event_id);
+        socket.extensions.insert(watch);
+    }
+    room_info(&socket, event_id, room).await;
+    // Joining the room counts as a sign of life, and the fan learns the place at once instead
+    // of at the next tick.
+    if let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>()
+        && let Ok(report) = crate::queue::status(&state, user_id, event_id, true).await
+        && let crate::queue::Standing::Queued { position } = report.standing
+    {
+        let _ = socket.emit(
+            "queue-position",
+            &json!({
+                "eventId": event_id,
+                "position": position,
+                "queueSize": report.queue_size,
+                "estimatedWait": report.estimated_wait(),
+            }),
+        );
+    }
+}
+
+async fn room_info<A: Adapter>(socket: &SocketRef<A>, event_id: Uuid, room: Room) {
+    // Across replicas when the adapter answers quickly; this replica's count otherwise.
+    let count = match tokio::time::timeout(
+        Duration::from_millis(500),
+        socket.within(room.name()).fetch_sockets(),
+    )
+    .await
+    {
+        Ok(Ok(sockets)) => sockets.len(),
+        _ => socket.within(room.name()).sockets().len(),
+    };
+    let _ = socket.emit(
+        "room-info",
+        &json!({"eventId": event_id, "userCount": count}),
+    );
+}
+
+/// Delivers every realtime push to its room until `shutdown`. Pushes are taken in batches and a
+/// batch's emits run concurrently (with the Redis adapter each is a PUBLISH); batches stay in
+/// order, so one fan's messages of one tick arrive before the next tick's.
+async fn forward<A: Adapter>(
+    io: SocketIo<A>,
+    mut rx: tokio::sync::broadcast::Receiver<Push>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = rx.recv() => r,
+        };
+        let mut batch = Vec::with_capacity(256);
+        match first {
+            Ok(push) => batch.push(push),
+            Err(RecvError::Lagged(n)) => {
+                metrics::counter!("socket_pushes_dropped_total").increment(n);
+                tracing::warn!(dropped = n, "socket.io forwarder fell behind");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        }
+        while batch.len() < 1024 {
+            match rx.try_recv() {
+                Ok(push) => batch.push(push),
+                Err(_) => break,
+            }
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for push in batch {
+            let io = io.clone();
+            set.spawn(async move {
+                if let Err(e) = io
+                    .to(push.room.name())
+                    .emit(push.event, &push.payload)
+                    .await
+                {
+                    metrics::counter!("socket_push_errors_total").increment(1);
+                    tracing::debug!(error = %e, event = push.event, "socket.io emit failed");
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+    }
+}
+
+/// Refreshes last-seen for fans whose sockets on this replica watch a queue.
+async fn presence<A: Adapter>(io: SocketIo<A>, state: AppState, shutdown: CancellationToken) {
+    let mut interval = tokio::time::interval(PRESENCE_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let mut by_event: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for socket in io.sockets() {
+            let (Some(SocketUser(user)), Some(QueueWatch(events))) = (
+                socket.extensions.get::<SocketUser>(),
+                socket.extensions.get::<QueueWatch>(),
+            ) else {
+                continue;
+            };
+            for event_id in events {
+                by_event.entry(event_id).or_default().push(user.to_string());
+            }
+        }
+        if by_event.is_empty() {
+            continue;
+        }
+        let now = crate::queue::now_ms();
+        let mut pipe = redis::pipe();
+        for (event_id, users) in &by_event {
+            let keys = EventKeys::new(&state.infra.redis, *event_id);
+            for chunk in users.chunks(1000) {
+                let mut cmd = redis::cmd("ZADD");
+                cmd.arg(keys.seen()).arg("XX");
+                for u in chunk {
+                    cmd.arg(now).arg(u);
+                }
+                pipe.add_command(cmd).ignore();
+            }
+        }
+        let result: Result<(), _> = match state.infra.redis.conn().await {
+            Ok(mut conn) => pipe
+                .query_async(&mut *conn)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "socket.io presence refresh failed");
+        }
+    }
+}

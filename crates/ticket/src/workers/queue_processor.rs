@@ -1,0 +1,357 @@
+//! The queue processor: every tick, for each live queue (the registry), the one replica holding
+//! the event's lease reclaims expired admissions and silent fans, admits the next fans in order,
+//! tells each admitted fan (`queue-entry-allowed`, to that fan only), pushes every waiting fan
+//! their exact `queue-position`, and the queue room a `queue-updated` summary.
+//!
+//! Exactly one admitter per event: the lease is `SET NX PX` of `<replica>:<token>` where the
+//! token comes from a per-event INCR, and the admit and draw scripts refuse to run unless the
+//! lease still holds exactly that value. A replica that stalled past its lease (GC pause, network
+//! partition) therefore cannot admit anyone once another replica took over. A replica that stops
+//! cleanly gives its leases up, so another takes over on its next tick.
+//!
+//! Positions: one `queue-position` per waiting fan per tick, to `Room::User`. The per-fan cost is
+//! one ZRANGE entry and one push; the cheaper alternative (a room broadcast of the queue head
+//! from which clients compute their place) is not needed at the sizes measured (see the report).
+//!
+//! Metrics: gauges `queue_waiting{event}`, `queue_active{event}`; counters
+//! `queue_admitted_total{event}`, `queue_abandoned_total{event}`, `queue_reclaimed_total{event}`;
+//! histogram `queue_tick_seconds`. Time-in-queue samples stay in Redis (`q:{E}:tiq`) for stats.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use redis::{AsyncCommands, FromRedisValue, Value as RedisValue};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::queue::keys::{EventKeys, registry};
+use crate::queue::scripts::SCRIPTS;
+use crate::queue::{draw, estimate_wait, settings};
+use crate::realtime::Room;
+
+/// Time-in-queue samples kept per event.
+pub const MAX_TIQ_SAMPLES: i64 = 10_000;
+
+/// What one tick did for one event.
+#[derive(Debug, Clone, Default)]
+pub struct EventTick {
+    /// The event.
+    pub event_id: Uuid,
+    /// This replica held the lease and ran the admission step.
+    pub led: bool,
+    /// The lease value used (`<replica>:<token>`), when led.
+    pub lease: Option<String>,
+    /// Fans admitted, in order.
+    pub admitted: Vec<Uuid>,
+    /// Expired admissions reclaimed.
+    pub reclaimed: u64,
+    /// Waiting fans dropped for silence.
+    pub abandoned: u64,
+    /// Fans still waiting.
+    pub waiting: u64,
+    /// Fans admitted now.
+    pub active: u64,
+    /// `queue-position` pushes sent.
+    pub positions_sent: u64,
+    /// A pre-queue draw ran in this tick, with this seed.
+    pub draw_seed: Option<u64>,
+}
+
+/// Runs one tick for every live queue at time `now` (Unix ms). Tests call this directly.
+pub async fn tick(state: &AppState, now: i64) -> anyhow::Result<Vec<EventTick>> {
+    let events: Vec<String> = {
+        let mut conn = state.infra.redis.conn().await?;
+        conn.smembers(registry(&state.infra.redis)).await?
+    };
+    let mut out = Vec::with_capacity(events.len());
+    for id in events {
+        let Ok(event_id) = id.parse::<Uuid>() else {
+            continue;
+        };
+        match tick_event(state, event_id, now).await {
+            Ok(t) => out.push(t),
+            Err(e) => tracing::warn!(%event_id, error = %e, "queue tick failed for event"),
+        }
+    }
+    Ok(out)
+}
+
+fn lease_ttl_ms(tick_ms: u64) -> u64 {
+    // Three ticks, at least a second: a replica that misses a couple of ticks keeps the lease,
+    // one that died is replaced within a few.
+    (tick_ms * 3).max(1000)
+}
+
+async fn invoke(
+    state: &AppState,
+    keys: &EventKeys,
+    script: &redis::Script,
+    args: &[String],
+) -> anyhow::Result<RedisValue> {
+    let mut inv = script.prepare_invoke();
+    for k in keys.all() {
+        inv.key(k);
+    }
+    for a in args {
+        inv.arg(a);
+    }
+    let mut conn = state.infra.redis.conn().await?;
+    Ok(inv.invoke_async(&mut *conn).await?)
+}
+
+/// One tick of one event.
+pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::Result<EventTick> {
+    let started = Instant::now();
+    let keys = EventKeys::new(&state.infra.redis, event_id);
+    let mut result = EventTick {
+        event_id,
+        ..Default::default()
+    };
+    let cfg: Vec<Option<String>> = {
+        let mut conn = state.infra.redis.conn().await?;
+        redis::cmd("HMGET")
+            .arg(keys.cfg())
+            .arg(&[
+                "tick_ms",
+                "mode",
+                "drawn",
+                "sale_start_ms",
+                "max_active",
+                "admission_ttl_ms",
+            ])
+            .query_async(&mut *conn)
+            .await?
+    };
+    if cfg[0].is_none() {
+        // Settings not cached (retired or evicted): reload them; admission resumes next tick.
+        if let Some(s) = settings::load(&state.infra, event_id).await? {
+            settings::cache(&state.infra, &s).await?;
+        }
+        return Ok(result);
+    }
+    let num = |i: usize| {
+        cfg[i]
+            .as_deref()
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let (tick_ms, sale_start_ms, threshold, ttl_ms) = (num(0), num(3), num(4), num(5));
+
+    let lease = invoke(
+        state,
+        &keys,
+        &SCRIPTS.lease,
+        &[
+            state.queue.replica.to_string(),
+            lease_ttl_ms((tick_ms.max(0) as u64).max(state.infra.config.queue.tick_ms)).to_string(),
+        ],
+    )
+    .await?;
+    let Ok(lease) = String::from_redis_value(lease) else {
+        return Ok(result);
+    };
+    result.led = true;
+    result.lease = Some(lease.clone());
+
+    if cfg[1].as_deref() == Some("scheduled")
+        && cfg[2].as_deref() != Some("1")
+        && now >= sale_start_ms
+    {
+        result.draw_seed = Some(run_draw(state, &keys, event_id, &lease, now).await?);
+    }
+
+    let answer = invoke(
+        state,
+        &keys,
+        &SCRIPTS.admit,
+        &[now.to_string(), lease.clone(), MAX_TIQ_SAMPLES.to_string()],
+    )
+    .await?;
+    let answer: Vec<RedisValue> = Vec::from_redis_value(answer)?;
+    let n = |i: usize| {
+        answer
+            .get(i)
+            .and_then(|v| i64::from_redis_value_ref(v).ok())
+            .unwrap_or(0)
+    };
+    if n(0) < 0 {
+        // -1: the lease moved between our two calls; -2: settings vanished. Either way, not ours.
+        result.led = n(0) != -1;
+        return Ok(result);
+    }
+    result.reclaimed = n(0) as u64;
+    result.abandoned = n(1) as u64;
+    result.waiting = n(2) as u64;
+    result.active = n(3) as u64;
+    let admitted_last_min = n(4) as u64;
+    for pair in answer[6..].chunks(2) {
+        let id = String::from_redis_value_ref(&pair[0])?;
+        let waited_ms = pair
+            .get(1)
+            .and_then(|v| i64::from_redis_value_ref(v).ok())
+            .unwrap_or(0);
+        let Ok(user_id) = id.parse::<Uuid>() else {
+            continue;
+        };
+        metrics::histogram!("queue_time_in_queue_seconds").record(waited_ms as f64 / 1000.0);
+        state.realtime.emit(
+            Room::User(user_id),
+            "queue-entry-allowed",
+            json!({
+                "eventId": event_id,
+                "userId": user_id,
+                "message": "It is your turn: you may now choose seats and pay.",
+            }),
+        );
+        result.admitted.push(user_id);
+    }
+
+    // Every waiting fan's exact place, from the ranks as they are after this tick's admissions.
+    if result.waiting > 0 {
+        let waiting: Vec<String> = {
+            let mut conn = state.infra.redis.conn().await?;
+            conn.zrange(keys.waiting(), 0, -1).await?
+        };
+        let size = waiting.len() as u64;
+        for (i, id) in waiting.iter().enumerate() {
+            let Ok(user_id) = id.parse::<Uuid>() else {
+                continue;
+            };
+            let position = i as u64 + 1;
+            state.realtime.emit(
+                Room::User(user_id),
+                "queue-position",
+                json!({
+                    "eventId": event_id,
+                    "position": position,
+                    "queueSize": size,
+                    "estimatedWait": estimate_wait(
+                        position,
+                        admitted_last_min,
+                        threshold.max(1) as u32,
+                        (ttl_ms / 1000).max(1) as u32,
+                    ),
+                }),
+            );
+        }
+        result.positions_sent = size;
+    }
+    state.realtime.emit(
+        Room::Queue(event_id),
+        "queue-updated",
+        json!({
+            "eventId": event_id,
+            "queueSize": result.waiting,
+            "currentUsers": result.active,
+            "threshold": threshold,
+        }),
+    );
+
+    let event = event_id.to_string();
+    metrics::gauge!("queue_waiting", "event" => event.clone()).set(result.waiting as f64);
+    metrics::gauge!("queue_active", "event" => event.clone()).set(result.active as f64);
+    metrics::counter!("queue_admitted_total", "event" => event.clone())
+        .increment(result.admitted.len() as u64);
+    metrics::counter!("queue_abandoned_total", "event" => event.clone())
+        .increment(result.abandoned);
+    metrics::counter!("queue_reclaimed_total", "event" => event).increment(result.reclaimed);
+    metrics::histogram!("queue_tick_seconds").record(started.elapsed().as_secs_f64());
+
+    if result.waiting == 0 && result.active == 0 {
+        retire_if_empty(state, &keys, event_id).await?;
+    }
+    Ok(result)
+}
+
+/// Drops an empty queue from the registry. Removing first and re-adding when the retire script
+/// finds someone keeps a concurrent join from being left out of the registry.
+async fn retire_if_empty(state: &AppState, keys: &EventKeys, event_id: Uuid) -> anyhow::Result<()> {
+    let reg = registry(&state.infra.redis);
+    {
+        let mut conn = state.infra.redis.conn().await?;
+        let () = conn.srem(&reg, event_id.to_string()).await?;
+    }
+    let retired = invoke(state, keys, &SCRIPTS.retire, &[]).await?;
+    if i64::from_redis_value(retired)? != 1 {
+        let mut conn = state.infra.redis.conn().await?;
+        let () = conn.sadd(&reg, event_id.to_string()).await?;
+    }
+    Ok(())
+}
+
+/// The scheduled mode's draw at sale start: records the seed and participants in Postgres (before
+/// touching Redis, so an applied draw always has its record), logs the seed, then places the
+/// pre-queued fans in the drawn order.
+async fn run_draw(
+    state: &AppState,
+    keys: &EventKeys,
+    event_id: Uuid,
+    lease: &str,
+    now: i64,
+) -> anyhow::Result<u64> {
+    let mut participants: Vec<String> = {
+        let mut conn = state.infra.redis.conn().await?;
+        conn.zrange(keys.pre(), 0, -1).await?
+    };
+    participants.sort();
+    let seed = draw::fresh_seed();
+    let order = draw::draw_order(seed, &participants);
+    sqlx::query(
+        "INSERT INTO ticket.queue_draws (event_id, seed, participants, drawn_order)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (event_id) DO UPDATE SET seed = EXCLUDED.seed,
+            participants = EXCLUDED.participants, drawn_order = EXCLUDED.drawn_order,
+            drawn_at = now()",
+    )
+    .bind(event_id)
+    .bind(seed.to_string())
+    .bind(sqlx::types::Json(&participants))
+    .bind(sqlx::types::Json(&order))
+    .execute(&state.infra.db)
+    .await?;
+    tracing::info!(%event_id, seed, participants = participants.len(), "pre-queue draw");
+    let mut args = vec![lease.to_owned(), now.to_string()];
+    args.extend(order);
+    let placed = invoke(state, keys, &SCRIPTS.draw, &args).await?;
+    tracing::info!(%event_id, seed, placed = ?placed, "pre-queue placed");
+    Ok(seed)
+}
+
+/// Gives up every lease this replica holds (on shutdown), so another replica takes over at once.
+async fn release_all(state: &AppState, held: &HashMap<Uuid, String>) {
+    for (event_id, lease) in held {
+        let keys = EventKeys::new(&state.infra.redis, *event_id);
+        if let Err(e) = invoke(state, &keys, &SCRIPTS.release, std::slice::from_ref(lease)).await {
+            tracing::warn!(%event_id, error = %e, "could not release the queue lease");
+        }
+    }
+}
+
+/// Ticks every `QUEUE_PROCESSOR_INTERVAL` until `shutdown` is cancelled, then releases its
+/// leases. A failing tick (Redis down) is logged and retried on the next one.
+pub async fn run(state: AppState, shutdown: CancellationToken) {
+    let period = Duration::from_millis(state.infra.config.queue.tick_ms.max(10));
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut held: HashMap<Uuid, String> = HashMap::new();
+    tracing::info!(replica = %state.queue.replica, ?period, "queue processor started");
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = interval.tick() => {}
+        }
+        match tick(&state, crate::queue::now_ms()).await {
+            Ok(ticks) => {
+                held = ticks
+                    .into_iter()
+                    .filter_map(|t| t.lease.map(|l| (t.event_id, l)))
+                    .collect();
+            }
+            Err(e) => tracing::warn!(error = %e, "queue tick failed"),
+        }
+    }
+    release_all(&state, &held).await;
+    tracing::info!(replica = %state.queue.replica, "queue processor stopped");
+}

@@ -1,0 +1,441 @@
+//! The waiting room's guarantees against a real server and a real Redis: concurrent joins never
+//! exceed the threshold and get distinct places, admission follows join order, the scheduled
+//! pre-queue draw is reproducible, admission is enforced, and the admin controls work.
+
+mod queue_common;
+
+use std::collections::HashSet;
+
+use queue_common::*;
+use serde_json::{Value, json};
+use tiketi_core::testing::test_db;
+use tiketi_tests::TestApp;
+use tiketi_ticket::queue::{self, draw};
+use tiketi_ticket::workers::queue_processor::tick;
+use tiketi_ticket::{AppState, realtime::Room};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn two_thousand_concurrent_joins_with_threshold_50_admit_50_and_queue_the_rest_once_each() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, -3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 50, "admissionTtlSec": 60, "idleGraceSec": 86400}),
+    )
+    .await;
+
+    let fans: Vec<(Uuid, String)> = (0..2000)
+        .map(|_| {
+            let (user, token) = tokens.fan();
+            (user.id, token)
+        })
+        .collect();
+    let app = std::sync::Arc::new(app);
+    let mut set = tokio::task::JoinSet::new();
+    for (id, token) in fans.clone() {
+        let app = app.clone();
+        set.spawn(async move { (id, join(&app, &token, event_id).await) });
+    }
+    let mut admitted = HashSet::new();
+    let mut positions = Vec::new();
+    let mut position_of = std::collections::HashMap::new();
+    while let Some(done) = set.join_next().await {
+        let (id, (status, body)) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(body["currentUsers"].as_u64().unwrap() <= 50, "{body}");
+        if body["queued"] == false {
+            admitted.insert(id);
+        } else {
+            let p = body["position"].as_u64().unwrap();
+            positions.push(p);
+            position_of.insert(id, p);
+        }
+    }
+    assert_eq!(admitted.len(), 50);
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=1950).collect::<Vec<u64>>());
+
+    let view = admin_view(&app, &admin, event_id).await;
+    assert_eq!(view["currentUsers"], 50);
+    assert_eq!(view["queueSize"], 1950);
+    assert_eq!(view["available"], 0);
+
+    // Re-joining gives the same place back.
+    let (_, again) = join(&app, &fans[7].1, event_id).await;
+    match position_of.get(&fans[7].0) {
+        Some(p) => assert_eq!(again["position"].as_u64(), Some(*p)),
+        None => assert_eq!(again["queued"], false),
+    }
+
+    // Drive the processor: each tick jumps past the admission lifetime, so the 50 slots are
+    // reclaimed and the next 50 in line admitted. Everyone gets in exactly once, in join order.
+    let state = AppState::new(app.infra.clone());
+    let mut now = queue::now_ms();
+    let mut order = Vec::new();
+    for _ in 0..40 {
+        now += 61_000;
+        let ticks = tick(&state, now).await.unwrap();
+        let t = ticks.iter().find(|t| t.event_id == event_id).unwrap();
+        assert!(t.led);
+        assert!(t.active <= 50, "active {} exceeds the threshold", t.active);
+        order.extend(t.admitted.iter().copied());
+    }
+    assert_eq!(order.len(), 1950, "every waiting fan admitted");
+    let unique: HashSet<_> = order.iter().collect();
+    assert_eq!(unique.len(), 1950, "nobody admitted twice");
+    assert!(unique.iter().all(|id| !admitted.contains(id)));
+    let joined_order: Vec<u64> = order.iter().map(|id| position_of[id]).collect();
+    assert_eq!(joined_order, (1..=1950).collect::<Vec<u64>>(), "FIFO order");
+}
+
+#[tokio::test]
+async fn admission_follows_join_order_and_each_fan_is_told_alone() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, -3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 1, "admitPerTick": 1, "admissionTtlSec": 30, "idleGraceSec": 600}),
+    )
+    .await;
+    let fans: Vec<_> = (0..6).map(|_| tokens.fan()).collect();
+    for (i, (_, token)) in fans.iter().enumerate() {
+        let (status, body) = join(&app, token, event_id).await;
+        assert_eq!(status, 200);
+        if i == 0 {
+            assert_eq!(body["queued"], false);
+        } else {
+            assert_eq!(body["position"].as_u64(), Some(i as u64), "{body}");
+            assert_eq!(body["queueSize"].as_u64(), Some(i as u64));
+            assert!(body["estimatedWait"].as_u64().unwrap() > 0);
+            assert_eq!(body["eventInfo"]["title"], "Surge Night");
+        }
+    }
+    // The second fan leaves: everyone behind moves up by one, exactly.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/queue/leave/{event_id}")))
+        .bearer_auth(&fans[2].1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let status: Value = app
+        .client
+        .get(app.url(&format!("/api/queue/status/{event_id}")))
+        .bearer_auth(&fans[5].1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "queued");
+    assert_eq!(status["position"], 4);
+
+    let state = AppState::new(app.infra.clone());
+    let mut pushes = state.realtime.subscribe();
+    // The first fan finishes buying: the slot frees at once and the next fan gets in.
+    queue::complete(&state, fans[0].0.id, event_id)
+        .await
+        .unwrap();
+    let mut now = queue::now_ms();
+    let mut order = vec![];
+    for _ in 0..4 {
+        let t = tick(&state, now).await.unwrap().remove(0);
+        assert_eq!(t.admitted.len(), 1);
+        order.push(t.admitted[0]);
+        now += 31_000;
+    }
+    let expected: Vec<Uuid> = [1, 3, 4, 5].iter().map(|i| fans[*i].0.id).collect();
+    assert_eq!(order, expected);
+
+    // Admissions went to each fan's own room; positions to each waiting fan's own room.
+    let mut allowed = vec![];
+    let mut first_positions = std::collections::HashMap::new();
+    while let Ok(push) = pushes.try_recv() {
+        match (push.event, push.room) {
+            ("queue-entry-allowed", Room::User(id)) => {
+                assert_eq!(push.payload["userId"], json!(id));
+                allowed.push(id);
+            }
+            ("queue-entry-allowed", room) => panic!("admission told to {room:?}"),
+            ("queue-position", Room::User(id)) => {
+                first_positions
+                    .entry(id)
+                    .or_insert(push.payload["position"].clone());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(allowed, expected);
+    // After the first tick admitted fan 1, fans 3, 4, 5 stood at 1, 2, 3.
+    assert_eq!(first_positions[&fans[3].0.id], 1);
+    assert_eq!(first_positions[&fans[5].0.id], 3);
+}
+
+#[tokio::test]
+async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, 3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 5, "mode": "scheduled", "idleGraceSec": 86400}),
+    )
+    .await;
+    let fans: Vec<_> = (0..40).map(|_| tokens.fan()).collect();
+    for (_, token) in &fans {
+        let (status, body) = join(&app, token, event_id).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["queued"], true,
+            "before sale start everyone waits: {body}"
+        );
+        assert_eq!(body["preQueue"], true);
+    }
+    let state = AppState::new(app.infra.clone());
+    // A tick before sale start draws nothing and admits nobody.
+    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    assert!(t.draw_seed.is_none() && t.admitted.is_empty());
+
+    let sale_start = queue::now_ms() + 3_601_000;
+    let t = tick(&state, sale_start).await.unwrap().remove(0);
+    let seed = t.draw_seed.expect("the draw ran at sale start");
+    assert_eq!(t.admitted.len(), 5);
+
+    let (stored_seed, participants, drawn): (
+        String,
+        sqlx::types::Json<Vec<String>>,
+        sqlx::types::Json<Vec<String>>,
+    ) = sqlx::query_as(
+        "SELECT seed, participants, drawn_order FROM ticket.queue_draws WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored_seed, seed.to_string());
+    let mut ids: Vec<String> = fans.iter().map(|(u, _)| u.id.to_string()).collect();
+    ids.sort();
+    assert_eq!(participants.0, ids, "every pre-queued fan took part");
+    let replayed = draw::draw_order(stored_seed.parse().unwrap(), &participants.0);
+    assert_eq!(
+        replayed, drawn.0,
+        "the draw is reproducible from the stored seed"
+    );
+    let mut sorted = drawn.0.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "the draw is a permutation");
+
+    // The queue follows the draw: the first five were admitted, the rest stand in drawn order.
+    let admitted: Vec<String> = t.admitted.iter().map(Uuid::to_string).collect();
+    assert_eq!(admitted, drawn.0[..5]);
+    for (i, id) in drawn.0[5..].iter().enumerate() {
+        let (_, token) = fans.iter().find(|(u, _)| u.id.to_string() == *id).unwrap();
+        let (_, body) = join(&app, token, event_id).await;
+        assert_eq!(body["position"].as_u64(), Some(i as u64 + 1));
+    }
+    // Latecomers after the draw queue FIFO behind the drawn fans.
+    let (_, late) = tokens.fan();
+    let (_, body) = join(&app, &late, event_id).await;
+    assert_eq!(body["position"].as_u64(), Some(36));
+}
+
+#[tokio::test]
+async fn shopping_requires_an_unexpired_admission_when_the_event_has_a_queue() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let state = AppState::new(app.infra.clone());
+    let open_event = event(&pool, -3600).await;
+    let (fan, fan_token) = tokens.fan();
+    // No queue configured: everyone may shop, and joining admits at once.
+    queue::require_admission(&state, fan.id, open_event)
+        .await
+        .unwrap();
+    let (_, body) = join(&app, &fan_token, open_event).await;
+    assert_eq!(body["queued"], false);
+    assert_eq!(body["queueEnabled"], false);
+
+    let event_id = event(&pool, -3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 1, "admissionTtlSec": 30}),
+    )
+    .await;
+    let err = queue::require_admission(&state, fan.id, event_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+    assert!(format!("{:?}", err).contains("not_admitted"));
+
+    let (_, body) = join(&app, &fan_token, event_id).await;
+    assert_eq!(body["queued"], false);
+    queue::require_admission(&state, fan.id, event_id)
+        .await
+        .unwrap();
+    // A second fan waits and is not admitted.
+    let (other, other_token) = tokens.fan();
+    let (_, body) = join(&app, &other_token, event_id).await;
+    assert_eq!(body["position"], 1);
+    assert!(
+        queue::require_admission(&state, other.id, event_id)
+            .await
+            .is_err()
+    );
+
+    // The admission expires: the processor reclaims it and admits the next fan.
+    let t = tick(&state, queue::now_ms() + 31_000)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(t.reclaimed, 1);
+    assert_eq!(t.admitted, vec![other.id]);
+    // (require_admission uses the wall clock; the first fan's record was reclaimed.)
+    assert!(
+        queue::require_admission(&state, fan.id, event_id)
+            .await
+            .is_err()
+    );
+    queue::require_admission(&state, other.id, event_id)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn admins_pause_resume_clear_and_edit_settings_live_and_fans_may_not() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let (_, fan) = tokens.fan();
+    let event_id = event(&pool, -3600).await;
+
+    let res = app
+        .client
+        .get(app.url(&format!("/api/queue/admin/{event_id}/settings")))
+        .bearer_auth(&fan)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let defaults: Value = app
+        .client
+        .get(app.url(&format!("/api/queue/admin/{event_id}/settings")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(defaults["enabled"], false);
+    assert_eq!(defaults["threshold"], app.infra.config.queue.threshold);
+
+    let bad = app
+        .client
+        .put(app.url(&format!("/api/queue/admin/{event_id}/settings")))
+        .bearer_auth(&admin)
+        .json(&json!({"tickMs": 5, "mode": "fifo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let s = put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 2, "admitPerTick": 1, "tickMs": 500, "admissionTtlSec": 120,
+               "idleGraceSec": 30, "mode": "fifo", "failOpen": false}),
+    )
+    .await;
+    assert_eq!(s["enabled"], true);
+    assert_eq!(s["threshold"], 2);
+    assert_eq!(s["admitPerTick"], 1);
+    assert_eq!(s["tickMs"], 500);
+
+    let post = |path: String| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(admin)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        post(format!("/api/queue/admin/pause/{event_id}"))
+            .await
+            .status(),
+        200
+    );
+    // Paused: even the first fan queues instead of walking in.
+    let (_, body) = join(&app, &fan, event_id).await;
+    assert_eq!(body["queued"], true);
+    let state = AppState::new(app.infra.clone());
+    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    assert!(t.admitted.is_empty());
+    assert_eq!(
+        post(format!("/api/queue/admin/resume/{event_id}"))
+            .await
+            .status(),
+        200
+    );
+    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    assert_eq!(t.admitted.len(), 1);
+
+    let (_, other) = tokens.fan();
+    let (_, third) = tokens.fan();
+    join(&app, &other, event_id).await;
+    join(&app, &third, event_id).await;
+    let view = admin_view(&app, &admin, event_id).await;
+    assert_eq!(view["currentUsers"], 2);
+    assert_eq!(view["queueSize"], 1);
+
+    let cleared = post(format!("/api/queue/admin/clear/{event_id}")).await;
+    assert_eq!(cleared.status(), 200);
+    let body: Value = cleared.json().await.unwrap();
+    assert_eq!(body["removed"]["waiting"], 1);
+    assert_eq!(body["removed"]["active"], 2);
+    let view = admin_view(&app, &admin, event_id).await;
+    assert_eq!(view["currentUsers"], 0);
+    assert_eq!(view["queueSize"], 0);
+
+    let missing = Uuid::new_v4();
+    let (status, body) = join(&app, &fan, missing).await;
+    assert_eq!(status, 404, "{body}");
+    let res = app
+        .client
+        .post(app.url("/api/queue/check/not-a-uuid"))
+        .bearer_auth(&fan)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}

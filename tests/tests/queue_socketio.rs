@@ -1,0 +1,127 @@
+//! The waiting room over Socket.IO with the official JavaScript client (socket.io-client 4.8):
+//! tokens checked at connect, rooms, live positions, admission told to the fan alone, and a fan
+//! connected to one replica told of an admission decided on another (Redis adapter).
+
+mod queue_common;
+
+use queue_common::*;
+use serde_json::json;
+use tiketi_core::testing::test_db;
+use tiketi_tests::TestApp;
+
+#[tokio::test]
+async fn a_bad_token_is_refused_at_connect() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let event_id = event(&pool, -3600).await;
+    let mut client = SocketClient::start(&app, "not-a-token", event_id, "never").await;
+    let first = client
+        .until(|v| v["type"] == "connect" || v["type"] == "connect_error")
+        .await
+        .expect("the client reports its connection");
+    assert_eq!(first["type"], "connect_error", "{first}");
+}
+
+#[tokio::test]
+async fn a_waiting_fan_hears_its_position_then_its_own_admission() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "100")]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, -3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    let (_, first) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+    assert_eq!(join(&app, &first, event_id).await.1["queued"], false);
+    assert_eq!(join(&app, &second_token, event_id).await.1["position"], 1);
+
+    let mut client =
+        SocketClient::start(&app, &second_token, event_id, "queue-entry-allowed").await;
+    let info = client.event("room-info").await.expect("room-info");
+    assert_eq!(info["eventId"], json!(event_id));
+    let position = client.event("queue-position").await.expect("a position");
+    assert_eq!(position["position"], 1);
+    assert_eq!(position["queueSize"], 1);
+    assert!(position["estimatedWait"].as_u64().is_some());
+
+    // The first fan finishes: the slot frees at once and the processor admits the second.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/queue/leave/{event_id}")))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let allowed = client
+        .event("queue-entry-allowed")
+        .await
+        .expect("told of the admission");
+    assert_eq!(allowed["userId"], json!(second.id));
+    assert_eq!(allowed["eventId"], json!(event_id));
+}
+
+#[tokio::test]
+async fn a_fan_on_replica_a_is_told_of_an_admission_decided_on_replica_b() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let prefix = tiketi_core::testing::unique_redis_prefix();
+    // A's processor ticks only at start-up (no queue yet); B's every 100 ms, so B admits.
+    let a = TestApp::spawn_with(pool.clone(), &[("REDIS_KEY_PREFIX", &prefix), MANUAL_TICKS]).await;
+    let b = TestApp::spawn_with(
+        pool.clone(),
+        &[
+            ("REDIS_KEY_PREFIX", &prefix),
+            ("QUEUE_PROCESSOR_INTERVAL", "100"),
+        ],
+    )
+    .await;
+    let tokens = a.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, -3600).await;
+    put_settings(
+        &a,
+        &admin,
+        event_id,
+        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    let (_, first) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+    assert_eq!(join(&a, &first, event_id).await.1["queued"], false);
+    assert_eq!(join(&a, &second_token, event_id).await.1["position"], 1);
+
+    let mut client = SocketClient::start(&a, &second_token, event_id, "queue-entry-allowed").await;
+    client.event("room-info").await.expect("connected to A");
+    // The first position answers join-queue on A; the next ones come from B's processor ticks,
+    // through the Redis adapter, to the socket on A.
+    for _ in 0..2 {
+        let position = client.event("queue-position").await.expect("a position");
+        assert_eq!(position["position"], 1);
+    }
+    let lease = admin_view(&a, &admin, event_id).await["lease"].clone();
+    assert!(!lease.as_str().unwrap().is_empty(), "B holds the lease");
+
+    let res = a
+        .client
+        .post(a.url(&format!("/api/queue/leave/{event_id}")))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let allowed = client
+        .event("queue-entry-allowed")
+        .await
+        .expect("told of the admission decided on B");
+    assert_eq!(allowed["userId"], json!(second.id));
+    drop(b);
+}
