@@ -12,6 +12,7 @@
 //! ```
 
 pub mod idp;
+pub mod toss;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,15 +47,17 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let frontend = workspace_root().join("frontend-dist");
-        let mut all: Vec<(&str, String)> = vec![(
+        // The caller's overrides come first: the first setting of a name wins.
+        let mut all: Vec<(&str, String)> = overrides
+            .iter()
+            .map(|(k, v)| (*k, v.replace("{addr}", &addr.to_string())))
+            .collect();
+        all.push((
             "FRONTEND_DIR",
             frontend.to_str().expect("utf-8 path").to_owned(),
-        )];
-        all.extend(
-            overrides
-                .iter()
-                .map(|(k, v)| (*k, v.replace("{addr}", &addr.to_string()))),
-        );
+        ));
+        // Payment reaches the ticket service's internal interface on this same server.
+        all.push(("TICKET_INTERNAL_URL", format!("http://{addr}")));
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let config = test_config(&all);
         let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");

@@ -156,6 +156,33 @@ pub struct LoginLimits {
     pub per_ip_per_minute: u32,
 }
 
+/// The payment service's settings.
+#[derive(Debug, Clone)]
+pub struct PaymentConfig {
+    /// `PAYMENT_PROVIDER`: `sandbox` (default; no money moves) or `toss`.
+    pub provider: String,
+    /// `TOSS_API_URL`: TossPayments' API base. Default `https://api.tosspayments.com`.
+    pub toss_api_url: String,
+    /// `TOSS_SECRET_KEY`: required with `PAYMENT_PROVIDER=toss`.
+    pub toss_secret_key: Option<Secret>,
+    /// `TOSS_CLIENT_KEY`: handed to the browser's payment widget.
+    pub toss_client_key: Option<String>,
+    /// `PAYMENT_PROVIDER_TIMEOUT_MS`: per provider call attempt. Default 10000.
+    pub provider_timeout_ms: u64,
+    /// `PAYMENT_RECONCILE_INTERVAL_SECS`: how often the reconciler looks for stuck payments.
+    /// Default 15.
+    pub reconcile_interval_secs: u64,
+    /// `PAYMENT_RECONCILE_MIN_AGE_SECS`: how long a payment must have been stuck before the
+    /// reconciler takes it (so it does not race a confirm still in flight). Default 30.
+    pub reconcile_min_age_secs: u64,
+    /// `TICKET_INTERNAL_URL`: where payment reaches the ticket service's internal interface.
+    /// Default: this process's own port (the all-in-one), or the local ticket port.
+    pub ticket_internal_url: String,
+    /// `PAYMENT_FAULT`: fault injection for crash tests (`crash_after_approval`); honoured only
+    /// with the sandbox provider outside production.
+    pub fault: Option<String>,
+}
+
 /// Everything a Tiketi process needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -196,6 +223,8 @@ pub struct Config {
     /// Hold limits and the internal token (`MAX_SEATS_PER_FAN`, `HOLD_TTL_SECS`,
     /// `INTERNAL_API_TOKEN`).
     pub inventory: InventoryConfig,
+    /// Payments (`PAYMENT_*`, `TOSS_*`, `TICKET_INTERNAL_URL`).
+    pub payment: PaymentConfig,
     /// `FRONTEND_DIR`: the web client served at `/` by the all-in-one binary.
     pub frontend_dir: String,
     /// `LOG_FORMAT`: `json` (default) or `pretty`.
@@ -417,6 +446,69 @@ impl Config {
             }
         };
 
+        let payment = {
+            let provider = get("PAYMENT_PROVIDER").unwrap_or_else(|| "sandbox".to_owned());
+            if !["sandbox", "toss"].contains(&provider.as_str()) {
+                return Err(ConfigError::new(
+                    "PAYMENT_PROVIDER",
+                    "expected sandbox or toss",
+                ));
+            }
+            let toss_secret_key = get("TOSS_SECRET_KEY").map(Secret::new);
+            if provider == "toss" && toss_secret_key.is_none() {
+                return Err(ConfigError::new(
+                    "TOSS_SECRET_KEY",
+                    "required when PAYMENT_PROVIDER=toss",
+                ));
+            }
+            let port: u16 = parse_or(&get, "PORT", default_port)?;
+            let own = if port == 0 { 3002 } else { port };
+            let ticket_internal_url = get("TICKET_INTERNAL_URL").unwrap_or_else(|| {
+                // The payment binary alone talks to a local ticket service; the all-in-one to itself.
+                let ticket_port = if default_port == 3003 { 3002 } else { own };
+                format!("http://127.0.0.1:{ticket_port}")
+            });
+            for (name, url) in [("TICKET_INTERNAL_URL", &ticket_internal_url)] {
+                if reqwest::Url::parse(url)
+                    .map(|u| !u.scheme().starts_with("http"))
+                    .unwrap_or(true)
+                {
+                    return Err(ConfigError::new(
+                        name,
+                        format!("{url:?} is not an http(s) URL"),
+                    ));
+                }
+            }
+            let fault = get("PAYMENT_FAULT");
+            if fault
+                .as_deref()
+                .is_some_and(|f| f != "crash_after_approval")
+            {
+                return Err(ConfigError::new(
+                    "PAYMENT_FAULT",
+                    "the only fault is crash_after_approval",
+                ));
+            }
+            if fault.is_some() && (production || provider != "sandbox") {
+                return Err(ConfigError::new(
+                    "PAYMENT_FAULT",
+                    "fault injection only works with the sandbox outside production",
+                ));
+            }
+            PaymentConfig {
+                provider,
+                toss_api_url: get("TOSS_API_URL")
+                    .unwrap_or_else(|| "https://api.tosspayments.com".to_owned()),
+                toss_secret_key,
+                toss_client_key: get("TOSS_CLIENT_KEY"),
+                provider_timeout_ms: parse_or(&get, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000)?,
+                reconcile_interval_secs: parse_or(&get, "PAYMENT_RECONCILE_INTERVAL_SECS", 15)?,
+                reconcile_min_age_secs: parse_or(&get, "PAYMENT_RECONCILE_MIN_AGE_SECS", 30)?,
+                ticket_internal_url,
+                fault,
+            }
+        };
+
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("json") => LogFormat::Json,
             Some("pretty") | Some("text") => LogFormat::Pretty,
@@ -489,6 +581,7 @@ impl Config {
                 })
                 .unwrap_or_default(),
             inventory,
+            payment,
             frontend_dir: get("FRONTEND_DIR").unwrap_or_else(|| "frontend-dist".to_owned()),
             log_format,
             request_timeout_secs: parse_or(&get, "REQUEST_TIMEOUT_SECS", 30)?,

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod infra;
+pub mod internal;
 pub mod outbound;
 pub mod paths;
 pub mod redis;

@@ -2,8 +2,14 @@
 //! `/api/payments`. It never writes ticket tables: reservations change through the ticket
 //! service's internal interface.
 
+pub mod flow;
 pub mod http;
+pub mod ledger;
+pub mod provider;
+pub mod ticket_client;
+pub mod workers;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -19,12 +25,39 @@ pub const SERVICE: Service = Service::Payment;
 pub struct AppState {
     /// Config and pools.
     pub infra: Infra,
+    /// The payment provider (sandbox or TossPayments).
+    pub provider: Arc<provider::Provider>,
+    /// The ticket service's internal interface.
+    pub ticket: ticket_client::TicketClient,
+    /// One task per order at a time in this process.
+    pub inflight: Arc<flow::InFlight>,
 }
 
 impl AppState {
     /// Builds the state from shared infrastructure.
     pub fn new(infra: Infra) -> Self {
-        Self { infra }
+        let config = &infra.config.payment;
+        let provider = match config.provider.as_str() {
+            "toss" => provider::Provider::Toss(provider::toss::Toss::new(
+                &config.toss_api_url,
+                config
+                    .toss_secret_key
+                    .as_ref()
+                    .expect("TOSS_SECRET_KEY is required with toss (checked in Config)"),
+                Duration::from_millis(config.provider_timeout_ms),
+            )),
+            _ => provider::Provider::Sandbox(provider::sandbox::Sandbox::new(infra.db.clone())),
+        };
+        let ticket = ticket_client::TicketClient::new(
+            &config.ticket_internal_url,
+            infra.config.inventory.internal_api_token.clone(),
+        );
+        Self {
+            infra,
+            provider: Arc::new(provider),
+            ticket,
+            inflight: Arc::default(),
+        }
     }
 }
 
@@ -38,6 +71,10 @@ impl AsRef<Infra> for AppState {
 pub fn api_router(state: AppState) -> Router {
     Router::new()
         .merge(http::history::routes())
+        .merge(http::payments::routes())
+        .merge(http::webhooks::routes())
+        // Not in the path table: only the ticket service calls it, inside the cluster.
+        .merge(http::internal::routes())
         .with_state(state)
 }
 
@@ -53,5 +90,13 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
-    server::serve(listener, router(state), shutdown, grace).await
+    let reconciler = start_workers(state.clone(), shutdown.clone());
+    let served = server::serve(listener, router(state), shutdown, grace).await;
+    let _ = reconciler.await;
+    served
+}
+
+/// Starts the reconciler; it stops with `shutdown`. The all-in-one binary calls this too.
+pub fn start_workers(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(workers::reconciler::run(state, shutdown))
 }

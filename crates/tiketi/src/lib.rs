@@ -16,9 +16,6 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// The ticket service's internal interface for payment (`/internal/reservations/...`).
-const INTERNAL_RESERVATIONS: &str = "/internal/reservations/";
-
 /// The service routers, each with its own layers, looked up by the path table.
 struct Mounts {
     auth: Router,
@@ -43,15 +40,18 @@ impl Mounts {
 /// background workers: [`run`] starts those, so tests can drive worker steps themselves.
 pub fn app(infra: Infra) -> Router {
     let ticket = tiketi_ticket::AppState::new(infra.clone());
-    app_with_ticket(infra, ticket, None)
+    let payment = tiketi_payment::AppState::new(infra.clone());
+    app_with(infra, ticket, payment, None)
 }
 
-/// [`app`] around a given ticket state, so `run` can share it with the ticket workers (the queue
-/// processor pushes through the same realtime hub the Socket.IO layer forwards from), and with
-/// Socket.IO put around the ticket routes (outside their request timeout).
-pub fn app_with_ticket(
+/// [`app`] around given ticket and payment states, so `run` can share them with their workers
+/// (the queue processor pushes through the same realtime hub the Socket.IO layer forwards from;
+/// the reconciler shares the payment flows' per-order locks), and with Socket.IO put around the
+/// ticket routes (outside their request timeout).
+pub fn app_with(
     infra: Infra,
     ticket: tiketi_ticket::AppState,
+    payment: tiketi_payment::AppState,
     socket: Option<tiketi_ticket::socket::SocketLayer>,
 ) -> Router {
     let timeout = Duration::from_secs(infra.config.request_timeout_secs);
@@ -69,10 +69,7 @@ pub fn app_with_ticket(
                 None => api,
             }
         },
-        payment: mount(
-            Service::Payment,
-            tiketi_payment::api_router(tiketi_payment::AppState::new(infra.clone())),
-        ),
+        payment: mount(Service::Payment, tiketi_payment::api_router(payment)),
         stats: mount(
             Service::Stats,
             tiketi_stats::api_router(tiketi_stats::AppState::new(infra.clone())),
@@ -92,8 +89,8 @@ async fn dispatch(State(mounts): State<Arc<Mounts>>, req: Request) -> Response {
     let path = req.uri().path();
     // Service-to-service routes are not in the public path table (the ALB never routes them);
     // in one process they are dispatched here to their owner.
-    if path.starts_with(INTERNAL_RESERVATIONS) {
-        return match mounts.ticket.clone().oneshot(req).await {
+    if let Some(service) = tiketi_core::internal::service_for_internal_path(path) {
+        return match mounts.router(service).oneshot(req).await {
             Ok(response) => response,
             Err(never) => match never {},
         };
@@ -123,11 +120,16 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
     let ticket = tiketi_ticket::AppState::new(infra.clone());
-    let workers = tiketi_ticket::start_workers(ticket.clone(), shutdown.clone());
+    let payment = tiketi_payment::AppState::new(infra.clone());
+    let mut workers = tiketi_ticket::start_workers(ticket.clone(), shutdown.clone());
+    workers.push(tiketi_payment::start_workers(
+        payment.clone(),
+        shutdown.clone(),
+    ));
     let socket = tiketi_ticket::socket::layer(&ticket, shutdown.clone()).await;
     let served = server::serve(
         listener,
-        app_with_ticket(infra, ticket, Some(socket)),
+        app_with(infra, ticket, payment, Some(socket)),
         shutdown,
         grace,
     )

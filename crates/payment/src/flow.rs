@@ -1,0 +1,707 @@
+//! The payment flows: prepare, confirm, finish (tickets or refund) and refund. Every route, the
+//! webhook handler and the reconciler go through these functions, so there is one way to charge
+//! and one way to give money back.
+//!
+//! Rules kept here:
+//! - the provider is called outside any database transaction;
+//! - the outcome is recorded before the reservation is confirmed through the ticket service, so
+//!   a crash in between leaves an `approved` payment for the reconciler, never a lost charge;
+//! - within a process, one order is worked on by one task at a time ([`InFlight`]); across
+//!   replicas the provider's idempotency (by order id) and guarded `UPDATE ... WHERE status = ...`
+//!   statements make concurrent confirms converge on one charge and one stored answer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tiketi_core::ApiError;
+use tiketi_core::auth::AuthUser;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::ledger::{self, Payment};
+use crate::provider::{ProviderError, ProviderPayment};
+use crate::ticket_client::TicketAnswer;
+
+/// An answer to a confirm, stored with the payment and replayed to every repeat.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// JSON body.
+    pub body: Value,
+}
+
+impl Answer {
+    fn to_stored(&self) -> Value {
+        json!({ "status": self.status.as_u16(), "body": self.body })
+    }
+
+    fn from_stored(stored: &Value) -> Self {
+        Self {
+            status: stored["status"]
+                .as_u64()
+                .and_then(|s| StatusCode::from_u16(s as u16).ok())
+                .unwrap_or(StatusCode::OK),
+            body: stored["body"].clone(),
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+/// One task per order id at a time, within this process.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held while working on an order; forgets the order's lock when nobody else waits for it.
+pub struct InFlightGuard<'a> {
+    owner: &'a InFlight,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut locks = self.owner.locks.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's copy, ours, and the guard's: nobody else is waiting.
+        if Arc::strong_count(&self.lock) <= 3 {
+            locks.remove(&self.key);
+        }
+    }
+}
+
+impl InFlight {
+    /// Waits until no other task in this process works on `key`.
+    pub async fn lock(&self, key: &str) -> InFlightGuard<'_> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            locks.entry(key.to_owned()).or_default().clone()
+        };
+        let guard = lock.clone().lock_owned().await;
+        InFlightGuard {
+            owner: self,
+            key: key.to_owned(),
+            lock,
+            _guard: guard,
+        }
+    }
+}
+
+/// Adds the sandbox's "no money moved" label to an answer.
+pub fn label(state: &AppState, mut body: Value) -> Value {
+    if state.provider.is_sandbox()
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.insert("sandbox".into(), json!(true));
+        obj.insert("notice".into(), json!("Sandbox payment: no money moved."));
+    }
+    body
+}
+
+/// The reservation as payment needs it (read from the ticket schema; never written here).
+#[derive(Debug, sqlx::FromRow)]
+pub struct ReservationView {
+    /// Id.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Its event.
+    pub event_id: Uuid,
+    /// Won.
+    pub total_amount: i32,
+    /// pending, confirmed, cancelled, expired.
+    pub status: String,
+    /// When the hold lapses.
+    pub expires_at: DateTime<Utc>,
+    /// For receipts.
+    pub reservation_number: String,
+}
+
+/// Reads a reservation.
+pub async fn reservation(state: &AppState, id: Uuid) -> Result<Option<ReservationView>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, event_id, total_amount, status, expires_at, reservation_number
+         FROM ticket.reservations WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.infra.db)
+    .await?)
+}
+
+fn new_order_id() -> String {
+    format!("TKT-{}", Uuid::new_v4().simple())
+}
+
+/// `prepare`: one payment per reservation; repeated calls return the same order. A payment that
+/// failed (declined) is given a fresh order id so the fan can try again.
+pub async fn prepare(
+    state: &AppState,
+    caller: &AuthUser,
+    reservation_id: Uuid,
+    amount: i64,
+) -> Result<Payment, ApiError> {
+    let r = reservation(state, reservation_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("reservation_not_found", "no such reservation"))?;
+    if r.user_id != caller.id {
+        return Err(ApiError::forbidden(
+            "not_your_reservation",
+            "this reservation belongs to someone else",
+        ));
+    }
+    if r.status != "pending" {
+        return Err(ApiError::conflict(
+            "reservation_not_pending",
+            format!("this reservation is {} and cannot be paid", r.status),
+        ));
+    }
+    if r.expires_at <= Utc::now() {
+        return Err(ApiError::conflict(
+            "reservation_expired",
+            "the hold on these tickets has expired",
+        ));
+    }
+    if amount != i64::from(r.total_amount) {
+        return Err(ApiError::bad_request(
+            "amount_mismatch",
+            format!(
+                "the amount must equal the reservation total ({} won)",
+                r.total_amount
+            ),
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO payment.payments (order_id, reservation_id, user_id, amount, provider)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT ON CONSTRAINT payments_reservation_id_key DO NOTHING",
+    )
+    .bind(new_order_id())
+    .bind(reservation_id)
+    .bind(caller.id)
+    .bind(r.total_amount)
+    .bind(state.provider.name())
+    .execute(&state.infra.db)
+    .await?;
+    // A declined attempt starts over under a new order id (providers want a fresh one).
+    sqlx::query(
+        "UPDATE payment.payments
+         SET order_id = $2, status = 'ready', payment_key = NULL, confirm_response = NULL,
+             failure_code = NULL, failure_message = NULL, method = NULL
+         WHERE reservation_id = $1 AND status = 'failed'",
+    )
+    .bind(reservation_id)
+    .bind(new_order_id())
+    .execute(&state.infra.db)
+    .await?;
+    let payment = ledger::by_reservation(&state.infra.db, reservation_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("payment vanished after insert")))?;
+    ledger::log(
+        &state.infra.db,
+        &payment,
+        "prepared",
+        json!({ "amount": payment.amount }),
+    )
+    .await;
+    Ok(payment)
+}
+
+fn success_body(state: &AppState, payment: &Payment) -> Value {
+    label(
+        state,
+        json!({
+            "success": true,
+            "message": "payment confirmed; your tickets are issued",
+            "payment": {
+                "orderId": payment.order_id,
+                "paymentKey": payment.payment_key,
+                "amount": payment.amount,
+                "method": payment.method,
+                "approvedAt": payment.approved_at,
+                "receiptUrl": payment.receipt_url,
+            },
+            "reservation": { "id": payment.reservation_id, "status": "confirmed" },
+        }),
+    )
+}
+
+fn failure(
+    state: &AppState,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    extra: Value,
+) -> Answer {
+    let mut body = json!({ "success": false, "error": message, "code": code });
+    if let (Some(obj), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        obj.extend(extra.clone());
+    }
+    Answer {
+        status,
+        body: label(state, body),
+    }
+}
+
+/// Stores a final answer unless another task stored one first; returns the stored one.
+async fn store_answer(
+    state: &AppState,
+    payment: &Payment,
+    answer: Answer,
+    new_status: &str,
+    from_status: &str,
+) -> Result<Answer, ApiError> {
+    let stored: Option<Value> = sqlx::query_scalar(
+        "UPDATE payment.payments SET confirm_response = $2, status = $3
+         WHERE id = $1 AND status = $4 AND confirm_response IS NULL
+         RETURNING confirm_response",
+    )
+    .bind(payment.id)
+    .bind(answer.to_stored())
+    .bind(new_status)
+    .bind(from_status)
+    .fetch_optional(&state.infra.db)
+    .await?;
+    if stored.is_some() {
+        ledger::log(
+            &state.infra.db,
+            payment,
+            new_status,
+            json!({ "answer": answer.to_stored() }),
+        )
+        .await;
+        return Ok(answer);
+    }
+    let current = ledger::by_order(&state.infra.db, &payment.order_id).await?;
+    match current.and_then(|p| p.confirm_response) {
+        Some(stored) => Ok(Answer::from_stored(&stored)),
+        None => Err(ApiError::conflict(
+            "payment_state_changed",
+            "the payment changed while confirming; retry",
+        )),
+    }
+}
+
+/// `confirm`: charge once, record, then issue tickets (or refund). Repeats return the first answer.
+pub async fn confirm(
+    state: &AppState,
+    caller: &AuthUser,
+    payment_key: &str,
+    order_id: &str,
+    amount: i64,
+) -> Result<Answer, ApiError> {
+    let _guard = state.inflight.lock(order_id).await;
+    let payment = ledger::by_order(&state.infra.db, order_id)
+        .await?
+        .filter(|p| p.user_id == caller.id)
+        .ok_or_else(|| ApiError::not_found("payment_not_found", "no such order"))?;
+    if let Some(stored) = &payment.confirm_response {
+        return Ok(Answer::from_stored(stored));
+    }
+    if amount != i64::from(payment.amount) {
+        ledger::log(
+            &state.infra.db,
+            &payment,
+            "amount_mismatch_refused",
+            json!({ "sent": amount }),
+        )
+        .await;
+        return Err(ApiError::bad_request(
+            "amount_mismatch",
+            format!(
+                "the amount must equal the order amount ({} won)",
+                payment.amount
+            ),
+        ));
+    }
+    match payment.status.as_str() {
+        "ready" => {}
+        // Approved earlier but tickets not yet issued (a crash, the ticket service down): resume.
+        "approved" => return finish_approved(state, payment).await,
+        other => {
+            return Err(ApiError::conflict(
+                "payment_not_confirmable",
+                format!("this payment is {other} and cannot be confirmed"),
+            ));
+        }
+    }
+    if payment
+        .payment_key
+        .as_deref()
+        .is_some_and(|k| k != payment_key)
+    {
+        return Err(ApiError::conflict(
+            "payment_key_mismatch",
+            "this order is being paid with another payment key",
+        ));
+    }
+    if payment_key.is_empty() || payment_key.len() > 200 {
+        return Err(ApiError::bad_request(
+            "invalid_payment_key",
+            "paymentKey must be 1 to 200 characters",
+        ));
+    }
+    if payment.payment_key.is_none() {
+        // Remember the key before calling the provider: the reconciler can then look it up.
+        sqlx::query(
+            "UPDATE payment.payments SET payment_key = $2 WHERE id = $1 AND payment_key IS NULL",
+        )
+        .bind(payment.id)
+        .bind(payment_key)
+        .execute(&state.infra.db)
+        .await
+        .map_err(|e| {
+            ApiError::from_db(
+                e,
+                &[("payments_payment_key_key", || {
+                    ApiError::conflict(
+                        "payment_key_in_use",
+                        "this payment key belongs to another order",
+                    )
+                })],
+            )
+        })?;
+    }
+
+    // Charge nothing for a hold that is already gone.
+    let r = reservation(state, payment.reservation_id).await?;
+    if r.as_ref()
+        .is_none_or(|r| r.status != "pending" || r.expires_at <= Utc::now())
+    {
+        let answer = failure(
+            state,
+            StatusCode::CONFLICT,
+            "reservation_expired",
+            "the hold on these tickets expired before payment; nothing was charged",
+            json!({}),
+        );
+        return store_answer(state, &payment, answer, "failed", "ready").await;
+    }
+
+    ledger::log(
+        &state.infra.db,
+        &payment,
+        "provider_confirm_requested",
+        json!({ "paymentKey": payment_key }),
+    )
+    .await;
+    let outcome = match state.provider.confirm(payment_key, order_id, amount).await {
+        Err(ProviderError::Timeout | ProviderError::Unavailable(_)) => {
+            // The answer may have been lost after the charge: ask before concluding anything.
+            ledger::log(
+                &state.infra.db,
+                &payment,
+                "provider_confirm_unanswered",
+                json!({}),
+            )
+            .await;
+            match state.provider.lookup_by_order(order_id).await {
+                Ok(Some(found)) if found.is_approved() && found.payment_key == payment_key => {
+                    Ok(found)
+                }
+                Ok(_) => Err(ProviderError::Timeout),
+                Err(e) => Err(e),
+            }
+        }
+        other => other,
+    };
+    match outcome {
+        Ok(approved) => {
+            let payment = record_approval(state, &payment, &approved).await?;
+            if state.infra.config.payment.fault.as_deref() == Some("crash_after_approval") {
+                tracing::error!(
+                    order_id,
+                    "PAYMENT_FAULT=crash_after_approval: aborting the process"
+                );
+                std::process::abort();
+            }
+            finish_approved(state, payment).await
+        }
+        Err(ProviderError::Declined { code, message }) => {
+            metrics::counter!("payment_outcomes_total", "outcome" => "declined").increment(1);
+            sqlx::query(
+                "UPDATE payment.payments SET failure_code = $2, failure_message = $3 WHERE id = $1",
+            )
+            .bind(payment.id)
+            .bind(&code)
+            .bind(&message)
+            .execute(&state.infra.db)
+            .await?;
+            let answer = failure(
+                state,
+                StatusCode::PAYMENT_REQUIRED,
+                "payment_declined",
+                "the payment was declined; nothing was charged",
+                json!({ "providerCode": code }),
+            );
+            store_answer(state, &payment, answer, "failed", "ready").await
+        }
+        Err(ProviderError::Rejected { code, message }) => {
+            metrics::counter!("payment_outcomes_total", "outcome" => "rejected").increment(1);
+            ledger::log(
+                &state.infra.db,
+                &payment,
+                "provider_rejected",
+                json!({ "code": code, "message": message }),
+            )
+            .await;
+            let answer = failure(
+                state,
+                StatusCode::CONFLICT,
+                "payment_rejected",
+                "the payment provider refused this payment; nothing was charged",
+                json!({ "providerCode": code }),
+            );
+            store_answer(state, &payment, answer, "failed", "ready").await
+        }
+        Err(e) => {
+            metrics::counter!("payment_outcomes_total", "outcome" => "unknown").increment(1);
+            tracing::warn!(order_id, error = %e, "payment provider did not answer");
+            Err(ApiError::unavailable(
+                "provider_unavailable",
+                "the payment provider did not answer; nothing is confirmed yet, please retry",
+            ))
+        }
+    }
+}
+
+/// Records that the provider approved (guarded: only from `ready`), and returns the payment.
+async fn record_approval(
+    state: &AppState,
+    payment: &Payment,
+    approved: &ProviderPayment,
+) -> Result<Payment, ApiError> {
+    sqlx::query(
+        "UPDATE payment.payments
+         SET status = 'approved', payment_key = $2, method = COALESCE($3, method),
+             approved_at = COALESCE($4, now()), receipt_url = $5
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(payment.id)
+    .bind(&approved.payment_key)
+    .bind(&approved.method)
+    .bind(approved.approved_at)
+    .bind(&approved.receipt_url)
+    .execute(&state.infra.db)
+    .await?;
+    ledger::log(
+        &state.infra.db,
+        payment,
+        "provider_approved",
+        serde_json::to_value(approved).unwrap_or_default(),
+    )
+    .await;
+    metrics::counter!("payment_outcomes_total", "outcome" => "approved").increment(1);
+    ledger::by_order(&state.infra.db, &payment.order_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("payment vanished")))
+}
+
+/// Money was taken: issue the tickets, or, if the reservation can no longer be confirmed (the
+/// hold expired meanwhile), refund in full and say why. Safe to call again (the reconciler does).
+pub async fn finish_approved(state: &AppState, payment: Payment) -> Result<Answer, ApiError> {
+    if let Some(stored) = &payment.confirm_response {
+        return Ok(Answer::from_stored(stored));
+    }
+    let answer = state
+        .ticket
+        .confirm(payment.reservation_id, payment.method.as_deref())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, order_id = payment.order_id, "cannot reach the ticket service; the reconciler will finish");
+            ApiError::unavailable(
+                "ticket_service_unavailable",
+                "your payment is approved and your tickets are being issued; check your reservations shortly",
+            )
+        })?;
+    match answer {
+        TicketAnswer::Ok => {
+            metrics::counter!("payment_outcomes_total", "outcome" => "completed").increment(1);
+            let answer = Answer {
+                status: StatusCode::OK,
+                body: success_body(state, &payment),
+            };
+            store_answer(state, &payment, answer, "completed", "approved").await
+        }
+        TicketAnswer::Refused(code) => {
+            ledger::log(
+                &state.infra.db,
+                &payment,
+                "ticket_confirm_refused",
+                json!({ "code": code }),
+            )
+            .await;
+            let idempotency_key = format!("auto-refund-{}", payment.order_id);
+            let key = payment.payment_key.clone().unwrap_or_default();
+            state
+                .provider
+                .cancel(&key, i64::from(payment.amount), "hold expired before payment", &idempotency_key)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, order_id = payment.order_id, "automatic refund failed; the reconciler will retry");
+                    ApiError::unavailable("refund_pending", "your hold expired; a full refund is on its way")
+                })?;
+            sqlx::query("INSERT INTO payment.refunds (payment_id, amount, reason) VALUES ($1, $2, 'hold expired before payment')")
+                .bind(payment.id)
+                .bind(payment.amount)
+                .execute(&state.infra.db)
+                .await?;
+            sqlx::query("UPDATE payment.payments SET refunded_amount = amount WHERE id = $1 AND status = 'approved'")
+                .bind(payment.id)
+                .execute(&state.infra.db)
+                .await?;
+            metrics::counter!("payment_outcomes_total", "outcome" => "refunded_after_expiry")
+                .increment(1);
+            let answer = failure(
+                state,
+                StatusCode::CONFLICT,
+                "reservation_expired_refunded",
+                "your hold expired before the payment went through, so the payment was refunded in full",
+                json!({ "refunded": true, "refundAmount": payment.amount, "reason": code }),
+            );
+            let answer = store_answer(state, &payment, answer, "refunded", "approved").await?;
+            // Release anything the reservation still holds (normally nothing).
+            let _ = state.ticket.cancel(payment.reservation_id).await;
+            Ok(answer)
+        }
+    }
+}
+
+/// The outcome of a refund.
+#[derive(Debug)]
+pub struct Refund {
+    /// Won refunded by this call (0 when it was already refunded).
+    pub amount: i64,
+    /// For a person.
+    pub message: String,
+}
+
+/// The one refund path (fans, admins, event cancellation): refund at the provider, record it,
+/// then cancel the reservation and release its seats once fully refunded. A second full refund
+/// is a no-op.
+pub async fn refund(
+    state: &AppState,
+    order_id: &str,
+    amount: Option<i64>,
+    reason: &str,
+) -> Result<Refund, ApiError> {
+    let _guard = state.inflight.lock(order_id).await;
+    let payment = ledger::by_order(&state.infra.db, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_not_found", "no such payment"))?;
+    match payment.status.as_str() {
+        "refunded" => {
+            return Ok(Refund {
+                amount: 0,
+                message: "this payment was already refunded".into(),
+            });
+        }
+        "completed" | "partially_refunded" => {}
+        "approved" => {
+            return Err(ApiError::conflict(
+                "payment_in_progress",
+                "this payment is still being completed; retry shortly",
+            ));
+        }
+        _ => {
+            return Err(ApiError::conflict(
+                "not_refundable",
+                "nothing was charged for this payment",
+            ));
+        }
+    }
+    let remaining = i64::from(payment.amount - payment.refunded_amount);
+    let amount = amount.unwrap_or(remaining);
+    if amount < 1 || amount > remaining {
+        return Err(ApiError::bad_request(
+            "invalid_refund_amount",
+            format!("the refund must be between 1 and {remaining} won"),
+        ));
+    }
+    let reason: String = reason.chars().take(200).collect();
+    let key = payment.payment_key.clone().unwrap_or_default();
+    let idempotency_key = format!(
+        "refund-{}-{}-{}",
+        payment.order_id, payment.refunded_amount, amount
+    );
+    ledger::log(
+        &state.infra.db,
+        &payment,
+        "refund_requested",
+        json!({ "amount": amount, "reason": reason }),
+    )
+    .await;
+    state
+        .provider
+        .cancel(&key, amount, &reason, &idempotency_key)
+        .await
+        .map_err(|e| match e {
+            ProviderError::Timeout | ProviderError::Unavailable(_) => ApiError::unavailable(
+                "provider_unavailable",
+                "the payment provider did not answer; retry the refund",
+            ),
+            other => ApiError::conflict(
+                "refund_rejected",
+                format!("the provider refused the refund: {other}"),
+            ),
+        })?;
+    let amount_i32 = i32::try_from(amount)
+        .map_err(|_| ApiError::bad_request("invalid_refund_amount", "amount too large"))?;
+    let mut tx = state.infra.db.begin().await?;
+    sqlx::query("INSERT INTO payment.refunds (payment_id, amount, reason) VALUES ($1, $2, $3)")
+        .bind(payment.id)
+        .bind(amount_i32)
+        .bind(&reason)
+        .execute(&mut *tx)
+        .await?;
+    let full: Option<bool> = sqlx::query_scalar(
+        "UPDATE payment.payments
+         SET refunded_amount = refunded_amount + $2,
+             status = CASE WHEN refunded_amount + $2 = amount THEN 'refunded' ELSE 'partially_refunded' END
+         WHERE id = $1 AND refunded_amount = $3
+         RETURNING status = 'refunded'",
+    )
+    .bind(payment.id)
+    .bind(amount_i32)
+    .bind(payment.refunded_amount)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(full) = full else {
+        tx.rollback().await?;
+        return Err(ApiError::conflict(
+            "payment_state_changed",
+            "the payment changed meanwhile; retry",
+        ));
+    };
+    tx.commit().await?;
+    ledger::log(
+        &state.infra.db,
+        &payment,
+        "refunded",
+        json!({ "amount": amount, "full": full }),
+    )
+    .await;
+    metrics::counter!("payment_outcomes_total", "outcome" => if full { "refunded" } else { "partially_refunded" }).increment(1);
+    if full && let Err(e) = state.ticket.cancel(payment.reservation_id).await {
+        // Refunded but the seats are not yet released: the reconciler finishes it.
+        tracing::warn!(error = %e, order_id, "refunded; releasing the reservation is left to the reconciler");
+    }
+    Ok(Refund {
+        amount,
+        message: if full {
+            "refunded in full; the reservation is cancelled".into()
+        } else {
+            "partially refunded".into()
+        },
+    })
+}

@@ -1,0 +1,89 @@
+//! The ticket service's internal interface, as the payment service calls it: confirm a
+//! reservation after the provider approved, cancel one after a refund. Both are idempotent on
+//! the ticket side, so every call here may be repeated safely (the reconciler does).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tiketi_core::config::Secret;
+use uuid::Uuid;
+
+/// What the ticket service answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TicketAnswer {
+    /// Done (or already done).
+    Ok,
+    /// Refused for a reason that will not change: the hold expired, the reservation was
+    /// cancelled, the seats are gone. The code says which.
+    Refused(String),
+}
+
+/// Calls to the ticket service with the shared internal token.
+#[derive(Debug, Clone)]
+pub struct TicketClient {
+    base_url: String,
+    token: Secret,
+    http: reqwest::Client,
+}
+
+/// Why a call could not be made (the outcome is unknown; try again later).
+#[derive(Debug, thiserror::Error)]
+#[error("ticket service unreachable: {0}")]
+pub struct Unreachable(String);
+
+impl TicketClient {
+    /// A client for `base_url` presenting `token`.
+    pub fn new(base_url: &str, token: Secret) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+            http: tiketi_core::outbound::client(Duration::from_secs(10)),
+        }
+    }
+
+    async fn post(&self, path: String, body: Value) -> Result<TicketAnswer, Unreachable> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .header("x-internal-token", self.token.expose())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| Unreachable(e.to_string()))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(TicketAnswer::Ok)
+        } else if status == reqwest::StatusCode::CONFLICT
+            || status == reqwest::StatusCode::NOT_FOUND
+        {
+            Ok(TicketAnswer::Refused(
+                body["code"].as_str().unwrap_or("refused").to_owned(),
+            ))
+        } else {
+            Err(Unreachable(format!("ticket answered {status}: {body}")))
+        }
+    }
+
+    /// Confirms the reservation (seats sold, payment recorded on the ticket side).
+    pub async fn confirm(
+        &self,
+        reservation_id: Uuid,
+        method: Option<&str>,
+    ) -> Result<TicketAnswer, Unreachable> {
+        self.post(
+            format!("/internal/reservations/{reservation_id}/confirm"),
+            json!({ "paymentMethod": method }),
+        )
+        .await
+    }
+
+    /// Cancels the reservation and releases what it holds.
+    pub async fn cancel(&self, reservation_id: Uuid) -> Result<TicketAnswer, Unreachable> {
+        self.post(
+            format!("/internal/reservations/{reservation_id}/cancel"),
+            json!({}),
+        )
+        .await
+    }
+}

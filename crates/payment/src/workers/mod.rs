@@ -1,0 +1,3 @@
+//! Background loops of the payment service.
+
+pub mod reconciler;
