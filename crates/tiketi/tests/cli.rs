@@ -4,8 +4,7 @@
 use std::process::{Command, Output, Stdio};
 
 use sqlx::PgPool;
-use tiketi_core::testing::{database_url_of, unique_redis_prefix};
-use tiketi_core::testing::{empty_test_db, test_db};
+use tiketi_core::testing::{database_url_of, empty_test_db, test_db, unique_redis_prefix};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 fn tiketi(pool: &PgPool, args: &[&str]) -> Output {
@@ -191,4 +190,188 @@ async fn keys_rotate_adds_a_signing_key_and_retires_the_old_one() {
     .await
     .unwrap();
     assert_eq!((active, retired), (1, 1));
+}
+
+/// Starts `tiketi serve` on `port` and returns once it logged that it listens.
+async fn serve(
+    db_url: &str,
+    prefix: &str,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> tokio::process::Child {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tiketi"));
+    command
+        .arg("serve")
+        .env("DATABASE_URL", db_url)
+        .env("REDIS_KEY_PREFIX", prefix)
+        .env("PORT", port.to_string())
+        .env("BIND_ADDR", "127.0.0.1")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in extra {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("\"listening\"") {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    child
+}
+
+#[tokio::test]
+async fn a_payment_process_killed_after_approval_ends_in_issued_tickets_after_restart() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let event: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.events (title, venue, event_date, sale_start_date, sale_end_date)
+         VALUES ('Crash test', 'Hall', now() + interval '30 days', now() - interval '1 hour', now() + interval '1 day')
+         RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let seat: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.seats (event_id, section, row_number, seat_number, seat_label, price)
+         VALUES ($1, 'A', 1, 1, 'A-1-1', 10000) RETURNING id",
+    )
+    .bind(event)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let prefix = unique_redis_prefix();
+    let port = tiketi_core::testing::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = tiketi_core::outbound::client(std::time::Duration::from_secs(30));
+
+    let mut doomed = serve(
+        &db.url(),
+        &prefix,
+        port,
+        &[("PAYMENT_FAULT", "crash_after_approval")],
+    )
+    .await;
+    let fan: serde_json::Value = client
+        .post(format!("{base}/api/auth/register"))
+        .json(&serde_json::json!({"email": "crash@example.com", "password": "correct horse battery", "name": "C"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = fan["token"].as_str().unwrap().to_owned();
+    let held: serde_json::Value = client
+        .post(format!("{base}/api/seats/reserve"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"eventId": event, "seatIds": [seat]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reservation = held["reservation"]["id"].as_str().unwrap().to_owned();
+    let prepared: serde_json::Value = client
+        .post(format!("{base}/api/payments/prepare"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"reservationId": reservation, "amount": 10000}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let confirm = serde_json::json!({
+        "paymentKey": tiketi_payment::provider::sandbox::payment_key_for("card"),
+        "orderId": order,
+        "amount": 10000
+    });
+    // The process dies between the provider's approval and issuing the tickets.
+    let died = client
+        .post(format!("{base}/api/payments/confirm"))
+        .bearer_auth(&token)
+        .json(&confirm)
+        .send()
+        .await;
+    assert!(
+        died.is_err(),
+        "the confirm should have lost its connection: {died:?}"
+    );
+    assert!(!doomed.wait().await.unwrap().success());
+    let (payment_status, reservation_status): (String, String) = sqlx::query_as(
+        "SELECT p.status, r.status FROM payment.payments p JOIN ticket.reservations r ON r.id = p.reservation_id
+         WHERE p.order_id = $1",
+    )
+    .bind(&order)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (payment_status.as_str(), reservation_status.as_str()),
+        ("approved", "pending")
+    );
+
+    // Restarted, the reconciler finishes what the crash interrupted.
+    let mut restarted = serve(
+        &db.url(),
+        &prefix,
+        port,
+        &[
+            ("PAYMENT_RECONCILE_INTERVAL_SECS", "1"),
+            ("PAYMENT_RECONCILE_MIN_AGE_SECS", "0"),
+        ],
+    )
+    .await;
+    let mut finished = false;
+    for _ in 0..100 {
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM ticket.reservations WHERE id = $1::uuid")
+                .bind(&reservation)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if status == "confirmed" {
+            finished = true;
+            break;
+        }
+        // Waiting for the reconciler's next pass (it runs every second), not for a server.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(finished, "the reconciler did not issue the tickets");
+    let (status, charges): (String, i64) = sqlx::query_as(
+        "SELECT p.status, (SELECT count(*) FROM payment.sandbox_transactions s WHERE s.order_id = p.order_id)
+         FROM payment.payments p WHERE p.order_id = $1",
+    )
+    .bind(&order)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), charges), ("completed", 1));
+    // The fan's retry gets the success.
+    let retry: serde_json::Value = client
+        .post(format!("{base}/api/payments/confirm"))
+        .bearer_auth(&token)
+        .json(&confirm)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(retry["success"], true);
+    let pid = restarted.id().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(restarted.wait().await.unwrap().success());
 }
