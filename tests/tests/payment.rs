@@ -678,3 +678,30 @@ async fn the_reconciler_issues_tickets_for_an_approved_payment_the_ticket_servic
         (StatusCode::OK, Some(true))
     );
 }
+
+#[tokio::test]
+async fn an_idempotency_key_replays_its_answer_and_refuses_a_different_request() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (token, reservation, _) = fan_with_hold(&app, &pool).await;
+    let order = prepare(&app, &token, reservation).await;
+    let key = payment_key_for("card");
+    let send = |amount: i64| {
+        app.client
+            .post(app.url("/api/payments/confirm"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "checkout-attempt-1")
+            .json(&json!({"paymentKey": key, "orderId": order, "amount": amount}))
+            .send()
+    };
+    let first = send(10000).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    let again: Value = send(10000).await.unwrap().json().await.unwrap();
+    assert_eq!(first, again);
+    let reused = send(20000).await.unwrap();
+    assert_eq!(reused.status(), StatusCode::CONFLICT);
+    assert_eq!(reused.json::<Value>().await.unwrap()["code"], "idempotency_key_reused");
+    assert_eq!(sandbox_charges(&pool, &order).await, 1);
+}
