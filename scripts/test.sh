@@ -9,6 +9,7 @@ ensure_build_tools
 ensure_postgres
 ensure_redis
 ensure_test_clients
+ensure_k8s_tools
 # Each test copies a migrated template into a database of its own on this server; DATABASE_URL
 # names the server (and a database the harness connects to for that).
 ensure_database tiketi_test
@@ -19,5 +20,9 @@ log "cargo fmt --check"
 cargo fmt --all --check
 log "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+log "kubernetes manifests"
+scripts/check-k8s.sh
+log "build the binaries (the images' build step, dev profile)"
+scripts/build-binaries.sh dev
 log "cargo test"
 cargo test --locked --workspace

@@ -702,6 +702,9 @@ async fn an_idempotency_key_replays_its_answer_and_refuses_a_different_request()
     assert_eq!(first, again);
     let reused = send(20000).await.unwrap();
     assert_eq!(reused.status(), StatusCode::CONFLICT);
-    assert_eq!(reused.json::<Value>().await.unwrap()["code"], "idempotency_key_reused");
+    assert_eq!(
+        reused.json::<Value>().await.unwrap()["code"],
+        "idempotency_key_reused"
+    );
     assert_eq!(sandbox_charges(&pool, &order).await, 1);
 }
