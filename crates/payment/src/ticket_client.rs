@@ -55,8 +55,10 @@ impl TicketClient {
         if status.is_success() {
             Ok(TicketAnswer::Ok)
         } else if status == reqwest::StatusCode::CONFLICT
-            || status == reqwest::StatusCode::NOT_FOUND
+            || (status == reqwest::StatusCode::NOT_FOUND && body["code"] == "reservation_not_found")
         {
+            // Only the ticket service's own refusals count: a wrong URL (a 404 from elsewhere) or
+            // a wrong token (401/403) must never look like "refund this payment".
             Ok(TicketAnswer::Refused(
                 body["code"].as_str().unwrap_or("refused").to_owned(),
             ))
@@ -76,6 +78,13 @@ impl TicketClient {
             json!({ "paymentMethod": method }),
         )
         .await
+    }
+
+    /// Whether the reservation's fan is still admitted from the waiting room for its event
+    /// (always, when the event has no queue): `Refused("not_admitted")` (a 409) otherwise.
+    pub async fn check_admission(&self, reservation_id: Uuid) -> Result<TicketAnswer, Unreachable> {
+        self.post(format!("/internal/reservations/{reservation_id}/admission"), json!({}))
+            .await
     }
 
     /// Cancels the reservation and releases what it holds.
