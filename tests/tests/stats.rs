@@ -1,7 +1,8 @@
 //! The stats service on a real server: every `/api/stats` route against a known fixture written
 //! in SQL, with exact expected numbers (a reservation with two seats and one with two items
-//! must not multiply revenue), query validation (4xx, never 500), and admin-only access on
-//! every route (403 for a fan, 401 without a token).
+//! must not multiply revenue), query validation (4xx, never 500), the queue views over a real
+//! waiting room driven through its API and processor, and admin-only access on every route
+//! (403 for a fan, 401 without a token).
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Timelike, Utc};
 use reqwest::StatusCode;
@@ -27,6 +28,8 @@ const ROUTES: &[&str] = &[
     "/api/stats/seat-preferences",
     "/api/stats/user-behavior",
     "/api/stats/performance",
+    "/api/stats/queue",
+    "/api/stats/queue/{event}",
 ];
 
 /// KST, the stats time zone (no DST, so a fixed offset is exact).
@@ -601,4 +604,115 @@ async fn every_stats_route_is_admin_only() {
         let (status, body) = get(&app, &path, Some(&admin)).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
+}
+
+async fn post(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn the_queue_views_report_a_real_waiting_room_exactly() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let fx = seed(&pool).await;
+    // The server's own processor stays idle (one tick a minute); the test ticks it itself.
+    let app = TestApp::spawn_with(pool, &[("QUEUE_PROCESSOR_INTERVAL", "60000")]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event = fx.general;
+    let res = app
+        .client
+        .put(app.url(&format!("/api/queue/admin/{event}/settings")))
+        .bearer_auth(&admin)
+        .json(&json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 86400}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // A is admitted at once (nobody waits, a slot is free); B, C and D wait; A finishes, D leaves.
+    let fans: Vec<(Uuid, String)> = (0..4)
+        .map(|_| {
+            let (user, token) = tokens.fan();
+            (user.id, token)
+        })
+        .collect();
+    for (_, token) in &fans {
+        post(&app, &format!("/api/queue/check/{event}"), token).await;
+    }
+    post(&app, &format!("/api/queue/leave/{event}"), &fans[0].1).await;
+    post(&app, &format!("/api/queue/leave/{event}"), &fans[3].1).await;
+
+    let keys = tiketi_core::queue_keys::EventKeys::new(&app.infra.redis, event);
+    let joined_b: i64 = {
+        let mut conn = app.infra.redis.conn().await.unwrap();
+        redis::AsyncCommands::hget(&mut *conn, keys.joined(), fans[1].0.to_string())
+            .await
+            .unwrap()
+    };
+    // One tick admits B (threshold 1): B's time in queue is the tick's clock minus B's join.
+    let state = tiketi_ticket::AppState::new(app.infra.clone());
+    let tick_at = chrono::Utc::now().timestamp_millis();
+    tiketi_ticket::workers::queue_processor::tick(&state, tick_at)
+        .await
+        .unwrap();
+    let waited = tick_at - joined_b;
+
+    let expected = json!({
+        "event_id": event, "title": "Standing Show", "live": true, "enabled": true,
+        "paused": false, "mode": "fifo",
+        "waiting": 1, "active": 1, "pre_queue": 0, "threshold": 1, "available_slots": 0,
+        "admitted_last_minute": 1,
+        "time_in_queue_ms": {"samples": 1, "p50": waited, "p90": waited, "p99": waited},
+        "totals": {"admitted": 2, "admitted_direct": 1, "admitted_from_queue": 1,
+                   "abandoned": 0, "left": 1, "completed": 1, "reclaimed": 0},
+        // D gave up, B was admitted from the line: 1 of 2.
+        "abandon_rate": 50.0,
+        // C waits; 1 admission in the last minute: 60 s.
+        "estimated_drain_seconds": 60,
+        "history": [{"at_ms": tick_at, "admitted": 1}],
+    });
+    let one = ok(&app, &format!("/api/stats/queue/{event}"), &admin).await;
+    assert_eq!(one["queue"], expected);
+    let all = ok(&app, "/api/stats/queue", &admin).await;
+    assert_eq!(all["queues"], json!([expected]));
+
+    // The ticket service's own admin view agrees on the live figures.
+    let res = app
+        .client
+        .get(app.url(&format!("/api/queue/admin/{event}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["queueSize"], 1, "{view}");
+    assert_eq!(view["currentUsers"], 1, "{view}");
+
+    // An event without a queue is reported as not live; an unknown event is a 404.
+    let idle = ok(&app, &format!("/api/stats/queue/{}", fx.seated), &admin).await;
+    assert_eq!(idle["queue"]["live"], false);
+    assert_eq!(idle["queue"]["waiting"], 0);
+    assert_eq!(idle["queue"]["title"], "Seated Show");
+    assert_eq!(idle["queue"]["estimated_drain_seconds"], 0);
+    let (status, body) = get(
+        &app,
+        &format!("/api/stats/queue/{}", Uuid::new_v4()),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "event_not_found");
 }

@@ -48,6 +48,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(http::users::routes())
         .merge(http::funnel::routes())
         .merge(http::live::routes())
+        .merge(http::queue::routes())
         .with_state(state)
 }
 

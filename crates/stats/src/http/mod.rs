@@ -6,5 +6,6 @@ pub mod live;
 pub mod overview;
 pub mod params;
 pub mod payments;
+pub mod queue;
 pub mod sales;
 pub mod users;
