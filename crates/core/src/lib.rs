@@ -18,6 +18,7 @@ pub mod infra;
 pub mod internal;
 pub mod outbound;
 pub mod paths;
+pub mod queue_keys;
 pub mod redis;
 pub mod server;
 pub mod shutdown;

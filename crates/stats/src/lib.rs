@@ -3,7 +3,7 @@
 
 pub mod http;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use tiketi_core::{Infra, Service, server};
@@ -18,12 +18,17 @@ pub const SERVICE: Service = Service::Stats;
 pub struct AppState {
     /// Config and pools.
     pub infra: Infra,
+    /// When this process built its state: `/performance` reports the uptime.
+    pub started_at: Instant,
 }
 
 impl AppState {
     /// Builds the state from shared infrastructure.
     pub fn new(infra: Infra) -> Self {
-        Self { infra }
+        Self {
+            infra,
+            started_at: Instant::now(),
+        }
     }
 }
 
@@ -37,6 +42,13 @@ impl AsRef<Infra> for AppState {
 pub fn api_router(state: AppState) -> Router {
     Router::new()
         .merge(http::overview::routes())
+        .merge(http::sales::routes())
+        .merge(http::events::routes())
+        .merge(http::payments::routes())
+        .merge(http::users::routes())
+        .merge(http::funnel::routes())
+        .merge(http::live::routes())
+        .merge(http::queue::routes())
         .with_state(state)
 }
 

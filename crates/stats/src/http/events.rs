@@ -1,0 +1,327 @@
+//! Per-event sales: `GET /api/stats/events`, `/events/:eventId` and `/seat-preferences`.
+//!
+//! Capacity is the event's seats plus its general-admission ticket types' quantities; tickets
+//! sold are the seats of confirmed reservations (`reservation_seats`) plus the quantities of
+//! their items (`reservation_items`); occupancy is sold / capacity in percent (2 decimals).
+//! Each figure comes from its own CTE aggregated to one row per event (or section, or ticket
+//! type) before anything is joined, so a reservation with several seats or items is counted
+//! once in reservations and revenue (the old `/events` multiplied revenue by its seat join).
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tiketi_core::auth::AdminUser;
+use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
+use uuid::Uuid;
+
+use super::params;
+use crate::AppState;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/stats/events", get(list_event_stats))
+        .route("/api/stats/events/{event_id}", get(event_stats))
+        .route("/api/stats/seat-preferences", get(seat_preferences))
+}
+
+/// The per-event figures, one row per event, `$1` selecting one event or all (NULL).
+/// `tickets_sold` and `capacity` feed `occupancy`.
+const EVENT_ROWS_SQL: &str = "
+    WITH r AS (
+        SELECT event_id,
+               count(*) AS reservations,
+               count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+               count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+               sum(total_amount) FILTER (WHERE status = 'confirmed') AS revenue
+          FROM ticket.reservations
+         WHERE ($1::uuid IS NULL OR event_id = $1)
+         GROUP BY event_id
+    ), seat_cap AS (
+        SELECT event_id, count(*) AS n FROM ticket.seats
+         WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY event_id
+    ), ga_cap AS (
+        SELECT event_id, sum(total_quantity) AS n FROM ticket.ticket_types
+         WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY event_id
+    ), seat_sold AS (
+        SELECT r.event_id, count(*) AS n
+          FROM ticket.reservation_seats rs JOIN ticket.reservations r ON r.id = rs.reservation_id
+         WHERE r.status = 'confirmed' AND ($1::uuid IS NULL OR r.event_id = $1)
+         GROUP BY r.event_id
+    ), ga_sold AS (
+        SELECT r.event_id, sum(ri.quantity) AS n
+          FROM ticket.reservation_items ri JOIN ticket.reservations r ON r.id = ri.reservation_id
+         WHERE r.status = 'confirmed' AND ($1::uuid IS NULL OR r.event_id = $1)
+         GROUP BY r.event_id
+    ), rows AS (
+        SELECT e.id AS event_id, e.title, e.status, e.event_date,
+               COALESCE(r.reservations, 0)::bigint AS reservations,
+               COALESCE(r.confirmed, 0)::bigint AS confirmed_reservations,
+               COALESCE(r.cancelled, 0)::bigint AS cancelled_reservations,
+               COALESCE(r.revenue, 0)::bigint AS revenue,
+               (COALESCE(seat_cap.n, 0) + COALESCE(ga_cap.n, 0))::bigint AS capacity,
+               (COALESCE(seat_sold.n, 0) + COALESCE(ga_sold.n, 0))::bigint AS tickets_sold
+          FROM ticket.events e
+          LEFT JOIN r ON r.event_id = e.id
+          LEFT JOIN seat_cap ON seat_cap.event_id = e.id
+          LEFT JOIN ga_cap ON ga_cap.event_id = e.id
+          LEFT JOIN seat_sold ON seat_sold.event_id = e.id
+          LEFT JOIN ga_sold ON ga_sold.event_id = e.id
+         WHERE ($1::uuid IS NULL OR e.id = $1)
+    )
+    SELECT *,
+           CASE WHEN capacity > 0 THEN round(tickets_sold * 100.0 / capacity, 2) ELSE 0 END::float8
+               AS occupancy
+      FROM rows";
+
+#[derive(sqlx::FromRow, Serialize)]
+struct EventRow {
+    event_id: Uuid,
+    title: String,
+    status: String,
+    event_date: DateTime<Utc>,
+    reservations: i64,
+    confirmed_reservations: i64,
+    cancelled_reservations: i64,
+    revenue: i64,
+    capacity: i64,
+    tickets_sold: i64,
+    occupancy: f64,
+}
+
+/// `?limit&sortBy`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    /// How many events (1..=100, default 10).
+    pub limit: Option<i64>,
+    /// `revenue` (default), `reservations` or `occupancy`; always descending.
+    pub sort_by: Option<String>,
+}
+
+/// `GET /api/stats/events?limit=10&sortBy=revenue|reservations|occupancy`: the top events.
+async fn list_event_stats(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppQuery(query): AppQuery<ListQuery>,
+) -> ApiResult<AppJson<Value>> {
+    let limit = params::in_range("limit", query.limit, 10, 1, 100)?;
+    let sort_by = params::one_of(
+        "sortBy",
+        query.sort_by.as_deref(),
+        "revenue",
+        &["revenue", "reservations", "occupancy"],
+    )?;
+    // The column comes from the fixed list above, never from the request text.
+    let order = match sort_by {
+        "reservations" => "reservations",
+        "occupancy" => "occupancy",
+        _ => "revenue",
+    };
+    let sql = format!(
+        "SELECT * FROM ({EVENT_ROWS_SQL}) t ORDER BY {order} DESC, event_date, event_id LIMIT $2"
+    );
+    let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(None::<Uuid>)
+        .bind(limit)
+        .fetch_all(&state.infra.db)
+        .await?;
+    Ok(AppJson(json!({
+        "sortBy": sort_by,
+        "limit": limit,
+        "events": rows,
+    })))
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct SectionRow {
+    section: String,
+    total_seats: i64,
+    sold_seats: i64,
+    occupancy: f64,
+    revenue: i64,
+    average_price: i64,
+}
+
+/// Per seat section of one event (or all events with `$1` NULL): seats, sold seats (of confirmed
+/// reservations), their revenue at the price paid, and the average price paid.
+const SECTION_ROWS_SQL: &str = "
+    WITH cap AS (
+        SELECT section, count(*) AS total FROM ticket.seats
+         WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY section
+    ), sold AS (
+        SELECT s.section, count(*) AS sold, sum(rs.price) AS revenue
+          FROM ticket.reservation_seats rs
+          JOIN ticket.seats s ON s.id = rs.seat_id
+          JOIN ticket.reservations r ON r.id = rs.reservation_id
+         WHERE r.status = 'confirmed' AND ($1::uuid IS NULL OR r.event_id = $1)
+         GROUP BY s.section
+    )
+    SELECT cap.section,
+           cap.total::bigint AS total_seats,
+           COALESCE(sold.sold, 0)::bigint AS sold_seats,
+           CASE WHEN cap.total > 0 THEN round(COALESCE(sold.sold, 0) * 100.0 / cap.total, 2)
+                ELSE 0 END::float8 AS occupancy,
+           COALESCE(sold.revenue, 0)::bigint AS revenue,
+           COALESCE(round(sold.revenue::numeric / NULLIF(sold.sold, 0)), 0)::bigint AS average_price
+      FROM cap LEFT JOIN sold USING (section)
+     ORDER BY occupancy DESC, cap.section";
+
+#[derive(sqlx::FromRow, Serialize)]
+struct TicketTypeRow {
+    ticket_type_id: Uuid,
+    name: String,
+    price: i32,
+    total_quantity: i32,
+    sold: i64,
+    revenue: i64,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct StatusRow {
+    status: String,
+    count: i64,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct EventPayments {
+    completed_payments: i64,
+    payment_revenue: i64,
+    refunded_amount: i64,
+    failed_payments: i64,
+}
+
+/// `GET /api/stats/events/:eventId`: the event's row as in the list, plus reservations by
+/// status, seat sections, ticket types and its payments. 404 `event_not_found`.
+async fn event_stats(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppPath(event_id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let db = &state.infra.db;
+    let event: EventRow = sqlx::query_as(EVENT_ROWS_SQL)
+        .bind(event_id)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    let by_status: Vec<StatusRow> = sqlx::query_as(
+        "SELECT status, count(*) AS count FROM ticket.reservations
+          WHERE event_id = $1 GROUP BY status ORDER BY status",
+    )
+    .bind(event_id)
+    .fetch_all(db)
+    .await?;
+    let sections: Vec<SectionRow> = sqlx::query_as(SECTION_ROWS_SQL)
+        .bind(event_id)
+        .fetch_all(db)
+        .await?;
+    let ticket_types: Vec<TicketTypeRow> = sqlx::query_as(
+        "WITH sold AS (
+            SELECT ri.ticket_type_id, sum(ri.quantity) AS sold, sum(ri.subtotal) AS revenue
+              FROM ticket.reservation_items ri
+              JOIN ticket.reservations r ON r.id = ri.reservation_id
+             WHERE r.status = 'confirmed' AND r.event_id = $1
+             GROUP BY ri.ticket_type_id
+        )
+        SELECT t.id AS ticket_type_id, t.name, t.price, t.total_quantity,
+               COALESCE(sold.sold, 0)::bigint AS sold, COALESCE(sold.revenue, 0)::bigint AS revenue
+          FROM ticket.ticket_types t LEFT JOIN sold ON sold.ticket_type_id = t.id
+         WHERE t.event_id = $1
+         ORDER BY t.price DESC, t.name",
+    )
+    .bind(event_id)
+    .fetch_all(db)
+    .await?;
+    // payments.reservation_id is unique, so this semi-join sees each payment once.
+    let payments: EventPayments = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status IN ('completed', 'partially_refunded')) AS completed_payments,
+                COALESCE(sum(amount - refunded_amount)
+                    FILTER (WHERE status IN ('completed', 'partially_refunded')), 0)::bigint AS payment_revenue,
+                COALESCE(sum(refunded_amount), 0)::bigint AS refunded_amount,
+                count(*) FILTER (WHERE status = 'failed') AS failed_payments
+           FROM payment.payments
+          WHERE reservation_id IN (SELECT id FROM ticket.reservations WHERE event_id = $1)",
+    )
+    .bind(event_id)
+    .fetch_one(db)
+    .await?;
+    Ok(AppJson(json!({
+        "event": event,
+        "reservationsByStatus": by_status,
+        "sections": sections,
+        "ticketTypes": ticket_types,
+        "payments": payments,
+    })))
+}
+
+/// `?eventId`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatPreferencesQuery {
+    /// One event; all events when absent.
+    pub event_id: Option<Uuid>,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct RowPreference {
+    section: String,
+    row_number: i32,
+    total_seats: i64,
+    sold_seats: i64,
+    occupancy: f64,
+}
+
+/// `GET /api/stats/seat-preferences?eventId=`: which sections and rows sell (by occupancy, so a
+/// big section does not win by size), over one event or every event. 404 for an unknown event.
+async fn seat_preferences(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppQuery(query): AppQuery<SeatPreferencesQuery>,
+) -> ApiResult<AppJson<Value>> {
+    let db = &state.infra.db;
+    if let Some(id) = query.event_id {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ticket.events WHERE id = $1)")
+                .bind(id)
+                .fetch_one(db)
+                .await?;
+        if !exists {
+            return Err(ApiError::not_found("event_not_found", "no such event"));
+        }
+    }
+    let sections: Vec<SectionRow> = sqlx::query_as(SECTION_ROWS_SQL)
+        .bind(query.event_id)
+        .fetch_all(db)
+        .await?;
+    let rows: Vec<RowPreference> = sqlx::query_as(
+        "WITH cap AS (
+            SELECT section, row_number, count(*) AS total FROM ticket.seats
+             WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY section, row_number
+        ), sold AS (
+            SELECT s.section, s.row_number, count(*) AS sold
+              FROM ticket.reservation_seats rs
+              JOIN ticket.seats s ON s.id = rs.seat_id
+              JOIN ticket.reservations r ON r.id = rs.reservation_id
+             WHERE r.status = 'confirmed' AND ($1::uuid IS NULL OR r.event_id = $1)
+             GROUP BY s.section, s.row_number
+        )
+        SELECT cap.section, cap.row_number, cap.total::bigint AS total_seats,
+               COALESCE(sold.sold, 0)::bigint AS sold_seats,
+               round(COALESCE(sold.sold, 0) * 100.0 / cap.total, 2)::float8 AS occupancy
+          FROM cap LEFT JOIN sold USING (section, row_number)
+         WHERE sold.sold > 0
+         ORDER BY occupancy DESC, sold_seats DESC, cap.section, cap.row_number
+         LIMIT 20",
+    )
+    .bind(query.event_id)
+    .fetch_all(db)
+    .await?;
+    Ok(AppJson(json!({
+        "eventId": query.event_id,
+        "sections": sections,
+        "topRows": rows,
+    })))
+}

@@ -1,0 +1,78 @@
+//! `GET /api/stats/payments`: payments by method and by status, from `payment.payments` alone
+//! (one row per payment, so nothing is multiplied). `net_amount` is what was kept:
+//! `amount - refunded_amount` for completed and partially refunded payments, 0 otherwise.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tiketi_core::auth::AdminUser;
+use tiketi_core::{ApiResult, AppJson};
+
+use crate::AppState;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/stats/payments", get(payment_stats))
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct MethodRow {
+    method: String,
+    payments: i64,
+    completed_payments: i64,
+    failed_payments: i64,
+    amount: i64,
+    refunded_amount: i64,
+    net_amount: i64,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct StatusRow {
+    status: String,
+    payments: i64,
+    amount: i64,
+}
+
+/// Payments "settled" in the overview's sense: money moved and was not wholly returned.
+const SETTLED: &str = "status IN ('completed', 'partially_refunded')";
+
+async fn payment_stats(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<AppJson<Value>> {
+    let db = &state.infra.db;
+    // A payment prepared but never sent to a provider has no method yet: `unknown`.
+    let by_method: Vec<MethodRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(method, 'unknown') AS method,
+                count(*) AS payments,
+                count(*) FILTER (WHERE {SETTLED}) AS completed_payments,
+                count(*) FILTER (WHERE status = 'failed') AS failed_payments,
+                COALESCE(sum(amount) FILTER (WHERE status NOT IN ('ready', 'failed')), 0)::bigint AS amount,
+                COALESCE(sum(refunded_amount), 0)::bigint AS refunded_amount,
+                COALESCE(sum(amount - refunded_amount) FILTER (WHERE {SETTLED}), 0)::bigint AS net_amount
+           FROM payment.payments
+          GROUP BY 1
+          ORDER BY net_amount DESC, method"
+    )))
+    .fetch_all(db)
+    .await?;
+    let by_status: Vec<StatusRow> = sqlx::query_as(
+        "SELECT status, count(*) AS payments, COALESCE(sum(amount), 0)::bigint AS amount
+           FROM payment.payments GROUP BY status ORDER BY status",
+    )
+    .fetch_all(db)
+    .await?;
+    let totals = json!({
+        "payments": by_method.iter().map(|m| m.payments).sum::<i64>(),
+        "completedPayments": by_method.iter().map(|m| m.completed_payments).sum::<i64>(),
+        "refundedAmount": by_method.iter().map(|m| m.refunded_amount).sum::<i64>(),
+        "netAmount": by_method.iter().map(|m| m.net_amount).sum::<i64>(),
+    });
+    Ok(AppJson(json!({
+        "byMethod": by_method,
+        "byStatus": by_status,
+        "totals": totals,
+    })))
+}

@@ -1,0 +1,218 @@
+//! Sales over time: `GET /api/stats/daily`, `/revenue` and `/hourly-traffic`.
+//!
+//! Definitions (the same in every stats endpoint):
+//! - a reservation belongs to the local day/hour of its `created_at` (KST, see
+//!   [`params::TIME_ZONE`]);
+//! - revenue is the `total_amount` of reservations whose status is `confirmed` now (a refunded
+//!   reservation is `cancelled` and no longer counts), exactly as the overview's `total_revenue`;
+//! - `/revenue` buckets that revenue by `confirmed_at`, the moment the money counted.
+//!
+//! Every query reads `ticket.reservations` alone, one row per reservation, so nothing can be
+//! multiplied by a join. Empty buckets are generated so charts have no gaps.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tiketi_core::auth::AdminUser;
+use tiketi_core::{ApiResult, AppJson, AppQuery};
+
+use super::params::{self, TIME_ZONE};
+use crate::AppState;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/stats/daily", get(daily))
+        .route("/api/stats/revenue", get(revenue))
+        .route("/api/stats/hourly-traffic", get(hourly_traffic))
+}
+
+/// `?days=N`.
+#[derive(Debug, Deserialize)]
+pub struct DaysQuery {
+    /// Window length in local days, today included.
+    pub days: Option<i64>,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct DailyRow {
+    date: NaiveDate,
+    reservations: i64,
+    confirmed_reservations: i64,
+    cancelled_reservations: i64,
+    revenue: i64,
+}
+
+/// `GET /api/stats/daily?days=30` (1..=365): per local day, the reservations created that day,
+/// how many of them are confirmed or cancelled now, and their confirmed revenue.
+async fn daily(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppQuery(query): AppQuery<DaysQuery>,
+) -> ApiResult<AppJson<Value>> {
+    let days = params::days(query.days, 30, 365)?;
+    let start = params::window_start_sql(1, 2);
+    let sql = format!(
+        "WITH days AS (
+            SELECT generate_series(
+                (now() AT TIME ZONE $1)::date - ($2::int - 1),
+                (now() AT TIME ZONE $1)::date,
+                interval '1 day')::date AS day
+        ), r AS (
+            SELECT (created_at AT TIME ZONE $1)::date AS day,
+                   count(*) AS reservations,
+                   count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+                   count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+                   sum(total_amount) FILTER (WHERE status = 'confirmed') AS revenue
+              FROM ticket.reservations
+             WHERE created_at >= {start}
+             GROUP BY 1
+        )
+        SELECT d.day AS date,
+               COALESCE(r.reservations, 0)::bigint AS reservations,
+               COALESCE(r.confirmed, 0)::bigint AS confirmed_reservations,
+               COALESCE(r.cancelled, 0)::bigint AS cancelled_reservations,
+               COALESCE(r.revenue, 0)::bigint AS revenue
+          FROM days d LEFT JOIN r USING (day)
+         ORDER BY d.day"
+    );
+    let rows: Vec<DailyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(TIME_ZONE)
+        .bind(days as i32)
+        .fetch_all(&state.infra.db)
+        .await?;
+    Ok(AppJson(json!({
+        "days": days,
+        "timeZone": TIME_ZONE,
+        "daily": rows,
+    })))
+}
+
+/// `?period=daily|weekly|monthly&days=N`.
+#[derive(Debug, Deserialize)]
+pub struct RevenueQuery {
+    /// Bucket size.
+    pub period: Option<String>,
+    /// Window length in local days, today included.
+    pub days: Option<i64>,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct RevenueRow {
+    period_start: NaiveDate,
+    confirmed_reservations: i64,
+    revenue: i64,
+}
+
+/// `GET /api/stats/revenue?period=daily|weekly|monthly&days=30` (1..=730): confirmed revenue per
+/// day, ISO week (starting Monday) or calendar month of `confirmed_at`. The first bucket may be
+/// partial: only confirmations inside the window count.
+async fn revenue(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppQuery(query): AppQuery<RevenueQuery>,
+) -> ApiResult<AppJson<Value>> {
+    let period = params::one_of(
+        "period",
+        query.period.as_deref(),
+        "daily",
+        &["daily", "weekly", "monthly"],
+    )?;
+    let days = params::days(query.days, 30, 730)?;
+    let unit = match period {
+        "weekly" => "week",
+        "monthly" => "month",
+        _ => "day",
+    };
+    let start = params::window_start_sql(1, 2);
+    let sql = format!(
+        "WITH periods AS (
+            SELECT generate_series(
+                date_trunc($3, {start} AT TIME ZONE $1),
+                date_trunc($3, now() AT TIME ZONE $1),
+                ('1 ' || $3)::interval) AS p
+        ), r AS (
+            SELECT date_trunc($3, confirmed_at AT TIME ZONE $1) AS p,
+                   count(*) AS confirmed,
+                   sum(total_amount) AS revenue
+              FROM ticket.reservations
+             WHERE status = 'confirmed' AND confirmed_at >= {start}
+             GROUP BY 1
+        )
+        SELECT periods.p::date AS period_start,
+               COALESCE(r.confirmed, 0)::bigint AS confirmed_reservations,
+               COALESCE(r.revenue, 0)::bigint AS revenue
+          FROM periods LEFT JOIN r USING (p)
+         ORDER BY periods.p"
+    );
+    let rows: Vec<RevenueRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(TIME_ZONE)
+        .bind(days as i32)
+        .bind(unit)
+        .fetch_all(&state.infra.db)
+        .await?;
+    let total: i64 = rows.iter().map(|r| r.revenue).sum();
+    Ok(AppJson(json!({
+        "period": period,
+        "days": days,
+        "timeZone": TIME_ZONE,
+        "totalRevenue": total,
+        "revenue": rows,
+    })))
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct HourRow {
+    hour: i32,
+    reservations: i64,
+    confirmed_reservations: i64,
+    revenue: i64,
+}
+
+/// `GET /api/stats/hourly-traffic?days=7` (1..=90): reservations created per local hour of day
+/// (0-23, all 24 present) over the window, and how many of them are confirmed now.
+async fn hourly_traffic(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppQuery(query): AppQuery<DaysQuery>,
+) -> ApiResult<AppJson<Value>> {
+    let days = params::days(query.days, 7, 90)?;
+    let start = params::window_start_sql(1, 2);
+    let sql = format!(
+        "WITH hours AS (SELECT generate_series(0, 23) AS hour),
+        r AS (
+            SELECT extract(hour FROM created_at AT TIME ZONE $1)::int AS hour,
+                   count(*) AS reservations,
+                   count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+                   sum(total_amount) FILTER (WHERE status = 'confirmed') AS revenue
+              FROM ticket.reservations
+             WHERE created_at >= {start}
+             GROUP BY 1
+        )
+        SELECT hours.hour,
+               COALESCE(r.reservations, 0)::bigint AS reservations,
+               COALESCE(r.confirmed, 0)::bigint AS confirmed_reservations,
+               COALESCE(r.revenue, 0)::bigint AS revenue
+          FROM hours LEFT JOIN r USING (hour)
+         ORDER BY hours.hour"
+    );
+    let rows: Vec<HourRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(TIME_ZONE)
+        .bind(days as i32)
+        .fetch_all(&state.infra.db)
+        .await?;
+    let peak = rows
+        .iter()
+        .filter(|r| r.reservations > 0)
+        .max_by_key(|r| (r.reservations, -r.hour))
+        .map(|r| r.hour);
+    Ok(AppJson(json!({
+        "days": days,
+        "timeZone": TIME_ZONE,
+        "peakHour": peak,
+        "hourly": rows,
+    })))
+}
