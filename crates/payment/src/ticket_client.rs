@@ -83,8 +83,11 @@ impl TicketClient {
     /// Whether the reservation's fan is still admitted from the waiting room for its event
     /// (always, when the event has no queue): `Refused("not_admitted")` (a 409) otherwise.
     pub async fn check_admission(&self, reservation_id: Uuid) -> Result<TicketAnswer, Unreachable> {
-        self.post(format!("/internal/reservations/{reservation_id}/admission"), json!({}))
-            .await
+        self.post(
+            format!("/internal/reservations/{reservation_id}/admission"),
+            json!({}),
+        )
+        .await
     }
 
     /// Cancels the reservation and releases what it holds.
