@@ -181,7 +181,10 @@ export async function queueControl(main, id) {
     const fd = new FormData(form);
     const num = (k) => (fd.get(k) === '' ? null : Number(fd.get(k)));
     try {
-      settings = await api(`/api/queue/admin/${id}/settings`, { method: 'PUT', body: { enabled: fd.get('enabled') === 'on', threshold: num('threshold'), admitPerTick: num('admitPerTick'), tickMs: num('tickMs') } });
+      // Only what the operator changed: an untouched tick stays "the processor's default".
+      const wanted = { enabled: fd.get('enabled') === 'on', threshold: num('threshold'), admitPerTick: num('admitPerTick'), tickMs: num('tickMs') };
+      const body = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => v !== (settings[k] ?? null)));
+      settings = await api(`/api/queue/admin/${id}/settings`, { method: 'PUT', body });
       msg.replaceChildren(notice('ok', t('saved')));
       load();
     } catch (e) { msg.replaceChildren(notice('error', e)); }

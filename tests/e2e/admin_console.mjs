@@ -17,7 +17,17 @@ await main(async () => {
   watch(page, 'admin');
   await page.goto(`${baseUrl}/#/admin`);
   // Not signed in: sign-in first, then back to the dashboard. Korean text here; English later.
+  // A wrong password: the server's sentence is shown, never a raw object.
   await page.getByLabel('이메일').fill(email);
+  await page.getByLabel('비밀번호').fill('not the password');
+  await page.getByRole('button', { name: '로그인' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  const words = (await alert.textContent()).trim();
+  if (!words || /object Object|HTTP \d/.test(words)) throw new Error(`error shown as ${JSON.stringify(words)}`);
+  console.log(`wrong password shown as: ${words}`);
+  await shot(page, 'admin-00-sign-in-error');
+  step('error in words');
   await page.getByLabel('비밀번호').fill(password);
   await page.getByRole('button', { name: '로그인' }).click();
   await page.getByTestId('nav-admin').waitFor();
@@ -55,11 +65,24 @@ await main(async () => {
   step('on home page');
 
   await page.goto(`${baseUrl}/#/admin/queue/${eventId}`);
+  await page.getByLabel('Queue on').check();
   await page.getByLabel('Fans shopping at once').fill('3');
   await page.getByTestId('save-queue').click();
   await page.getByTestId('q-threshold').filter({ hasText: '3' }).waitFor();
   await shot(page, 'admin-04-queue-control');
   step('threshold saved');
+
+  // The session ends (refresh cookie gone, access token refused): sign-in, then back here.
+  await b.context.clearCookies();
+  await page.evaluate(() => sessionStorage.setItem('tiketi.token', 'expired.access.token'));
+  await page.goto(`${baseUrl}/#/admin/reservations`);
+  await page.waitForURL(/#\/login\?next=/);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/#\/admin\/reservations/);
+  await page.getByRole('heading', { name: 'Reservations' }).waitFor();
+  step('back after sign-in');
 
   await page.goto(`${baseUrl}/#/admin/stats`);
   for (const id of ['sales-chart', 'queue-chart']) {

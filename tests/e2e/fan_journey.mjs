@@ -83,7 +83,13 @@ await main(async () => {
   await page.getByTestId('qr').locator('svg').waitFor();
   await shot(page, 'fan-06-result');
 
+  // An access token the server refuses (as an expired one would be): the client trades the
+  // refresh cookie for a new one and retries, so the fan never notices.
+  await page.evaluate(() => sessionStorage.setItem('tiketi.token', 'expired.access.token'));
   await page.getByRole('link', { name: 'See my tickets' }).click();
+  await page.locator('.ticket').first().waitFor();
+  if ((await page.evaluate(() => sessionStorage.getItem('tiketi.token'))) === 'expired.access.token') throw new Error('the token was not refreshed');
+  step('session refreshed');
   const ticket = page.locator('.ticket[data-status=confirmed]');
   await ticket.getByTestId('qr').locator('svg').waitFor();
   await shot(page, 'fan-07-my-tickets');

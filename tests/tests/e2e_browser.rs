@@ -57,6 +57,8 @@ async fn run_scenario(app: &TestApp, scenario: &str, args: Value) -> String {
         "{scenario} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         out.status
     );
+    // Shown with --nocapture: which steps ran and what the scripts noticed (e.g. the upload).
+    println!("--- {scenario}\n{stdout}");
     stdout
 }
 
@@ -178,6 +180,7 @@ async fn a_fan_queues_holds_a_seat_pays_sees_the_qr_code_and_gets_a_refund() {
         "admitted",
         "seat taken in second browser",
         "paid",
+        "session refreshed",
         "qr shown",
         "refunded",
     ] {
@@ -244,10 +247,12 @@ async fn an_admin_creates_an_event_sets_its_queue_threshold_and_opens_the_charts
     )
     .await;
     for step in [
+        "error in words",
         "signed in",
         "event created",
         "on home page",
         "threshold saved",
+        "back after sign-in",
         "charts drawn",
     ] {
         assert!(
@@ -280,4 +285,5 @@ async fn an_admin_creates_an_event_sets_its_queue_threshold_and_opens_the_charts
     )
     .await;
     assert_eq!(settings["threshold"], json!(3), "{settings}");
+    assert_eq!(settings["enabled"], json!(true), "{settings}");
 }
