@@ -219,7 +219,9 @@ export async function statsPage(main) {
         h('figure', { class: 'chart' }, h('figcaption', {}, t('sales_chart')), h('div', { class: 'chart-box' }, salesCanvas)),
         h('figure', { class: 'chart' }, h('figcaption', {}, t('queue_chart')), h('div', { class: 'chart-box' }, queueCanvas))));
     const Chart = window.Chart;
-    const rows = daily?.daily ?? daily?.stats ?? (Array.isArray(daily) ? daily : null);
+    // The daily route is being written elsewhere: use it when it answers with rows, else the overview.
+    const candidate = daily?.daily ?? daily?.stats ?? daily?.data ?? daily;
+    const rows = Array.isArray(candidate) ? candidate : null;
     const sales = rows && rows.length
       ? { labels: rows.map((d) => String(d.date ?? d.day).slice(0, 10)), datasets: [{ label: t('revenue'), data: rows.map((d) => Number(d.revenue ?? d.total_revenue ?? 0)), yAxisID: 'y' }, { label: t('reservations'), data: rows.map((d) => Number(d.reservations ?? d.total_reservations ?? 0)), yAxisID: 'y1', type: 'line' }] }
       : { labels: [t('total_res'), t('confirmed_res'), t('payments')], datasets: [{ label: t('overview'), data: [o.total_reservations ?? 0, o.confirmed_reservations ?? 0, o.completed_payments ?? 0] }] };

@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the views: element builder, navigation, notices, live sockets.
 import { io } from '../vendor/socket.io.esm.min.js';
-import { session } from './api.js';
+import { session, refreshSession } from './api.js';
 import { t, errText } from './i18n.js';
 
 /** Builds an element: h('a', {href, class, onclick}, child, 'text', [children]). */
@@ -59,7 +59,15 @@ export function liveSocket(onState) {
   onState('connecting');
   socket.on('connect', () => onState('connected'));
   socket.on('disconnect', () => onState('disconnected'));
-  socket.on('connect_error', () => onState('disconnected'));
+  // A refusal at connect (typically an expired token) does not reconnect by itself: get a fresh
+  // token through the refresh cookie and try again a little later; transport errors retry alone.
+  let retry = null;
+  socket.on('connect_error', () => {
+    onState('disconnected');
+    if (socket.active || retry) return;
+    retry = setTimeout(async () => { await refreshSession(); retry = null; socket.connect(); }, 2000);
+  });
+  onLeave(() => clearTimeout(retry));
   socket.io.on('reconnect_attempt', () => onState('connecting'));
   onLeave(() => socket.close());
   return socket;

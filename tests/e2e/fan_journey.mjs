@@ -12,6 +12,13 @@ await main(async () => {
   await page.goto(`${baseUrl}/`);
   await page.getByTestId('lang').click(); // Korean first; the test reads English.
   await page.getByText('Browser Fest 2026').first().waitFor();
+  await page.locator('section[data-status=on_sale] .countdown').filter({ hasText: /Closes in/ }).first().waitFor();
+  // Search by venue: the query lands in the URL and the event is found.
+  await page.getByRole('searchbox').fill('Olympic');
+  await page.getByRole('searchbox').press('Enter');
+  await page.waitForURL(/#\/\?q=Olympic/);
+  await page.locator('.card').filter({ hasText: 'Browser Fest 2026' }).waitFor();
+  step('searched');
   await shot(page, 'fan-01-home');
 
   await page.getByText('Browser Fest 2026').first().click();

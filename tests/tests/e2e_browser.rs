@@ -174,6 +174,7 @@ async fn a_fan_queues_holds_a_seat_pays_sees_the_qr_code_and_gets_a_refund() {
     )
     .await;
     for step in [
+        "searched",
         "registered",
         "queued at 2",
         "moved to 1",
