@@ -28,6 +28,8 @@ await main(async () => {
   console.log(`wrong password shown as: ${words}`);
   await shot(page, 'admin-00-sign-in-error');
   step('error in words');
+  // Google sign-in is not configured on this server: no Google button.
+  if (await page.getByRole('link', { name: 'Google로 계속하기' }).count()) throw new Error('a Google button without Google configured');
   await page.getByLabel('비밀번호').fill(password);
   await page.getByRole('button', { name: '로그인' }).click();
   await page.getByTestId('nav-admin').waitFor();

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tiketi_core::testing::test_db;
+use tiketi_tests::idp::{FakeGoogle, GoogleUser};
 use tiketi_tests::{TestApp, workspace_root};
 use uuid::Uuid;
 
@@ -287,4 +288,37 @@ async fn an_admin_creates_an_event_sets_its_queue_threshold_and_opens_the_charts
     .await;
     assert_eq!(settings["threshold"], json!(3), "{settings}");
     assert_eq!(settings["enabled"], json!(true), "{settings}");
+}
+
+/// With Google configured, the sign-in page offers Google, and the code flow signs the fan in and
+/// returns to the page asked for (the callback's refresh cookie becomes an access token).
+#[tokio::test]
+async fn google_sign_in_appears_when_configured_and_brings_the_fan_back_signed_in() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let google = FakeGoogle::start().await;
+    let settings = google.settings("http://{addr}/api/auth/google/callback");
+    let overrides: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::spawn_with(pool.clone(), &overrides).await;
+    let email = format!("g-{}@gmail.example", Uuid::new_v4().simple());
+    google.sign_in_as(GoogleUser {
+        sub: format!("g-{}", Uuid::new_v4().simple()),
+        email: email.clone(),
+        email_verified: true,
+        name: "Google Fan".to_owned(),
+    });
+
+    let out = run_scenario(&app, "google_sign_in", json!({})).await;
+    for step in ["google button shown", "signed in with google"] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.users WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&pool)
+        .await
+        .expect("users");
+    assert_eq!(accounts, 1, "the Google account was created once");
 }
