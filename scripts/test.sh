@@ -9,6 +9,7 @@ ensure_build_tools
 ensure_postgres
 ensure_redis
 ensure_test_clients
+ensure_browser_tests
 ensure_k8s_tools
 # Each test copies a migrated template into a database of its own on this server; DATABASE_URL
 # names the server (and a database the harness connects to for that).

@@ -59,6 +59,9 @@ pub fn api_router(state: AppState) -> Router {
         .merge(http::tickets::routes())
         .merge(http::holds::routes())
         .merge(http::reservations::routes())
+        .merge(http::admin_events::routes())
+        .merge(http::admin_reservations::routes())
+        .merge(http::news::routes())
         // Not in the path table: the ALB never routes it; payment calls it inside the cluster.
         .merge(http::internal::routes())
         .merge(http::queue::routes())

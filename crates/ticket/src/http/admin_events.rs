@@ -1,0 +1,657 @@
+//! Admin writes to events and their inventory (`/api/admin`, admin role): create, update,
+//! cancel and delete events; generate and delete seats; create and update ticket types.
+//! Reads of events are public (events module); reservations admin lives in admin_reservations.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, post, put};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sqlx::PgConnection;
+use tiketi_core::auth::AdminUser;
+use tiketi_core::{ApiError, ApiResult, AppJson, AppPath};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::domain::event_status::EFFECTIVE_STATUS_SQL;
+use crate::release::{Released, release_reservations};
+use crate::seatmap::generate_seats;
+use crate::workers::event_status::emit_status;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/events", post(create_event))
+        .route(
+            "/api/admin/events/{id}",
+            put(update_event).delete(delete_event),
+        )
+        .route("/api/admin/events/{id}/cancel", post(cancel_event))
+        .route(
+            "/api/admin/events/{id}/generate-seats",
+            post(generate_event_seats),
+        )
+        .route("/api/admin/events/{id}/seats", delete(delete_event_seats))
+        .route("/api/admin/events/{id}/tickets", post(create_ticket_type))
+        .route("/api/admin/tickets/{id}", put(update_ticket_type))
+}
+
+/// Body of `POST /api/admin/events` and `PUT /api/admin/events/:id` (every field optional on
+/// update). Fields are optional in the type so that a missing one is reported in `fields`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventInput {
+    title: Option<String>,
+    description: Option<String>,
+    venue: Option<String>,
+    address: Option<String>,
+    event_date: Option<DateTime<Utc>>,
+    sale_start_date: Option<DateTime<Utc>>,
+    sale_end_date: Option<DateTime<Utc>>,
+    poster_image_url: Option<String>,
+    artist_name: Option<String>,
+    seat_layout_id: Option<Uuid>,
+    ticket_types: Option<Vec<TicketTypeInput>>,
+}
+
+/// A ticket type to create or change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketTypeInput {
+    name: Option<String>,
+    price: Option<i64>,
+    total_quantity: Option<i64>,
+    description: Option<String>,
+}
+
+/// An event's columns after merging an input over the stored row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct EventRow {
+    title: String,
+    description: Option<String>,
+    venue: String,
+    address: Option<String>,
+    event_date: DateTime<Utc>,
+    sale_start_date: DateTime<Utc>,
+    sale_end_date: DateTime<Utc>,
+    poster_image_url: Option<String>,
+    artist_name: Option<String>,
+    seat_layout_id: Option<Uuid>,
+}
+
+fn text_field(
+    fields: &mut Map<String, Value>,
+    name: &str,
+    value: Option<&String>,
+    required: bool,
+    max: usize,
+) {
+    match value.map(|v| v.trim()) {
+        None | Some("") if required => {
+            fields.insert(name.into(), json!("is required"));
+        }
+        Some(v) if v.chars().count() > max => {
+            fields.insert(name.into(), json!(format!("at most {max} characters")));
+        }
+        _ => {}
+    }
+}
+
+/// Checks a merged event: required texts, lengths, and sale start < sale end <= event date.
+fn validate_event(row: &Option<EventRow>, input: &EventInput, fields: &mut Map<String, Value>) {
+    let creating = row.is_none();
+    text_field(fields, "title", input.title.as_ref(), creating, 200);
+    text_field(fields, "venue", input.venue.as_ref(), creating, 200);
+    text_field(
+        fields,
+        "description",
+        input.description.as_ref(),
+        false,
+        10_000,
+    );
+    text_field(fields, "address", input.address.as_ref(), false, 500);
+    text_field(fields, "artistName", input.artist_name.as_ref(), false, 200);
+    text_field(
+        fields,
+        "posterImageUrl",
+        input.poster_image_url.as_ref(),
+        false,
+        2_000,
+    );
+    if !creating && input.title.as_ref().is_some_and(|t| t.trim().is_empty()) {
+        fields.insert("title".into(), json!("must not be empty"));
+    }
+    if !creating && input.venue.as_ref().is_some_and(|t| t.trim().is_empty()) {
+        fields.insert("venue".into(), json!("must not be empty"));
+    }
+    let pick = |new: Option<DateTime<Utc>>, old: Option<DateTime<Utc>>| new.or(old);
+    let event_date = pick(input.event_date, row.as_ref().map(|r| r.event_date));
+    let start = pick(
+        input.sale_start_date,
+        row.as_ref().map(|r| r.sale_start_date),
+    );
+    let end = pick(input.sale_end_date, row.as_ref().map(|r| r.sale_end_date));
+    for (name, value) in [
+        ("eventDate", event_date),
+        ("saleStartDate", start),
+        ("saleEndDate", end),
+    ] {
+        if value.is_none() {
+            fields.insert(name.into(), json!("is required (RFC 3339)"));
+        }
+    }
+    if let (Some(start), Some(end)) = (start, end)
+        && start >= end
+    {
+        fields.insert("saleEndDate".into(), json!("must be after saleStartDate"));
+    }
+    if let (Some(end), Some(event_date)) = (end, event_date)
+        && end > event_date
+    {
+        fields.insert("saleEndDate".into(), json!("must not be after eventDate"));
+    }
+}
+
+fn validate_ticket_type(
+    fields: &mut Map<String, Value>,
+    prefix: &str,
+    input: &TicketTypeInput,
+    creating: bool,
+) {
+    text_field(
+        fields,
+        &format!("{prefix}name"),
+        input.name.as_ref(),
+        creating,
+        100,
+    );
+    if !creating && input.name.as_ref().is_some_and(|t| t.trim().is_empty()) {
+        fields.insert(format!("{prefix}name"), json!("must not be empty"));
+    }
+    text_field(
+        fields,
+        &format!("{prefix}description"),
+        input.description.as_ref(),
+        false,
+        2_000,
+    );
+    match input.price {
+        None if creating => {
+            fields.insert(format!("{prefix}price"), json!("is required"));
+        }
+        Some(p) if !(0..=100_000_000).contains(&p) => {
+            fields.insert(
+                format!("{prefix}price"),
+                json!("must be between 0 and 100000000 won"),
+            );
+        }
+        _ => {}
+    }
+    match input.total_quantity {
+        None if creating => {
+            fields.insert(format!("{prefix}totalQuantity"), json!("is required"));
+        }
+        Some(q) if !(0..=1_000_000).contains(&q) => {
+            fields.insert(
+                format!("{prefix}totalQuantity"),
+                json!("must be between 0 and 1000000"),
+            );
+        }
+        _ => {}
+    }
+}
+
+fn finish(fields: Map<String, Value>) -> ApiResult<()> {
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(Value::Object(fields)))
+    }
+}
+
+fn trimmed(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+async fn layout_exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ticket.seat_layouts WHERE id = $1)")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The event as admin answers show it (all columns, effective status).
+async fn event_json(conn: &mut PgConnection, id: Uuid) -> Result<Value, sqlx::Error> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT json_build_object(
+            'id', e.id, 'title', e.title, 'description', e.description, 'venue', e.venue,
+            'address', e.address, 'event_date', e.event_date,
+            'sale_start_date', e.sale_start_date, 'sale_end_date', e.sale_end_date,
+            'poster_image_url', e.poster_image_url, 'artist_name', e.artist_name,
+            'status', {EFFECTIVE_STATUS_SQL}, 'seat_layout_id', e.seat_layout_id,
+            'created_by', e.created_by, 'created_at', e.created_at, 'updated_at', e.updated_at,
+            'ticketTypes', COALESCE((SELECT json_agg(json_build_object(
+                'id', t.id, 'name', t.name, 'price', t.price, 'total_quantity', t.total_quantity,
+                'available_quantity', t.available_quantity, 'description', t.description)
+                ORDER BY t.price, t.name) FROM ticket.ticket_types t WHERE t.event_id = e.id),
+                '[]'::json),
+            'seatCount', (SELECT count(*) FROM ticket.seats s WHERE s.event_id = e.id))
+         FROM ticket.events e WHERE e.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+fn event_not_found() -> ApiError {
+    ApiError::not_found("event_not_found", "no such event")
+}
+
+async fn create_event(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    AppJson(input): AppJson<EventInput>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    let mut fields = Map::new();
+    validate_event(&None, &input, &mut fields);
+    let types = input.ticket_types.as_deref().unwrap_or_default();
+    if types.len() > 50 {
+        fields.insert("ticketTypes".into(), json!("at most 50 ticket types"));
+    }
+    for (i, t) in types.iter().enumerate() {
+        validate_ticket_type(&mut fields, &format!("ticketTypes[{i}]."), t, true);
+    }
+    let mut tx = state.infra.db.begin().await?;
+    if let Some(layout) = input.seat_layout_id
+        && !layout_exists(&mut tx, layout).await?
+    {
+        fields.insert("seatLayoutId".into(), json!("no such seat layout"));
+    }
+    finish(fields)?;
+
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.events (title, description, venue, address, event_date,
+             sale_start_date, sale_end_date, poster_image_url, artist_name, seat_layout_id,
+             created_by, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'upcoming')
+         RETURNING id",
+    )
+    .bind(trimmed(&input.title))
+    .bind(trimmed(&input.description))
+    .bind(trimmed(&input.venue))
+    .bind(trimmed(&input.address))
+    .bind(input.event_date)
+    .bind(input.sale_start_date)
+    .bind(input.sale_end_date)
+    .bind(trimmed(&input.poster_image_url))
+    .bind(trimmed(&input.artist_name))
+    .bind(input.seat_layout_id)
+    .bind(admin.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Store the window's status at once (the worker would within a tick).
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE ticket.events e SET status = {EFFECTIVE_STATUS_SQL} WHERE e.id = $1"
+    )))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    for t in types {
+        insert_ticket_type(&mut tx, id, t).await?;
+    }
+    if input.seat_layout_id.is_some() {
+        generate_seats(&mut *tx, id).await?;
+    }
+    let event = event_json(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(json!({ "message": "event created", "event": event })),
+    ))
+}
+
+async fn insert_ticket_type(
+    conn: &mut PgConnection,
+    event_id: Uuid,
+    t: &TicketTypeInput,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO ticket.ticket_types
+            (event_id, name, price, total_quantity, available_quantity, description)
+         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+    )
+    .bind(event_id)
+    .bind(trimmed(&t.name))
+    .bind(t.price.unwrap_or_default() as i32)
+    .bind(t.total_quantity.unwrap_or_default() as i32)
+    .bind(trimmed(&t.description))
+    .fetch_one(conn)
+    .await
+}
+
+async fn update_event(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(input): AppJson<EventInput>,
+) -> ApiResult<AppJson<Value>> {
+    let mut tx = state.infra.db.begin().await?;
+    let current: Option<EventRow> = sqlx::query_as(
+        "SELECT title, description, venue, address, event_date, sale_start_date, sale_end_date,
+                poster_image_url, artist_name, seat_layout_id
+         FROM ticket.events WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(current) = current else {
+        return Err(event_not_found());
+    };
+    let mut fields = Map::new();
+    validate_event(&Some(current.clone()), &input, &mut fields);
+    if input.ticket_types.is_some() {
+        fields.insert(
+            "ticketTypes".into(),
+            json!("change ticket types through /api/admin/tickets"),
+        );
+    }
+    let layout_changes =
+        input.seat_layout_id.is_some() && input.seat_layout_id != current.seat_layout_id;
+    if let Some(layout) = input.seat_layout_id
+        && layout_changes
+        && !layout_exists(&mut tx, layout).await?
+    {
+        fields.insert("seatLayoutId".into(), json!("no such seat layout"));
+    }
+    finish(fields)?;
+    if layout_changes {
+        let seats: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ticket.seats WHERE event_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if seats > 0 {
+            return Err(ApiError::conflict(
+                "seats_exist",
+                "delete the event's seats before changing its seat layout",
+            ));
+        }
+    }
+    let keep = |new: &Option<String>, old: Option<String>| {
+        if new.is_some() { trimmed(new) } else { old }
+    };
+    sqlx::query(
+        "UPDATE ticket.events SET title = $2, description = $3, venue = $4, address = $5,
+            event_date = $6, sale_start_date = $7, sale_end_date = $8, poster_image_url = $9,
+            artist_name = $10, seat_layout_id = $11
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(keep(&input.title, Some(current.title)))
+    .bind(keep(&input.description, current.description))
+    .bind(keep(&input.venue, Some(current.venue)))
+    .bind(keep(&input.address, current.address))
+    .bind(input.event_date.unwrap_or(current.event_date))
+    .bind(input.sale_start_date.unwrap_or(current.sale_start_date))
+    .bind(input.sale_end_date.unwrap_or(current.sale_end_date))
+    .bind(keep(&input.poster_image_url, current.poster_image_url))
+    .bind(keep(&input.artist_name, current.artist_name))
+    .bind(input.seat_layout_id.or(current.seat_layout_id))
+    .execute(&mut *tx)
+    .await?;
+    let event = event_json(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(AppJson(
+        json!({ "message": "event updated", "event": event }),
+    ))
+}
+
+async fn cancel_event(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let mut tx = state.infra.db.begin().await?;
+    let previous: Option<String> =
+        sqlx::query_scalar("SELECT status FROM ticket.events WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let previous = previous.ok_or_else(event_not_found)?;
+    sqlx::query("UPDATE ticket.events SET status = 'cancelled' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    // Pending holds end with the event (nobody can pay for a cancelled show).
+    let pending: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE ticket.reservations SET status = 'cancelled', cancelled_at = now()
+         WHERE event_id = $1 AND status = 'pending' RETURNING id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let released: Released = release_reservations(&mut tx, &pending).await?;
+    // Paid reservations need a refund through the payment service, which then cancels them
+    // through the internal interface; until payment can be asked from here they are listed.
+    let refunds: Value = sqlx::query_scalar(
+        "SELECT COALESCE(json_agg(json_build_object(
+            'id', id, 'reservationNumber', reservation_number, 'userId', user_id,
+            'totalAmount', total_amount) ORDER BY created_at), '[]'::json)
+         FROM ticket.reservations WHERE event_id = $1 AND status = 'confirmed'",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let event = event_json(&mut tx, id).await?;
+    tx.commit().await?;
+    released.emit(&state.realtime);
+    if previous != "cancelled" {
+        emit_status(&state.realtime, id, "cancelled");
+    }
+    Ok(AppJson(json!({
+        "message": "event cancelled",
+        "event": event,
+        "cancelledPendingReservations": pending.len(),
+        "refundsNeeded": refunds,
+    })))
+}
+
+async fn delete_event(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let mut tx = state.infra.db.begin().await?;
+    let exists: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM ticket.events WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    exists.ok_or_else(event_not_found)?;
+    // Locks the event's reservations so none is confirmed between this check and the delete.
+    let confirmed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM ticket.reservations
+         WHERE event_id = $1 AND status = 'confirmed' FOR UPDATE) c",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if confirmed > 0 {
+        return Err(ApiError::conflict_with(
+            "event_has_confirmed_reservations",
+            "the event has paid reservations: cancel it (and refund them) instead",
+            json!({ "confirmedReservations": confirmed }),
+        ));
+    }
+    sqlx::query("DELETE FROM ticket.events WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(AppJson(json!({ "message": "event deleted" })))
+}
+
+async fn generate_event_seats(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    let mut tx = state.infra.db.begin().await?;
+    let layout: Option<Option<Uuid>> =
+        sqlx::query_scalar("SELECT seat_layout_id FROM ticket.events WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match layout {
+        None => return Err(event_not_found()),
+        Some(None) => {
+            return Err(ApiError::conflict(
+                "no_seat_layout",
+                "give the event a seat layout first",
+            ));
+        }
+        Some(Some(_)) => {}
+    }
+    let created = generate_seats(&mut *tx, id).await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket.seats WHERE event_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(json!({ "message": "seats generated", "created": created, "totalSeats": total })),
+    ))
+}
+
+async fn delete_event_seats(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let mut tx = state.infra.db.begin().await?;
+    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM ticket.events WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    exists.ok_or_else(event_not_found)?;
+    // Lock every seat of the event: a hold running now either committed already (and is seen
+    // here) or skips the locked seats and fails; none can slip in before the delete.
+    let in_use: i64 = sqlx::query_scalar(
+        "SELECT count(*) FILTER (WHERE status <> 'available') FROM (
+            SELECT status FROM ticket.seats WHERE event_id = $1 FOR UPDATE) s",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if in_use > 0 {
+        return Err(ApiError::conflict_with(
+            "seats_in_use",
+            "some seats are held or sold",
+            json!({ "seatsInUse": in_use }),
+        ));
+    }
+    let deleted = sqlx::query("DELETE FROM ticket.seats WHERE event_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(AppJson(
+        json!({ "message": "seats deleted", "deleted": deleted }),
+    ))
+}
+
+async fn create_ticket_type(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(event_id): AppPath<Uuid>,
+    AppJson(input): AppJson<TicketTypeInput>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    let mut fields = Map::new();
+    validate_ticket_type(&mut fields, "", &input, true);
+    finish(fields)?;
+    let mut tx = state.infra.db.begin().await?;
+    let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM ticket.events WHERE id = $1")
+        .bind(event_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    exists.ok_or_else(event_not_found)?;
+    let id = insert_ticket_type(&mut tx, event_id, &input).await?;
+    let ticket_type = ticket_type_json(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(json!({ "message": "ticket type created", "ticketType": ticket_type })),
+    ))
+}
+
+async fn ticket_type_json(conn: &mut PgConnection, id: Uuid) -> Result<Value, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT json_build_object('id', id, 'event_id', event_id, 'name', name, 'price', price,
+            'total_quantity', total_quantity, 'available_quantity', available_quantity,
+            'description', description)
+         FROM ticket.ticket_types WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+async fn update_ticket_type(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(input): AppJson<TicketTypeInput>,
+) -> ApiResult<AppJson<Value>> {
+    let mut fields = Map::new();
+    validate_ticket_type(&mut fields, "", &input, false);
+    finish(fields)?;
+    let mut tx = state.infra.db.begin().await?;
+    // A new total moves the available count by the same amount: tickets already reserved stay
+    // reserved, and lowering the total below them trips the CHECK (answered as a 409).
+    let event_id: Option<(Uuid, i32)> = sqlx::query_as(
+        "UPDATE ticket.ticket_types SET
+            name = COALESCE($2, name),
+            price = COALESCE($3, price),
+            available_quantity = available_quantity + (COALESCE($4, total_quantity) - total_quantity),
+            total_quantity = COALESCE($4, total_quantity),
+            description = CASE WHEN $6 THEN $5 ELSE description END
+         WHERE id = $1 RETURNING event_id, available_quantity",
+    )
+    .bind(id)
+    .bind(trimmed(&input.name))
+    .bind(input.price.map(|p| p as i32))
+    .bind(input.total_quantity.map(|q| q as i32))
+    .bind(trimmed(&input.description))
+    .bind(input.description.is_some())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| {
+        ApiError::from_db(
+            e,
+            &[("ticket_types_available_quantity_check", || {
+                ApiError::conflict(
+                    "quantity_below_reserved",
+                    "more tickets of this type are reserved than the new total",
+                )
+            })],
+        )
+    })?;
+    let (event_id, available) = event_id
+        .ok_or_else(|| ApiError::not_found("ticket_type_not_found", "no such ticket type"))?;
+    let ticket_type = ticket_type_json(&mut tx, id).await?;
+    tx.commit().await?;
+    state.realtime.emit(
+        crate::realtime::Room::Event(event_id),
+        "ticket-updated",
+        json!({ "eventId": event_id, "ticketTypeId": id, "available_quantity": available }),
+    );
+    Ok(AppJson(
+        json!({ "message": "ticket type updated", "ticketType": ticket_type }),
+    ))
+}

@@ -1,0 +1,182 @@
+//! Admin views of reservations (`/api/admin`, admin role): the paged list with a status filter,
+//! guarded status changes, and the dashboard numbers.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, patch};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tiketi_core::auth::AdminUser;
+use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::domain::reservation::{self, ConfirmRefusal, STATUSES};
+use crate::http::reservations::RESERVATION_JSON_SQL;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/dashboard/stats", get(dashboard_stats))
+        .route("/api/admin/reservations", get(list_reservations))
+        .route(
+            "/api/admin/reservations/{id}/status",
+            patch(set_reservation_status),
+        )
+}
+
+/// The day boundary of "today" on the dashboard: Tiketi's operators and fans are in Korea.
+const BUSINESS_TIME_ZONE: &str = "Asia/Seoul";
+
+async fn dashboard_stats(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+) -> ApiResult<AppJson<Value>> {
+    let stats: Value = sqlx::query_scalar(
+        "SELECT json_build_object(
+            'totalEvents', (SELECT count(*) FROM ticket.events),
+            'totalReservations', (SELECT count(*) FROM ticket.reservations),
+            'totalRevenue', (SELECT COALESCE(sum(total_amount), 0) FROM ticket.reservations
+                             WHERE status = 'confirmed' AND payment_status = 'completed'),
+            'todayReservations', (SELECT count(*) FROM ticket.reservations
+                WHERE created_at >= date_trunc('day', now() AT TIME ZONE $1) AT TIME ZONE $1))",
+    )
+    .bind(BUSINESS_TIME_ZONE)
+    .fetch_one(&state.infra.db)
+    .await?;
+    let recent: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(json_agg(x.obj ORDER BY x.created_at DESC), '[]'::json) FROM (
+            SELECT r.created_at, {RESERVATION_JSON_SQL} AS obj
+            FROM ticket.reservations r JOIN ticket.events e ON e.id = r.event_id
+            ORDER BY r.created_at DESC LIMIT 10) x"
+    )))
+    .fetch_one(&state.infra.db)
+    .await?;
+    Ok(AppJson(
+        json!({ "stats": stats, "recentReservations": recent }),
+    ))
+}
+
+/// Query of `GET /api/admin/reservations`.
+#[derive(Debug, Deserialize)]
+pub struct ListReservations {
+    page: Option<i64>,
+    limit: Option<i64>,
+    status: Option<String>,
+}
+
+async fn list_reservations(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppQuery(query): AppQuery<ListReservations>,
+) -> ApiResult<AppJson<Value>> {
+    let page = query.page.unwrap_or(1);
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100_000).contains(&page) || !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "page must be 1..100000 and limit 1..100",
+        ));
+    }
+    let status = query.status.filter(|s| !s.is_empty() && s != "all");
+    if let Some(s) = &status
+        && !STATUSES.contains(&s.as_str())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("status must be one of {}", STATUSES.join(", ")),
+        ));
+    }
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ticket.reservations WHERE $1::text IS NULL OR status = $1",
+    )
+    .bind(&status)
+    .fetch_one(&state.infra.db)
+    .await?;
+    let reservations: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(json_agg(x.obj ORDER BY x.created_at DESC, x.id), '[]'::json) FROM (
+            SELECT r.created_at, r.id,
+                   jsonb_build_object('user_id', r.user_id) || ({RESERVATION_JSON_SQL})::jsonb AS obj
+            FROM ticket.reservations r JOIN ticket.events e ON e.id = r.event_id
+            WHERE $1::text IS NULL OR r.status = $1
+            ORDER BY r.created_at DESC, r.id LIMIT $2 OFFSET $3) x"
+    )))
+    .bind(&status)
+    .bind(limit)
+    .bind((page - 1) * limit)
+    .fetch_one(&state.infra.db)
+    .await?;
+    Ok(AppJson(json!({
+        "reservations": reservations,
+        "pagination": {
+            "page": page, "limit": limit, "total": total,
+            "totalPages": (total + limit - 1) / limit,
+        }
+    })))
+}
+
+/// Body of `PATCH /api/admin/reservations/:id/status`.
+#[derive(Debug, Deserialize)]
+pub struct SetStatus {
+    status: String,
+}
+
+/// Allowed admin transitions: pending -> confirmed (a payment settled outside Tiketi) and
+/// pending -> cancelled. A confirmed reservation is cancelled through a refund (payment).
+async fn set_reservation_status(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(body): AppJson<SetStatus>,
+) -> ApiResult<AppJson<Value>> {
+    if !STATUSES.contains(&body.status.as_str()) {
+        return Err(ApiError::validation(
+            json!({ "status": format!("must be one of {}", STATUSES.join(", ")) }),
+        ));
+    }
+    let mut tx = state.infra.db.begin().await?;
+    let row = reservation::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("reservation_not_found", "no such reservation"))?;
+    let mut released = None;
+    match (row.status.as_str(), body.status.as_str()) {
+        (from, to) if from == to => {}
+        ("pending", "confirmed") => match reservation::confirm(&mut tx, &row, None).await? {
+            Ok(_) => {}
+            Err(ConfirmRefusal::Expired) => {
+                return Err(ApiError::conflict(
+                    "reservation_expired",
+                    "the hold has lapsed",
+                ));
+            }
+            Err(_) => {
+                return Err(ApiError::conflict(
+                    "invalid_transition",
+                    "the reservation cannot be confirmed",
+                ));
+            }
+        },
+        ("pending", "cancelled") => released = reservation::cancel(&mut tx, id).await?,
+        ("confirmed", "cancelled") => {
+            return Err(ApiError::conflict(
+                "refund_required",
+                "a paid reservation is cancelled by refunding it through the payment service",
+            ));
+        }
+        (from, to) => {
+            return Err(ApiError::conflict_with(
+                "invalid_transition",
+                format!("a {from} reservation cannot become {to}"),
+                json!({ "from": from, "to": to }),
+            ));
+        }
+    }
+    let summary = reservation::summary(&mut tx, id).await?;
+    tx.commit().await?;
+    if let Some(released) = released {
+        released.emit(&state.realtime);
+    }
+    Ok(AppJson(
+        json!({ "message": "status updated", "reservation": summary }),
+    ))
+}

@@ -1,0 +1,183 @@
+//! News: everyone reads (`GET /api/news`, pinned first, paged; `GET /api/news/:id`), admins
+//! write (`POST`, `PUT /:id`, `DELETE /:id`).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tiketi_core::auth::AdminUser;
+use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/news", get(list_news).post(create_news))
+        .route(
+            "/api/news/{id}",
+            get(get_news).put(update_news).delete(delete_news),
+        )
+}
+
+const NEWS_JSON: &str = "json_build_object('id', n.id, 'title', n.title, 'content', n.content,
+    'author_id', n.author_id, 'author_name', n.author_name, 'is_pinned', n.is_pinned,
+    'views', n.views, 'created_at', n.created_at, 'updated_at', n.updated_at)";
+
+/// Query of `GET /api/news`.
+#[derive(Debug, Deserialize)]
+pub struct ListNews {
+    page: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list_news(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<ListNews>,
+) -> ApiResult<AppJson<Value>> {
+    let page = query.page.unwrap_or(1);
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100_000).contains(&page) || !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "page must be 1..100000 and limit 1..100",
+        ));
+    }
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket.news")
+        .fetch_one(&state.infra.db)
+        .await?;
+    let news: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(json_agg(x.obj ORDER BY x.is_pinned DESC, x.created_at DESC, x.id), '[]'::json)
+         FROM (SELECT n.is_pinned, n.created_at, n.id, {NEWS_JSON} AS obj FROM ticket.news n
+               ORDER BY n.is_pinned DESC, n.created_at DESC, n.id LIMIT $1 OFFSET $2) x"
+    )))
+    .bind(limit)
+    .bind((page - 1) * limit)
+    .fetch_one(&state.infra.db)
+    .await?;
+    Ok(AppJson(json!({
+        "news": news,
+        "pagination": {
+            "page": page, "limit": limit, "total": total,
+            "totalPages": (total + limit - 1) / limit,
+        }
+    })))
+}
+
+async fn get_news(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    // Reading counts a view.
+    let news: Option<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "UPDATE ticket.news n SET views = views + 1 WHERE id = $1 RETURNING {NEWS_JSON}"
+    )))
+    .bind(id)
+    .fetch_optional(&state.infra.db)
+    .await?;
+    let news = news.ok_or_else(not_found)?;
+    Ok(AppJson(json!({ "news": news })))
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("news_not_found", "no such news item")
+}
+
+/// Body of news writes; everything optional on update.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewsInput {
+    title: Option<String>,
+    content: Option<String>,
+    is_pinned: Option<bool>,
+}
+
+fn validate(input: &NewsInput, creating: bool) -> ApiResult<()> {
+    let mut fields = Map::new();
+    for (name, value, max) in [
+        ("title", &input.title, 200),
+        ("content", &input.content, 50_000),
+    ] {
+        match value.as_deref().map(str::trim) {
+            None if creating => {
+                fields.insert(name.into(), json!("is required"));
+            }
+            Some("") => {
+                fields.insert(name.into(), json!("must not be empty"));
+            }
+            Some(v) if v.chars().count() > max => {
+                fields.insert(name.into(), json!(format!("at most {max} characters")));
+            }
+            _ => {}
+        }
+    }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(Value::Object(fields)))
+    }
+}
+
+async fn create_news(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    AppJson(input): AppJson<NewsInput>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    validate(&input, true)?;
+    let news: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO ticket.news AS n (title, content, author_id, author_name, is_pinned)
+         VALUES ($1, $2, $3, $4, $5) RETURNING {NEWS_JSON}"
+    )))
+    .bind(input.title.as_deref().map(str::trim))
+    .bind(input.content.as_deref().map(str::trim))
+    .bind(admin.id)
+    .bind(&admin.email)
+    .bind(input.is_pinned.unwrap_or(false))
+    .fetch_one(&state.infra.db)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(json!({ "message": "news created", "news": news })),
+    ))
+}
+
+async fn update_news(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(input): AppJson<NewsInput>,
+) -> ApiResult<AppJson<Value>> {
+    validate(&input, false)?;
+    let news: Option<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "UPDATE ticket.news n SET title = COALESCE($2, title), content = COALESCE($3, content),
+            is_pinned = COALESCE($4, is_pinned)
+         WHERE id = $1 RETURNING {NEWS_JSON}"
+    )))
+    .bind(id)
+    .bind(input.title.as_deref().map(str::trim))
+    .bind(input.content.as_deref().map(str::trim))
+    .bind(input.is_pinned)
+    .fetch_optional(&state.infra.db)
+    .await?;
+    let news = news.ok_or_else(not_found)?;
+    Ok(AppJson(json!({ "message": "news updated", "news": news })))
+}
+
+async fn delete_news(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let deleted = sqlx::query("DELETE FROM ticket.news WHERE id = $1")
+        .bind(id)
+        .execute(&state.infra.db)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(not_found());
+    }
+    Ok(AppJson(json!({ "message": "news deleted" })))
+}

@@ -1,0 +1,426 @@
+// The fan's pages: home (events by status, sale countdowns, search), event page, sign in and
+// register, waiting room, seat map, payment, result, and my reservations with QR codes.
+import { api, session, randomHex } from './api.js';
+import { t, won, when, span, waitText, errText } from './i18n.js';
+import { h, go, route, notice, showError, chip, liveSocket, badge, every, onLeave } from './ui.js';
+import qrcode from '../vendor/qrcode-generator.mjs';
+
+const MAX_SEATS = 4; // the server's default MAX_SEATS_PER_FAN; the server has the last word.
+const STATUS_ORDER = ['on_sale', 'upcoming', 'sold_out', 'ended', 'cancelled'];
+
+function countdown(e) {
+  const now = Date.now();
+  const start = Date.parse(e.sale_start_date), end = Date.parse(e.sale_end_date);
+  if (e.status === 'upcoming' && start > now) return { key: 'opens_in', at: start };
+  if (e.status === 'on_sale' && end > now) return { key: 'closes_in', at: end };
+  return null;
+}
+
+function eventCard(e) {
+  const cd = countdown(e);
+  const timer = cd ? h('span', { class: 'countdown', 'data-at': cd.at, 'data-key': cd.key }, t(cd.key, { t: span(cd.at - Date.now()) })) : null;
+  return h('li', { class: 'card' },
+    h('a', { href: `#/events/${e.id}`, class: 'card-link' },
+      e.poster_image_url ? h('img', { src: e.poster_image_url, alt: '', loading: 'lazy', class: 'poster' }) : h('div', { class: 'poster placeholder', 'aria-hidden': 'true' }, (e.title || '?').slice(0, 1)),
+      h('div', { class: 'card-body' },
+        chip(e.status),
+        h('h3', {}, e.title),
+        h('p', { class: 'muted' }, [e.artist_name, e.venue].filter(Boolean).join(' · ')),
+        h('p', {}, when(e.event_date)),
+        e.min_price != null ? h('p', { class: 'price' }, t('from_price', { p: won(e.min_price) })) : null,
+        timer)));
+}
+
+/** Ticks every countdown on the page once a second. */
+function tickCountdowns() {
+  every(1000, () => document.querySelectorAll('.countdown[data-at]').forEach((el) => {
+    el.textContent = t(el.dataset.key, { t: span(Number(el.dataset.at) - Date.now()) });
+  }));
+}
+
+export async function home(main) {
+  const q = route().query.get('q') || '';
+  const status = route().query.get('status') || '';
+  const form = h('form', { class: 'search', role: 'search', onsubmit: (ev) => {
+    ev.preventDefault();
+    const v = form.q.value.trim();
+    go(v ? `/?q=${encodeURIComponent(v)}` : '/');
+  } },
+  h('label', { for: 'q', class: 'visually-hidden' }, t('search')),
+  h('input', { id: 'q', name: 'q', type: 'search', value: q, placeholder: t('search_ph') }),
+  h('button', { type: 'submit' }, t('search')));
+  const tabs = h('nav', { class: 'tabs', 'aria-label': t('status') },
+    ['', ...STATUS_ORDER.slice(0, 2)].map((s) => h('a', { href: `#/?${new URLSearchParams({ ...(q && { q }), ...(s && { status: s }) })}`, 'aria-current': s === status ? 'page' : null }, t(s || 'all'))));
+  const list = h('div', { 'aria-live': 'polite' }, notice('info', t('loading')));
+  main.replaceChildren(form, tabs, list);
+  try {
+    const params = new URLSearchParams({ limit: '100' });
+    if (q) params.set('q', q);
+    if (status) params.set('status', status);
+    const { events } = await api(`/api/events?${params}`, { anonymous: true });
+    if (!events.length) { list.replaceChildren(notice('info', t('no_events'))); return; }
+    const groups = STATUS_ORDER.map((s) => [s, events.filter((e) => e.status === s)]).filter(([, es]) => es.length);
+    list.replaceChildren(...groups.map(([s, es]) => h('section', { class: 'group', 'data-status': s },
+      h('h2', {}, t(s), ' ', h('span', { class: 'muted' }, `(${es.length})`)),
+      h('ul', { class: 'cards' }, es.map(eventCard)))));
+    tickCountdowns();
+  } catch (e) { showError(list, e); }
+}
+
+export async function eventPage(main, id) {
+  main.replaceChildren(notice('info', t('loading')));
+  try {
+    const { event: e, ticketTypes } = await api(`/api/events/${id}`, { anonymous: true });
+    const cd = countdown(e);
+    const canBook = e.status === 'on_sale';
+    main.replaceChildren(h('article', { class: 'event-page' },
+      e.poster_image_url ? h('img', { src: e.poster_image_url, alt: e.title, class: 'poster big' }) : null,
+      h('div', {},
+        chip(e.status),
+        h('h1', {}, e.title),
+        h('dl', { class: 'facts' },
+          e.artist_name ? [h('dt', {}, t('artist')), h('dd', {}, e.artist_name)] : null,
+          h('dt', {}, t('date')), h('dd', {}, when(e.event_date)),
+          h('dt', {}, t('venue')), h('dd', {}, [e.venue, e.address].filter(Boolean).join(', ')),
+          h('dt', {}, t('sale')), h('dd', {}, `${when(e.sale_start_date)} – ${when(e.sale_end_date)}`)),
+        cd ? h('p', { class: 'countdown big', 'data-at': cd.at, 'data-key': cd.key }, t(cd.key, { t: span(cd.at - Date.now()) })) : null,
+        e.description ? h('p', { class: 'description' }, e.description) : null,
+        ticketTypes?.length ? [h('h2', {}, t('ticket_types')), h('ul', { class: 'types' }, ticketTypes.map((tt) => h('li', {}, h('span', {}, tt.name), h('strong', {}, won(tt.price)))))] : null,
+        canBook ? h('button', { class: 'primary big', 'data-testid': 'book', onclick: () => {
+          if (!session.token) go(`/login?next=${encodeURIComponent(`/events/${id}/queue`)}`);
+          else go(`/events/${id}/queue`);
+        } }, t('book')) : notice('info', t('not_on_sale')))));
+    tickCountdowns();
+  } catch (e) { showError(main, e); }
+}
+
+async function googleAvailable() {
+  try {
+    const r = await fetch('/api/auth/google/start?returnTo=%2F', { redirect: 'manual' });
+    return r.type === 'opaqueredirect' || (r.status >= 300 && r.status < 400);
+  } catch { return false; }
+}
+
+export function authPage(main, mode) {
+  const next = route().query.get('next') || '/';
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const field = (name, type, label, extra = {}) => h('label', { class: 'field' }, h('span', {}, label), h('input', { name, type, required: extra.optional ? null : true, autocomplete: extra.ac, minlength: extra.min, ...(extra.attrs || {}) }));
+  const form = h('form', { class: 'auth', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const fd = Object.fromEntries(new FormData(form));
+    if (!fd.phone) delete fd.phone;
+    form.querySelector('button[type=submit]').disabled = true;
+    try {
+      const body = await api(`/api/auth/${mode}`, { body: fd });
+      session.set(body.token, body.user);
+      go(next, true);
+    } catch (e) { showError(msg, e); } finally { form.querySelector('button[type=submit]').disabled = false; }
+  } },
+  h('h1', {}, t(mode === 'login' ? 'sign_in' : 'register')),
+  mode === 'register' ? field('name', 'text', t('name'), { ac: 'name' }) : null,
+  field('email', 'email', t('email'), { ac: 'email' }),
+  field('password', 'password', t('password'), { ac: mode === 'login' ? 'current-password' : 'new-password', min: mode === 'register' ? 8 : null }),
+  mode === 'register' ? h('small', { class: 'muted' }, t('password_hint')) : null,
+  mode === 'register' ? field('phone', 'tel', t('phone'), { optional: true, ac: 'tel' }) : null,
+  msg,
+  h('button', { type: 'submit', class: 'primary' }, t(mode === 'login' ? 'sign_in' : 'register')),
+  h('p', {}, t(mode === 'login' ? 'no_account' : 'have_account'), ' ',
+    h('a', { href: `#/${mode === 'login' ? 'register' : 'login'}?next=${encodeURIComponent(next)}` }, t(mode === 'login' ? 'register' : 'sign_in'))));
+  const googleSlot = h('div', { class: 'google-slot' });
+  main.replaceChildren(form, googleSlot);
+  googleAvailable().then((yes) => {
+    if (!yes) return;
+    const returnTo = `/#${next}`;
+    googleSlot.replaceChildren(h('a', { class: 'button google', href: `/api/auth/google/start?returnTo=${encodeURIComponent(returnTo)}` }, t('google')));
+  });
+}
+
+/** Sends to sign-in (and back here afterwards) when no one is signed in; true when signed in. */
+function needSession() {
+  if (session.token) return true;
+  go(`/login?next=${encodeURIComponent(route().raw)}`, true);
+  return false;
+}
+
+export async function waitingRoom(main, id) {
+  if (!needSession()) return;
+  const conn = badge();
+  const title = h('h1', {}, t('waiting_room'));
+  const posEl = h('strong', { class: 'position', 'data-testid': 'position' }, '–');
+  const aheadEl = h('p', { 'data-testid': 'ahead' });
+  const sizeEl = h('p', { class: 'muted' });
+  const waitEl = h('p', { 'data-testid': 'wait' });
+  const bar = h('progress', { max: 100, value: 0, 'aria-label': t('position') });
+  const msg = h('div', { 'aria-live': 'polite' });
+  let firstPosition = null;
+  let done = false;
+  const show = (p) => {
+    if (p.position == null) return;
+    if (firstPosition == null || p.position > firstPosition) firstPosition = p.position;
+    posEl.textContent = String(p.position);
+    aheadEl.textContent = t('ahead', { n: Math.max(0, p.position - 1) });
+    if (p.queueSize != null) sizeEl.textContent = t('queue_size', { n: p.queueSize });
+    waitEl.textContent = p.estimatedWait != null ? t('est_wait', { t: waitText(p.estimatedWait) }) : '';
+    bar.value = firstPosition > 1 ? Math.round(((firstPosition - p.position) / (firstPosition - 1)) * 100) : (p.position <= 1 ? 90 : 0);
+  };
+  const admitted = () => {
+    if (done) return;
+    done = true;
+    bar.value = 100;
+    msg.replaceChildren(notice('ok', t('admitted')));
+    setTimeout(() => go(`/events/${id}/seats`, true), 600);
+  };
+  const leave = h('button', { class: 'secondary', 'data-testid': 'leave', onclick: async () => {
+    done = true;
+    try { await api(`/api/queue/leave/${id}`, { method: 'POST' }); } catch { /* leaving anyway */ }
+    go(`/events/${id}`);
+  } }, t('leave_queue'));
+  main.replaceChildren(h('section', { class: 'queue-room' },
+    h('div', { class: 'row between' }, title, conn.el),
+    h('div', { class: 'queue-box' }, h('span', { class: 'muted' }, t('position')), posEl, aheadEl, bar, waitEl, sizeEl),
+    h('p', { class: 'muted' }, t('keep_open')), msg, leave));
+  try {
+    const r = await api(`/api/queue/check/${id}`, { method: 'POST' });
+    if (r.eventInfo?.title) title.textContent = `${t('waiting_room')} · ${r.eventInfo.title}`;
+    if (!r.queued) { admitted(); return; }
+    show(r);
+  } catch (e) { showError(msg, e); return; }
+  const socket = liveSocket(conn.set);
+  socket.on('connect', () => socket.emit('join-queue', { eventId: id }));
+  socket.on('queue-position', (p) => { if (p.eventId === id) show(p); });
+  socket.on('queue-entry-allowed', (p) => { if (!p.eventId || p.eventId === id) admitted(); });
+  socket.on('queue-cleared', (p) => { if (p.eventId === id) { done = true; msg.replaceChildren(notice('error', t('queue_cleared'))); } });
+  // The heartbeat keeps the place; when the socket is down it also polls the status, so a
+  // missed push (or a broken socket) never strands the fan.
+  every(5000, async () => {
+    if (done) return;
+    try {
+      const hb = await api(`/api/queue/heartbeat/${id}`, { method: 'POST', noRedirect: true });
+      if (hb.status === 'active') { admitted(); return; }
+      if (hb.status === 'not_in_queue') {
+        const r = await api(`/api/queue/check/${id}`, { method: 'POST', noRedirect: true });
+        if (!r.queued) admitted(); else show(r);
+      } else if (!socket.connected) {
+        const s = await api(`/api/queue/status/${id}`, { noRedirect: true });
+        if (s.status === 'active') admitted(); else show(s);
+      }
+    } catch (e) { msg.replaceChildren(notice('error', e)); }
+  });
+}
+
+export async function seatMap(main, id) {
+  if (!needSession()) return;
+  main.replaceChildren(notice('info', t('loading')));
+  let data;
+  try {
+    const status = await api(`/api/queue/check/${id}`, { method: 'POST' });
+    if (status.queued) { go(`/events/${id}/queue`, true); return; }
+    data = await api(`/api/seats/events/${id}`);
+  } catch (e) { showError(main, e); return; }
+  const conn = badge();
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const chosen = new Map();
+  const buttons = new Map();
+  const summary = h('p', { 'data-testid': 'selection' }, t('pick_seat'));
+  const holdBtn = h('button', { class: 'primary', disabled: true, 'data-testid': 'hold' }, t('hold'));
+  const refresh = () => {
+    const total = [...chosen.values()].reduce((a, s) => a + Number(s.price), 0);
+    summary.textContent = chosen.size ? `${t('selected')}: ${[...chosen.values()].map((s) => s.seat_label).join(', ')} · ${t('total')} ${won(total)}` : t('pick_seat');
+    holdBtn.disabled = chosen.size === 0;
+  };
+  const setStatus = (seatId, st) => {
+    const b = buttons.get(seatId);
+    if (!b) return;
+    b.dataset.status = st;
+    b.disabled = st !== 'available';
+    b.setAttribute('aria-label', `${b.dataset.label} ${t(st)}`);
+    if (st !== 'available' && chosen.has(seatId)) {
+      chosen.delete(seatId);
+      b.setAttribute('aria-pressed', 'false');
+      msg.replaceChildren(notice('error', t('seat_taken')));
+      refresh();
+    }
+  };
+  const sections = new Map();
+  for (const s of data.seats) {
+    if (!sections.has(s.section)) sections.set(s.section, new Map());
+    const rows = sections.get(s.section);
+    if (!rows.has(s.row_number)) rows.set(s.row_number, []);
+    rows.get(s.row_number).push(s);
+  }
+  const layoutSections = data.layout?.sections || [];
+  const priceOf = (name) => layoutSections.find((x) => x.name === name)?.price;
+  const grid = h('div', { class: 'seatmap', role: 'group', 'aria-label': t('seat_select') });
+  for (const [name, rows] of sections) {
+    const sec = h('section', { class: 'section' }, h('h3', {}, name, ' ', h('span', { class: 'muted' }, won(priceOf(name) ?? rows.values().next().value[0].price))));
+    for (const [rowNo, seats] of [...rows].sort((a, b) => a[0] - b[0])) {
+      const row = h('div', { class: 'seat-row' }, h('span', { class: 'row-label', 'aria-hidden': 'true' }, rowNo));
+      for (const s of seats.sort((a, b) => a.seat_number - b.seat_number)) {
+        const b = h('button', { type: 'button', class: 'seat', 'data-id': s.id, 'data-label': s.seat_label, 'data-status': s.status, 'aria-pressed': 'false', title: `${s.seat_label} · ${won(s.price)}`, onclick: () => {
+          if (chosen.has(s.id)) { chosen.delete(s.id); b.setAttribute('aria-pressed', 'false'); }
+          else {
+            if (chosen.size >= MAX_SEATS) { msg.replaceChildren(notice('error', t('max_seats', { n: MAX_SEATS }))); return; }
+            chosen.set(s.id, s); b.setAttribute('aria-pressed', 'true');
+          }
+          msg.replaceChildren();
+          refresh();
+        } }, s.seat_number);
+        b.disabled = s.status !== 'available';
+        b.setAttribute('aria-label', `${s.seat_label} ${t(s.status)}`);
+        buttons.set(s.id, b);
+        row.append(b);
+      }
+      sec.append(row);
+    }
+    grid.append(sec);
+  }
+  holdBtn.addEventListener('click', async () => {
+    holdBtn.disabled = true;
+    try {
+      const r = await api('/api/seats/reserve', { body: { eventId: id, seatIds: [...chosen.keys()] } });
+      go(`/pay/${r.reservation.id}`);
+    } catch (e) {
+      msg.replaceChildren(notice('error', e));
+      if (e.code === 'seat_unavailable' && e.fields?.seatIds) e.fields.seatIds.forEach((sid) => setStatus(sid, 'held'));
+      holdBtn.disabled = chosen.size === 0;
+    }
+  });
+  const legend = h('ul', { class: 'legend' }, ['available', 'mine', 'held', 'sold'].map((s) => h('li', {}, h('span', { class: `seat demo`, 'data-status': s, 'aria-pressed': s === 'mine' ? 'true' : 'false' }), t(s))));
+  main.replaceChildren(h('section', {},
+    h('div', { class: 'row between' }, h('h1', {}, `${t('seat_select')} · ${data.event.title}`), conn.el),
+    h('div', { class: 'stage', 'aria-hidden': 'true' }, 'STAGE'), legend, grid,
+    h('div', { class: 'sticky-bar' }, summary, msg, holdBtn)));
+  const socket = liveSocket(conn.set);
+  socket.on('connect', () => socket.emit('join-seat-selection', { eventId: id }));
+  socket.on('seat-selected', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => setStatus(sid, 'held')); });
+  socket.on('seats-released', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => setStatus(sid, 'available')); });
+}
+
+async function loadReservation(id) {
+  const { reservation } = await api(`/api/reservations/${id}`);
+  return reservation;
+}
+
+export async function payPage(main, id) {
+  if (!needSession()) return;
+  main.replaceChildren(notice('info', t('loading')));
+  let r;
+  try { r = await loadReservation(id); } catch (e) { showError(main, e); return; }
+  if (r.status !== 'pending') { go(`/result/${id}`, true); return; }
+  const left = h('p', { class: 'countdown big', 'data-testid': 'hold-left' });
+  const expires = Date.parse(r.expires_at);
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const payBtn = h('button', { type: 'submit', class: 'primary big', 'data-testid': 'pay' }, t('pay', { p: won(r.total_amount) }));
+  const tick = () => {
+    const ms = expires - Date.now();
+    left.textContent = ms > 0 ? t('hold_left', { t: span(ms) }) : t('hold_expired');
+    if (ms <= 0) payBtn.disabled = true;
+  };
+  tick();
+  every(1000, tick);
+  const methods = ['card', 'kakao_pay', 'naver_pay', 'bank_transfer', 'sandbox_decline'];
+  const form = h('form', { class: 'pay', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const method = new FormData(form).get('method');
+    payBtn.disabled = true;
+    msg.replaceChildren(notice('info', t('loading')));
+    try {
+      const prep = await api('/api/payments/prepare', { body: { reservationId: id, amount: r.total_amount } });
+      // The sandbox stands in for the provider's checkout window: the browser makes the key.
+      const paymentKey = `sandbox_${method}_${randomHex()}`;
+      await api('/api/payments/confirm', { body: { paymentKey, orderId: prep.orderId, amount: prep.amount } });
+      go(`/result/${id}`, true);
+    } catch (e) {
+      msg.replaceChildren(notice('error', `${t('pay_failed')}: ${errText(e)}`));
+      payBtn.disabled = false;
+    }
+  } },
+  h('fieldset', {}, h('legend', {}, t('method')),
+    methods.map((m, i) => h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'method', value: m, checked: i === 0 }), t(m)))),
+  h('p', { class: 'muted' }, t('sandbox_note')), msg, payBtn);
+  main.replaceChildren(h('section', { class: 'narrow' },
+    h('h1', {}, t('payment')),
+    h('div', { class: 'summary' }, h('h2', {}, r.event_title), h('p', {}, when(r.event_date), ' · ', r.venue),
+      h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
+      h('p', {}, `${t('seats')}: ${(r.seats || []).map((s) => s.seat_label).join(', ') || (r.items || []).map((i) => `${i.ticketTypeName} × ${i.quantity}`).join(', ')}`),
+      h('p', { class: 'price' }, won(r.total_amount))),
+    left, form));
+}
+
+export async function resultPage(main, id) {
+  if (!needSession()) return;
+  try {
+    const r = await loadReservation(id);
+    const ok = r.status === 'confirmed';
+    main.replaceChildren(h('section', { class: 'narrow result' },
+      h('h1', { 'data-testid': 'result' }, ok ? t('paid') : t(r.status)),
+      h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
+      h('p', {}, r.event_title, ' · ', when(r.event_date)),
+      h('p', {}, `${t('seats')}: ${(r.seats || []).map((s) => s.seat_label).join(', ')}`),
+      h('p', { class: 'price' }, won(r.total_amount)),
+      ok ? qr(r) : null,
+      h('div', { class: 'row' },
+        h('a', { class: 'button primary', href: '#/me' }, t('view_tickets')),
+        r.status === 'pending' ? h('a', { class: 'button', href: `#/pay/${id}` }, t('continue_pay')) : null)));
+  } catch (e) { showError(main, e); }
+}
+
+/** The QR code of a confirmed ticket, as an SVG, encoding its reservation number and id. */
+function qr(r) {
+  const code = qrcode(0, 'M');
+  code.addData(`TIKETI:${r.reservation_number}:${r.id}`);
+  code.make();
+  const box = h('figure', { class: 'qr', 'data-testid': 'qr' });
+  box.innerHTML = code.createSvgTag({ cellSize: 4, margin: 2, scalable: true, alt: t('qr_label') });
+  box.append(h('figcaption', {}, `${t('qr_label')} · ${r.reservation_number}`));
+  return box;
+}
+
+export async function myPage(main) {
+  if (!needSession()) return;
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const list = h('div', {}, notice('info', t('loading')));
+  main.replaceChildren(h('h1', {}, t('my')), msg, list);
+  let reservations, payments = [];
+  try {
+    ({ reservations } = await api('/api/reservations/my'));
+    try { ({ payments } = await api('/api/payments/user/me?limit=100')); } catch { payments = []; }
+  } catch (e) { showError(list, e); return; }
+  if (!reservations.length) { list.replaceChildren(notice('info', t('no_reservations'))); return; }
+  const keyOf = (rid) => payments.find((p) => p.reservation_id === rid && p.payment_key && ['completed', 'approved'].includes(p.status))?.payment_key;
+  list.replaceChildren(h('ul', { class: 'tickets' }, reservations.map((r) => {
+    const paid = r.status === 'confirmed';
+    const cancellable = r.status === 'pending' || r.status === 'confirmed';
+    const cancel = cancellable ? h('button', { class: 'danger', 'data-testid': 'cancel', onclick: async () => {
+      if (!confirm(t('confirm_cancel'))) return;
+      cancel.disabled = true;
+      try {
+        const key = paid && keyOf(r.id);
+        if (key) {
+          const res = await api(`/api/payments/${encodeURIComponent(key)}/cancel`, { body: { cancelReason: 'requested by the fan' } });
+          sessionStorage.setItem('tiketi.flash', t('refund_done', { p: won(res.refundAmount) }));
+        } else {
+          await api(`/api/reservations/${r.id}/cancel`, { method: 'POST' });
+          sessionStorage.setItem('tiketi.flash', t('cancelled_ok'));
+        }
+        myPage(main);
+      } catch (e) { msg.replaceChildren(notice('error', e)); cancel.disabled = false; }
+    } }, t(paid ? 'cancel_refund' : 'cancel_res')) : null;
+    return h('li', { class: 'ticket', 'data-id': r.id, 'data-status': r.status },
+      h('div', {},
+        h('div', { class: 'row' }, chip(r.status), r.payment_status && r.payment_status !== 'pending' ? chip(r.payment_status) : null),
+        h('h2', {}, r.event_title),
+        h('p', {}, when(r.event_date), ' · ', r.venue),
+        h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
+        h('p', {}, `${t('seats')}: ${(r.seats || []).map((s) => s.seat_label).join(', ') || (r.items || []).map((i) => `${i.ticketTypeName ?? i.ticket_type_name} × ${i.quantity}`).join(', ')}`),
+        h('p', { class: 'price' }, won(r.total_amount)),
+        h('div', { class: 'row' },
+          r.status === 'pending' ? h('a', { class: 'button primary', href: `#/pay/${r.id}` }, t('continue_pay')) : null,
+          cancel)),
+      paid ? qr(r) : null);
+  })));
+  const flash = sessionStorage.getItem('tiketi.flash');
+  if (flash) { sessionStorage.removeItem('tiketi.flash'); msg.replaceChildren(notice('ok', flash)); }
+}
+
+export { onLeave };

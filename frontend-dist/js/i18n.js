@@ -1,0 +1,120 @@
+// Korean and English text. `t(key, vars)` picks the current language (saved in localStorage,
+// Korean by default); `{name}` placeholders are filled from `vars`. Switching re-renders the page.
+
+const dict = {
+  ko: {
+    brand_tag: '공연 예매', home: '홈', search: '검색', search_ph: '공연, 아티스트, 장소 검색', my: '내 예매', admin: '관리자',
+    sign_in: '로그인', sign_out: '로그아웃', register: '회원가입', email: '이메일', password: '비밀번호', name: '이름', phone: '전화번호 (선택)',
+    google: 'Google로 계속하기', no_account: '계정이 없으신가요?', have_account: '이미 계정이 있으신가요?', password_hint: '8자 이상',
+    on_sale: '예매 중', upcoming: '오픈 예정', sold_out: '매진', ended: '종료', cancelled: '취소됨', all: '전체',
+    opens_in: '오픈까지 {t}', closes_in: '마감까지 {t}', no_events: '공연이 없습니다.', loading: '불러오는 중…',
+    from_price: '{p}부터', venue: '장소', date: '공연일', sale: '예매 기간', artist: '아티스트', book: '예매하기', not_on_sale: '지금은 예매할 수 없습니다.',
+    ticket_types: '좌석 등급', back: '뒤로',
+    waiting_room: '대기실', position: '내 순서', ahead: '내 앞에 {n}명', queue_size: '대기 인원 {n}명', est_wait: '예상 대기 시간: {t}', leave_queue: '대기열 나가기',
+    admitted: '입장했습니다! 좌석 선택으로 이동합니다.', keep_open: '이 창을 닫지 마세요. 새로고침해도 순서는 유지됩니다.', queue_paused: '입장이 잠시 멈춰 있습니다.',
+    connected: '실시간 연결됨', connecting: '연결 중…', disconnected: '연결 끊김 · 재연결 중', queue_cleared: '대기열이 운영자에 의해 초기화되었습니다.',
+    seat_select: '좌석 선택', selected: '선택한 좌석', total: '합계', hold: '좌석 선점하기', max_seats: '최대 {n}석까지 선택할 수 있습니다.',
+    available: '선택 가능', held: '선점됨', sold: '판매됨', mine: '내 선택', seat_taken: '다른 분이 방금 선택한 좌석입니다.', pick_seat: '좌석을 선택하세요.',
+    hold_left: '남은 시간 {t}', hold_expired: '선점 시간이 만료되었습니다.', payment: '결제', method: '결제 수단', pay: '{p} 결제하기',
+    card: '신용카드', naver_pay: '네이버페이', kakao_pay: '카카오페이', bank_transfer: '계좌이체', sandbox_decline: '거절 테스트 (sandbox)',
+    sandbox_note: '샌드박스 결제입니다. 실제로 청구되지 않습니다.', paid: '결제가 완료되었습니다', pay_failed: '결제에 실패했습니다',
+    reservation_no: '예매번호', view_tickets: '내 예매 보기', try_again: '다시 시도', seats: '좌석', amount: '금액', status: '상태',
+    confirmed: '예매 확정', pending: '결제 대기', expired: '만료됨', refunded: '환불됨', completed: '결제 완료', failed: '결제 실패',
+    cancel_res: '예매 취소', cancel_refund: '취소 및 환불', confirm_cancel: '이 예매를 취소할까요? 결제된 금액은 환불됩니다.', refund_done: '환불되었습니다: {p}',
+    cancelled_ok: '예매가 취소되었습니다.', no_reservations: '예매 내역이 없습니다.', qr_label: '입장 QR 코드', continue_pay: '결제 계속하기',
+    dashboard: '대시보드', events: '공연', reservations: '예매', queue: '대기열', stats: '통계',
+    total_events: '전체 공연', total_res: '전체 예매', revenue: '매출', today_res: '오늘 예매', recent: '최근 예매',
+    new_event: '새 공연', edit: '수정', save: '저장', create: '만들기', title: '제목', description: '설명', address: '주소',
+    event_date: '공연 일시', sale_start: '예매 시작', sale_end: '예매 종료', poster: '포스터 이미지', layout: '좌석 배치', none: '없음',
+    upload: '업로드', upload_missing: '이 서버에는 이미지 업로드가 아직 없습니다. 포스터 URL을 직접 입력하세요.', poster_url: '포스터 URL',
+    cancel_event: '공연 취소', confirm_cancel_event: '공연을 취소할까요? 결제된 예매는 환불됩니다.', saved: '저장되었습니다.', created: '만들었습니다.',
+    threshold: '동시 입장 인원', admit_per_tick: '틱당 입장', tick_ms: '틱 간격(ms)', pause: '일시정지', resume: '재개', clear: '초기화',
+    confirm_clear: '대기열을 초기화할까요?', waiting: '대기 중', active: '입장 중', free_slots: '빈 자리', paused: '일시정지됨', running: '운영 중',
+    admitted_min: '최근 1분 입장', enabled: '대기열 사용', choose_event: '공연 선택', overview: '개요', users: '회원', active_events: '판매 중 공연',
+    confirmed_res: '확정 예매', payments: '결제', unavailable_stat: '이 통계는 아직 서버에 없습니다.', sales_chart: '매출과 예매', queue_chart: '대기열 현황',
+    page: '{p} / {n} 페이지', prev: '이전', next: '다음', forbidden: '관리자만 볼 수 있습니다.', not_found: '페이지를 찾을 수 없습니다.',
+    network: '서버에 연결할 수 없습니다.', offline: '오프라인 상태입니다.', signin_needed: '로그인이 필요합니다.', lang: 'English',
+    days: '{d}일 {h}:{m}:{s}', seconds: '{n}초', minutes: '약 {n}분', welcome: '{name}님 환영합니다',
+  },
+  en: {
+    brand_tag: 'Tickets', home: 'Home', search: 'Search', search_ph: 'Search events, artists, venues', my: 'My tickets', admin: 'Admin',
+    sign_in: 'Sign in', sign_out: 'Sign out', register: 'Register', email: 'Email', password: 'Password', name: 'Name', phone: 'Phone (optional)',
+    google: 'Continue with Google', no_account: 'No account yet?', have_account: 'Already registered?', password_hint: 'At least 8 characters',
+    on_sale: 'On sale', upcoming: 'Upcoming', sold_out: 'Sold out', ended: 'Ended', cancelled: 'Cancelled', all: 'All',
+    opens_in: 'Opens in {t}', closes_in: 'Closes in {t}', no_events: 'No events.', loading: 'Loading…',
+    from_price: 'From {p}', venue: 'Venue', date: 'Date', sale: 'On sale', artist: 'Artist', book: 'Book tickets', not_on_sale: 'Not on sale right now.',
+    ticket_types: 'Ticket types', back: 'Back',
+    waiting_room: 'Waiting room', position: 'Your place', ahead: '{n} ahead of you', queue_size: '{n} waiting', est_wait: 'Estimated wait: {t}', leave_queue: 'Leave the queue',
+    admitted: "You're in! Taking you to the seats.", keep_open: 'Keep this page open. Refreshing keeps your place.', queue_paused: 'Admissions are paused for a moment.',
+    connected: 'Live', connecting: 'Connecting…', disconnected: 'Disconnected · reconnecting', queue_cleared: 'The queue was cleared by an operator.',
+    seat_select: 'Choose seats', selected: 'Selected', total: 'Total', hold: 'Hold these seats', max_seats: 'You can choose up to {n} seats.',
+    available: 'Available', held: 'Held', sold: 'Sold', mine: 'Yours', seat_taken: 'Someone just took that seat.', pick_seat: 'Choose a seat.',
+    hold_left: '{t} left', hold_expired: 'Your hold has expired.', payment: 'Payment', method: 'Payment method', pay: 'Pay {p}',
+    card: 'Card', naver_pay: 'Naver Pay', kakao_pay: 'Kakao Pay', bank_transfer: 'Bank transfer', sandbox_decline: 'Decline test (sandbox)',
+    sandbox_note: 'Sandbox payment: nothing is charged.', paid: 'Payment complete', pay_failed: 'Payment failed',
+    reservation_no: 'Reservation', view_tickets: 'See my tickets', try_again: 'Try again', seats: 'Seats', amount: 'Amount', status: 'Status',
+    confirmed: 'Confirmed', pending: 'Awaiting payment', expired: 'Expired', refunded: 'Refunded', completed: 'Paid', failed: 'Payment failed',
+    cancel_res: 'Cancel', cancel_refund: 'Cancel and refund', confirm_cancel: 'Cancel this reservation? Any payment is refunded.', refund_done: 'Refunded: {p}',
+    cancelled_ok: 'Reservation cancelled.', no_reservations: 'No reservations yet.', qr_label: 'Entry QR code', continue_pay: 'Continue to payment',
+    dashboard: 'Dashboard', events: 'Events', reservations: 'Reservations', queue: 'Queue', stats: 'Statistics',
+    total_events: 'Events', total_res: 'Reservations', revenue: 'Revenue', today_res: 'Today', recent: 'Recent reservations',
+    new_event: 'New event', edit: 'Edit', save: 'Save', create: 'Create', title: 'Title', description: 'Description', address: 'Address',
+    event_date: 'Event date', sale_start: 'Sale starts', sale_end: 'Sale ends', poster: 'Poster image', layout: 'Seat layout', none: 'None',
+    upload: 'Upload', upload_missing: 'This server has no image upload yet. Enter a poster URL instead.', poster_url: 'Poster URL',
+    cancel_event: 'Cancel event', confirm_cancel_event: 'Cancel this event? Paid reservations are refunded.', saved: 'Saved.', created: 'Created.',
+    threshold: 'Fans shopping at once', admit_per_tick: 'Admit per tick', tick_ms: 'Tick (ms)', pause: 'Pause', resume: 'Resume', clear: 'Clear',
+    confirm_clear: 'Clear this queue?', waiting: 'Waiting', active: 'Shopping', free_slots: 'Free slots', paused: 'Paused', running: 'Running',
+    admitted_min: 'Admitted last minute', enabled: 'Queue on', choose_event: 'Choose an event', overview: 'Overview', users: 'Users', active_events: 'Events on sale',
+    confirmed_res: 'Confirmed', payments: 'Payments', unavailable_stat: 'This statistic is not on the server yet.', sales_chart: 'Revenue and reservations', queue_chart: 'Queues',
+    page: 'Page {p} of {n}', prev: 'Previous', next: 'Next', forbidden: 'Operators only.', not_found: 'Page not found.',
+    network: 'Cannot reach the server.', offline: 'You are offline.', signin_needed: 'Please sign in.', lang: '한국어',
+    days: '{d}d {h}:{m}:{s}', seconds: '{n} s', minutes: 'about {n} min', welcome: 'Welcome, {name}',
+  },
+};
+
+let lang = localStorage.getItem('tiketi.lang') || 'ko';
+export const getLang = () => lang;
+export function setLang(l) {
+  lang = l;
+  localStorage.setItem('tiketi.lang', l);
+  document.documentElement.lang = l;
+}
+document.documentElement.lang = lang;
+
+/** The text for `key` in the current language with `{vars}` filled in. */
+export function t(key, vars = {}) {
+  const s = dict[lang][key] ?? dict.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ''));
+}
+
+/** Error text: network failures get a sentence of ours, everything else the server's words. */
+export function errText(e) {
+  if (!e) return '';
+  if (e.code === 'network') return t(e.message === 'offline' ? 'offline' : 'network');
+  return typeof e.message === 'string' && e.message ? e.message : String(e);
+}
+
+const locale = () => (lang === 'ko' ? 'ko-KR' : 'en-GB');
+export const won = (n) => (n == null ? '' : lang === 'ko' ? `${Number(n).toLocaleString('ko-KR')}원` : `₩${Number(n).toLocaleString('en-GB')}`);
+export const when = (iso) => (iso ? new Date(iso).toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short' }) : '');
+export const toInputDate = (iso) => {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+};
+
+/** A duration in ms as "1d 02:03:04" or "02:03". */
+export function span(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const p = (n) => String(n).padStart(2, '0');
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  if (d > 0) return t('days', { d, h: p(h), m: p(m), s: p(sec) });
+  return h > 0 ? `${h}:${p(m)}:${p(sec)}` : `${p(m)}:${p(sec)}`;
+}
+
+/** A wait in seconds in words. */
+export function waitText(sec) {
+  if (sec == null) return '';
+  return sec < 60 ? t('seconds', { n: Math.max(1, Math.round(sec)) }) : t('minutes', { n: Math.round(sec / 60) });
+}

@@ -1,0 +1,324 @@
+//! End-to-end tests of the web client (`frontend-dist/`) in headless Chromium: each test starts
+//! the real all-in-one server on its own database, seeds what the scenario needs (SQL and admin
+//! API calls with tokens the server trusts), and runs a Playwright script from `tests/e2e/`
+//! (`node tests/e2e/<scenario>.mjs <baseUrl> <json>`), asserting its exit status, its output and
+//! what it left in the database. Screenshots land in `docs/screenshots/`.
+//!
+//! Needs Debian's `/usr/bin/chromium` and `npm ci` in `tests/e2e` (scripts/lib.sh,
+//! `ensure_browser_tests`, installs both). Without them the tests fail and say how to install.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tiketi_core::testing::test_db;
+use tiketi_tests::idp::{FakeGoogle, GoogleUser};
+use tiketi_tests::{TestApp, workspace_root};
+use uuid::Uuid;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// A whole scenario, browser start-up included; the scripts bound each of their own waits.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Runs `tests/e2e/<scenario>.mjs` against `app` with `args` (JSON); returns its stdout.
+async fn run_scenario(app: &TestApp, scenario: &str, args: Value) -> String {
+    let root = workspace_root();
+    let e2e = root.join("tests/e2e");
+    assert!(
+        PathBuf::from(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run scripts/test.sh (or apt-get install chromium)"
+    );
+    assert!(
+        e2e.join("node_modules/playwright-core").exists(),
+        "tests/e2e/node_modules is missing: run `npm ci` in tests/e2e (scripts/test.sh does)"
+    );
+    let shots = root.join("docs/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    let child = tokio::process::Command::new("node")
+        .arg(e2e.join(format!("{scenario}.mjs")))
+        .arg(app.url(""))
+        .arg(args.to_string())
+        .env("SCREENSHOT_DIR", &shots)
+        .env("CHROMIUM", CHROMIUM)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let out = tokio::time::timeout(SCENARIO_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{scenario} did not finish in {SCENARIO_TIMEOUT:?}"))
+        .expect("scenario output");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{scenario} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    // Shown with --nocapture: which steps ran and what the scripts noticed (e.g. the upload).
+    println!("--- {scenario}\n{stdout}");
+    stdout
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> Value {
+    let res = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// An event on sale now with two priced sections (A 30,000 won, B 50,000 won; 2 rows x 8).
+async fn event_with_seats(pool: &PgPool, title: &str) -> Uuid {
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.events (title, artist_name, venue, address, event_date,
+                                    sale_start_date, sale_end_date, description)
+         VALUES ($1, 'The Testers', 'Olympic Hall', 'Seoul', now() + interval '30 days',
+                 now() - interval '1 hour', now() + interval '1 day', 'A show for the browser test')
+         RETURNING id",
+    )
+    .bind(title)
+    .fetch_one(pool)
+    .await
+    .expect("insert event");
+    sqlx::query("UPDATE ticket.events SET status = 'on_sale' WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .expect("status");
+    sqlx::query(
+        "INSERT INTO ticket.seats (event_id, section, row_number, seat_number, seat_label, price)
+         SELECT $1, s.name, r, n, format('%s-%s-%s', s.name, r, n), s.price
+         FROM (VALUES ('A', 30000), ('B', 50000)) s(name, price),
+              generate_series(1, 2) r, generate_series(1, 8) n",
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .expect("insert seats");
+    id
+}
+
+/// A fan registers, waits behind a full queue (threshold 1) and sees the place move, is admitted
+/// when the active fan leaves, holds a seat that a second browser sees taken at once, pays in
+/// the sandbox, sees the ticket's QR code, then cancels and sees the refund.
+#[tokio::test]
+async fn a_fan_queues_holds_a_seat_pays_sees_the_qr_code_and_gets_a_refund() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let event = event_with_seats(&pool, "Browser Fest 2026").await;
+    let (_, admin) = app.tokens().admin();
+    call(
+        &app,
+        reqwest::Method::PUT,
+        &admin,
+        &format!("/api/queue/admin/{event}/settings"),
+        json!({"enabled": true, "threshold": 1, "admitPerTick": 1, "tickMs": 200,
+               "admissionTtlSec": 600, "idleGraceSec": 86400}),
+    )
+    .await;
+    // One fan shopping (the queue is full) and one waiting ahead of the browser's fan.
+    let (_, active) = app.tokens().fan();
+    let (_, ahead) = app.tokens().fan();
+    let first = call(
+        &app,
+        reqwest::Method::POST,
+        &active,
+        &format!("/api/queue/check/{event}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        first["queued"],
+        json!(false),
+        "the first fan is admitted: {first}"
+    );
+    let second = call(
+        &app,
+        reqwest::Method::POST,
+        &ahead,
+        &format!("/api/queue/check/{event}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        second["queued"],
+        json!(true),
+        "the second fan waits: {second}"
+    );
+    let (_, watcher) = app.tokens().fan();
+
+    let email = format!("fan-{}@example.com", Uuid::new_v4().simple());
+    let out = run_scenario(
+        &app,
+        "fan_journey",
+        json!({"eventId": event, "email": email, "password": "correct horse battery",
+               "activeToken": active, "aheadToken": ahead, "adminToken": admin,
+               "watcherToken": watcher}),
+    )
+    .await;
+    for step in [
+        "searched",
+        "registered",
+        "queued at 2",
+        "moved to 1",
+        "admitted",
+        "seat taken in second browser",
+        "paid",
+        "session refreshed",
+        "qr shown",
+        "refunded",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+
+    // What the browser did is what the database holds: one reservation, cancelled and refunded.
+    let (status, payment_status): (String, String) = sqlx::query_as(
+        "SELECT r.status, r.payment_status FROM ticket.reservations r
+         JOIN auth.users u ON u.id = r.user_id WHERE u.email = $1",
+    )
+    .bind(&email)
+    .fetch_one(&pool)
+    .await
+    .expect("the fan's reservation");
+    assert_eq!(
+        (status.as_str(), payment_status.as_str()),
+        ("cancelled", "refunded")
+    );
+    let held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ticket.seats WHERE event_id = $1 AND status <> 'available'",
+    )
+    .bind(event)
+    .fetch_one(&pool)
+    .await
+    .expect("seats");
+    assert_eq!(held, 0, "the refunded seat is released");
+}
+
+/// An operator signs in, creates an event (trying the poster upload), finds it on the home page,
+/// changes its queue threshold and opens the statistics charts.
+#[tokio::test]
+async fn an_admin_creates_an_event_sets_its_queue_threshold_and_opens_the_charts() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    // A real account made an operator: the browser signs in with it through the page.
+    let email = format!("ops-{}@example.com", Uuid::new_v4().simple());
+    let password = "operators only please";
+    let res = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .json(&json!({"email": email, "password": password, "name": "Operator"}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(res.status(), 201, "{:?}", res.text().await);
+    sqlx::query("UPDATE auth.users SET role = 'admin' WHERE email = $1")
+        .bind(&email)
+        .execute(&pool)
+        .await
+        .expect("make admin");
+    // Something for the charts to show.
+    event_with_seats(&pool, "Charted Show").await;
+
+    let title = format!("Admin Made {}", &Uuid::new_v4().simple().to_string()[..6]);
+    let out = run_scenario(
+        &app,
+        "admin_console",
+        json!({"email": email, "password": password, "title": title}),
+    )
+    .await;
+    for step in [
+        "error in words",
+        "signed in",
+        "event created",
+        "on home page",
+        "threshold saved",
+        "back after sign-in",
+        "charts drawn",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+
+    let event: Uuid = sqlx::query_scalar("SELECT id FROM ticket.events WHERE title = $1")
+        .bind(&title)
+        .fetch_one(&pool)
+        .await
+        .expect("the event the admin created");
+    let seats: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket.seats WHERE event_id = $1")
+        .bind(event)
+        .fetch_one(&pool)
+        .await
+        .expect("seats");
+    assert_eq!(
+        seats, 265,
+        "the small theatre layout's seats were generated"
+    );
+    let (_, admin) = app.tokens().admin();
+    let settings = call(
+        &app,
+        reqwest::Method::GET,
+        &admin,
+        &format!("/api/queue/admin/{event}/settings"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(settings["threshold"], json!(3), "{settings}");
+    assert_eq!(settings["enabled"], json!(true), "{settings}");
+}
+
+/// With Google configured, the sign-in page offers Google, and the code flow signs the fan in and
+/// returns to the page asked for (the callback's refresh cookie becomes an access token).
+#[tokio::test]
+async fn google_sign_in_appears_when_configured_and_brings_the_fan_back_signed_in() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let google = FakeGoogle::start().await;
+    let settings = google.settings("http://{addr}/api/auth/google/callback");
+    let overrides: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::spawn_with(pool.clone(), &overrides).await;
+    let email = format!("g-{}@gmail.example", Uuid::new_v4().simple());
+    google.sign_in_as(GoogleUser {
+        sub: format!("g-{}", Uuid::new_v4().simple()),
+        email: email.clone(),
+        email_verified: true,
+        name: "Google Fan".to_owned(),
+    });
+
+    let out = run_scenario(&app, "google_sign_in", json!({})).await;
+    for step in ["google button shown", "signed in with google"] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.users WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&pool)
+        .await
+        .expect("users");
+    assert_eq!(accounts, 1, "the Google account was created once");
+}
