@@ -6,7 +6,7 @@ mod inventory_common;
 
 use inventory_common::*;
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use tiketi_core::testing::test_db;
 use tiketi_tests::TestApp;
 use uuid::Uuid;
 
@@ -43,8 +43,10 @@ fn new_event(layout: Option<Uuid>) -> Value {
     })
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn an_admin_creates_an_event_with_seats_and_ticket_types_that_fans_can_buy(pool: PgPool) {
+#[tokio::test]
+async fn an_admin_creates_an_event_with_seats_and_ticket_types_that_fans_can_buy() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool.clone()).await;
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
@@ -239,8 +241,10 @@ async fn an_admin_creates_an_event_with_seats_and_ticket_types_that_fans_can_buy
     );
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn event_input_is_validated_field_by_field(pool: PgPool) {
+#[tokio::test]
+async fn event_input_is_validated_field_by_field() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool.clone()).await;
     let (_, admin) = app.tokens().admin();
     let mut bad = new_event(Some(Uuid::new_v4()));
@@ -347,8 +351,10 @@ async fn event_input_is_validated_field_by_field(pool: PgPool) {
     assert_eq!(status, 200, "{body}");
 }
 
-#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn everyone_reads_news_pinned_first_and_only_admins_write_it(pool: PgPool) {
+#[tokio::test]
+async fn everyone_reads_news_pinned_first_and_only_admins_write_it() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
     let app = TestApp::spawn(pool.clone()).await;
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
