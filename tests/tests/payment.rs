@@ -708,3 +708,50 @@ async fn an_idempotency_key_replays_its_answer_and_refuses_a_different_request()
     );
     assert_eq!(sandbox_charges(&pool, &order).await, 1);
 }
+
+#[tokio::test]
+async fn the_fans_request_id_follows_the_call_from_payment_to_ticket() {
+    use std::sync::{Arc, Mutex};
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    // A stand-in ticket service that records the request ids it is called with.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let recorder = {
+        let seen = seen.clone();
+        axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+                    seen.lock().unwrap().push(id.to_owned());
+                }
+                axum::Json(json!({ "reservation": {} }))
+            }
+        })
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ticket_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, recorder).await });
+
+    let app = TestApp::spawn_with(pool.clone(), &[("TICKET_INTERNAL_URL", &ticket_url)]).await;
+    let (token, reservation, _) = fan_with_hold(&app, &pool).await;
+    let order = prepare(&app, &token, reservation).await;
+    let response = app
+        .client
+        .post(app.url("/api/payments/confirm"))
+        .bearer_auth(&token)
+        .header("x-request-id", "fan-request-4242")
+        .json(&json!({"paymentKey": payment_key_for("card"), "orderId": order, "amount": 10000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-request-id"], "fan-request-4242");
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|id| id == "fan-request-4242"),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+}

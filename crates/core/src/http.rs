@@ -65,6 +65,7 @@ async fn record_metrics(service: &'static str, req: Request, next: Next) -> Resp
 /// (OAuth codes travel there).
 pub fn edge_layers(router: Router) -> Router {
     router
+        .layer(middleware::from_fn(scope_request_id))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
                 .headers()
@@ -80,6 +81,32 @@ pub fn edge_layers(router: Router) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// Makes the request id available to everything the request's handler awaits, so outbound calls
+/// to other services can carry it ([`current_request_id`]).
+async fn scope_request_id(req: Request, next: Next) -> Response {
+    match req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        Some(id) => {
+            let id = id.to_owned();
+            CURRENT_REQUEST_ID.scope(id, next.run(req)).await
+        }
+        None => next.run(req).await,
+    }
+}
+
+/// The id of the request being handled by this task, if any.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Runs `fut` as if handling the request `id` (workers use it to tag their outbound calls).
+pub async fn with_request_id<F: std::future::Future>(id: String, fut: F) -> F::Output {
+    CURRENT_REQUEST_ID.scope(id, fut).await
 }
 
 /// One entry of `TRUSTED_PROXIES`: an address or a CIDR block.

@@ -42,10 +42,15 @@ impl TicketClient {
     }
 
     async fn post(&self, path: String, body: Value) -> Result<TicketAnswer, Unreachable> {
-        let response = self
+        let mut request = self
             .http
             .post(format!("{}{path}", self.base_url))
-            .header("x-internal-token", self.token.expose())
+            .header("x-internal-token", self.token.expose());
+        // The fan's request id follows the call, so logs of both services line up.
+        if let Some(id) = tiketi_core::http::current_request_id() {
+            request = request.header(tiketi_core::http::REQUEST_ID, id);
+        }
+        let response = request
             .json(&body)
             .send()
             .await
