@@ -5,6 +5,8 @@
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod posters;
+pub mod posters_s3;
 pub mod realtime;
 pub mod release;
 pub mod sale;
@@ -28,14 +30,18 @@ pub struct AppState {
     pub infra: Infra,
     /// Pushes to Socket.IO rooms.
     pub realtime: realtime::Realtime,
+    /// Where posters are stored (S3, or local disk without a bucket).
+    pub posters: std::sync::Arc<dyn posters::PosterStore>,
 }
 
 impl AppState {
     /// Builds the state from shared infrastructure.
     pub fn new(infra: Infra) -> Self {
+        let posters = posters::from_config(&infra.config.storage);
         Self {
             infra,
             realtime: realtime::Realtime::new(),
+            posters,
         }
     }
 }
@@ -57,6 +63,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(http::admin_events::routes())
         .merge(http::admin_reservations::routes())
         .merge(http::news::routes())
+        .merge(http::images::routes())
         // Not in the path table: the ALB never routes it; payment calls it inside the cluster.
         .merge(http::internal::routes())
         .with_state(state)
