@@ -8,6 +8,7 @@ cd "$ROOT"
 ensure_build_tools
 ensure_postgres
 ensure_redis
+ensure_s3s_fs
 # #[sqlx::test] creates one database per test on this server, tracked in this database.
 ensure_database tiketi_test
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/tiketi_test}"

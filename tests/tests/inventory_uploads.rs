@@ -3,6 +3,7 @@
 //! S3 through the AWS SDK against a local `s3s-fs`, which checks request signatures for real.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -160,4 +161,160 @@ async fn an_admin_uploads_a_poster_to_disk_and_it_is_served_back(pool: PgPool) {
         assert_eq!(response.status(), 404, "{missing}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A local `s3s-fs` over a scratch directory, on a port it picks itself (read from its log, so
+/// nothing waits by sleeping). Killed when dropped.
+struct S3sFs {
+    endpoint: String,
+    root: PathBuf,
+    _child: tokio::process::Child,
+}
+
+const ACCESS_KEY: &str = "tiketi-test-access";
+const SECRET_KEY: &str = "tiketi-test-secret-key-0123456789";
+
+impl S3sFs {
+    async fn start(bucket: &str) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let root = scratch_dir();
+        // s3s-fs maps buckets to directories under its root.
+        std::fs::create_dir_all(root.join(bucket)).expect("bucket dir");
+        let mut child = tokio::process::Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(&root)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("s3s-fs is installed (scripts/test.sh installs it: cargo install s3s-fs --version 0.14.1 --locked --features binary)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let endpoint = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await.expect("read s3s-fs output") {
+                if let Some(at) = line.find("server is running at http://") {
+                    let url = &line[at + "server is running at ".len()..];
+                    return Some(url.trim().to_owned());
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .expect("s3s-fs did not report its address");
+        // Keep draining its output so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            endpoint,
+            root,
+            _child: child,
+        }
+    }
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The ticket service alone, with `store` as its poster store; returns its base URL.
+async fn ticket_service_with(
+    pool: PgPool,
+    store: tiketi_ticket::posters_s3::S3Store,
+) -> (
+    String,
+    tiketi_core::testing::TestTokens,
+    tokio_util::sync::CancellationToken,
+) {
+    let infra = tiketi_core::Infra::with_pool(tiketi_tests::test_config(&[]), pool).expect("infra");
+    let tokens = tiketi_core::testing::TestTokens::install(&infra);
+    let mut state = tiketi_ticket::AppState::new(infra);
+    state.posters = Arc::new(store);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(tiketi_ticket::run(listener, state, shutdown.clone()));
+    (format!("http://{addr}"), tokens, shutdown)
+}
+
+fn s3_storage(endpoint: &str, bucket: &str) -> tiketi_core::config::StorageConfig {
+    tiketi_tests::test_config(&[
+        ("AWS_S3_BUCKET", bucket),
+        ("AWS_S3_ENDPOINT", endpoint),
+        ("AWS_REGION", "us-east-1"),
+    ])
+    .storage
+}
+
+#[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
+async fn posters_go_to_s3_with_signed_requests_and_come_back_intact(pool: PgPool) {
+    let bucket = "tiketi-posters";
+    let s3 = S3sFs::start(bucket).await;
+    let storage = s3_storage(&s3.endpoint, bucket);
+    let store = tiketi_ticket::posters_s3::S3Store::new(&storage, bucket)
+        .with_static_credentials(ACCESS_KEY, SECRET_KEY);
+    let (base, tokens, shutdown) = ticket_service_with(pool.clone(), store).await;
+    let (_, admin) = tokens.admin();
+    let client = reqwest::Client::new();
+
+    // Big enough that the SDK streams it in more than one chunk.
+    let image = png(3 * 1024 * 1024 + 17);
+    let (status, body) = upload(
+        &client,
+        &format!("{base}/api/image/upload"),
+        &admin,
+        multipart("image", "poster.png", "image/png", &image),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let key = body["key"].as_str().unwrap();
+    assert_eq!(
+        body["url"].as_str().unwrap(),
+        format!("{}/{bucket}/{key}", s3.endpoint)
+    );
+    // Stored byte for byte in the bucket, and served back through the API from S3.
+    let stored = std::fs::read(s3.root.join(bucket).join(key)).expect("object on disk");
+    assert_eq!(stored.len(), image.len());
+    assert!(stored == image, "the stored object differs from the upload");
+    let name = key.trim_start_matches("posters/");
+    let served = client
+        .get(format!("{base}/api/image/files/{name}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(served.bytes().await.unwrap().as_ref() == image.as_slice());
+    let missing = client
+        .get(format!("{base}/api/image/files/{}.png", Uuid::new_v4()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    shutdown.cancel();
+
+    // Wrong keys: s3s-fs refuses the signature and the upload is a 503, never a stored file.
+    let bad = tiketi_ticket::posters_s3::S3Store::new(&storage, bucket)
+        .with_static_credentials(ACCESS_KEY, "not-the-secret-key-at-all-000000");
+    let (base, tokens, shutdown) = ticket_service_with(pool, bad).await;
+    let (_, admin) = tokens.admin();
+    let (status, body) = upload(
+        &client,
+        &format!("{base}/api/image/upload"),
+        &admin,
+        multipart("image", "poster.png", "image/png", &png(1000)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{body}"
+    );
+    let objects = std::fs::read_dir(s3.root.join(bucket).join("posters"))
+        .unwrap()
+        .count();
+    assert_eq!(objects, 1, "only the signed upload was stored");
+    shutdown.cancel();
 }

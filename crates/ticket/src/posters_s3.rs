@@ -7,7 +7,7 @@
 //! never uploads never touches AWS.
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Region};
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use axum::body::Bytes;
@@ -22,6 +22,7 @@ pub struct S3Store {
     bucket: String,
     region: String,
     endpoint: Option<String>,
+    credentials: Option<Credentials>,
     client: OnceCell<Client>,
 }
 
@@ -35,8 +36,22 @@ impl S3Store {
                 .endpoint
                 .as_ref()
                 .map(|e| e.trim_end_matches('/').to_owned()),
+            credentials: None,
             client: OnceCell::new(),
         }
+    }
+
+    /// The same store signing with fixed keys instead of the default credential chain (tests
+    /// and S3-compatible servers with their own keys).
+    pub fn with_static_credentials(mut self, access_key: &str, secret_key: &str) -> Self {
+        self.credentials = Some(Credentials::new(
+            access_key,
+            secret_key,
+            None,
+            None,
+            "tiketi-static",
+        ));
+        self
     }
 
     async fn client(&self) -> &Client {
@@ -51,6 +66,9 @@ impl S3Store {
                     .load()
                     .await;
                 let mut config = aws_sdk_s3::config::Builder::from(&shared);
+                if let Some(credentials) = &self.credentials {
+                    config = config.credentials_provider(credentials.clone());
+                }
                 if let Some(endpoint) = &self.endpoint {
                     config = config.endpoint_url(endpoint).force_path_style(true);
                 }
