@@ -138,4 +138,15 @@ ensure_browser_tests() {
     log "npm ci (tests/e2e: playwright-core)"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+
+# s3s-fs: a local S3-compatible server that checks request signatures for real. The poster
+# upload tests start their own instance of it (on a free port, over a scratch directory), the
+# way other tests start their own redis-server.
+S3S_FS_VERSION=0.14.1
+ensure_s3s_fs() {
+  if command -v s3s-fs >/dev/null && s3s-fs --version 2>/dev/null | grep -qF "$S3S_FS_VERSION"; then
+    return 0
+  fi
+  log "installing s3s-fs $S3S_FS_VERSION (cargo install)"
+  cargo install s3s-fs --version "$S3S_FS_VERSION" --locked --features binary
 }

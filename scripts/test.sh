@@ -11,6 +11,7 @@ ensure_redis
 ensure_test_clients
 ensure_browser_tests
 ensure_k8s_tools
+ensure_s3s_fs
 # Each test copies a migrated template into a database of its own on this server; DATABASE_URL
 # names the server (and a database the harness connects to for that).
 ensure_database tiketi_test

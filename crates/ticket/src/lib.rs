@@ -5,6 +5,8 @@
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod posters;
+pub mod posters_s3;
 pub mod queue;
 pub mod realtime;
 pub mod release;
@@ -32,15 +34,19 @@ pub struct AppState {
     pub realtime: realtime::Realtime,
     /// This replica's identity in the waiting room (admitter leases).
     pub queue: queue::Runtime,
+    /// Where posters are stored (S3, or local disk without a bucket).
+    pub posters: std::sync::Arc<dyn posters::PosterStore>,
 }
 
 impl AppState {
     /// Builds the state from shared infrastructure.
     pub fn new(infra: Infra) -> Self {
+        let posters = posters::from_config(&infra.config.storage);
         Self {
             infra,
             realtime: realtime::Realtime::new(),
             queue: queue::Runtime::default(),
+            posters,
         }
     }
 }
@@ -62,6 +68,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(http::admin_events::routes())
         .merge(http::admin_reservations::routes())
         .merge(http::news::routes())
+        .merge(http::images::routes())
         // Not in the path table: the ALB never routes it; payment calls it inside the cluster.
         .merge(http::internal::routes())
         .merge(http::queue::routes())

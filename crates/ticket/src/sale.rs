@@ -115,13 +115,25 @@ pub async fn check_fan_limit(
     Ok(())
 }
 
-/// A reservation number people can read out on the phone: `TK` + date + 8 random hex digits.
+/// A reservation number people can read out on the phone: `TK` + date + 12 random hex digits
+/// (a clash within one day is about one in 10^8 at a million reservations; the unique
+/// constraint turns the rare clash into [`number_clash`], a retryable 409).
 pub fn reservation_number(now: DateTime<Utc>) -> String {
     let random = Uuid::new_v4().simple().to_string();
     format!(
         "TK{}-{}",
         now.format("%Y%m%d"),
-        random[..8].to_ascii_uppercase()
+        random[..12].to_ascii_uppercase()
+    )
+}
+
+/// Maps a clash on `reservations_number_key` to a retryable 409, anything else as usual.
+pub fn number_clash(err: sqlx::Error) -> ApiError {
+    ApiError::from_db(
+        err,
+        &[("reservations_number_key", || {
+            ApiError::conflict("try_again", "please send the request again")
+        })],
     )
 }
 
@@ -137,7 +149,7 @@ mod tests {
         let a = reservation_number(now);
         let b = reservation_number(now);
         assert!(a.starts_with("TK20261121-"), "{a}");
-        assert_eq!(a.len(), "TK20261121-".len() + 8);
+        assert_eq!(a.len(), "TK20261121-".len() + 12);
         assert_ne!(a, b);
     }
 }

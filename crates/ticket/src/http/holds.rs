@@ -99,7 +99,8 @@ async fn hold_seats(
         .bind(user.id)
         .bind(expires_at)
         .fetch_all(&mut *tx)
-        .await?;
+        .await
+        .map_err(sale::number_clash)?;
     if held.len() != body.seat_ids.len() {
         tx.rollback().await?;
         let unavailable: Vec<Uuid> = body

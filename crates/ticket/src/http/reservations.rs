@@ -249,7 +249,8 @@ async fn reserve_tickets(
     .bind(&prices)
     .bind(&subtotals)
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(sale::number_clash)?;
     tx.commit().await?;
 
     for (ticket_type_id, available) in &left {

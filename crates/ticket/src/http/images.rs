@@ -1,0 +1,129 @@
+//! Poster uploads: `POST /api/image/upload` (admin, multipart field `image`, images only by
+//! content, at most 5 MiB) answers `{url, key}`; `GET /api/image/files/:name` serves a stored
+//! poster back from whichever [`PosterStore`](crate::posters::PosterStore) is configured.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tiketi_core::auth::AdminUser;
+use tiketi_core::{ApiError, ApiResult, AppJson};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::posters::{ImageKind, MAX_POSTER_BYTES, parse_file_name};
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/image/upload",
+            // Room for the 5 MiB file plus the multipart framing; the file itself is capped
+            // exactly while it is read.
+            post(upload_image).layer(DefaultBodyLimit::max(MAX_POSTER_BYTES + 64 * 1024)),
+        )
+        .route("/api/image/files/{name}", get(get_image))
+}
+
+fn multipart_error(status: StatusCode, text: String) -> ApiError {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType {
+            message: "expected multipart/form-data with an `image` field".to_owned(),
+        },
+        _ => ApiError::bad_request("invalid_multipart", text),
+    }
+}
+
+async fn upload_image(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<AppJson<Value>> {
+    let mut multipart = multipart.map_err(|rejection| {
+        // A missing or non-multipart content type is the client sending the wrong kind of body.
+        let status = match rejection.status() {
+            StatusCode::BAD_REQUEST => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            other => other,
+        };
+        multipart_error(status, rejection.body_text())
+    })?;
+    let mut image: Option<Bytes> = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        if field.name() != Some("image") {
+            continue;
+        }
+        let mut data = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| multipart_error(e.status(), e.body_text()))?
+        {
+            if data.len() + chunk.len() > MAX_POSTER_BYTES {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            data.extend_from_slice(&chunk);
+        }
+        image = Some(Bytes::from(data));
+        break;
+    }
+    let image = image.ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_image",
+            "send the file in a multipart field named `image`",
+        )
+    })?;
+    if image.is_empty() {
+        return Err(ApiError::bad_request("missing_image", "the image is empty"));
+    }
+    let kind = ImageKind::sniff(&image).ok_or_else(|| ApiError::UnsupportedMediaType {
+        message: "only PNG, JPEG, GIF and WebP images are accepted".to_owned(),
+    })?;
+    let key = format!("posters/{}.{}", Uuid::new_v4(), kind.extension());
+    state
+        .posters
+        .put(&key, image, kind.content_type())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = ?e, "poster upload failed");
+            ApiError::unavailable("storage_unavailable", "the poster store is unavailable")
+        })?;
+    Ok(AppJson(
+        json!({ "url": state.posters.public_url(&key), "key": key }),
+    ))
+}
+
+async fn get_image(
+    State(state): State<AppState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::not_found("image_not_found", "no such image");
+    let (_, kind) = parse_file_name(&name).ok_or_else(not_found)?;
+    let bytes = state
+        .posters
+        .get(&format!("posters/{name}"))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = ?e, "poster read failed");
+            ApiError::unavailable("storage_unavailable", "the poster store is unavailable")
+        })?
+        .ok_or_else(not_found)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.content_type()),
+            // Keys are never reused, so a poster never changes.
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
