@@ -22,7 +22,9 @@ async fn a_bad_token_is_refused_at_connect(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]
-async fn a_waiting_fan_hears_its_position_then_its_own_admission(pool: PgPool) {
+async fn a_waiting_fan_hears_its_position_keeps_it_across_a_reconnect_then_hears_its_admission(
+    pool: PgPool,
+) {
     let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "100")]).await;
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
@@ -47,6 +49,13 @@ async fn a_waiting_fan_hears_its_position_then_its_own_admission(pool: PgPool) {
     assert_eq!(position["position"], 1);
     assert_eq!(position["queueSize"], 1);
     assert!(position["estimatedWait"].as_u64().is_some());
+
+    // The socket drops and comes back within idle_grace: the place is the fan's, not the socket's.
+    drop(client);
+    let mut client =
+        SocketClient::start(&app, &second_token, event_id, "queue-entry-allowed").await;
+    let position = client.event("queue-position").await.expect("a position");
+    assert_eq!(position["position"], 1);
 
     // The first fan finishes: the slot frees at once and the processor admits the second.
     let res = app

@@ -68,6 +68,9 @@ pub struct Settings {
     pub paused: bool,
     /// Sale start, for scheduled mode.
     pub sale_start: chrono::DateTime<chrono::Utc>,
+    /// The row's own `tick_ms` (NULL = each processor's `QUEUE_PROCESSOR_INTERVAL`).
+    #[serde(skip)]
+    tick_ms_set: Option<u64>,
     #[serde(skip)]
     title: String,
     #[serde(skip)]
@@ -110,6 +113,7 @@ pub async fn load(infra: &Infra, event_id: Uuid) -> Result<Option<Settings>, Api
         threshold: r.max_active.map(|v| v as u32).unwrap_or(defaults.threshold),
         admit_per_tick: r.admit_per_tick.map(|v| v as u32),
         tick_ms: r.tick_ms.map(|v| v as u64).unwrap_or(defaults.tick_ms),
+        tick_ms_set: r.tick_ms.map(|v| v as u64),
         admission_ttl_sec: r.admission_ttl_sec.unwrap_or(600) as u32,
         idle_grace_sec: r.idle_grace_sec.unwrap_or(60) as u32,
         mode: match r.mode.as_deref() {
@@ -142,7 +146,8 @@ pub async fn cache(infra: &Infra, settings: &Settings) -> Result<(), ApiError> {
             "admit_per_tick",
             settings.admit_per_tick.unwrap_or(0).to_string(),
         ),
-        ("tick_ms", settings.tick_ms.to_string()),
+        // 0: each processor uses its own QUEUE_PROCESSOR_INTERVAL.
+        ("tick_ms", settings.tick_ms_set.unwrap_or(0).to_string()),
         (
             "admission_ttl_ms",
             (u64::from(settings.admission_ttl_sec) * 1000).to_string(),

@@ -43,6 +43,8 @@ pub struct EventTick {
     pub led: bool,
     /// The lease value used (`<replica>:<token>`), when led.
     pub lease: Option<String>,
+    /// The event's own `tick_ms` setting; 0 = the process default.
+    pub tick_ms: u64,
     /// Fans admitted, in order.
     pub admitted: Vec<Uuid>,
     /// Expired admissions reclaimed.
@@ -61,21 +63,28 @@ pub struct EventTick {
 
 /// Runs one tick for every live queue at time `now` (Unix ms). Tests call this directly.
 pub async fn tick(state: &AppState, now: i64) -> anyhow::Result<Vec<EventTick>> {
+    Ok(tick_where(state, now, |_| true).await?.1)
+}
+
+/// Runs a tick for the live queues `due` accepts; answers the live queues and what each tick did.
+async fn tick_where(
+    state: &AppState,
+    now: i64,
+    due: impl Fn(Uuid) -> bool,
+) -> anyhow::Result<(Vec<Uuid>, Vec<EventTick>)> {
     let events: Vec<String> = {
         let mut conn = state.infra.redis.conn().await?;
         conn.smembers(registry(&state.infra.redis)).await?
     };
-    let mut out = Vec::with_capacity(events.len());
-    for id in events {
-        let Ok(event_id) = id.parse::<Uuid>() else {
-            continue;
-        };
+    let live: Vec<Uuid> = events.iter().filter_map(|id| id.parse().ok()).collect();
+    let mut out = Vec::with_capacity(live.len());
+    for &event_id in live.iter().filter(|id| due(**id)) {
         match tick_event(state, event_id, now).await {
             Ok(t) => out.push(t),
             Err(e) => tracing::warn!(%event_id, error = %e, "queue tick failed for event"),
         }
     }
-    Ok(out)
+    Ok((live, out))
 }
 
 fn lease_ttl_ms(tick_ms: u64) -> u64 {
@@ -138,6 +147,7 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
             .unwrap_or(0)
     };
     let (tick_ms, sale_start_ms, threshold, ttl_ms) = (num(0), num(3), num(4), num(5));
+    result.tick_ms = tick_ms.max(0) as u64;
 
     let lease = invoke(
         state,
@@ -329,27 +339,52 @@ async fn release_all(state: &AppState, held: &HashMap<Uuid, String>) {
     }
 }
 
-/// Ticks every `QUEUE_PROCESSOR_INTERVAL` until `shutdown` is cancelled, then releases its
-/// leases. A failing tick (Redis down) is logged and retried on the next one.
+/// Ticks until `shutdown` is cancelled, then releases its leases. Each live queue is ticked on
+/// its own `tick_ms` (or `QUEUE_PROCESSOR_INTERVAL`); the registry is re-read at least every
+/// `QUEUE_PROCESSOR_INTERVAL` to find new queues. A failing tick (Redis down) is logged and
+/// retried one interval later.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let period = Duration::from_millis(state.infra.config.queue.tick_ms.max(10));
-    let mut interval = tokio::time::interval(period);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let base = Duration::from_millis(state.infra.config.queue.tick_ms.max(10));
     let mut held: HashMap<Uuid, String> = HashMap::new();
-    tracing::info!(replica = %state.queue.replica, ?period, "queue processor started");
+    let mut next_due: HashMap<Uuid, Instant> = HashMap::new();
+    let mut wait = Duration::ZERO;
+    tracing::info!(replica = %state.queue.replica, ?base, "queue processor started");
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = interval.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
         }
-        match tick(&state, crate::queue::now_ms()).await {
-            Ok(ticks) => {
-                held = ticks
-                    .into_iter()
-                    .filter_map(|t| t.lease.map(|l| (t.event_id, l)))
-                    .collect();
+        let started = Instant::now();
+        let due = |id: Uuid| next_due.get(&id).is_none_or(|d| *d <= started);
+        match tick_where(&state, crate::queue::now_ms(), due).await {
+            Ok((live, ticks)) => {
+                next_due.retain(|id, _| live.contains(id));
+                held.retain(|id, _| live.contains(id));
+                for t in ticks {
+                    let every = if t.tick_ms > 0 {
+                        Duration::from_millis(t.tick_ms)
+                    } else {
+                        base
+                    };
+                    next_due.insert(t.event_id, started + every);
+                    match t.lease {
+                        Some(lease) => held.insert(t.event_id, lease),
+                        None => held.remove(&t.event_id),
+                    };
+                }
+                let now = Instant::now();
+                wait = next_due
+                    .values()
+                    .map(|d| d.saturating_duration_since(now))
+                    .min()
+                    .unwrap_or(base)
+                    .min(base)
+                    .max(Duration::from_millis(10));
             }
-            Err(e) => tracing::warn!(error = %e, "queue tick failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "queue tick failed");
+                wait = base;
+            }
         }
     }
     release_all(&state, &held).await;
