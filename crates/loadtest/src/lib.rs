@@ -64,6 +64,9 @@ pub struct Args {
     /// Join over HTTP only, without Socket.IO (measures joins alone; nobody waits).
     #[arg(long = "noSocket")]
     pub no_socket: bool,
+    /// With --noSocket: how many joins may be in flight at once (HTTP connections).
+    #[arg(long, default_value_t = 256)]
+    pub connections: usize,
     /// Mint tokens with this Ed25519 private key (PEM) instead of registering fans.
     #[arg(long = "signingKey")]
     pub signing_key: Option<PathBuf>,
@@ -155,6 +158,7 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
         )?),
         None => None,
     };
+    tiketi_core::outbound::install_crypto_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(4096)
         .timeout(Duration::from_secs(30))
@@ -172,9 +176,10 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
         "surge: {} fans on event {event_id} via {} (run {run_id})",
         args.users, args.api_url
     );
-    let mut tasks = tokio::task::JoinSet::new();
+    // Tokens first, so minting does not pace the joins.
+    let mut minted: Vec<Option<String>> = Vec::with_capacity(args.users);
     for i in 0..args.users {
-        let token = match &signer {
+        minted.push(match &signer {
             Some(key) => {
                 let user = tiketi_core::auth::AuthUser {
                     id: Uuid::new_v4(),
@@ -184,7 +189,12 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
                 Some(key.mint(&user, 3600)?)
             }
             None => None,
-        };
+        });
+    }
+    let limit = Arc::new(tokio::sync::Semaphore::new(args.connections.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, token) in minted.into_iter().enumerate() {
+        let limit = limit.clone();
         let (args, client, fans) = (args.clone(), client.clone(), fans.clone());
         let run_id = run_id.clone();
         tasks.spawn(async move {
@@ -195,11 +205,17 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
             };
             match token {
                 Ok(token) => {
+                    let permit = if args.no_socket {
+                        limit.acquire_owned().await.ok()
+                    } else {
+                        None
+                    };
                     if let Err(e) =
                         run_fan(&args, &client, event_id, &token, deadline, &mut fan).await
                     {
                         fan.errors.push(error_kind(&e));
                     }
+                    drop(permit);
                 }
                 Err(e) => fan.errors.push(format!("sign-in: {}", error_kind(&e))),
             }
