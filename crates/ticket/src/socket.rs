@@ -6,7 +6,8 @@
 //!   missing one refuses the connection (`connect_error`). Each socket joins `user:<id>`.
 //! - Client events `join-event`, `leave-event`, `join-queue`, `join-seat-selection` (each
 //!   `{eventId}`) join or leave the rooms named by [`Room::name`], answered with `room-info`
-//!   `{eventId, userCount}` to the joining socket.
+//!   `{eventId, userCount}` to the joining socket (`userCount`: this replica's sockets in the
+//!   room, see [`RoomCounts`]).
 //! - With the Redis adapter (channels prefixed with `REDIS_KEY_PREFIX`), an emit on any replica
 //!   reaches the fan's socket wherever it is connected. If the adapter cannot reach Redis at
 //!   start-up the process falls back to the in-process adapter (a single replica still works)
@@ -17,6 +18,7 @@
 //!   position (the place belongs to the fan, not the socket).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -92,6 +94,7 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
     let cors = cors_layer(&state.infra.config.cors_origins);
     let builder = SocketIo::builder()
         .with_state(state.clone())
+        .with_state(RoomCounts::default())
         .ping_interval(Duration::from_secs(20))
         .ping_timeout(Duration::from_secs(20));
     match redis_adapter(state).await {
@@ -191,6 +194,30 @@ async fn authenticate<A: Adapter>(
     }
 }
 
+/// Sockets per room on this replica, kept as sockets join and leave, so `room-info` costs O(1).
+/// (Asking every replica for a room's sockets on each join is O(room size) per join: a surge of
+/// N fans made it O(N^2) and starved the server, measured.) Behind several replicas the count is
+/// this replica's share, a lower bound of the room's size.
+#[derive(Debug, Clone, Default)]
+struct RoomCounts(Arc<Mutex<HashMap<String, usize>>>);
+
+impl RoomCounts {
+    fn add(&self, room: &str, delta: isize) -> usize {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(room.to_owned()).or_default();
+        *n = n.saturating_add_signed(delta);
+        let now = *n;
+        if now == 0 {
+            map.remove(room);
+        }
+        now
+    }
+}
+
+/// The rooms (besides the fan's own) this socket joined, to count them down on leave.
+#[derive(Debug, Clone, Default)]
+struct Joined(Vec<String>);
+
 async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
     let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>() else {
         // The middleware always sets it; a socket without it must not stay.
@@ -204,30 +231,70 @@ async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
     socket.on("join-queue", join_queue);
     socket.on(
         "leave-event",
-        async |socket: SocketRef<A>, TryData(data): TryData<EventRef>| {
+        async |socket: SocketRef<A>,
+               TryData(data): TryData<EventRef>,
+               State(counts): State<RoomCounts>| {
             if let Ok(EventRef { event_id }) = data {
-                socket.leave(Room::Event(event_id).name());
+                leave_room(&socket, &counts, Room::Event(event_id));
             }
         },
     );
-    socket.on_disconnect(async |_socket: SocketRef<A>| {
-        metrics::gauge!("socket_connections").decrement(1.0);
-    });
+    socket.on_disconnect(
+        async |socket: SocketRef<A>, State(counts): State<RoomCounts>| {
+            metrics::gauge!("socket_connections").decrement(1.0);
+            for room in socket.extensions.get::<Joined>().unwrap_or_default().0 {
+                counts.add(&room, -1);
+            }
+        },
+    );
 }
 
-async fn join_event<A: Adapter>(socket: SocketRef<A>, TryData(data): TryData<EventRef>) {
-    if let Ok(EventRef { event_id }) = data {
-        let room = Room::Event(event_id);
-        socket.join(room.name());
-        room_info(&socket, event_id, room).await;
+/// Joins `room` and answers `room-info`.
+fn enter_room<A: Adapter>(socket: &SocketRef<A>, counts: &RoomCounts, event_id: Uuid, room: Room) {
+    let name = room.name();
+    let mut joined = socket.extensions.get::<Joined>().unwrap_or_default();
+    let count = if joined.0.contains(&name) {
+        counts.add(&name, 0)
+    } else {
+        socket.join(name.clone());
+        joined.0.push(name.clone());
+        socket.extensions.insert(joined);
+        counts.add(&name, 1)
+    };
+    let _ = socket.emit(
+        "room-info",
+        &json!({"eventId": event_id, "userCount": count}),
+    );
+}
+
+fn leave_room<A: Adapter>(socket: &SocketRef<A>, counts: &RoomCounts, room: Room) {
+    let name = room.name();
+    let mut joined = socket.extensions.get::<Joined>().unwrap_or_default();
+    if let Some(i) = joined.0.iter().position(|r| *r == name) {
+        joined.0.swap_remove(i);
+        socket.extensions.insert(joined);
+        socket.leave(name.clone());
+        counts.add(&name, -1);
     }
 }
 
-async fn join_seat_selection<A: Adapter>(socket: SocketRef<A>, TryData(data): TryData<EventRef>) {
+async fn join_event<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(data): TryData<EventRef>,
+    State(counts): State<RoomCounts>,
+) {
     if let Ok(EventRef { event_id }) = data {
-        let room = Room::SeatMap(event_id);
-        socket.join(room.name());
-        room_info(&socket, event_id, room).await;
+        enter_room(&socket, &counts, event_id, Room::Event(event_id));
+    }
+}
+
+async fn join_seat_selection<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(data): TryData<EventRef>,
+    State(counts): State<RoomCounts>,
+) {
+    if let Ok(EventRef { event_id }) = data {
+        enter_room(&socket, &counts, event_id, Room::SeatMap(event_id));
     }
 }
 
@@ -235,18 +302,17 @@ async fn join_queue<A: Adapter>(
     socket: SocketRef<A>,
     TryData(data): TryData<EventRef>,
     State(state): State<AppState>,
+    State(counts): State<RoomCounts>,
 ) {
     let Ok(EventRef { event_id }) = data else {
         return;
     };
-    let room = Room::Queue(event_id);
-    socket.join(room.name());
+    enter_room(&socket, &counts, event_id, Room::Queue(event_id));
     let mut watch = socket.extensions.get::<QueueWatch>().unwrap_or_default();
     if !watch.0.contains(&event_id) {
         watch.0.push(event_id);
         socket.extensions.insert(watch);
     }
-    room_info(&socket, event_id, room).await;
     // Joining the room counts as a sign of life, and the fan learns the place at once instead
     // of at the next tick.
     if let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>()
@@ -263,23 +329,6 @@ async fn join_queue<A: Adapter>(
             }),
         );
     }
-}
-
-async fn room_info<A: Adapter>(socket: &SocketRef<A>, event_id: Uuid, room: Room) {
-    // Across replicas when the adapter answers quickly; this replica's count otherwise.
-    let count = match tokio::time::timeout(
-        Duration::from_millis(500),
-        socket.within(room.name()).fetch_sockets(),
-    )
-    .await
-    {
-        Ok(Ok(sockets)) => sockets.len(),
-        _ => socket.within(room.name()).sockets().len(),
-    };
-    let _ = socket.emit(
-        "room-info",
-        &json!({"eventId": event_id, "userCount": count}),
-    );
 }
 
 /// Delivers every realtime push to its room until `shutdown`. Pushes are taken in batches and a
