@@ -18,6 +18,9 @@ use uuid::Uuid;
 
 use super::keys::{EventKeys, registry};
 
+/// Age after which the processor reloads a live queue's cached settings from Postgres.
+pub const REFRESH_AFTER_MS: i64 = 10_000;
+
 /// How long "this event has no queue" is cached.
 pub const DISABLED_CACHE_SECS: i64 = 60;
 
@@ -165,6 +168,10 @@ pub async fn cache(infra: &Infra, settings: &Settings) -> Result<(), ApiError> {
         ),
         ("title", settings.title.clone()),
         ("artist", settings.artist.clone()),
+        // When this copy was taken: the processor refreshes copies older than
+        // [`REFRESH_AFTER_MS`], so edits that bypassed `update` (an event's new sale start, a
+        // row changed by hand, an edit whose cache write failed) still arrive.
+        ("loaded_ms", super::now_ms().to_string()),
     ];
     let mut pipe = redis::pipe();
     pipe.hset_multiple(keys.cfg(), &fields).ignore();

@@ -129,23 +129,27 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
                 "sale_start_ms",
                 "max_active",
                 "admission_ttl_ms",
+                "loaded_ms",
             ])
             .query_async(&mut *conn)
             .await?
     };
-    if cfg[0].is_none() {
-        // Settings not cached (retired or evicted): reload them; admission resumes next tick.
-        if let Some(s) = settings::load(&state.infra, event_id).await? {
-            settings::cache(&state.infra, &s).await?;
-        }
-        return Ok(result);
-    }
     let num = |i: usize| {
         cfg[i]
             .as_deref()
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(0)
     };
+    if cfg[0].is_none() || crate::queue::now_ms() - num(6) > settings::REFRESH_AFTER_MS {
+        // Not cached (retired or evicted), or an old copy: reload from Postgres. A missing copy
+        // resumes admission on the next tick; a refreshed one is used from the next tick on.
+        if let Some(s) = settings::load(&state.infra, event_id).await? {
+            settings::cache(&state.infra, &s).await?;
+        }
+        if cfg[0].is_none() {
+            return Ok(result);
+        }
+    }
     let (tick_ms, sale_start_ms, threshold, ttl_ms) = (num(0), num(3), num(4), num(5));
     result.tick_ms = tick_ms.max(0) as u64;
 
