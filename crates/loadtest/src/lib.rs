@@ -110,6 +110,10 @@ pub struct Report {
     pub position_updates_per_second: f64,
     /// `queue-position` messages received in all.
     pub position_updates: u64,
+    /// From the server's `sentAt` stamp to receipt of each `queue-position`.
+    pub position_delivery_ms: Percentiles,
+    /// From the admission decision (`decidedAt`) to receipt of `queue-entry-allowed`.
+    pub admission_delivery_ms: Percentiles,
     /// Pairs admitted out of join order by more than a tick.
     pub fifo_inversions: u64,
     /// Fans who were queued, never admitted, and are no longer in the queue.
@@ -139,6 +143,10 @@ struct Fan {
     threshold: u64,
     lost: bool,
     errors: Vec<String>,
+    /// Server stamp to receipt of each `queue-position`, ms.
+    position_delays: Vec<f64>,
+    /// Admission decision to receipt of `queue-entry-allowed`, ms.
+    admission_delay: Option<f64>,
 }
 
 /// Runs the surge described by `args` (or `--keygen`) and returns the measurements.
@@ -386,7 +394,12 @@ async fn run_fan(
             continue;
         };
         match parts.first().and_then(Value::as_str) {
-            Some("queue-position") => fan.positions += 1,
+            Some("queue-position") => {
+                fan.positions += 1;
+                if let Some(sent) = parts[1]["sentAt"].as_i64() {
+                    fan.position_delays.push((wall_ms() - sent) as f64);
+                }
+            }
             Some("queue-updated") => {
                 let current = parts[1]["currentUsers"].as_u64().unwrap_or(0);
                 fan.max_current = fan.max_current.max(current);
@@ -395,6 +408,9 @@ async fn run_fan(
                 fan.admissions += 1;
                 if fan.admitted_at.is_none() {
                     fan.admitted_at = Some(Instant::now());
+                    fan.admission_delay = parts[1]["decidedAt"]
+                        .as_i64()
+                        .map(|d| (wall_ms() - d) as f64);
                     leave_at = Some(Instant::now() + Duration::from_millis(args.hold_ms));
                 }
             }
@@ -421,6 +437,13 @@ async fn run_fan(
     }
     let _ = ws.close(None).await;
     Ok(())
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn error_kind(e: &anyhow::Error) -> String {
@@ -459,6 +482,13 @@ fn report(args: &Args, fans: &[Fan], elapsed: Duration) -> Report {
         .collect();
     to_admission.sort_by(f64::total_cmp);
     let positions: u64 = fans.iter().map(|f| f.positions).sum();
+    let mut position_delays: Vec<f64> = fans
+        .iter()
+        .flat_map(|f| f.position_delays.iter().copied())
+        .collect();
+    position_delays.sort_by(f64::total_cmp);
+    let mut admission_delays: Vec<f64> = fans.iter().filter_map(|f| f.admission_delay).collect();
+    admission_delays.sort_by(f64::total_cmp);
     let admitted = fans.iter().filter(|f| f.admitted_at.is_some()).count();
     let twice = fans.iter().filter(|f| f.admissions > 1).count();
     let lost = fans.iter().filter(|f| f.lost).count();
@@ -501,6 +531,14 @@ fn report(args: &Args, fans: &[Fan], elapsed: Duration) -> Report {
         },
         position_updates_per_second: round(positions as f64 / wait_window),
         position_updates: positions,
+        position_delivery_ms: Percentiles {
+            p50: round(percentile(&position_delays, 50.0)),
+            p99: round(percentile(&position_delays, 99.0)),
+        },
+        admission_delivery_ms: Percentiles {
+            p50: round(percentile(&admission_delays, 50.0)),
+            p99: round(percentile(&admission_delays, 99.0)),
+        },
         fifo_inversions: inversions,
         fans_lost: lost,
         fans_admitted_twice: twice,

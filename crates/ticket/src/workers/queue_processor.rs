@@ -184,6 +184,9 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
     )
     .await?;
     let answer: Vec<RedisValue> = Vec::from_redis_value(answer)?;
+    // Wall-clock stamps on the pushes (a field the contract allows adding), so clients and the
+    // surge tool can measure decision-to-delivery latency.
+    let decided_at = crate::queue::now_ms();
     let n = |i: usize| {
         answer
             .get(i)
@@ -217,6 +220,7 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
                 "eventId": event_id,
                 "userId": user_id,
                 "message": "It is your turn: you may now choose seats and pay.",
+                "decidedAt": decided_at,
             }),
         );
         result.admitted.push(user_id);
@@ -229,6 +233,7 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
             conn.zrange(keys.waiting(), 0, -1).await?
         };
         let size = waiting.len() as u64;
+        let sent_at = crate::queue::now_ms();
         for (i, id) in waiting.iter().enumerate() {
             let Ok(user_id) = id.parse::<Uuid>() else {
                 continue;
@@ -247,6 +252,7 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
                         threshold.max(1) as u32,
                         (ttl_ms / 1000).max(1) as u32,
                     ),
+                    "sentAt": sent_at,
                 }),
             );
         }
