@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tiketi_tests::TestApp;
 use tiketi_ticket::queue::{self, draw};
-use tiketi_ticket::workers::queue_processor::tick;
+use tiketi_ticket::workers::queue_processor::{self, tick};
 use tiketi_ticket::{AppState, realtime::Room};
 use uuid::Uuid;
 
@@ -160,7 +160,7 @@ async fn admission_follows_join_order_and_each_fan_is_told_alone(pool: PgPool) {
     let expected: Vec<Uuid> = [1, 3, 4, 5].iter().map(|i| fans[*i].0.id).collect();
     assert_eq!(order, expected);
 
-    // Admissions went to each fan's own room; positions to each waiting fan's own room.
+    // Admissions went to each fan's own room; every waiting fan's exact position went out.
     let mut allowed = vec![];
     let mut first_positions = std::collections::HashMap::new();
     while let Ok(push) = pushes.try_recv() {
@@ -170,10 +170,13 @@ async fn admission_follows_join_order_and_each_fan_is_told_alone(pool: PgPool) {
                 allowed.push(id);
             }
             ("queue-entry-allowed", room) => panic!("admission told to {room:?}"),
-            ("queue-position", Room::User(id)) => {
-                first_positions
-                    .entry(id)
-                    .or_insert(push.payload["position"].clone());
+            (queue_processor::POSITIONS_BATCH, Room::Queue(_)) => {
+                // Each fan's own `queue-position`, as every replica derives it from the batch.
+                for (id, position) in queue_processor::positions_of(&push.payload) {
+                    first_positions
+                        .entry(id)
+                        .or_insert(position["position"].clone());
+                }
             }
             _ => {}
         }

@@ -12,6 +12,10 @@
 //!   reaches the fan's socket wherever it is connected. If the adapter cannot reach Redis at
 //!   start-up the process falls back to the in-process adapter (a single replica still works)
 //!   and says so in its log.
+//! - Positions: the processor's one position batch per tick (see
+//!   `crate::workers::queue_processor`) travels on one Redis channel to every replica, and each
+//!   emits `queue-position` to the fans whose sockets it holds (`io.local()`): one publish per
+//!   tick instead of one per fan.
 //! - Presence: every [`PRESENCE_EVERY`], each replica refreshes the last-seen time of the fans
 //!   whose sockets sit in a queue room, so a fan watching over Socket.IO alone keeps the place; a
 //!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
@@ -36,7 +40,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::queue::keys::EventKeys;
-use crate::realtime::{Push, Room};
+use crate::realtime::Room;
+use crate::workers::queue_processor::{POSITIONS_BATCH, positions_of};
+use futures_util::StreamExt;
 
 /// How often a replica refreshes the last-seen time of fans connected to a queue room.
 pub const PRESENCE_EVERY: Duration = Duration::from_secs(5);
@@ -105,7 +111,7 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
             if let Err(e) = io.ns("/", on_connect.with(authenticate)).await {
                 tracing::error!(error = %e, "socket.io: redis adapter init failed");
             }
-            spawn_loops(io, state, shutdown);
+            spawn_loops(io, state, shutdown, true);
             SocketLayer(Box::new(move |router: Router| {
                 router.layer(tower::ServiceBuilder::new().layer(cors).layer(layer))
             }))
@@ -114,7 +120,7 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
             tracing::error!(error = %e, "socket.io: redis adapter unavailable, using the in-process adapter (this replica cannot reach fans on others)");
             let (layer, io) = builder.build_layer();
             io.ns("/", on_connect.with(authenticate));
-            spawn_loops(io, state, shutdown);
+            spawn_loops(io, state, shutdown, false);
             SocketLayer(Box::new(move |router: Router| {
                 router.layer(tower::ServiceBuilder::new().layer(cors).layer(layer))
             }))
@@ -122,13 +128,78 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
     }
 }
 
-fn spawn_loops<A: Adapter>(io: SocketIo<A>, state: &AppState, shutdown: CancellationToken) {
-    tokio::spawn(forward(
-        io.clone(),
-        state.realtime.subscribe(),
-        shutdown.clone(),
-    ));
+/// `shared`: replicas share pushes through Redis (the Redis adapter is up), so position batches
+/// go through the positions channel; otherwise they are delivered here directly.
+fn spawn_loops<A: Adapter>(
+    io: SocketIo<A>,
+    state: &AppState,
+    shutdown: CancellationToken,
+    shared: bool,
+) {
+    tokio::spawn(forward(io.clone(), state.clone(), shared, shutdown.clone()));
+    if shared {
+        tokio::spawn(positions_subscriber(
+            io.clone(),
+            state.clone(),
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(presence(io, state.clone(), shutdown));
+}
+
+/// The Redis channel position batches travel on (prefixed like every key).
+fn positions_channel(state: &AppState) -> String {
+    state.infra.redis.key("socket.io-queue-positions")
+}
+
+/// Emits each fan of a position batch its own `queue-position`, to the sockets on this replica
+/// only (every replica receives the batch and serves its own sockets).
+async fn deliver_positions<A: Adapter>(io: &SocketIo<A>, batch: &serde_json::Value) {
+    for (user_id, payload) in positions_of(batch) {
+        let _ = io
+            .local()
+            .to(Room::User(user_id).name())
+            .emit("queue-position", &payload)
+            .await;
+    }
+}
+
+/// Receives position batches from whichever replica admits, until `shutdown`; reconnects after
+/// a Redis outage.
+async fn positions_subscriber<A: Adapter>(
+    io: SocketIo<A>,
+    state: AppState,
+    shutdown: CancellationToken,
+) {
+    let channel = positions_channel(&state);
+    loop {
+        let session = async {
+            let client = redis::Client::open(state.infra.config.redis_url.expose())?;
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            let mut messages = pubsub.on_message();
+            while let Some(msg) = messages.next().await {
+                if let Ok(batch) =
+                    serde_json::from_slice::<serde_json::Value>(msg.get_payload_bytes())
+                {
+                    deliver_positions(&io, &batch).await;
+                }
+            }
+            anyhow::Ok(())
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            result = session => {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "queue positions subscription lost; retrying");
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 async fn redis_adapter(
@@ -336,9 +407,12 @@ async fn join_queue<A: Adapter>(
 /// order, so one fan's messages of one tick arrive before the next tick's.
 async fn forward<A: Adapter>(
     io: SocketIo<A>,
-    mut rx: tokio::sync::broadcast::Receiver<Push>,
+    state: AppState,
+    shared: bool,
     shutdown: CancellationToken,
 ) {
+    let mut rx = state.realtime.subscribe();
+    let channel = positions_channel(&state);
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -362,6 +436,14 @@ async fn forward<A: Adapter>(
         }
         let mut set = tokio::task::JoinSet::new();
         for push in batch {
+            if push.event == POSITIONS_BATCH {
+                if shared {
+                    publish_positions(&state, &channel, &push.payload).await;
+                } else {
+                    deliver_positions(&io, &push.payload).await;
+                }
+                continue;
+            }
             let io = io.clone();
             set.spawn(async move {
                 if let Err(e) = io
@@ -375,6 +457,23 @@ async fn forward<A: Adapter>(
             });
         }
         while set.join_next().await.is_some() {}
+    }
+}
+
+async fn publish_positions(state: &AppState, channel: &str, batch: &serde_json::Value) {
+    let result = async {
+        let mut conn = state.infra.redis.conn().await.map_err(|e| e.to_string())?;
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(batch.to_string())
+            .query_async::<i64>(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    if let Err(e) = result {
+        metrics::counter!("socket_push_errors_total").increment(1);
+        tracing::warn!(error = %e, "could not publish queue positions");
     }
 }
 
