@@ -256,6 +256,28 @@ async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed(pool: Pg
     let (_, late) = tokens.fan();
     let (_, body) = join(&app, &late, event_id).await;
     assert_eq!(body["position"].as_u64(), Some(36));
+
+    // The cached settings vanish (a retired queue, an eviction): the draw never runs again.
+    let keys = queue::keys::EventKeys::new(&app.infra.redis, event_id);
+    {
+        let mut conn = app.infra.redis.conn().await.unwrap();
+        let () = redis::cmd("DEL")
+            .arg(keys.cfg())
+            .query_async(&mut *conn)
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        let t = tick(&state, sale_start + 1000).await.unwrap().remove(0);
+        assert!(t.draw_seed.is_none());
+    }
+    let draws: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ticket.queue_draws WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(draws, 1);
 }
 
 #[sqlx::test(migrator = "tiketi_core::db::MIGRATOR")]

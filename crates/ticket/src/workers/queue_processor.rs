@@ -162,7 +162,6 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
             .arg(&[
                 "tick_ms",
                 "mode",
-                "drawn",
                 "sale_start_ms",
                 "max_active",
                 "admission_ttl_ms",
@@ -177,7 +176,7 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(0)
     };
-    if cfg[0].is_none() || crate::queue::now_ms() - num(6) > settings::REFRESH_AFTER_MS {
+    if cfg[0].is_none() || crate::queue::now_ms() - num(5) > settings::REFRESH_AFTER_MS {
         // Not cached (retired or evicted), or an old copy: reload from Postgres. A missing copy
         // resumes admission on the next tick; a refreshed one is used from the next tick on.
         if let Some(s) = settings::load(&state.infra, event_id).await? {
@@ -187,7 +186,7 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
             return Ok(result);
         }
     }
-    let (tick_ms, sale_start_ms, threshold, ttl_ms) = (num(0), num(3), num(4), num(5));
+    let (tick_ms, sale_start_ms, threshold, ttl_ms) = (num(0), num(2), num(3), num(4));
     result.tick_ms = tick_ms.max(0) as u64;
 
     let lease = invoke(
@@ -206,11 +205,14 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
     result.led = true;
     result.lease = Some(lease.clone());
 
-    if cfg[1].as_deref() == Some("scheduled")
-        && cfg[2].as_deref() != Some("1")
-        && now >= sale_start_ms
-    {
-        result.draw_seed = Some(run_draw(state, &keys, event_id, &lease, now).await?);
+    if cfg[1].as_deref() == Some("scheduled") && now >= sale_start_ms {
+        let drawn: Option<String> = {
+            let mut conn = state.infra.redis.conn().await?;
+            conn.get(keys.drawn()).await?
+        };
+        if drawn.as_deref() != Some("1") {
+            result.draw_seed = Some(run_draw(state, &keys, event_id, &lease, now).await?);
+        }
     }
 
     let answer = invoke(
@@ -351,10 +353,7 @@ async fn run_draw(
     let order = draw::draw_order(seed, &participants);
     sqlx::query(
         "INSERT INTO ticket.queue_draws (event_id, seed, participants, drawn_order)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (event_id) DO UPDATE SET seed = EXCLUDED.seed,
-            participants = EXCLUDED.participants, drawn_order = EXCLUDED.drawn_order,
-            drawn_at = now()",
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(event_id)
     .bind(seed.to_string())
