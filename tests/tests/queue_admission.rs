@@ -376,11 +376,14 @@ async fn admins_pause_resume_clear_and_edit_settings_live_and_fans_may_not(pool:
         .client
         .put(app.url(&format!("/api/queue/admin/{event_id}/settings")))
         .bearer_auth(&admin)
-        .json(&json!({"tickMs": 5, "mode": "fifo"}))
+        .json(&json!({"tickMs": 5, "idleGraceSec": 5, "mode": "fifo"}))
         .send()
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["code"], "validation_failed");
+    assert!(bad["fields"]["tickMs"].is_string() && bad["fields"]["idleGraceSec"].is_string());
     let s = put_settings(
         &app,
         &admin,

@@ -246,7 +246,9 @@ impl SettingsUpdate {
         check("admitPerTick", self.admit_per_tick.flatten(), 1, 1_000_000);
         check("tickMs", self.tick_ms.flatten(), 50, 60_000);
         check("admissionTtlSec", self.admission_ttl_sec, 1, 86_400);
-        check("idleGraceSec", self.idle_grace_sec, 1, 86_400);
+        // At least two Socket.IO presence rounds (crate::socket::PRESENCE_EVERY, 5 s), so a fan
+        // whose socket is open is never dropped as silent between two refreshes.
+        check("idleGraceSec", self.idle_grace_sec, 10, 86_400);
         if bad.is_empty() {
             Ok(())
         } else {
