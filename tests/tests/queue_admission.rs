@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tiketi_core::testing::test_db;
 use tiketi_tests::TestApp;
 use tiketi_ticket::queue::{self, draw};
-use tiketi_ticket::workers::queue_processor::tick;
+use tiketi_ticket::workers::queue_processor::{self, tick};
 use tiketi_ticket::{AppState, realtime::Room};
 use uuid::Uuid;
 
@@ -162,7 +162,7 @@ async fn admission_follows_join_order_and_each_fan_is_told_alone() {
     let expected: Vec<Uuid> = [1, 3, 4, 5].iter().map(|i| fans[*i].0.id).collect();
     assert_eq!(order, expected);
 
-    // Admissions went to each fan's own room; positions to each waiting fan's own room.
+    // Admissions went to each fan's own room; every waiting fan's exact position went out.
     let mut allowed = vec![];
     let mut first_positions = std::collections::HashMap::new();
     while let Ok(push) = pushes.try_recv() {
@@ -172,10 +172,13 @@ async fn admission_follows_join_order_and_each_fan_is_told_alone() {
                 allowed.push(id);
             }
             ("queue-entry-allowed", room) => panic!("admission told to {room:?}"),
-            ("queue-position", Room::User(id)) => {
-                first_positions
-                    .entry(id)
-                    .or_insert(push.payload["position"].clone());
+            (queue_processor::POSITIONS_BATCH, Room::Queue(_)) => {
+                // Each fan's own `queue-position`, as every replica derives it from the batch.
+                for (id, position) in queue_processor::positions_of(&push.payload) {
+                    first_positions
+                        .entry(id)
+                        .or_insert(position["position"].clone());
+                }
             }
             _ => {}
         }
@@ -257,6 +260,28 @@ async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
     let (_, late) = tokens.fan();
     let (_, body) = join(&app, &late, event_id).await;
     assert_eq!(body["position"].as_u64(), Some(36));
+
+    // The cached settings vanish (a retired queue, an eviction): the draw never runs again.
+    let keys = queue::keys::EventKeys::new(&app.infra.redis, event_id);
+    {
+        let mut conn = app.infra.redis.conn().await.unwrap();
+        let () = redis::cmd("DEL")
+            .arg(keys.cfg())
+            .query_async(&mut *conn)
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        let t = tick(&state, sale_start + 1000).await.unwrap().remove(0);
+        assert!(t.draw_seed.is_none());
+    }
+    let draws: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ticket.queue_draws WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(draws, 1);
 }
 
 #[tokio::test]
@@ -359,11 +384,14 @@ async fn admins_pause_resume_clear_and_edit_settings_live_and_fans_may_not() {
         .client
         .put(app.url(&format!("/api/queue/admin/{event_id}/settings")))
         .bearer_auth(&admin)
-        .json(&json!({"tickMs": 5, "mode": "fifo"}))
+        .json(&json!({"tickMs": 5, "idleGraceSec": 5, "mode": "fifo"}))
         .send()
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["code"], "validation_failed");
+    assert!(bad["fields"]["tickMs"].is_string() && bad["fields"]["idleGraceSec"].is_string());
     let s = put_settings(
         &app,
         &admin,

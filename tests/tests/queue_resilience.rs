@@ -219,3 +219,38 @@ async fn when_the_lease_holding_replica_stops_another_replica_takes_over_admissi
         "no fan lost"
     );
 }
+
+#[tokio::test]
+async fn settings_changed_behind_the_apis_back_reach_the_processor_once_its_copy_ages() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, -3600).await;
+    put_settings(&app, &admin, event_id, json!({"threshold": 1})).await;
+    for _ in 0..3 {
+        join(&app, &tokens.fan().1, event_id).await;
+    }
+    sqlx::query("UPDATE ticket.queue_settings SET max_active = 3 WHERE event_id = $1")
+        .bind(event_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let keys = tiketi_ticket::queue::keys::EventKeys::new(&app.infra.redis, event_id);
+    {
+        // Age the cached copy instead of waiting for it to age.
+        let mut conn = app.infra.redis.conn().await.unwrap();
+        let () = redis::cmd("HSET")
+            .arg(keys.cfg())
+            .arg("loaded_ms")
+            .arg(0)
+            .query_async(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let state = AppState::new(app.infra.clone());
+    let t = tick_event(&state, event_id, queue::now_ms()).await.unwrap();
+    assert_eq!(t.admitted.len(), 2, "the new threshold of 3 applies");
+    assert_eq!(t.active, 3);
+}

@@ -24,7 +24,7 @@ async fn a_bad_token_is_refused_at_connect() {
 }
 
 #[tokio::test]
-async fn a_waiting_fan_hears_its_position_then_its_own_admission() {
+async fn a_waiting_fan_hears_its_position_keeps_it_across_a_reconnect_then_hears_its_admission() {
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "100")]).await;
@@ -51,6 +51,13 @@ async fn a_waiting_fan_hears_its_position_then_its_own_admission() {
     assert_eq!(position["position"], 1);
     assert_eq!(position["queueSize"], 1);
     assert!(position["estimatedWait"].as_u64().is_some());
+
+    // The socket drops and comes back within idle_grace: the place is the fan's, not the socket's.
+    drop(client);
+    let mut client =
+        SocketClient::start(&app, &second_token, event_id, "queue-entry-allowed").await;
+    let position = client.event("queue-position").await.expect("a position");
+    assert_eq!(position["position"], 1);
 
     // The first fan finishes: the slot frees at once and the processor admits the second.
     let res = app

@@ -10,7 +10,7 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `queues` | set | event ids of live queues (the processor walks this; no SCAN anywhere) |
-//! | `q:{E}:cfg` | hash | the event's settings as the scripts read them, plus `title`, `artist`, `drawn` |
+//! | `q:{E}:cfg` | hash | the event's settings as the scripts read them, plus `title`, `artist`, `loaded_ms` |
 //! | `q:{E}:seq` | string | ticket counter: INCR per joining fan, so positions are ranks |
 //! | `q:{E}:waiting` | zset | waiting fans, score = ticket number |
 //! | `q:{E}:seen` | zset | waiting and pre-queued fans, score = last sign of life (ms) |
@@ -22,6 +22,7 @@
 //! | `q:{E}:stats` | hash | running totals: `admitted` (of which `admitted_direct`: at join, never waited), `abandoned` (silent waiting fans dropped), `left` (waiting fans who left), `completed` (admitted fans who left), `reclaimed` (expired admissions), and `admitted_last_min` |
 //! | `q:{E}:lease` | string | `<replica>:<token>` of the one admitter, with a PX expiry |
 //! | `q:{E}:fence` | string | fencing-token counter, INCR on every new lease |
+//! | `q:{E}:drawn` | string | `1` once the scheduled pre-queue draw ran (outlives a retired `cfg`, so a draw never repeats) |
 
 use uuid::Uuid;
 
@@ -35,15 +36,15 @@ pub fn registry(redis: &Redis) -> String {
 /// All keys of one event's queue, in the order every script receives them as `KEYS`.
 #[derive(Debug, Clone)]
 pub struct EventKeys {
-    /// `KEYS[1..=12]`, see [`EventKeys::ALL`] for the names.
-    keys: [String; 12],
+    /// `KEYS[1..=13]`, see [`EventKeys::ALL`] for the names.
+    keys: [String; 13],
 }
 
 impl EventKeys {
-    /// The key parts, in `KEYS` order (Lua indices 1..=12).
-    pub const ALL: [&'static str; 12] = [
+    /// The key parts, in `KEYS` order (Lua indices 1..=13).
+    pub const ALL: [&'static str; 13] = [
         "cfg", "seq", "waiting", "seen", "active", "joined", "pre", "lease", "rate", "tiq",
-        "stats", "fence",
+        "stats", "fence", "drawn",
     ];
 
     /// The keys of `event_id`'s queue.
@@ -89,6 +90,10 @@ impl EventKeys {
     /// The time-in-queue samples list.
     pub fn tiq(&self) -> &str {
         self.get("tiq")
+    }
+    /// The draw-done flag.
+    pub fn drawn(&self) -> &str {
+        self.get("drawn")
     }
     /// The lease string.
     pub fn lease(&self) -> &str {

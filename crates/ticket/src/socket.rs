@@ -6,17 +6,23 @@
 //!   missing one refuses the connection (`connect_error`). Each socket joins `user:<id>`.
 //! - Client events `join-event`, `leave-event`, `join-queue`, `join-seat-selection` (each
 //!   `{eventId}`) join or leave the rooms named by [`Room::name`], answered with `room-info`
-//!   `{eventId, userCount}` to the joining socket.
+//!   `{eventId, userCount}` to the joining socket (`userCount`: this replica's sockets in the
+//!   room, see [`RoomCounts`]).
 //! - With the Redis adapter (channels prefixed with `REDIS_KEY_PREFIX`), an emit on any replica
 //!   reaches the fan's socket wherever it is connected. If the adapter cannot reach Redis at
 //!   start-up the process falls back to the in-process adapter (a single replica still works)
 //!   and says so in its log.
+//! - Positions: the processor's one position batch per tick (see
+//!   `crate::workers::queue_processor`) travels on one Redis channel to every replica, and each
+//!   emits `queue-position` to the fans whose sockets it holds (`io.local()`): one publish per
+//!   tick instead of one per fan.
 //! - Presence: every [`PRESENCE_EVERY`], each replica refreshes the last-seen time of the fans
 //!   whose sockets sit in a queue room, so a fan watching over Socket.IO alone keeps the place; a
 //!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
 //!   position (the place belongs to the fan, not the socket).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -34,7 +40,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::queue::keys::EventKeys;
-use crate::realtime::{Push, Room};
+use crate::realtime::Room;
+use crate::workers::queue_processor::{POSITIONS_BATCH, positions_of};
+use futures_util::StreamExt;
 
 /// How often a replica refreshes the last-seen time of fans connected to a queue room.
 pub const PRESENCE_EVERY: Duration = Duration::from_secs(5);
@@ -92,6 +100,7 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
     let cors = cors_layer(&state.infra.config.cors_origins);
     let builder = SocketIo::builder()
         .with_state(state.clone())
+        .with_state(RoomCounts::default())
         .ping_interval(Duration::from_secs(20))
         .ping_timeout(Duration::from_secs(20));
     match redis_adapter(state).await {
@@ -102,7 +111,7 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
             if let Err(e) = io.ns("/", on_connect.with(authenticate)).await {
                 tracing::error!(error = %e, "socket.io: redis adapter init failed");
             }
-            spawn_loops(io, state, shutdown);
+            spawn_loops(io, state, shutdown, true);
             SocketLayer(Box::new(move |router: Router| {
                 router.layer(tower::ServiceBuilder::new().layer(cors).layer(layer))
             }))
@@ -111,7 +120,7 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
             tracing::error!(error = %e, "socket.io: redis adapter unavailable, using the in-process adapter (this replica cannot reach fans on others)");
             let (layer, io) = builder.build_layer();
             io.ns("/", on_connect.with(authenticate));
-            spawn_loops(io, state, shutdown);
+            spawn_loops(io, state, shutdown, false);
             SocketLayer(Box::new(move |router: Router| {
                 router.layer(tower::ServiceBuilder::new().layer(cors).layer(layer))
             }))
@@ -119,13 +128,78 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
     }
 }
 
-fn spawn_loops<A: Adapter>(io: SocketIo<A>, state: &AppState, shutdown: CancellationToken) {
-    tokio::spawn(forward(
-        io.clone(),
-        state.realtime.subscribe(),
-        shutdown.clone(),
-    ));
+/// `shared`: replicas share pushes through Redis (the Redis adapter is up), so position batches
+/// go through the positions channel; otherwise they are delivered here directly.
+fn spawn_loops<A: Adapter>(
+    io: SocketIo<A>,
+    state: &AppState,
+    shutdown: CancellationToken,
+    shared: bool,
+) {
+    tokio::spawn(forward(io.clone(), state.clone(), shared, shutdown.clone()));
+    if shared {
+        tokio::spawn(positions_subscriber(
+            io.clone(),
+            state.clone(),
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(presence(io, state.clone(), shutdown));
+}
+
+/// The Redis channel position batches travel on (prefixed like every key).
+fn positions_channel(state: &AppState) -> String {
+    state.infra.redis.key("socket.io-queue-positions")
+}
+
+/// Emits each fan of a position batch its own `queue-position`, to the sockets on this replica
+/// only (every replica receives the batch and serves its own sockets).
+async fn deliver_positions<A: Adapter>(io: &SocketIo<A>, batch: &serde_json::Value) {
+    for (user_id, payload) in positions_of(batch) {
+        let _ = io
+            .local()
+            .to(Room::User(user_id).name())
+            .emit("queue-position", &payload)
+            .await;
+    }
+}
+
+/// Receives position batches from whichever replica admits, until `shutdown`; reconnects after
+/// a Redis outage.
+async fn positions_subscriber<A: Adapter>(
+    io: SocketIo<A>,
+    state: AppState,
+    shutdown: CancellationToken,
+) {
+    let channel = positions_channel(&state);
+    loop {
+        let session = async {
+            let client = redis::Client::open(state.infra.config.redis_url.expose())?;
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            let mut messages = pubsub.on_message();
+            while let Some(msg) = messages.next().await {
+                if let Ok(batch) =
+                    serde_json::from_slice::<serde_json::Value>(msg.get_payload_bytes())
+                {
+                    deliver_positions(&io, &batch).await;
+                }
+            }
+            anyhow::Ok(())
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            result = session => {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "queue positions subscription lost; retrying");
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 async fn redis_adapter(
@@ -191,6 +265,30 @@ async fn authenticate<A: Adapter>(
     }
 }
 
+/// Sockets per room on this replica, kept as sockets join and leave, so `room-info` costs O(1).
+/// (Asking every replica for a room's sockets on each join is O(room size) per join: a surge of
+/// N fans made it O(N^2) and starved the server, measured.) Behind several replicas the count is
+/// this replica's share, a lower bound of the room's size.
+#[derive(Debug, Clone, Default)]
+struct RoomCounts(Arc<Mutex<HashMap<String, usize>>>);
+
+impl RoomCounts {
+    fn add(&self, room: &str, delta: isize) -> usize {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(room.to_owned()).or_default();
+        *n = n.saturating_add_signed(delta);
+        let now = *n;
+        if now == 0 {
+            map.remove(room);
+        }
+        now
+    }
+}
+
+/// The rooms (besides the fan's own) this socket joined, to count them down on leave.
+#[derive(Debug, Clone, Default)]
+struct Joined(Vec<String>);
+
 async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
     let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>() else {
         // The middleware always sets it; a socket without it must not stay.
@@ -204,30 +302,70 @@ async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
     socket.on("join-queue", join_queue);
     socket.on(
         "leave-event",
-        async |socket: SocketRef<A>, TryData(data): TryData<EventRef>| {
+        async |socket: SocketRef<A>,
+               TryData(data): TryData<EventRef>,
+               State(counts): State<RoomCounts>| {
             if let Ok(EventRef { event_id }) = data {
-                socket.leave(Room::Event(event_id).name());
+                leave_room(&socket, &counts, Room::Event(event_id));
             }
         },
     );
-    socket.on_disconnect(async |_socket: SocketRef<A>| {
-        metrics::gauge!("socket_connections").decrement(1.0);
-    });
+    socket.on_disconnect(
+        async |socket: SocketRef<A>, State(counts): State<RoomCounts>| {
+            metrics::gauge!("socket_connections").decrement(1.0);
+            for room in socket.extensions.get::<Joined>().unwrap_or_default().0 {
+                counts.add(&room, -1);
+            }
+        },
+    );
 }
 
-async fn join_event<A: Adapter>(socket: SocketRef<A>, TryData(data): TryData<EventRef>) {
-    if let Ok(EventRef { event_id }) = data {
-        let room = Room::Event(event_id);
-        socket.join(room.name());
-        room_info(&socket, event_id, room).await;
+/// Joins `room` and answers `room-info`.
+fn enter_room<A: Adapter>(socket: &SocketRef<A>, counts: &RoomCounts, event_id: Uuid, room: Room) {
+    let name = room.name();
+    let mut joined = socket.extensions.get::<Joined>().unwrap_or_default();
+    let count = if joined.0.contains(&name) {
+        counts.add(&name, 0)
+    } else {
+        socket.join(name.clone());
+        joined.0.push(name.clone());
+        socket.extensions.insert(joined);
+        counts.add(&name, 1)
+    };
+    let _ = socket.emit(
+        "room-info",
+        &json!({"eventId": event_id, "userCount": count}),
+    );
+}
+
+fn leave_room<A: Adapter>(socket: &SocketRef<A>, counts: &RoomCounts, room: Room) {
+    let name = room.name();
+    let mut joined = socket.extensions.get::<Joined>().unwrap_or_default();
+    if let Some(i) = joined.0.iter().position(|r| *r == name) {
+        joined.0.swap_remove(i);
+        socket.extensions.insert(joined);
+        socket.leave(name.clone());
+        counts.add(&name, -1);
     }
 }
 
-async fn join_seat_selection<A: Adapter>(socket: SocketRef<A>, TryData(data): TryData<EventRef>) {
+async fn join_event<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(data): TryData<EventRef>,
+    State(counts): State<RoomCounts>,
+) {
     if let Ok(EventRef { event_id }) = data {
-        let room = Room::SeatMap(event_id);
-        socket.join(room.name());
-        room_info(&socket, event_id, room).await;
+        enter_room(&socket, &counts, event_id, Room::Event(event_id));
+    }
+}
+
+async fn join_seat_selection<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(data): TryData<EventRef>,
+    State(counts): State<RoomCounts>,
+) {
+    if let Ok(EventRef { event_id }) = data {
+        enter_room(&socket, &counts, event_id, Room::SeatMap(event_id));
     }
 }
 
@@ -235,18 +373,17 @@ async fn join_queue<A: Adapter>(
     socket: SocketRef<A>,
     TryData(data): TryData<EventRef>,
     State(state): State<AppState>,
+    State(counts): State<RoomCounts>,
 ) {
     let Ok(EventRef { event_id }) = data else {
         return;
     };
-    let room = Room::Queue(event_id);
-    socket.join(room.name());
+    enter_room(&socket, &counts, event_id, Room::Queue(event_id));
     let mut watch = socket.extensions.get::<QueueWatch>().unwrap_or_default();
     if !watch.0.contains(&event_id) {
         watch.0.push(event_id);
         socket.extensions.insert(watch);
     }
-    room_info(&socket, event_id, room).await;
     // Joining the room counts as a sign of life, and the fan learns the place at once instead
     // of at the next tick.
     if let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>()
@@ -265,31 +402,17 @@ async fn join_queue<A: Adapter>(
     }
 }
 
-async fn room_info<A: Adapter>(socket: &SocketRef<A>, event_id: Uuid, room: Room) {
-    // Across replicas when the adapter answers quickly; this replica's count otherwise.
-    let count = match tokio::time::timeout(
-        Duration::from_millis(500),
-        socket.within(room.name()).fetch_sockets(),
-    )
-    .await
-    {
-        Ok(Ok(sockets)) => sockets.len(),
-        _ => socket.within(room.name()).sockets().len(),
-    };
-    let _ = socket.emit(
-        "room-info",
-        &json!({"eventId": event_id, "userCount": count}),
-    );
-}
-
 /// Delivers every realtime push to its room until `shutdown`. Pushes are taken in batches and a
 /// batch's emits run concurrently (with the Redis adapter each is a PUBLISH); batches stay in
 /// order, so one fan's messages of one tick arrive before the next tick's.
 async fn forward<A: Adapter>(
     io: SocketIo<A>,
-    mut rx: tokio::sync::broadcast::Receiver<Push>,
+    state: AppState,
+    shared: bool,
     shutdown: CancellationToken,
 ) {
+    let mut rx = state.realtime.subscribe();
+    let channel = positions_channel(&state);
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -313,6 +436,14 @@ async fn forward<A: Adapter>(
         }
         let mut set = tokio::task::JoinSet::new();
         for push in batch {
+            if push.event == POSITIONS_BATCH {
+                if shared {
+                    publish_positions(&state, &channel, &push.payload).await;
+                } else {
+                    deliver_positions(&io, &push.payload).await;
+                }
+                continue;
+            }
             let io = io.clone();
             set.spawn(async move {
                 if let Err(e) = io
@@ -326,6 +457,23 @@ async fn forward<A: Adapter>(
             });
         }
         while set.join_next().await.is_some() {}
+    }
+}
+
+async fn publish_positions(state: &AppState, channel: &str, batch: &serde_json::Value) {
+    let result = async {
+        let mut conn = state.infra.redis.conn().await.map_err(|e| e.to_string())?;
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(batch.to_string())
+            .query_async::<i64>(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    if let Err(e) = result {
+        metrics::counter!("socket_push_errors_total").increment(1);
+        tracing::warn!(error = %e, "could not publish queue positions");
     }
 }
 

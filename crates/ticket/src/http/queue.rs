@@ -113,7 +113,15 @@ async fn queue_status(
     user: AuthUser,
     AppPath(event_id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
-    let report = queue::status(&state, user.id, event_id, true).await?;
+    let report = match queue::status(&state, user.id, event_id, true).await {
+        Ok(report) => report,
+        Err(e) => {
+            queue::fail_open_or(&state, event_id, e, "status").await?;
+            return Ok(AppJson(
+                json!({"status": "active", "queued": false, "failOpen": true, "currentUsers": 0}),
+            ));
+        }
+    };
     let queued = matches!(
         report.standing,
         Standing::Queued { .. } | Standing::PreQueue
@@ -138,7 +146,15 @@ async fn heartbeat(
     user: AuthUser,
     AppPath(event_id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
-    let report = queue::status(&state, user.id, event_id, true).await?;
+    let report = match queue::status(&state, user.id, event_id, true).await {
+        Ok(report) => report,
+        Err(e) => {
+            queue::fail_open_or(&state, event_id, e, "heartbeat").await?;
+            return Ok(AppJson(
+                json!({"status": "active", "queued": false, "failOpen": true}),
+            ));
+        }
+    };
     let queued = matches!(
         report.standing,
         Standing::Queued { .. } | Standing::PreQueue
@@ -154,7 +170,14 @@ async fn leave_queue(
     user: AuthUser,
     AppPath(event_id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
-    let was = queue::leave(&state, user.id, event_id).await?;
+    let was = match queue::leave(&state, user.id, event_id).await {
+        Ok(was) => was,
+        Err(e) => {
+            // Nothing to free while Redis is away; a fail-open event says so and moves on.
+            queue::fail_open_or(&state, event_id, e, "leave").await?;
+            "none".to_owned()
+        }
+    };
     let message = match was.as_str() {
         "active" => "left the event; your slot was freed",
         "queued" | "pre" => "left the queue",

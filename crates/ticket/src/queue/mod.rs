@@ -261,8 +261,9 @@ pub async fn require_admission(
     }
 }
 
-/// On a Redis failure: `Ok(T::default-ish)` is decided by the caller; this answers whether the
-/// event fails open, logging and counting either way, and returns the original error otherwise.
+/// After a failed queue operation: `Ok(())` when the failure is an unavailable dependency and the
+/// event is set to fail open (the caller then lets the fan through), the original error
+/// otherwise. Redis failures are logged and counted in `queue_redis_failures_total` either way.
 pub(crate) async fn fail_open_or(
     state: &AppState,
     event_id: Uuid,

@@ -1,5 +1,5 @@
 //! The waiting room's Lua scripts: each queue operation is one script, so it is atomic and one
-//! round trip. Every script receives the twelve keys of [`super::keys::EventKeys`] (all in one
+//! round trip. Every script receives the thirteen keys of [`super::keys::EventKeys`] (all in one
 //! hash slot) and the caller's clock as `now` in milliseconds, so the processor's tick can be
 //! driven with a chosen time in tests.
 //!
@@ -15,8 +15,8 @@ use redis::Script;
 
 /// Names the keys and reads the settings every script needs.
 const PRELUDE: &str = r#"
-local K_CFG, K_SEQ, K_WAIT, K_SEEN, K_ACT, K_JOINED, K_PRE, K_LEASE, K_RATE, K_TIQ, K_STATS, K_FENCE =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
+local K_CFG, K_SEQ, K_WAIT, K_SEEN, K_ACT, K_JOINED, K_PRE, K_LEASE, K_RATE, K_TIQ, K_STATS, K_FENCE, K_DRAWN =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 local function active_count(now)
   return redis.call('ZCOUNT', K_ACT, '(' .. now, '+inf')
 end
@@ -57,7 +57,7 @@ if ticket then
   redis.call('ZADD', K_SEEN, now, user)
   return answer('queued', redis.call('ZRANK', K_WAIT, user) + 1, redis.call('ZCARD', K_WAIT), active_count(now), 0)
 end
-if redis.call('ZSCORE', K_PRE, user) or (c[4] == 'scheduled' and c[5] ~= '1') then
+if redis.call('ZSCORE', K_PRE, user) or (c[4] == 'scheduled' and redis.call('GET', K_DRAWN) ~= '1') then
   redis.call('ZADD', K_PRE, 'NX', now, user)
   redis.call('ZADD', K_SEEN, now, user)
   return answer('pre', 0, redis.call('ZCARD', K_PRE), active_count(now), 0)
@@ -145,7 +145,7 @@ end
 if #idle > 0 then redis.call('HINCRBY', K_STATS, 'abandoned', #idle) end
 local out = {reclaimed, #idle, 0, 0, 0, 0}
 local n = 0
-if c[1] == '1' and c[3] ~= '1' and not (c[4] == 'scheduled' and c[5] ~= '1') then
+if c[1] == '1' and c[3] ~= '1' and not (c[4] == 'scheduled' and redis.call('GET', K_DRAWN) ~= '1') then
   n = tonumber(c[2]) - redis.call('ZCARD', K_ACT)
   local per_tick = tonumber(c[8] or '0')
   if per_tick > 0 and per_tick < n then n = per_tick end
@@ -212,7 +212,7 @@ return 0
 /// `admit`. Fans who left the pre-queue meanwhile are skipped. Answer: how many were placed.
 const DRAW: &str = r#"
 if redis.call('GET', K_LEASE) ~= ARGV[1] then return -1 end
-if redis.call('HGET', K_CFG, 'drawn') == '1' then return -3 end
+if redis.call('GET', K_DRAWN) == '1' then return -3 end
 local now, placed = tonumber(ARGV[2]), 0
 for i = 3, #ARGV do
   local u = ARGV[i]
@@ -225,7 +225,7 @@ for i = 3, #ARGV do
   end
 end
 redis.call('DEL', K_PRE)
-redis.call('HSET', K_CFG, 'drawn', '1')
+redis.call('SET', K_DRAWN, '1')
 return placed
 "#;
 

@@ -18,6 +18,9 @@ use uuid::Uuid;
 
 use super::keys::{EventKeys, registry};
 
+/// Age after which the processor reloads a live queue's cached settings from Postgres.
+pub const REFRESH_AFTER_MS: i64 = 10_000;
+
 /// How long "this event has no queue" is cached.
 pub const DISABLED_CACHE_SECS: i64 = 60;
 
@@ -68,6 +71,9 @@ pub struct Settings {
     pub paused: bool,
     /// Sale start, for scheduled mode.
     pub sale_start: chrono::DateTime<chrono::Utc>,
+    /// The row's own `tick_ms` (NULL = each processor's `QUEUE_PROCESSOR_INTERVAL`).
+    #[serde(skip)]
+    tick_ms_set: Option<u64>,
     #[serde(skip)]
     title: String,
     #[serde(skip)]
@@ -110,6 +116,7 @@ pub async fn load(infra: &Infra, event_id: Uuid) -> Result<Option<Settings>, Api
         threshold: r.max_active.map(|v| v as u32).unwrap_or(defaults.threshold),
         admit_per_tick: r.admit_per_tick.map(|v| v as u32),
         tick_ms: r.tick_ms.map(|v| v as u64).unwrap_or(defaults.tick_ms),
+        tick_ms_set: r.tick_ms.map(|v| v as u64),
         admission_ttl_sec: r.admission_ttl_sec.unwrap_or(600) as u32,
         idle_grace_sec: r.idle_grace_sec.unwrap_or(60) as u32,
         mode: match r.mode.as_deref() {
@@ -142,7 +149,8 @@ pub async fn cache(infra: &Infra, settings: &Settings) -> Result<(), ApiError> {
             "admit_per_tick",
             settings.admit_per_tick.unwrap_or(0).to_string(),
         ),
-        ("tick_ms", settings.tick_ms.to_string()),
+        // 0: each processor uses its own QUEUE_PROCESSOR_INTERVAL.
+        ("tick_ms", settings.tick_ms_set.unwrap_or(0).to_string()),
         (
             "admission_ttl_ms",
             (u64::from(settings.admission_ttl_sec) * 1000).to_string(),
@@ -160,6 +168,10 @@ pub async fn cache(infra: &Infra, settings: &Settings) -> Result<(), ApiError> {
         ),
         ("title", settings.title.clone()),
         ("artist", settings.artist.clone()),
+        // When this copy was taken: the processor refreshes copies older than
+        // [`REFRESH_AFTER_MS`], so edits that bypassed `update` (an event's new sale start, a
+        // row changed by hand, an edit whose cache write failed) still arrive.
+        ("loaded_ms", super::now_ms().to_string()),
     ];
     let mut pipe = redis::pipe();
     pipe.hset_multiple(keys.cfg(), &fields).ignore();
@@ -234,7 +246,9 @@ impl SettingsUpdate {
         check("admitPerTick", self.admit_per_tick.flatten(), 1, 1_000_000);
         check("tickMs", self.tick_ms.flatten(), 50, 60_000);
         check("admissionTtlSec", self.admission_ttl_sec, 1, 86_400);
-        check("idleGraceSec", self.idle_grace_sec, 1, 86_400);
+        // At least two Socket.IO presence rounds (crate::socket::PRESENCE_EVERY, 5 s), so a fan
+        // whose socket is open is never dropped as silent between two refreshes.
+        check("idleGraceSec", self.idle_grace_sec, 10, 86_400);
         if bad.is_empty() {
             Ok(())
         } else {

@@ -9,9 +9,10 @@
 //! partition) therefore cannot admit anyone once another replica took over. A replica that stops
 //! cleanly gives its leases up, so another takes over on its next tick.
 //!
-//! Positions: one `queue-position` per waiting fan per tick, to `Room::User`. The per-fan cost is
-//! one ZRANGE entry and one push; the cheaper alternative (a room broadcast of the queue head
-//! from which clients compute their place) is not needed at the sizes measured (see the report).
+//! Positions: every waiting fan gets its own exact `queue-position` every tick. The processor
+//! emits one [`POSITIONS_BATCH`] (the ordered waiting ids) per event per tick; each replica's
+//! Socket.IO layer receives it over one Redis channel and emits `queue-position` to the fans
+//! whose sockets it holds. Positions stay exact when fans ahead leave (they are ranks).
 //!
 //! Metrics: gauges `queue_waiting{event}`, `queue_active{event}`; counters
 //! `queue_admitted_total{event}`, `queue_abandoned_total{event}`, `queue_reclaimed_total{event}`;
@@ -31,6 +32,42 @@ use crate::queue::scripts::SCRIPTS;
 use crate::queue::{draw, estimate_wait, settings};
 use crate::realtime::Room;
 
+/// The internal push carrying one tick's waiting order: `{eventId, queueSize, admittedLastMin,
+/// threshold, admissionTtlSec, sentAt, ids}`. Never sent to clients as such: the Socket.IO layer
+/// turns it into one `queue-position` per fan ([`positions_of`]).
+pub const POSITIONS_BATCH: &str = "queue-positions-batch";
+
+/// The `queue-position` payload of each fan in a [`POSITIONS_BATCH`] payload, in queue order.
+pub fn positions_of(batch: &serde_json::Value) -> Vec<(Uuid, serde_json::Value)> {
+    let n = |k: &str| batch[k].as_u64().unwrap_or(0);
+    let (size, rate, threshold, ttl) = (
+        n("queueSize"),
+        n("admittedLastMin"),
+        n("threshold") as u32,
+        n("admissionTtlSec") as u32,
+    );
+    let Some(ids) = batch["ids"].as_array() else {
+        return Vec::new();
+    };
+    ids.iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let user_id = id.as_str()?.parse::<Uuid>().ok()?;
+            let position = i as u64 + 1;
+            Some((
+                user_id,
+                json!({
+                    "eventId": batch["eventId"],
+                    "position": position,
+                    "queueSize": size,
+                    "estimatedWait": estimate_wait(position, rate, threshold, ttl),
+                    "sentAt": batch["sentAt"],
+                }),
+            ))
+        })
+        .collect()
+}
+
 /// Time-in-queue samples kept per event.
 pub const MAX_TIQ_SAMPLES: i64 = 10_000;
 
@@ -43,6 +80,8 @@ pub struct EventTick {
     pub led: bool,
     /// The lease value used (`<replica>:<token>`), when led.
     pub lease: Option<String>,
+    /// The event's own `tick_ms` setting; 0 = the process default.
+    pub tick_ms: u64,
     /// Fans admitted, in order.
     pub admitted: Vec<Uuid>,
     /// Expired admissions reclaimed.
@@ -61,21 +100,28 @@ pub struct EventTick {
 
 /// Runs one tick for every live queue at time `now` (Unix ms). Tests call this directly.
 pub async fn tick(state: &AppState, now: i64) -> anyhow::Result<Vec<EventTick>> {
+    Ok(tick_where(state, now, |_| true).await?.1)
+}
+
+/// Runs a tick for the live queues `due` accepts; answers the live queues and what each tick did.
+async fn tick_where(
+    state: &AppState,
+    now: i64,
+    due: impl Fn(Uuid) -> bool,
+) -> anyhow::Result<(Vec<Uuid>, Vec<EventTick>)> {
     let events: Vec<String> = {
         let mut conn = state.infra.redis.conn().await?;
         conn.smembers(registry(&state.infra.redis)).await?
     };
-    let mut out = Vec::with_capacity(events.len());
-    for id in events {
-        let Ok(event_id) = id.parse::<Uuid>() else {
-            continue;
-        };
+    let live: Vec<Uuid> = events.iter().filter_map(|id| id.parse().ok()).collect();
+    let mut out = Vec::with_capacity(live.len());
+    for &event_id in live.iter().filter(|id| due(**id)) {
         match tick_event(state, event_id, now).await {
             Ok(t) => out.push(t),
             Err(e) => tracing::warn!(%event_id, error = %e, "queue tick failed for event"),
         }
     }
-    Ok(out)
+    Ok((live, out))
 }
 
 fn lease_ttl_ms(tick_ms: u64) -> u64 {
@@ -116,28 +162,32 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
             .arg(&[
                 "tick_ms",
                 "mode",
-                "drawn",
                 "sale_start_ms",
                 "max_active",
                 "admission_ttl_ms",
+                "loaded_ms",
             ])
             .query_async(&mut *conn)
             .await?
     };
-    if cfg[0].is_none() {
-        // Settings not cached (retired or evicted): reload them; admission resumes next tick.
-        if let Some(s) = settings::load(&state.infra, event_id).await? {
-            settings::cache(&state.infra, &s).await?;
-        }
-        return Ok(result);
-    }
     let num = |i: usize| {
         cfg[i]
             .as_deref()
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(0)
     };
-    let (tick_ms, sale_start_ms, threshold, ttl_ms) = (num(0), num(3), num(4), num(5));
+    if cfg[0].is_none() || crate::queue::now_ms() - num(5) > settings::REFRESH_AFTER_MS {
+        // Not cached (retired or evicted), or an old copy: reload from Postgres. A missing copy
+        // resumes admission on the next tick; a refreshed one is used from the next tick on.
+        if let Some(s) = settings::load(&state.infra, event_id).await? {
+            settings::cache(&state.infra, &s).await?;
+        }
+        if cfg[0].is_none() {
+            return Ok(result);
+        }
+    }
+    let (tick_ms, sale_start_ms, threshold, ttl_ms) = (num(0), num(2), num(3), num(4));
+    result.tick_ms = tick_ms.max(0) as u64;
 
     let lease = invoke(
         state,
@@ -155,11 +205,14 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
     result.led = true;
     result.lease = Some(lease.clone());
 
-    if cfg[1].as_deref() == Some("scheduled")
-        && cfg[2].as_deref() != Some("1")
-        && now >= sale_start_ms
-    {
-        result.draw_seed = Some(run_draw(state, &keys, event_id, &lease, now).await?);
+    if cfg[1].as_deref() == Some("scheduled") && now >= sale_start_ms {
+        let drawn: Option<String> = {
+            let mut conn = state.infra.redis.conn().await?;
+            conn.get(keys.drawn()).await?
+        };
+        if drawn.as_deref() != Some("1") {
+            result.draw_seed = Some(run_draw(state, &keys, event_id, &lease, now).await?);
+        }
     }
 
     let answer = invoke(
@@ -170,6 +223,9 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
     )
     .await?;
     let answer: Vec<RedisValue> = Vec::from_redis_value(answer)?;
+    // Wall-clock stamps on the pushes (a field the contract allows adding), so clients and the
+    // surge tool can measure decision-to-delivery latency.
+    let decided_at = crate::queue::now_ms();
     let n = |i: usize| {
         answer
             .get(i)
@@ -203,39 +259,36 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
                 "eventId": event_id,
                 "userId": user_id,
                 "message": "It is your turn: you may now choose seats and pay.",
+                "decidedAt": decided_at,
             }),
         );
         result.admitted.push(user_id);
     }
 
-    // Every waiting fan's exact place, from the ranks as they are after this tick's admissions.
+    // Every waiting fan's exact place, from the ranks as they are after this tick's admissions:
+    // one batch (the ordered waiting ids) per tick, which every replica turns into a
+    // `queue-position` for each fan whose socket it holds (see `crate::socket`). One message
+    // per tick instead of one adapter PUBLISH per fan: measured, the per-fan publishes did not
+    // reach 10,000 waiting fans on 2 cores.
     if result.waiting > 0 {
         let waiting: Vec<String> = {
             let mut conn = state.infra.redis.conn().await?;
             conn.zrange(keys.waiting(), 0, -1).await?
         };
         let size = waiting.len() as u64;
-        for (i, id) in waiting.iter().enumerate() {
-            let Ok(user_id) = id.parse::<Uuid>() else {
-                continue;
-            };
-            let position = i as u64 + 1;
-            state.realtime.emit(
-                Room::User(user_id),
-                "queue-position",
-                json!({
-                    "eventId": event_id,
-                    "position": position,
-                    "queueSize": size,
-                    "estimatedWait": estimate_wait(
-                        position,
-                        admitted_last_min,
-                        threshold.max(1) as u32,
-                        (ttl_ms / 1000).max(1) as u32,
-                    ),
-                }),
-            );
-        }
+        state.realtime.emit(
+            Room::Queue(event_id),
+            POSITIONS_BATCH,
+            json!({
+                "eventId": event_id,
+                "queueSize": size,
+                "admittedLastMin": admitted_last_min,
+                "threshold": threshold.max(1),
+                "admissionTtlSec": (ttl_ms / 1000).max(1),
+                "sentAt": crate::queue::now_ms(),
+                "ids": waiting,
+            }),
+        );
         result.positions_sent = size;
     }
     state.realtime.emit(
@@ -300,10 +353,7 @@ async fn run_draw(
     let order = draw::draw_order(seed, &participants);
     sqlx::query(
         "INSERT INTO ticket.queue_draws (event_id, seed, participants, drawn_order)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (event_id) DO UPDATE SET seed = EXCLUDED.seed,
-            participants = EXCLUDED.participants, drawn_order = EXCLUDED.drawn_order,
-            drawn_at = now()",
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(event_id)
     .bind(seed.to_string())
@@ -329,27 +379,52 @@ async fn release_all(state: &AppState, held: &HashMap<Uuid, String>) {
     }
 }
 
-/// Ticks every `QUEUE_PROCESSOR_INTERVAL` until `shutdown` is cancelled, then releases its
-/// leases. A failing tick (Redis down) is logged and retried on the next one.
+/// Ticks until `shutdown` is cancelled, then releases its leases. Each live queue is ticked on
+/// its own `tick_ms` (or `QUEUE_PROCESSOR_INTERVAL`); the registry is re-read at least every
+/// `QUEUE_PROCESSOR_INTERVAL` to find new queues. A failing tick (Redis down) is logged and
+/// retried one interval later.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
-    let period = Duration::from_millis(state.infra.config.queue.tick_ms.max(10));
-    let mut interval = tokio::time::interval(period);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let base = Duration::from_millis(state.infra.config.queue.tick_ms.max(10));
     let mut held: HashMap<Uuid, String> = HashMap::new();
-    tracing::info!(replica = %state.queue.replica, ?period, "queue processor started");
+    let mut next_due: HashMap<Uuid, Instant> = HashMap::new();
+    let mut wait = Duration::ZERO;
+    tracing::info!(replica = %state.queue.replica, ?base, "queue processor started");
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = interval.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
         }
-        match tick(&state, crate::queue::now_ms()).await {
-            Ok(ticks) => {
-                held = ticks
-                    .into_iter()
-                    .filter_map(|t| t.lease.map(|l| (t.event_id, l)))
-                    .collect();
+        let started = Instant::now();
+        let due = |id: Uuid| next_due.get(&id).is_none_or(|d| *d <= started);
+        match tick_where(&state, crate::queue::now_ms(), due).await {
+            Ok((live, ticks)) => {
+                next_due.retain(|id, _| live.contains(id));
+                held.retain(|id, _| live.contains(id));
+                for t in ticks {
+                    let every = if t.tick_ms > 0 {
+                        Duration::from_millis(t.tick_ms)
+                    } else {
+                        base
+                    };
+                    next_due.insert(t.event_id, started + every);
+                    match t.lease {
+                        Some(lease) => held.insert(t.event_id, lease),
+                        None => held.remove(&t.event_id),
+                    };
+                }
+                let now = Instant::now();
+                wait = next_due
+                    .values()
+                    .map(|d| d.saturating_duration_since(now))
+                    .min()
+                    .unwrap_or(base)
+                    .min(base)
+                    .max(Duration::from_millis(10));
             }
-            Err(e) => tracing::warn!(error = %e, "queue tick failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "queue tick failed");
+                wait = base;
+            }
         }
     }
     release_all(&state, &held).await;

@@ -1,0 +1,554 @@
+//! `tiketi-loadtest`, the surge tool behind `scripts/queue-load-test`: N fans sign in, open a
+//! Socket.IO connection each, join one event's queue (`--delay` ms apart, or spread over
+//! `--ramp` seconds), wait for `queue-entry-allowed`, shop for `--holdMs` and leave (freeing the
+//! slot), and the tool prints what it measured: joins per second, join latency p50/p99, time to
+//! admission p50/p99, position updates per second, FIFO inversions, fans lost, fans admitted
+//! twice, the largest `currentUsers` seen against the threshold, and errors by kind.
+//!
+//! Fans sign in through `/api/auth/register` (or log in when the account exists). For benches
+//! without the auth service, `--signingKey` mints tokens with a local Ed25519 key the server
+//! trusts through `JWT_PUBLIC_KEY` (`--keygen` writes one and prints the server settings).
+//!
+//! The Socket.IO client is written here (Engine.IO v4 over a WebSocket, the packets `0`, `2`/`3`,
+//! `40`, `42`, `44`): a task and a socket per fan, so ten thousand fans fit in one process.
+//! Run it against 127.0.0.1 only.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+pub use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+/// The surge tool's flags (the old script's names: `--users --eventId --apiUrl --socketUrl
+/// --delay`, plus ramp, duration and hold options).
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "tiketi-loadtest",
+    about = "Surge a Tiketi queue with many fans and measure it"
+)]
+pub struct Args {
+    /// How many fans.
+    #[arg(long, default_value_t = 100)]
+    pub users: usize,
+    /// The event whose queue they join.
+    #[arg(long = "eventId")]
+    pub event_id: Option<Uuid>,
+    /// Base URL of the API.
+    #[arg(long = "apiUrl", default_value = "http://127.0.0.1:8080")]
+    pub api_url: String,
+    /// Base URL of Socket.IO (defaults to --apiUrl).
+    #[arg(long = "socketUrl")]
+    pub socket_url: Option<String>,
+    /// Milliseconds between two fans' starts.
+    #[arg(long, default_value_t = 0)]
+    pub delay: u64,
+    /// Spread the starts evenly over this many seconds instead (overrides --delay).
+    #[arg(long, default_value_t = 0)]
+    pub ramp: u64,
+    /// How long fans wait for admission, seconds, before the run ends.
+    #[arg(long, default_value_t = 120)]
+    pub duration: u64,
+    /// How long an admitted fan shops before leaving (and freeing the slot), milliseconds.
+    #[arg(long = "holdMs", default_value_t = 500)]
+    pub hold_ms: u64,
+    /// The queue's tick, for the FIFO check's tolerance (fans admitted in one tick are unordered).
+    #[arg(long = "tickMs", default_value_t = 1000)]
+    pub tick_ms: u64,
+    /// Join over HTTP only, without Socket.IO (measures joins alone; nobody waits).
+    #[arg(long = "noSocket")]
+    pub no_socket: bool,
+    /// With --noSocket: how many joins may be in flight at once (HTTP connections).
+    #[arg(long, default_value_t = 256)]
+    pub connections: usize,
+    /// Mint tokens with this Ed25519 private key (PEM) instead of registering fans.
+    #[arg(long = "signingKey")]
+    pub signing_key: Option<PathBuf>,
+    /// The key id the server knows the signing key by.
+    #[arg(long, default_value = "loadtest")]
+    pub kid: String,
+    /// Write a new signing key to this file, print the server settings that trust it, and exit.
+    #[arg(long)]
+    pub keygen: Option<PathBuf>,
+    /// The fans' password when registering.
+    #[arg(long, default_value = "surge-password-2026")]
+    pub password: String,
+}
+
+/// p50 and p99 of a sample, milliseconds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// What a surge measured.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Fans started.
+    pub fans: usize,
+    /// Fans whose join answered 2xx.
+    pub joined: usize,
+    /// Successful joins over the span from the first join sent to the last answered.
+    pub joins_per_second: f64,
+    /// HTTP join latency.
+    pub join_latency_ms: Percentiles,
+    /// Fans admitted (at once or told by `queue-entry-allowed`).
+    pub admitted: usize,
+    /// From sending the join to being admitted.
+    pub time_to_admission_ms: Percentiles,
+    /// `queue-position` messages received per second of the run.
+    pub position_updates_per_second: f64,
+    /// `queue-position` messages received in all.
+    pub position_updates: u64,
+    /// From the server's `sentAt` stamp to receipt of each `queue-position`.
+    pub position_delivery_ms: Percentiles,
+    /// From the admission decision (`decidedAt`) to receipt of `queue-entry-allowed`.
+    pub admission_delivery_ms: Percentiles,
+    /// Pairs admitted out of join order by more than a tick.
+    pub fifo_inversions: u64,
+    /// Fans who were queued, never admitted, and are no longer in the queue.
+    pub fans_lost: usize,
+    /// Fans told `queue-entry-allowed` more than once.
+    pub fans_admitted_twice: usize,
+    /// The largest `currentUsers` any fan saw.
+    pub max_active_observed: u64,
+    /// The queue's threshold as the join answers gave it.
+    pub threshold: u64,
+    /// Errors by kind.
+    pub errors: BTreeMap<String, usize>,
+    /// Wall time of the run.
+    pub elapsed_seconds: f64,
+}
+
+/// What happened to one fan.
+#[derive(Debug, Default, Clone)]
+struct Fan {
+    join_sent: Option<Instant>,
+    join_done: Option<Instant>,
+    queued: bool,
+    admitted_at: Option<Instant>,
+    admissions: u32,
+    positions: u64,
+    max_current: u64,
+    threshold: u64,
+    lost: bool,
+    errors: Vec<String>,
+    /// Server stamp to receipt of each `queue-position`, ms.
+    position_delays: Vec<f64>,
+    /// Admission decision to receipt of `queue-entry-allowed`, ms.
+    admission_delay: Option<f64>,
+}
+
+/// Runs the surge described by `args` (or `--keygen`) and returns the measurements.
+pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
+    if let Some(path) = &args.keygen {
+        keygen(path, &args.kid)?;
+        return Ok(None);
+    }
+    let Some(event_id) = args.event_id else {
+        bail!("--eventId is required");
+    };
+    let started = Instant::now();
+    let signer = match &args.signing_key {
+        Some(path) => Some(tiketi_core::auth::SigningKey::from_pem(
+            &args.kid,
+            &std::fs::read_to_string(path).with_context(|| format!("reading {path:?}"))?,
+        )?),
+        None => None,
+    };
+    tiketi_core::outbound::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(4096)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let fans: Arc<Mutex<Vec<Fan>>> = Arc::new(Mutex::new(vec![Fan::default(); args.users]));
+    let run_id = Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let spacing = if args.ramp > 0 {
+        Duration::from_secs(args.ramp) / args.users.max(1) as u32
+    } else {
+        Duration::from_millis(args.delay)
+    };
+    let deadline =
+        Instant::now() + Duration::from_secs(args.duration) + spacing * args.users as u32;
+    eprintln!(
+        "surge: {} fans on event {event_id} via {} (run {run_id})",
+        args.users, args.api_url
+    );
+    // Tokens first, so minting does not pace the joins.
+    let mut minted: Vec<Option<String>> = Vec::with_capacity(args.users);
+    for i in 0..args.users {
+        minted.push(match &signer {
+            Some(key) => {
+                let user = tiketi_core::auth::AuthUser {
+                    id: Uuid::new_v4(),
+                    email: format!("surge-{run_id}-{i}@loadtest.example"),
+                    role: tiketi_core::auth::Role::User,
+                };
+                Some(key.mint(&user, 3600)?)
+            }
+            None => None,
+        });
+    }
+    let limit = Arc::new(tokio::sync::Semaphore::new(args.connections.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, token) in minted.into_iter().enumerate() {
+        let limit = limit.clone();
+        let (args, client, fans) = (args.clone(), client.clone(), fans.clone());
+        let run_id = run_id.clone();
+        tasks.spawn(async move {
+            let mut fan = Fan::default();
+            let token = match token {
+                Some(t) => Ok(t),
+                None => sign_in(&client, &args, &run_id, i).await,
+            };
+            match token {
+                Ok(token) => {
+                    let permit = if args.no_socket {
+                        limit.acquire_owned().await.ok()
+                    } else {
+                        None
+                    };
+                    if let Err(e) =
+                        run_fan(&args, &client, event_id, &token, deadline, &mut fan).await
+                    {
+                        fan.errors.push(error_kind(&e));
+                    }
+                    drop(permit);
+                }
+                Err(e) => fan.errors.push(format!("sign-in: {}", error_kind(&e))),
+            }
+            fans.lock().await[i] = fan;
+        });
+        if !spacing.is_zero() {
+            tokio::time::sleep(spacing).await;
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    let fans = fans.lock().await.clone();
+    Ok(Some(report(&args, &fans, started.elapsed())))
+}
+
+fn keygen(path: &PathBuf, kid: &str) -> anyhow::Result<()> {
+    use base64::Engine;
+    let generated = tiketi_core::auth::SigningKey::generate()?;
+    let key = tiketi_core::auth::SigningKey::from_pem(kid, &generated.to_pem())?;
+    std::fs::write(path, key.to_pem())?;
+    let jwk = key.public_jwk()?;
+    let jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(okp) = jwk.algorithm else {
+        bail!("not an Ed25519 key");
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(okp.x)?;
+    // SubjectPublicKeyInfo for Ed25519 (RFC 8410): fixed prefix, then the 32-byte key.
+    let mut der = vec![
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    der.extend_from_slice(&raw);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    println!("JWT_PUBLIC_KEY_ID={kid}");
+    println!("JWT_PUBLIC_KEY='-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----'");
+    Ok(())
+}
+
+async fn sign_in(
+    client: &reqwest::Client,
+    args: &Args,
+    run_id: &str,
+    i: usize,
+) -> anyhow::Result<String> {
+    let email = format!("surge-{run_id}-{i}@loadtest.example");
+    let res = client
+        .post(format!("{}/api/auth/register", args.api_url))
+        .json(&json!({"email": email, "password": args.password, "name": format!("Surge fan {i}")}))
+        .send()
+        .await?;
+    let res = if res.status() == 409 {
+        client
+            .post(format!("{}/api/auth/login", args.api_url))
+            .json(&json!({"email": email, "password": args.password}))
+            .send()
+            .await?
+    } else {
+        res
+    };
+    if !res.status().is_success() {
+        bail!("http {}", res.status().as_u16());
+    }
+    let body: Value = res.json().await?;
+    body["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token in the sign-in answer")
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a Socket.IO connection with `auth: {token}` and joins the event's queue room.
+async fn connect_socket(args: &Args, token: &str, event_id: Uuid) -> anyhow::Result<Ws> {
+    let base = args.socket_url.as_deref().unwrap_or(&args.api_url);
+    let url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        base.replacen("http", "ws", 1)
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .context("socket")?;
+    // Engine.IO open packet first, then the Socket.IO CONNECT with our auth payload.
+    let open = next_text(&mut ws).await?;
+    if !open.starts_with('0') {
+        bail!("socket: unexpected open packet");
+    }
+    ws.send(Message::text(format!("40{}", json!({"token": token}))))
+        .await?;
+    loop {
+        let packet = next_text(&mut ws).await?;
+        if packet.starts_with("40") {
+            break;
+        }
+        if packet.starts_with("44") {
+            bail!("socket: connect refused");
+        }
+        if packet == "2" {
+            ws.send(Message::text("3")).await?;
+        }
+    }
+    let join = json!(["join-queue", {"eventId": event_id}]);
+    ws.send(Message::text(format!("42{join}"))).await?;
+    Ok(ws)
+}
+
+async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return Ok(t.to_string()),
+            Some(Ok(Message::Close(_))) | None => bail!("socket: closed"),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => bail!("socket: {e}"),
+        }
+    }
+}
+
+async fn run_fan(
+    args: &Args,
+    client: &reqwest::Client,
+    event_id: Uuid,
+    token: &str,
+    deadline: Instant,
+    fan: &mut Fan,
+) -> anyhow::Result<()> {
+    let mut ws = if args.no_socket {
+        None
+    } else {
+        Some(connect_socket(args, token, event_id).await?)
+    };
+    let sent = Instant::now();
+    fan.join_sent = Some(sent);
+    let res = client
+        .post(format!("{}/api/queue/check/{event_id}", args.api_url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .context("join")?;
+    if !res.status().is_success() {
+        bail!("join: http {}", res.status().as_u16());
+    }
+    let body: Value = res.json().await.context("join")?;
+    fan.join_done = Some(Instant::now());
+    fan.threshold = body["threshold"].as_u64().unwrap_or(0);
+    fan.max_current = body["currentUsers"].as_u64().unwrap_or(0);
+    fan.queued = body["queued"] == true;
+    if !fan.queued {
+        fan.admitted_at = fan.join_done;
+        fan.admissions = 1;
+    }
+    let Some(ws) = ws.as_mut() else {
+        return Ok(());
+    };
+    let mut leave_at = fan
+        .admitted_at
+        .map(|_| Instant::now() + Duration::from_millis(args.hold_ms));
+    loop {
+        let until = leave_at.unwrap_or(deadline).min(deadline);
+        let packet = match tokio::time::timeout_at(until.into(), next_text(ws)).await {
+            Ok(p) => p?,
+            Err(_) => break,
+        };
+        if packet == "2" {
+            ws.send(Message::text("3")).await?;
+            continue;
+        }
+        let Some(event) = packet.strip_prefix("42") else {
+            continue;
+        };
+        let Ok(Value::Array(parts)) = serde_json::from_str::<Value>(event) else {
+            continue;
+        };
+        match parts.first().and_then(Value::as_str) {
+            Some("queue-position") => {
+                fan.positions += 1;
+                if let Some(sent) = parts[1]["sentAt"].as_i64() {
+                    fan.position_delays.push((wall_ms() - sent) as f64);
+                }
+            }
+            Some("queue-updated") => {
+                let current = parts[1]["currentUsers"].as_u64().unwrap_or(0);
+                fan.max_current = fan.max_current.max(current);
+            }
+            Some("queue-entry-allowed") => {
+                fan.admissions += 1;
+                if fan.admitted_at.is_none() {
+                    fan.admitted_at = Some(Instant::now());
+                    fan.admission_delay = parts[1]["decidedAt"]
+                        .as_i64()
+                        .map(|d| (wall_ms() - d) as f64);
+                    leave_at = Some(Instant::now() + Duration::from_millis(args.hold_ms));
+                }
+            }
+            _ => {}
+        }
+    }
+    if fan.admitted_at.is_some() {
+        // Done shopping: free the slot at once.
+        let _ = client
+            .post(format!("{}/api/queue/leave/{event_id}", args.api_url))
+            .bearer_auth(token)
+            .send()
+            .await;
+    } else {
+        // Never admitted: still waiting is fine (the run ended); gone from the queue is lost.
+        let status: Value = client
+            .get(format!("{}/api/queue/status/{event_id}", args.api_url))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        fan.lost = status["status"] == "not_in_queue";
+    }
+    let _ = ws.close(None).await;
+    Ok(())
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn error_kind(e: &anyhow::Error) -> String {
+    let text = format!("{e:#}");
+    text.split(':').take(2).collect::<Vec<_>>().join(":")
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn report(args: &Args, fans: &[Fan], elapsed: Duration) -> Report {
+    let joined: Vec<&Fan> = fans.iter().filter(|f| f.join_done.is_some()).collect();
+    let mut latencies: Vec<f64> = joined
+        .iter()
+        .map(|f| ms(f.join_done.unwrap() - f.join_sent.unwrap()))
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let first = joined.iter().filter_map(|f| f.join_sent).min();
+    let last = joined.iter().filter_map(|f| f.join_done).max();
+    let join_window = match (first, last) {
+        (Some(a), Some(b)) => (b - a).as_secs_f64(),
+        _ => 0.0,
+    };
+    let mut to_admission: Vec<f64> = fans
+        .iter()
+        .filter_map(|f| Some(ms(f.admitted_at? - f.join_sent?)))
+        .collect();
+    to_admission.sort_by(f64::total_cmp);
+    let positions: u64 = fans.iter().map(|f| f.positions).sum();
+    let mut position_delays: Vec<f64> = fans
+        .iter()
+        .flat_map(|f| f.position_delays.iter().copied())
+        .collect();
+    position_delays.sort_by(f64::total_cmp);
+    let mut admission_delays: Vec<f64> = fans.iter().filter_map(|f| f.admission_delay).collect();
+    admission_delays.sort_by(f64::total_cmp);
+    let admitted = fans.iter().filter(|f| f.admitted_at.is_some()).count();
+    let twice = fans.iter().filter(|f| f.admissions > 1).count();
+    let lost = fans.iter().filter(|f| f.lost).count();
+    let max_current = fans.iter().map(|f| f.max_current).max().unwrap_or(0);
+    let threshold = fans.iter().map(|f| f.threshold).max().unwrap_or(0);
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    for e in fans.iter().flat_map(|f| f.errors.iter()) {
+        *errors.entry(e.clone()).or_default() += 1;
+    }
+    // FIFO: a fan whose join finished before another's began must not be admitted more than a
+    // tick after it (fans admitted in one tick are told in no particular order).
+    let mut queued: Vec<(Instant, Instant, Instant)> = fans
+        .iter()
+        .filter(|f| f.queued)
+        .filter_map(|f| Some((f.join_sent?, f.join_done?, f.admitted_at?)))
+        .collect();
+    queued.sort_by_key(|q| q.1);
+    let tolerance = Duration::from_millis(args.tick_ms);
+    let mut inversions = 0u64;
+    for (i, a) in queued.iter().enumerate() {
+        for b in &queued[i + 1..] {
+            if a.1 < b.0 && b.2 + tolerance < a.2 {
+                inversions += 1;
+            }
+        }
+    }
+    let wait_window = elapsed.as_secs_f64().max(1e-9);
+    Report {
+        fans: fans.len(),
+        joined: joined.len(),
+        joins_per_second: round(joined.len() as f64 / join_window.max(1e-9)),
+        join_latency_ms: Percentiles {
+            p50: round(percentile(&latencies, 50.0)),
+            p99: round(percentile(&latencies, 99.0)),
+        },
+        admitted,
+        time_to_admission_ms: Percentiles {
+            p50: round(percentile(&to_admission, 50.0)),
+            p99: round(percentile(&to_admission, 99.0)),
+        },
+        position_updates_per_second: round(positions as f64 / wait_window),
+        position_updates: positions,
+        position_delivery_ms: Percentiles {
+            p50: round(percentile(&position_delays, 50.0)),
+            p99: round(percentile(&position_delays, 99.0)),
+        },
+        admission_delivery_ms: Percentiles {
+            p50: round(percentile(&admission_delays, 50.0)),
+            p99: round(percentile(&admission_delays, 99.0)),
+        },
+        fifo_inversions: inversions,
+        fans_lost: lost,
+        fans_admitted_twice: twice,
+        max_active_observed: max_current,
+        threshold,
+        errors,
+        elapsed_seconds: round(elapsed.as_secs_f64()),
+    }
+}
+
+fn round(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}

@@ -1,0 +1,70 @@
+//! The surge tool against a real server: a few hundred fans with live Socket.IO connections
+//! join at once; every fan is admitted exactly once, in join order, and active never exceeds the
+//! threshold. This also keeps the tool itself working.
+
+mod queue_common;
+
+use queue_common::*;
+use serde_json::json;
+use tiketi_core::testing::test_db;
+use tiketi_loadtest::{Args, Parser};
+use tiketi_tests::TestApp;
+
+#[tokio::test]
+async fn a_surge_of_300_socket_fans_is_admitted_once_each_in_order_within_the_threshold() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "100")]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, -3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 20, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("tiketi-surge-{event_id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_path = dir.join("key.pem");
+    std::fs::write(&key_path, tokens.key().to_pem()).unwrap();
+    let args = Args::parse_from([
+        "tiketi-loadtest",
+        "--users",
+        "300",
+        "--eventId",
+        &event_id.to_string(),
+        "--apiUrl",
+        &app.url(""),
+        "--duration",
+        "60",
+        "--holdMs",
+        "20",
+        "--tickMs",
+        "100",
+        "--signingKey",
+        key_path.to_str().unwrap(),
+        "--kid",
+        &tokens.key().kid,
+    ]);
+    let report = tiketi_loadtest::run(args).await.unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.joined, 300);
+    assert_eq!(
+        report.admitted, 300,
+        "every fan admitted before the run ended"
+    );
+    assert_eq!(report.fans_admitted_twice, 0);
+    assert_eq!(report.fans_lost, 0);
+    assert_eq!(report.fifo_inversions, 0);
+    assert_eq!(report.threshold, 20);
+    assert!(
+        report.max_active_observed <= 20,
+        "{}",
+        report.max_active_observed
+    );
+    assert!(report.position_updates > 0);
+}
