@@ -53,8 +53,12 @@ await main(async () => {
   const uploaded = await Promise.race([
     page.getByText('This server has no image upload yet').waitFor().then(() => false),
     page.locator('img.poster.small:not([hidden])').waitFor().then(() => true),
+    page.locator('.notice.error').first().waitFor().then(async () => {
+      throw new Error(`poster upload failed: ${await page.locator('.notice.error').first().innerText()}`);
+    }),
   ]);
-  console.log(`poster upload: ${uploaded ? 'uploaded' : 'route missing (404), shown as a message'}`);
+  if (!uploaded) throw new Error('the poster upload route is missing');
+  console.log('poster upload: uploaded');
   await page.getByTestId('save-event').click();
   await page.getByText('Created.').waitFor();
   await shot(page, 'admin-02-event-created');
