@@ -58,6 +58,7 @@ impl TestApp {
         ));
         // Payment reaches the ticket service's internal interface on this same server.
         all.push(("TICKET_INTERNAL_URL", format!("http://{addr}")));
+        all.push(("PAYMENT_INTERNAL_URL", format!("http://{addr}")));
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let config = test_config(&all);
         let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");

@@ -178,6 +178,10 @@ pub struct PaymentConfig {
     /// `TICKET_INTERNAL_URL`: where payment reaches the ticket service's internal interface.
     /// Default: this process's own port (the all-in-one), or the local ticket port.
     pub ticket_internal_url: String,
+    /// `PAYMENT_INTERNAL_URL`: where the ticket service reaches the payment service's internal
+    /// interface (refunds). Default: this process's own port (the all-in-one), or the local
+    /// payment port.
+    pub payment_internal_url: String,
     /// `PAYMENT_FAULT`: fault injection for crash tests (`crash_after_approval`); honoured only
     /// with the sandbox provider outside production.
     pub fault: Option<String>,
@@ -468,7 +472,15 @@ impl Config {
                 let ticket_port = if default_port == 3003 { 3002 } else { own };
                 format!("http://127.0.0.1:{ticket_port}")
             });
-            for (name, url) in [("TICKET_INTERNAL_URL", &ticket_internal_url)] {
+            let payment_internal_url = get("PAYMENT_INTERNAL_URL").unwrap_or_else(|| {
+                // The ticket binary alone talks to a local payment service; the all-in-one to itself.
+                let payment_port = if default_port == 3002 { 3003 } else { own };
+                format!("http://127.0.0.1:{payment_port}")
+            });
+            for (name, url) in [
+                ("TICKET_INTERNAL_URL", &ticket_internal_url),
+                ("PAYMENT_INTERNAL_URL", &payment_internal_url),
+            ] {
                 if reqwest::Url::parse(url)
                     .map(|u| !u.scheme().starts_with("http"))
                     .unwrap_or(true)
@@ -505,6 +517,7 @@ impl Config {
                 reconcile_interval_secs: parse_or(&get, "PAYMENT_RECONCILE_INTERVAL_SECS", 15)?,
                 reconcile_min_age_secs: parse_or(&get, "PAYMENT_RECONCILE_MIN_AGE_SECS", 30)?,
                 ticket_internal_url,
+                payment_internal_url,
                 fault,
             }
         };

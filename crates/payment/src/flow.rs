@@ -181,6 +181,29 @@ pub async fn prepare(
             ),
         ));
     }
+    // Paying, like holding, needs an admission from the event's waiting room (if it has one).
+    match state.ticket.check_admission(reservation_id).await {
+        Ok(TicketAnswer::Ok) => {}
+        Ok(TicketAnswer::Refused(code)) if code == "not_admitted" => {
+            return Err(ApiError::forbidden(
+                "not_admitted",
+                "your turn in the waiting room has ended; join the queue again to pay",
+            ));
+        }
+        Ok(TicketAnswer::Refused(code)) => {
+            return Err(ApiError::conflict(
+                "reservation_not_payable",
+                format!("this reservation cannot be paid ({code})"),
+            ));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check admission with the ticket service");
+            return Err(ApiError::unavailable(
+                "ticket_service_unavailable",
+                "please retry in a moment",
+            ));
+        }
+    }
     sqlx::query(
         "INSERT INTO payment.payments (order_id, reservation_id, user_id, amount, provider)
          VALUES ($1, $2, $3, $4, $5)

@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod payment_client;
 pub mod posters;
 pub mod posters_s3;
 pub mod queue;

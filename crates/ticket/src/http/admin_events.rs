@@ -435,16 +435,11 @@ async fn cancel_event(
     .fetch_all(&mut *tx)
     .await?;
     let released: Released = release_reservations(&mut tx, &pending).await?;
-    // Paid reservations need a refund through the payment service, which then cancels them
-    // through the internal interface; until payment can be asked from here they are listed.
-    let refunds: Value = sqlx::query_scalar(
-        "SELECT COALESCE(json_agg(json_build_object(
-            'id', id, 'reservationNumber', reservation_number, 'userId', user_id,
-            'totalAmount', total_amount) ORDER BY created_at), '[]'::json)
-         FROM ticket.reservations WHERE event_id = $1 AND status = 'confirmed'",
+    let paid: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM ticket.reservations WHERE event_id = $1 AND status = 'confirmed' ORDER BY created_at",
     )
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
     let event = event_json(&mut tx, id).await?;
     tx.commit().await?;
@@ -452,11 +447,24 @@ async fn cancel_event(
     if previous != "cancelled" {
         emit_status(&state.realtime, id, "cancelled");
     }
+    // Paid reservations are refunded through the payment service's one refund path (after the
+    // commit: no lock is held while the provider is called). A refund that fails now is listed
+    // and can be retried by cancelling the event again; refunds already made are no-ops then.
+    let mut cancelled_paid = 0u32;
+    let mut refunds_pending = Vec::new();
+    for reservation in paid {
+        match crate::payment_client::cancel_confirmed(&state, reservation, "event cancelled").await
+        {
+            Ok(_) => cancelled_paid += 1,
+            Err(e) => refunds_pending.push(json!({ "id": reservation, "error": e.to_string() })),
+        }
+    }
     Ok(AppJson(json!({
         "message": "event cancelled",
         "event": event,
         "cancelledPendingReservations": pending.len(),
-        "refundsNeeded": refunds,
+        "cancelledPaidReservations": cancelled_paid,
+        "refundsNeeded": refunds_pending,
     })))
 }
 

@@ -78,9 +78,10 @@ async fn hold_seats(
     user: AuthUser,
     AppJson(body): AppJson<HoldSeats>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    // Admission (waiting queue) is checked here, before anything else, by the queue module.
     let max = state.infra.config.inventory.max_seats_per_fan;
     validate_seat_ids(&body.seat_ids, max)?;
+    // Only fans admitted from the waiting room (when the event has one) may hold seats.
+    crate::queue::require_admission(&state, user.id, body.event_id).await?;
 
     let mut tx = state.infra.db.begin().await?;
     let event = sale::open_event(&mut tx, body.event_id).await?;

@@ -1,5 +1,5 @@
 //! The payment service's interface to reservations: `POST /internal/reservations/:id/confirm`
-//! and `POST /internal/reservations/:id/cancel`, authenticated by the shared `X-Internal-Token`
+//! and `POST /internal/reservations/:id/cancel`, authenticated by the shared `X-Internal-Token` (see `tiketi_core::internal`)
 //! (`INTERNAL_API_TOKEN`). These paths are not in the ALB path table, so the public never
 //! reaches them in production; the ticket service and the all-in-one binary mount them.
 //!
@@ -7,19 +7,16 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tiketi_core::internal::InternalCaller;
 use tiketi_core::{ApiError, ApiResult, AppJson, AppPath};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::domain::reservation::{self, ConfirmRefusal};
-
-/// The header carrying the shared service token.
-pub const TOKEN_HEADER: &str = "x-internal-token";
 
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
@@ -32,50 +29,10 @@ pub fn routes() -> Router<AppState> {
             "/internal/reservations/{id}/cancel",
             post(cancel_reservation),
         )
-}
-
-/// A caller that presented the internal token.
-#[derive(Debug)]
-pub struct InternalCaller;
-
-impl FromRequestParts<AppState> for InternalCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let expected = state
-            .infra
-            .config
-            .inventory
-            .internal_api_token
-            .expose()
-            .as_bytes();
-        let given = parts
-            .headers
-            .get(TOKEN_HEADER)
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
-        if given.is_empty() {
-            return Err(ApiError::unauthorized(
-                "internal_token_missing",
-                "this interface needs X-Internal-Token",
-            ));
-        }
-        if !constant_time_eq(given, expected) {
-            return Err(ApiError::forbidden(
-                "internal_token_invalid",
-                "the internal token is wrong",
-            ));
-        }
-        Ok(InternalCaller)
-    }
-}
-
-/// Compares without an early exit, so response timing does not reveal a prefix of the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .route(
+            "/internal/reservations/{id}/admission",
+            post(check_admission),
+        )
 }
 
 /// Optional body of a confirm.
@@ -128,7 +85,32 @@ async fn confirm_reservation(
     }
     let summary = reservation::summary(&mut tx, id).await?;
     tx.commit().await?;
+    // The purchase is complete: the fan's waiting-room slot is freed at once for the next fan.
+    if let Err(e) = crate::queue::complete(&state, row.user_id, row.event_id).await {
+        tracing::warn!(error = %e, reservation = %id, "could not free the queue slot; it expires on its own");
+    }
     Ok(AppJson(json!({ "reservation": summary })))
+}
+
+/// Payment asks before taking money: is the reservation's fan still admitted from the waiting
+/// room for its event (always true when the event has no queue)? 200, or 409 `not_admitted`.
+async fn check_admission(
+    State(state): State<AppState>,
+    _caller: InternalCaller,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let row: Option<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT user_id, event_id FROM ticket.reservations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.infra.db)
+            .await?;
+    let (user_id, event_id) =
+        row.ok_or_else(|| ApiError::not_found("reservation_not_found", "no such reservation"))?;
+    match crate::queue::require_admission(&state, user_id, event_id).await {
+        Ok(()) => Ok(AppJson(json!({ "admitted": true }))),
+        Err(ApiError::Forbidden { code, message }) => Err(ApiError::conflict(code, message)),
+        Err(other) => Err(other),
+    }
 }
 
 async fn cancel_reservation(
@@ -152,16 +134,4 @@ async fn cancel_reservation(
         released.emit(&state.realtime);
     }
     Ok(AppJson(json!({ "reservation": summary })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_compare_whole() {
-        assert!(constant_time_eq(b"abcdef", b"abcdef"));
-        assert!(!constant_time_eq(b"abcdef", b"abcdeg"));
-        assert!(!constant_time_eq(b"abc", b"abcdef"));
-    }
 }

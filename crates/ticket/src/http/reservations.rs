@@ -145,9 +145,10 @@ async fn reserve_tickets(
     user: AuthUser,
     AppJson(body): AppJson<ReserveTickets>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    // Admission (waiting queue) is checked here, before anything else, by the queue module.
     let max = state.infra.config.inventory.max_seats_per_fan;
     validate_items(&body.items, max)?;
+    // Only fans admitted from the waiting room (when the event has one) may reserve.
+    crate::queue::require_admission(&state, user.id, body.event_id).await?;
     let wanted: i64 = body.items.iter().map(|i| i.quantity).sum();
 
     let mut tx = state.infra.db.begin().await?;
@@ -347,12 +348,17 @@ async fn cancel_reservation(
             ));
         }
         "confirmed" => {
-            // Paid: the refund goes through the payment service, which then cancels through
-            // the internal interface. Until that route exists the fan is told so.
-            return Err(ApiError::conflict(
-                "refund_required",
-                "this reservation is paid; cancel it through the payment to get a refund",
-            ));
+            // Paid: the one refund path is the payment service's. It refunds at the provider,
+            // then cancels through the internal interface (releasing the seats). No lock may be
+            // held while it calls the provider.
+            tx.rollback().await?;
+            let refund =
+                crate::payment_client::cancel_confirmed(&state, id, "cancelled by the fan").await?;
+            return Ok(AppJson(json!({
+                "message": "the reservation is cancelled",
+                "reservation": { "id": id, "status": "cancelled" },
+                "refundAmount": refund["refundAmount"],
+            })));
         }
         _ => {}
     }
