@@ -138,6 +138,7 @@ ensure_browser_tests() {
     log "npm ci (tests/e2e: playwright-core)"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+}
 
 # s3s-fs: a local S3-compatible server that checks request signatures for real. The poster
 # upload tests start their own instance of it (on a free port, over a scratch directory), the
