@@ -642,10 +642,17 @@ async fn the_reconciler_issues_tickets_for_an_approved_payment_the_ticket_servic
     let db = test_db().await;
     let pool = db.pool.clone();
     let closed = format!("http://127.0.0.1:{}", tiketi_tests::free_port());
-    // Payment cannot reach the ticket service: the charge is recorded, the tickets are not issued.
+    // The fan holds and prepares on a healthy server...
+    let healthy = TestApp::spawn(pool.clone()).await;
+    let (token, reservation, _) = fan_with_hold(&healthy, &pool).await;
+    let order = prepare(&healthy, &token, reservation).await;
+    // ...and confirms on a replica whose payment service cannot reach the ticket service: the
+    // charge is recorded, the tickets are not issued.
     let app = TestApp::spawn_with(pool.clone(), &[("TICKET_INTERNAL_URL", &closed)]).await;
-    let (token, reservation, _) = fan_with_hold(&app, &pool).await;
-    let order = prepare(&app, &token, reservation).await;
+    // The same fan, with a token this replica trusts.
+    let fan: tiketi_core::auth::AuthUser =
+        healthy.infra.verifier.verify(&token).await.unwrap().into();
+    let token = app.tokens().key().mint(&fan, 600).unwrap();
     let (status, body) = confirm(&app, &token, &payment_key_for("card"), &order).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -663,7 +670,6 @@ async fn the_reconciler_issues_tickets_for_an_approved_payment_the_ticket_servic
     assert_eq!(stuck, "approved");
 
     // A reconciler that can reach the ticket service finishes it.
-    let healthy = TestApp::spawn(pool.clone()).await;
     let state = tiketi_payment::AppState::new(healthy.infra.clone());
     let later = chrono::Utc::now() + chrono::Duration::minutes(5);
     let pass = tiketi_payment::workers::reconciler::reconcile(&state, later)
