@@ -440,7 +440,7 @@ pub async fn confirm(
     };
     match outcome {
         Ok(approved) => {
-            let payment = record_approval(state, &payment, &approved).await?;
+            let payment = record_approval(state, &payment, &approved, "confirm").await?;
             if state.infra.config.payment.fault.as_deref() == Some("crash_after_approval") {
                 tracing::error!(
                     order_id,
@@ -499,10 +499,12 @@ pub async fn confirm(
 }
 
 /// Records that the provider approved (guarded: only from `ready`), and returns the payment.
-async fn record_approval(
+/// `via` says who learned it (the confirm call, a webhook, the reconciler's lookup).
+pub async fn record_approval(
     state: &AppState,
     payment: &Payment,
     approved: &ProviderPayment,
+    via: &str,
 ) -> Result<Payment, ApiError> {
     sqlx::query(
         "UPDATE payment.payments
@@ -521,7 +523,7 @@ async fn record_approval(
         &state.infra.db,
         payment,
         "provider_approved",
-        serde_json::to_value(approved).unwrap_or_default(),
+        json!({ "via": via, "provider": approved }),
     )
     .await;
     metrics::counter!("payment_outcomes_total", "outcome" => "approved").increment(1);

@@ -88,28 +88,7 @@ async fn toss_webhook(
     let action = match (payment.status.as_str(), truth.status.as_str()) {
         // The fan paid but never came back to confirm: finish it as confirm would.
         ("ready", "DONE") => {
-            sqlx::query(
-                "UPDATE payment.payments SET status = 'approved', payment_key = $2, method = COALESCE($3, method),
-                        approved_at = COALESCE($4, now()), receipt_url = $5
-                 WHERE id = $1 AND status = 'ready'",
-            )
-            .bind(payment.id)
-            .bind(&truth.payment_key)
-            .bind(&truth.method)
-            .bind(truth.approved_at)
-            .bind(&truth.receipt_url)
-            .execute(&state.infra.db)
-            .await?;
-            ledger::log(
-                &state.infra.db,
-                &payment,
-                "webhook_approved",
-                json!({ "eventId": event_id }),
-            )
-            .await;
-            let payment = ledger::by_order(&state.infra.db, &payment.order_id)
-                .await?
-                .unwrap_or(payment);
+            let payment = flow::record_approval(&state, &payment, &truth, "webhook").await?;
             let _ = flow::finish_approved(&state, payment).await;
             "finished"
         }

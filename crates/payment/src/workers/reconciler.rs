@@ -99,27 +99,7 @@ async fn resolve_unanswered(
 ) -> anyhow::Result<bool> {
     match state.provider.lookup_by_order(&payment.order_id).await {
         Ok(Some(found)) if found.is_approved() => {
-            sqlx::query(
-                "UPDATE payment.payments SET status = 'approved', method = COALESCE($2, method),
-                        approved_at = COALESCE($3, now()), receipt_url = $4
-                 WHERE id = $1 AND status = 'ready'",
-            )
-            .bind(payment.id)
-            .bind(&found.method)
-            .bind(found.approved_at)
-            .bind(&found.receipt_url)
-            .execute(&state.infra.db)
-            .await?;
-            ledger::log(
-                &state.infra.db,
-                payment,
-                "reconcile_found_approval",
-                json!({}),
-            )
-            .await;
-            let Some(current) = ledger::by_order(&state.infra.db, &payment.order_id).await? else {
-                return Ok(false);
-            };
+            let current = flow::record_approval(state, payment, &found, "reconciler").await?;
             Ok(flow::finish_approved(state, current).await.is_ok())
         }
         Ok(_) if (now - payment.created_at).num_seconds() > ABANDON_AFTER_SECS => {
