@@ -3,14 +3,16 @@
 //! public keys, never with a shared secret.
 //!
 //! Where the public keys come from:
-//! - in the auth service and the all-in-one binary, auth hands its keys to the verifier in
-//!   process ([`TokenVerifier::set_keys`]);
+//! - in the auth service and the all-in-one binary, auth's key store is the verifier's
+//!   [`KeySource`] and hands it every key set it loads ([`KeyCache::set_keys`]);
 //! - a service running alone fetches auth's JWKS (`JWT_JWKS_URL`), caches it, and fetches again
 //!   when a token names a `kid` it does not know (at most every [`JWKS_MIN_REFRESH`]), which is
 //!   how a key rotation reaches it;
 //! - or a fixed public key is configured (`JWT_PUBLIC_KEY` with `JWT_PUBLIC_KEY_ID`).
 //!
-//! Only `EdDSA` is accepted: `alg: none`, HS256 signed with a public key as the secret, and every
+//! The same [`KeyCache`] serves the auth service's check of Google's RS256 ID tokens.
+//!
+//! Only `EdDSA` is accepted for access tokens: `alg: none`, HS256 signed with a public key as the secret, and every
 //! other algorithm are refused before any key is looked at.
 
 use std::collections::HashMap;
