@@ -78,6 +78,12 @@ ensure_postgres() {
   fi
 }
 
+# haproxy fronts the scale-out test (crates/tiketi/tests/scale_out.rs) the way the ALB fronts
+# the cluster: path rules and an AWSALB stickiness cookie.
+ensure_haproxy() {
+  command -v haproxy >/dev/null || apt_install haproxy
+}
+
 ensure_redis() {
   if port_open 6379; then
     return 0

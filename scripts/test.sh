@@ -8,6 +8,7 @@ cd "$ROOT"
 ensure_build_tools
 ensure_postgres
 ensure_redis
+ensure_haproxy
 ensure_test_clients
 ensure_browser_tests
 ensure_k8s_tools

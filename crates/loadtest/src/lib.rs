@@ -11,6 +11,11 @@
 //!
 //! The Socket.IO client is written here (Engine.IO v4 over a WebSocket, the packets `0`, `2`/`3`,
 //! `40`, `42`, `44`): a task and a socket per fan, so ten thousand fans fit in one process.
+//! A fan whose WebSocket drops (a replica stopped) reconnects with the same token, re-sends
+//! `join-queue` and asks `/api/queue/status` once, so an admission decided while it was away is
+//! not missed; the server keeps its place for `idle_grace`. Behind a load balancer with an
+//! `AWSALB` stickiness cookie the tool records which backend each fan's socket landed on.
+//!
 //! Run it against 127.0.0.1 only.
 
 use std::collections::BTreeMap;
@@ -79,6 +84,32 @@ pub struct Args {
     /// The fans' password when registering.
     #[arg(long, default_value = "surge-password-2026")]
     pub password: String,
+    /// In-process callers (tests) may watch the surge: one message per join and admission.
+    #[arg(skip)]
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<Progress>>,
+}
+
+/// What a surge reports as it happens, to an in-process watcher ([`Args::progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A fan's join answered 2xx.
+    Joined,
+    /// A fan learnt of its admission.
+    Admitted,
+}
+
+/// One fan's outcome, for callers that check more than the totals (not printed).
+#[derive(Debug, Clone, Default)]
+pub struct FanOutcome {
+    /// The `AWSALB` cookie value the load balancer set on the fan's first socket (its backend).
+    pub backend: Option<String>,
+    /// When the fan learnt of its admission (Unix ms).
+    pub admitted_wall_ms: Option<i64>,
+    /// The fan learnt of it from a `queue-entry-allowed` push (not from the join or a status
+    /// check after a reconnect).
+    pub admitted_by_push: bool,
+    /// Times the fan's socket dropped and was opened again.
+    pub reconnects: u32,
 }
 
 /// p50 and p99 of a sample, milliseconds.
@@ -126,8 +157,13 @@ pub struct Report {
     pub threshold: u64,
     /// Errors by kind.
     pub errors: BTreeMap<String, usize>,
+    /// Socket reconnects after a drop, all fans.
+    pub reconnects: u64,
     /// Wall time of the run.
     pub elapsed_seconds: f64,
+    /// Per fan, in start order.
+    #[serde(skip)]
+    pub outcomes: Vec<FanOutcome>,
 }
 
 /// What happened to one fan.
@@ -147,6 +183,7 @@ struct Fan {
     position_delays: Vec<f64>,
     /// Admission decision to receipt of `queue-entry-allowed`, ms.
     admission_delay: Option<f64>,
+    outcome: FanOutcome,
 }
 
 /// Runs the surge described by `args` (or `--keygen`) and returns the measurements.
@@ -239,10 +276,17 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
 }
 
 fn keygen(path: &PathBuf, kid: &str) -> anyhow::Result<()> {
-    use base64::Engine;
     let generated = tiketi_core::auth::SigningKey::generate()?;
     let key = tiketi_core::auth::SigningKey::from_pem(kid, &generated.to_pem())?;
     std::fs::write(path, key.to_pem())?;
+    println!("JWT_PUBLIC_KEY_ID={kid}");
+    println!("JWT_PUBLIC_KEY='{}'", public_key_pem(&key)?);
+    Ok(())
+}
+
+/// The PEM public key (`JWT_PUBLIC_KEY`) a server needs to trust tokens minted with `key`.
+pub fn public_key_pem(key: &tiketi_core::auth::SigningKey) -> anyhow::Result<String> {
+    use base64::Engine;
     let jwk = key.public_jwk()?;
     let jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(okp) = jwk.algorithm else {
         bail!("not an Ed25519 key");
@@ -254,9 +298,9 @@ fn keygen(path: &PathBuf, kid: &str) -> anyhow::Result<()> {
     ];
     der.extend_from_slice(&raw);
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    println!("JWT_PUBLIC_KEY_ID={kid}");
-    println!("JWT_PUBLIC_KEY='-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----'");
-    Ok(())
+    Ok(format!(
+        "-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----"
+    ))
 }
 
 async fn sign_in(
@@ -294,15 +338,27 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens a Socket.IO connection with `auth: {token}` and joins the event's queue room.
-async fn connect_socket(args: &Args, token: &str, event_id: Uuid) -> anyhow::Result<Ws> {
+/// Also returns the `AWSALB` cookie a load balancer set on the handshake, if any.
+async fn connect_socket(
+    args: &Args,
+    token: &str,
+    event_id: Uuid,
+) -> anyhow::Result<(Ws, Option<String>)> {
     let base = args.socket_url.as_deref().unwrap_or(&args.api_url);
     let url = format!(
         "{}/socket.io/?EIO=4&transport=websocket",
         base.replacen("http", "ws", 1)
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    let (mut ws, response) = tokio_tungstenite::connect_async(url)
         .await
         .context("socket")?;
+    let backend = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("AWSALB="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned());
     // Engine.IO open packet first, then the Socket.IO CONNECT with our auth payload.
     let open = next_text(&mut ws).await?;
     if !open.starts_with('0') {
@@ -324,7 +380,52 @@ async fn connect_socket(args: &Args, token: &str, event_id: Uuid) -> anyhow::Res
     }
     let join = json!(["join-queue", {"eventId": event_id}]);
     ws.send(Message::text(format!("42{join}"))).await?;
-    Ok(ws)
+    Ok((ws, backend))
+}
+
+/// How many times a fan opens its socket again after it dropped.
+const RECONNECT_ATTEMPTS: u32 = 20;
+
+/// Opens the socket again after a drop, retrying while the load balancer still routes to a
+/// stopped backend (a short backoff between tries, bounded by `deadline`).
+async fn reconnect(
+    args: &Args,
+    token: &str,
+    event_id: Uuid,
+    deadline: Instant,
+) -> anyhow::Result<Ws> {
+    let mut last = None;
+    for attempt in 1..=RECONNECT_ATTEMPTS {
+        if Instant::now() >= deadline {
+            break;
+        }
+        match connect_socket(args, token, event_id).await {
+            Ok((ws, _)) => return Ok(ws),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("socket: reconnect ran out of time")))
+}
+
+/// Sends an HTTP request, again when a load balancer answers 502/503/504 because the backend it
+/// chose just stopped (joins, status checks and leaves are idempotent).
+async fn send_retrying(
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> anyhow::Result<reqwest::Response> {
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        let res = build().send().await;
+        let retry = match &res {
+            Ok(r) => matches!(r.status().as_u16(), 502..=504),
+            Err(e) => e.is_connect() || e.is_request(),
+        };
+        if !retry || attempt >= 5 {
+            return Ok(res?);
+        }
+        tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+    }
 }
 
 async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
@@ -349,16 +450,19 @@ async fn run_fan(
     let mut ws = if args.no_socket {
         None
     } else {
-        Some(connect_socket(args, token, event_id).await?)
+        let (ws, backend) = connect_socket(args, token, event_id).await?;
+        fan.outcome.backend = backend;
+        Some(ws)
     };
     let sent = Instant::now();
     fan.join_sent = Some(sent);
-    let res = client
-        .post(format!("{}/api/queue/check/{event_id}", args.api_url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .context("join")?;
+    let res = send_retrying(|| {
+        client
+            .post(format!("{}/api/queue/check/{event_id}", args.api_url))
+            .bearer_auth(token)
+    })
+    .await
+    .context("join")?;
     if !res.status().is_success() {
         bail!("join: http {}", res.status().as_u16());
     }
@@ -367,9 +471,12 @@ async fn run_fan(
     fan.threshold = body["threshold"].as_u64().unwrap_or(0);
     fan.max_current = body["currentUsers"].as_u64().unwrap_or(0);
     fan.queued = body["queued"] == true;
+    notify(args, Progress::Joined);
     if !fan.queued {
         fan.admitted_at = fan.join_done;
+        fan.outcome.admitted_wall_ms = Some(wall_ms());
         fan.admissions = 1;
+        notify(args, Progress::Admitted);
     }
     let Some(ws) = ws.as_mut() else {
         return Ok(());
@@ -377,10 +484,39 @@ async fn run_fan(
     let mut leave_at = fan
         .admitted_at
         .map(|_| Instant::now() + Duration::from_millis(args.hold_ms));
+    // An admission learnt from a status check after a reconnect: a `queue-entry-allowed`
+    // decided before that check is the same admission arriving late, not a second one.
+    let mut admitted_by_status_at: Option<i64> = None;
     loop {
         let until = leave_at.unwrap_or(deadline).min(deadline);
         let packet = match tokio::time::timeout_at(until.into(), next_text(ws)).await {
-            Ok(p) => p?,
+            Ok(Ok(p)) => p,
+            // Admitted and shopping: the socket is no longer needed; leave as planned.
+            Ok(Err(_)) if fan.admitted_at.is_some() => break,
+            Ok(Err(_)) => {
+                // The socket dropped (its replica stopped): same token, same place in line.
+                *ws = reconnect(args, token, event_id, until).await?;
+                fan.outcome.reconnects += 1;
+                // The fan's user room is joined once the connect is acknowledged: an admission
+                // decided from now on arrives as a push, one decided while away shows here.
+                let status: Value = send_retrying(|| {
+                    client
+                        .get(format!("{}/api/queue/status/{event_id}", args.api_url))
+                        .bearer_auth(token)
+                })
+                .await?
+                .json()
+                .await?;
+                if status["status"] == "active" {
+                    fan.admissions += 1;
+                    fan.admitted_at = Some(Instant::now());
+                    fan.outcome.admitted_wall_ms = Some(wall_ms());
+                    admitted_by_status_at = Some(wall_ms());
+                    leave_at = Some(Instant::now() + Duration::from_millis(args.hold_ms));
+                    notify(args, Progress::Admitted);
+                }
+                continue;
+            }
             Err(_) => break,
         };
         if packet == "2" {
@@ -405,9 +541,16 @@ async fn run_fan(
                 fan.max_current = fan.max_current.max(current);
             }
             Some("queue-entry-allowed") => {
+                let decided = parts[1]["decidedAt"].as_i64();
+                if admitted_by_status_at.is_some_and(|at| decided.is_some_and(|d| d <= at)) {
+                    continue;
+                }
                 fan.admissions += 1;
                 if fan.admitted_at.is_none() {
                     fan.admitted_at = Some(Instant::now());
+                    fan.outcome.admitted_wall_ms = Some(wall_ms());
+                    fan.outcome.admitted_by_push = true;
+                    notify(args, Progress::Admitted);
                     fan.admission_delay = parts[1]["decidedAt"]
                         .as_i64()
                         .map(|d| (wall_ms() - d) as f64);
@@ -419,24 +562,33 @@ async fn run_fan(
     }
     if fan.admitted_at.is_some() {
         // Done shopping: free the slot at once.
-        let _ = client
-            .post(format!("{}/api/queue/leave/{event_id}", args.api_url))
-            .bearer_auth(token)
-            .send()
-            .await;
+        let _ = send_retrying(|| {
+            client
+                .post(format!("{}/api/queue/leave/{event_id}", args.api_url))
+                .bearer_auth(token)
+        })
+        .await;
     } else {
         // Never admitted: still waiting is fine (the run ended); gone from the queue is lost.
-        let status: Value = client
-            .get(format!("{}/api/queue/status/{event_id}", args.api_url))
-            .bearer_auth(token)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let status: Value = send_retrying(|| {
+            client
+                .get(format!("{}/api/queue/status/{event_id}", args.api_url))
+                .bearer_auth(token)
+        })
+        .await?
+        .json()
+        .await?;
         fan.lost = status["status"] == "not_in_queue";
     }
     let _ = ws.close(None).await;
     Ok(())
+}
+
+fn notify(args: &Args, progress: Progress) {
+    if let Some(tx) = &args.progress {
+        // The watcher may have stopped listening; the surge goes on.
+        let _ = tx.send(progress);
+    }
 }
 
 fn wall_ms() -> i64 {
@@ -545,7 +697,9 @@ fn report(args: &Args, fans: &[Fan], elapsed: Duration) -> Report {
         max_active_observed: max_current,
         threshold,
         errors,
+        reconnects: fans.iter().map(|f| u64::from(f.outcome.reconnects)).sum(),
         elapsed_seconds: round(elapsed.as_secs_f64()),
+        outcomes: fans.iter().map(|f| f.outcome.clone()).collect(),
     }
 }
 

@@ -76,12 +76,14 @@ pub fn api_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The whole service as its own process serves it: API, probes and layers.
+/// The whole service as its own process serves it: API, probes and layers (Socket.IO is put
+/// around it by [`run`], since building it connects to Redis).
 pub fn router(state: AppState) -> Router {
     server::service_app(SERVICE, &state.infra, api_router(state.clone()))
 }
 
-/// Serves the ticket service on `listener`, with its workers, until `shutdown` is cancelled.
+/// Serves the ticket service on `listener`, with its workers and Socket.IO (outside the
+/// request timeout, like the all-in-one binary), until `shutdown` is cancelled.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -89,7 +91,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
     let workers = start_workers(state.clone(), shutdown.clone());
-    let served = server::serve(listener, router(state), shutdown, grace).await;
+    // The standalone binary served no /socket.io before the scale-out test ran it behind
+    // haproxy: the queue's pushes had nowhere to go.
+    let socket = socket::layer(&state, shutdown.clone()).await;
+    let app = socket.apply(router(state));
+    let served = server::serve(listener, app, shutdown, grace).await;
     for worker in workers {
         let _ = worker.await;
     }
