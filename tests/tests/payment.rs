@@ -329,6 +329,16 @@ async fn a_lost_provider_answer_is_found_by_lookup_and_a_timeout_charges_nothing
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(sandbox_charges(&pool, &order).await, 1);
     assert_eq!(reservation_status(&pool, reservation).await.0, "confirmed");
+    // The lookup that found the lost approval is in the payment log, with what it found.
+    let found: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT detail FROM payment.payment_logs WHERE order_id = $1 AND event = 'provider_lookup'",
+    )
+    .bind(&order)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["status"], "DONE");
 
     let (token, reservation, _) = fan_with_hold(&app, &pool).await;
     let order = prepare(&app, &token, reservation).await;

@@ -428,7 +428,7 @@ pub async fn confirm(
                 json!({}),
             )
             .await;
-            match state.provider.lookup_by_order(order_id).await {
+            match lookup(state, &payment, "confirm").await {
                 Ok(Some(found)) if found.is_approved() && found.payment_key == payment_key => {
                     Ok(found)
                 }
@@ -496,6 +496,22 @@ pub async fn confirm(
             ))
         }
     }
+}
+
+/// Asks the provider what it knows of `payment`'s order, and logs the question and the answer.
+pub async fn lookup(
+    state: &AppState,
+    payment: &Payment,
+    via: &str,
+) -> Result<Option<ProviderPayment>, ProviderError> {
+    let found = state.provider.lookup_by_order(&payment.order_id).await;
+    let outcome = match &found {
+        Ok(Some(p)) => json!({ "via": via, "status": p.status, "paymentKey": p.payment_key }),
+        Ok(None) => json!({ "via": via, "status": null }),
+        Err(e) => json!({ "via": via, "error": e.to_string() }),
+    };
+    ledger::log(&state.infra.db, payment, "provider_lookup", outcome).await;
+    found
 }
 
 /// Records that the provider approved (guarded: only from `ready`), and returns the payment.
@@ -568,6 +584,13 @@ pub async fn finish_approved(state: &AppState, payment: Payment) -> Result<Answe
             .await;
             let idempotency_key = format!("auto-refund-{}", payment.order_id);
             let key = payment.payment_key.clone().unwrap_or_default();
+            ledger::log(
+                &state.infra.db,
+                &payment,
+                "refund_requested",
+                json!({ "amount": payment.amount, "reason": "hold expired before payment" }),
+            )
+            .await;
             state
                 .provider
                 .cancel(&key, i64::from(payment.amount), "hold expired before payment", &idempotency_key)
@@ -576,7 +599,14 @@ pub async fn finish_approved(state: &AppState, payment: Payment) -> Result<Answe
                     tracing::warn!(error = %e, order_id = payment.order_id, "automatic refund failed; the reconciler will retry");
                     ApiError::unavailable("refund_pending", "your hold expired; a full refund is on its way")
                 })?;
-            sqlx::query("INSERT INTO payment.refunds (payment_id, amount, reason) VALUES ($1, $2, 'hold expired before payment')")
+            // Guarded: a second finisher (another replica, the reconciler) records it only once;
+            // the provider already refunded only once thanks to the idempotency key.
+            sqlx::query(
+                "INSERT INTO payment.refunds (payment_id, amount, reason)
+                 SELECT $1, $2, 'hold expired before payment'
+                 WHERE NOT EXISTS (SELECT 1 FROM payment.refunds
+                                   WHERE payment_id = $1 AND reason = 'hold expired before payment')",
+            )
                 .bind(payment.id)
                 .bind(payment.amount)
                 .execute(&state.infra.db)

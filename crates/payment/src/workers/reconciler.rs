@@ -97,7 +97,7 @@ async fn resolve_unanswered(
     payment: &Payment,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    match state.provider.lookup_by_order(&payment.order_id).await {
+    match flow::lookup(state, payment, "reconciler").await {
         Ok(Some(found)) if found.is_approved() => {
             let current = flow::record_approval(state, payment, &found, "reconciler").await?;
             Ok(flow::finish_approved(state, current).await.is_ok())
