@@ -7,6 +7,7 @@ use axum::routing::{get, patch};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
+use tiketi_core::extract::{Page, status_filter};
 use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
 use uuid::Uuid;
 
@@ -70,23 +71,8 @@ async fn list_reservations(
     AdminUser(_admin): AdminUser,
     AppQuery(query): AppQuery<ListReservations>,
 ) -> ApiResult<AppJson<Value>> {
-    let page = query.page.unwrap_or(1);
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100_000).contains(&page) || !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "page must be 1..100000 and limit 1..100",
-        ));
-    }
-    let status = query.status.filter(|s| !s.is_empty() && s != "all");
-    if let Some(s) = &status
-        && !STATUSES.contains(&s.as_str())
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("status must be one of {}", STATUSES.join(", ")),
-        ));
-    }
+    let page = Page::new(query.page, query.limit)?;
+    let status = status_filter(query.status, STATUSES)?;
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM ticket.reservations WHERE $1::text IS NULL OR status = $1",
     )
@@ -102,16 +88,13 @@ async fn list_reservations(
             ORDER BY r.created_at DESC, r.id LIMIT $2 OFFSET $3) x"
     )))
     .bind(&status)
-    .bind(limit)
-    .bind((page - 1) * limit)
+    .bind(page.limit)
+    .bind(page.offset())
     .fetch_one(&state.infra.db)
     .await?;
     Ok(AppJson(json!({
         "reservations": reservations,
-        "pagination": {
-            "page": page, "limit": limit, "total": total,
-            "totalPages": (total + limit - 1) / limit,
-        }
+        "pagination": page.envelope(total)
     })))
 }
 

@@ -7,6 +7,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tiketi_core::extract::{Page, status_filter};
 use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
 use uuid::Uuid;
 
@@ -73,29 +74,8 @@ async fn list_events(
     State(state): State<AppState>,
     AppQuery(query): AppQuery<ListEvents>,
 ) -> ApiResult<AppJson<Value>> {
-    let page = query.page.unwrap_or(1);
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100_000).contains(&page) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "page must be between 1 and 100000",
-        ));
-    }
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "limit must be between 1 and 100",
-        ));
-    }
-    let status = query.status.filter(|s| !s.is_empty() && s != "all");
-    if let Some(s) = &status
-        && !STATUSES.contains(&s.as_str())
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("status must be one of {}", STATUSES.join(", ")),
-        ));
-    }
+    let page = Page::new(query.page, query.limit)?;
+    let status = status_filter(query.status, STATUSES)?;
     let q = query
         .q
         .map(|q| q.trim().to_owned())
@@ -133,20 +113,14 @@ async fn list_events(
     )))
     .bind(&status)
     .bind(&q)
-    .bind(limit)
-    .bind((page - 1) * limit)
+    .bind(page.limit)
+    .bind(page.offset())
     .fetch_all(&state.infra.db)
     .await?;
 
-    Ok(AppJson(json!({
-        "events": events,
-        "pagination": {
-            "page": page,
-            "limit": limit,
-            "total": total,
-            "totalPages": (total + limit - 1) / limit,
-        }
-    })))
+    Ok(AppJson(
+        json!({ "events": events, "pagination": page.envelope(total) }),
+    ))
 }
 
 /// Every column of an event, as `GET /api/events/:id` answers it.

@@ -8,6 +8,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tiketi_core::auth::AdminUser;
+use tiketi_core::extract::Page;
 use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
 use uuid::Uuid;
 
@@ -38,14 +39,7 @@ async fn list_news(
     State(state): State<AppState>,
     AppQuery(query): AppQuery<ListNews>,
 ) -> ApiResult<AppJson<Value>> {
-    let page = query.page.unwrap_or(1);
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100_000).contains(&page) || !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "page must be 1..100000 and limit 1..100",
-        ));
-    }
+    let page = Page::new(query.page, query.limit)?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket.news")
         .fetch_one(&state.infra.db)
         .await?;
@@ -54,17 +48,13 @@ async fn list_news(
          FROM (SELECT n.is_pinned, n.created_at, n.id, {NEWS_JSON} AS obj FROM ticket.news n
                ORDER BY n.is_pinned DESC, n.created_at DESC, n.id LIMIT $1 OFFSET $2) x"
     )))
-    .bind(limit)
-    .bind((page - 1) * limit)
+    .bind(page.limit)
+    .bind(page.offset())
     .fetch_one(&state.infra.db)
     .await?;
-    Ok(AppJson(json!({
-        "news": news,
-        "pagination": {
-            "page": page, "limit": limit, "total": total,
-            "totalPages": (total + limit - 1) / limit,
-        }
-    })))
+    Ok(AppJson(
+        json!({ "news": news, "pagination": page.envelope(total) }),
+    ))
 }
 
 async fn get_news(
