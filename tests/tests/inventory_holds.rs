@@ -318,7 +318,7 @@ async fn the_ticket_service_alone_pushes_seat_selected_after_a_hold() {
     let event = event_on_sale(&pool).await;
     let s = seats(&pool, event, 2).await;
     let (fan, token) = tokens.fan();
-    let response = reqwest::Client::new()
+    let response = tiketi_core::outbound::client(std::time::Duration::from_secs(30))
         .post(format!("http://{addr}/api/seats/reserve"))
         .bearer_auth(&token)
         .json(&serde_json::json!({ "eventId": event, "seatIds": s }))

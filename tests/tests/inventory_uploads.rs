@@ -263,7 +263,7 @@ async fn posters_go_to_s3_with_signed_requests_and_come_back_intact() {
         .with_static_credentials(ACCESS_KEY, SECRET_KEY);
     let (base, tokens, shutdown) = ticket_service_with(pool.clone(), store).await;
     let (_, admin) = tokens.admin();
-    let client = reqwest::Client::new();
+    let client = tiketi_core::outbound::client(std::time::Duration::from_secs(30));
 
     // Big enough that the SDK streams it in more than one chunk.
     let image = png(3 * 1024 * 1024 + 17);

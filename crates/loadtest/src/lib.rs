@@ -386,21 +386,21 @@ async fn connect_socket(
 /// How many times a fan opens its socket again after it dropped.
 const RECONNECT_ATTEMPTS: u32 = 20;
 
-/// Opens the socket again after a drop, retrying while the load balancer still routes to a
-/// stopped backend (a short backoff between tries, bounded by `deadline`).
+/// Opens the socket (first time or again after a drop), retrying while the load balancer still
+/// routes to a stopped backend (a short backoff between tries, bounded by `deadline`).
 async fn reconnect(
     args: &Args,
     token: &str,
     event_id: Uuid,
     deadline: Instant,
-) -> anyhow::Result<Ws> {
+) -> anyhow::Result<(Ws, Option<String>)> {
     let mut last = None;
     for attempt in 1..=RECONNECT_ATTEMPTS {
         if Instant::now() >= deadline {
             break;
         }
         match connect_socket(args, token, event_id).await {
-            Ok((ws, _)) => return Ok(ws),
+            Ok(opened) => return Ok(opened),
             Err(e) => last = Some(e),
         }
         tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
@@ -450,7 +450,8 @@ async fn run_fan(
     let mut ws = if args.no_socket {
         None
     } else {
-        let (ws, backend) = connect_socket(args, token, event_id).await?;
+        // The first connect retries too: the load balancer may pick a replica that just stopped.
+        let (ws, backend) = reconnect(args, token, event_id, deadline).await?;
         fan.outcome.backend = backend;
         Some(ws)
     };
@@ -495,7 +496,7 @@ async fn run_fan(
             Ok(Err(_)) if fan.admitted_at.is_some() => break,
             Ok(Err(_)) => {
                 // The socket dropped (its replica stopped): same token, same place in line.
-                *ws = reconnect(args, token, event_id, until).await?;
+                *ws = reconnect(args, token, event_id, until).await?.0;
                 fan.outcome.reconnects += 1;
                 // The fan's user room is joined once the connect is acknowledged: an admission
                 // decided from now on arrives as a push, one decided while away shows here.

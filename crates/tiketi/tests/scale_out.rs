@@ -243,7 +243,7 @@ async fn a_surge_through_haproxy_keeps_the_queue_guarantees_when_the_admitter_re
         .spawn()
         .expect("haproxy is installed (scripts/test.sh installs it)");
     let base = format!("http://127.0.0.1:{listen}");
-    let client = reqwest::Client::new();
+    let client = tiketi_core::outbound::client(std::time::Duration::from_secs(30));
 
     // haproxy is up once it routes a ticket request; that answer carries the stickiness cookie.
     let events = tokio::time::timeout(Duration::from_secs(10), async {
