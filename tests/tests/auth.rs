@@ -13,23 +13,12 @@ use tiketi_tests::TestApp;
 use tiketi_tests::idp::{FakeGoogle, GoogleUser};
 
 async fn post(app: &TestApp, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
-    let mut request = app.client.post(app.url(path)).json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.send(reqwest::Method::POST, path, token, Some(&body))
+        .await
 }
 
 async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut request = app.client.get(app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.send(reqwest::Method::GET, path, token, None).await
 }
 
 async fn register(app: &TestApp, email: &str) -> Value {

@@ -18,28 +18,13 @@ use tiketi_tests::toss::{FakeToss, Misbehave};
 use uuid::Uuid;
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let response = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
+    app.send(reqwest::Method::POST, path, Some(token), Some(&body))
         .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    let response = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
+    app.send(reqwest::Method::GET, path, Some(token), None)
         .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// A fan holding one seat (10,000 won) of an on-sale event: (token, reservation id, seat id).
@@ -61,6 +46,16 @@ async fn prepare(app: &TestApp, token: &str, reservation: Uuid) -> String {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["orderId"].as_str().unwrap().to_owned()
+}
+
+/// A fan who held one seat and paid for it with the sandbox `method`:
+/// (token, reservation id, seat id, order id, payment key).
+async fn paid(app: &TestApp, pool: &PgPool, method: &str) -> (String, Uuid, Uuid, String, String) {
+    let (token, reservation, seat) = fan_with_hold(app, pool).await;
+    let order = prepare(app, &token, reservation).await;
+    let key = payment_key_for(method);
+    assert_eq!(confirm(app, &token, &key, &order).await.0, StatusCode::OK);
+    (token, reservation, seat, order, key)
 }
 
 async fn confirm(app: &TestApp, token: &str, key: &str, order: &str) -> (StatusCode, Value) {
@@ -365,10 +360,7 @@ async fn refunds_release_the_seat_and_a_second_refund_is_a_no_op() {
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn(pool.clone()).await;
-    let (token, reservation, seat) = fan_with_hold(&app, &pool).await;
-    let order = prepare(&app, &token, reservation).await;
-    let key = payment_key_for("naver_pay");
-    assert_eq!(confirm(&app, &token, &key, &order).await.0, StatusCode::OK);
+    let (token, reservation, seat, order, key) = paid(&app, &pool, "naver_pay").await;
 
     let (_, stranger) = app.tokens().fan();
     let (status, _) = post(
@@ -432,10 +424,7 @@ async fn admins_record_partial_refunds() {
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn(pool.clone()).await;
-    let (token, reservation, _) = fan_with_hold(&app, &pool).await;
-    let order = prepare(&app, &token, reservation).await;
-    let key = payment_key_for("card");
-    assert_eq!(confirm(&app, &token, &key, &order).await.0, StatusCode::OK);
+    let (_, reservation, _, order, key) = paid(&app, &pool, "card").await;
     let (_, admin) = app.tokens().admin();
     let (status, body) = post(
         &app,
