@@ -148,10 +148,14 @@ export async function eventForm(main, id) {
         eventForm(main, id);
       } catch (err) { msg.replaceChildren(notice('error', err)); }
     } }, t('cancel_event')) : null));
-  main.replaceChildren(adminNav('events'), h('h1', {}, isNew ? t('new_event') : e.title, ' ', e.status ? chip(e.status) : null), form,
-    !isNew ? h('p', {}, h('a', { href: `#/admin/queue/${id}` }, t('queue')), ' · ', h('a', { href: `#/events/${id}` }, t('home'))) : null);
+  // What the last action did (saved, created, cancelled) shows at the top, where the eye lands.
   const flash = sessionStorage.getItem('tiketi.flash');
-  if (flash) { sessionStorage.removeItem('tiketi.flash'); msg.replaceChildren(notice('ok', flash)); }
+  if (flash) sessionStorage.removeItem('tiketi.flash');
+  // (replaceChildren would print a null as the text "null": leave the absent parts out.)
+  main.replaceChildren(...[adminNav('events'), h('h1', {}, isNew ? t('new_event') : e.title, ' ', e.status ? chip(e.status) : null),
+    flash ? notice('ok', flash) : null, form,
+    !isNew ? h('p', {}, h('a', { href: `#/admin/queue/${id}` }, t('queue')), ' · ', h('a', { href: `#/events/${id}` }, t('home'))) : null].filter(Boolean));
+  window.scrollTo(0, 0);
 }
 
 export async function queueControl(main, id) {

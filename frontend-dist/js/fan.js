@@ -197,6 +197,10 @@ export async function waitingRoom(main, id) {
   socket.on('queue-cleared', (p) => {
     if (p.eventId !== id) return;
     done = true;
+    posEl.textContent = '–';
+    [aheadEl, waitEl, sizeEl].forEach((el) => { el.textContent = ''; });
+    bar.value = 0;
+    leave.hidden = true;
     msg.replaceChildren(notice('error', t('queue_cleared')),
       h('button', { class: 'primary', 'data-testid': 'rejoin', onclick: () => { cleanup(); waitingRoom(main, id); } }, t('rejoin')));
   });
