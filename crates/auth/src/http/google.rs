@@ -24,7 +24,7 @@ const PENDING_TTL_SECS: u64 = 600;
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/auth/config", get(sign_in_options))
+        .route("/api/auth/config", get(get_sign_in_options))
         .route("/api/auth/google", post(sign_in_with_id_token))
         .route("/api/auth/google/start", get(start))
         .route("/api/auth/google/callback", get(callback))
@@ -43,7 +43,7 @@ fn google(state: &AppState) -> Result<&Google, ApiError> {
 /// decide whether to show a Google button without starting a sign-in.
 /// `{google: {enabled, redirect, clientId}}`: `enabled` when `GOOGLE_CLIENT_ID` is set (ID
 /// tokens accepted at `POST /google`), `redirect` when the code flow (`/google/start`) works too.
-async fn sign_in_options(State(state): State<AppState>) -> AppJson<Value> {
+async fn get_sign_in_options(State(state): State<AppState>) -> AppJson<Value> {
     let google = state.google.as_deref();
     AppJson(json!({
         "password": true,

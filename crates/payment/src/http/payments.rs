@@ -23,7 +23,7 @@ use crate::provider::sandbox;
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/payments/config", get(payment_config))
+        .route("/api/payments/config", get(get_payment_config))
         .route("/api/payments/prepare", post(prepare_payment))
         .route("/api/payments/confirm", post(confirm_payment))
         .route("/api/payments/order/{order_id}", get(get_order))
@@ -35,7 +35,7 @@ pub fn routes() -> Router<AppState> {
 /// `{provider: "sandbox"|"toss", clientKey, widget}`: with `toss` and `TOSS_CLIENT_KEY` set,
 /// `widget` is true and `clientKey` is the key for TossPayments' browser SDK (a client key is
 /// public by design; the secret key never leaves the server). The sandbox adds its methods.
-async fn payment_config(State(state): State<AppState>) -> AppJson<Value> {
+async fn get_payment_config(State(state): State<AppState>) -> AppJson<Value> {
     let sandbox = state.provider.is_sandbox();
     let toss_key = state
         .infra
