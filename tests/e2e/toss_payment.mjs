@@ -17,10 +17,14 @@ const standIn = readFileSync(new URL('./toss_sdk_standin.js', import.meta.url), 
 await main(async () => {
   const b = await launch();
   const sdkRequests = [];
-  // Nothing leaves this machine: the SDK address gets the stand-in, anything else of Toss' fails.
+  let tossReachable = false;
+  // Nothing leaves this machine: the SDK address gets the stand-in (once Toss is "reachable"),
+  // anything else of Toss' fails.
   await b.context.route(/^https:\/\/([\w-]+\.)*tosspayments\.com\//, (route) => {
-    sdkRequests.push(route.request().url());
-    if (route.request().url() === SDK_URL) return route.fulfill({ status: 200, contentType: 'text/javascript', body: standIn });
+    if (tossReachable && route.request().url() === SDK_URL) {
+      sdkRequests.push(route.request().url());
+      return route.fulfill({ status: 200, contentType: 'text/javascript', body: standIn });
+    }
     return route.abort();
   });
   await b.context.addInitScript(([token, user]) => {
@@ -41,6 +45,14 @@ await main(async () => {
   await page.getByTestId('hold').click();
   await page.waitForURL(/#\/pay\/[\w-]+$/);
   const reservationId = page.url().match(/#\/pay\/([\w-]+)$/)[1];
+
+  // Toss' CDN out of reach: the fan is told in words and cannot pay; a reload once it is back
+  // loads the widget.
+  await page.getByRole('alert').filter({ hasText: 'The TossPayments checkout did not load' }).waitFor();
+  if (!(await page.getByTestId('pay').isDisabled())) throw new Error('pay is enabled without the widget');
+  step('sdk outage in words');
+  tossReachable = true;
+  await page.reload();
 
   // The widget is Toss' (here, the stand-in's) markup inside the page.
   const methods = page.getByTestId('toss-methods');

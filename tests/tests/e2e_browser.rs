@@ -422,6 +422,7 @@ async fn with_toss_configured_the_fan_pays_through_the_widget_and_is_refunded_th
     )
     .await;
     for step in [
+        "sdk outage in words",
         "widget rendered",
         "fail page in words",
         "paid with toss",
