@@ -22,6 +22,7 @@ const routes = [
   [/^\/events\/([\w-]+)\/queue$/, (id) => fan.waitingRoom(main, id)],
   [/^\/events\/([\w-]+)\/seats$/, (id) => fan.seatMap(main, id)],
   [/^\/pay\/([\w-]+)$/, (id) => fan.payPage(main, id)],
+  [/^\/pay\/([\w-]+)\/(success|fail)$/, (id, outcome) => fan.tossReturn(main, id, outcome)],
   [/^\/result\/([\w-]+)$/, (id) => fan.resultPage(main, id)],
   [/^\/me$/, () => fan.myPage(main)],
   [/^\/login$/, () => fan.authPage(main, 'login')],
