@@ -280,6 +280,34 @@ mod tests {
         assert!(!has_encoded_nul("/api/x/%200"));
     }
 
+    proptest::proptest! {
+        /// The NUL scan agrees with serde's own encoding: for any string, its JSON text has a
+        /// NUL escape exactly when the string holds a NUL, whatever backslashes surround it.
+        #[test]
+        fn the_nul_scan_agrees_with_json_encoding(s in "(\\\\|u0000|\\x00|[a-z\\\\\"]|\\PC){0,12}") {
+            let text = serde_json::to_vec(&serde_json::json!({"field": s, "list": [s]})).unwrap();
+            proptest::prop_assert_eq!(has_nul_escape(&text), s.contains('\0'));
+        }
+
+        /// Any body at all: the JSON extractor answers a value or a 4xx with a code, never
+        /// panics and never a 5xx.
+        #[test]
+        fn any_body_is_parsed_or_refused_with_a_code(body in proptest::collection::vec(proptest::num::u8::ANY, 0..64), json in proptest::bool::ANY) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let request = axum::http::Request::builder()
+                .method("POST")
+                .header("content-type", if json { "application/json" } else { "text/plain" })
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let parsed = rt.block_on(AppJson::<std::collections::HashMap<String, i64>>::from_request(request, &()));
+            if let Err(e) = parsed {
+                let status = e.status();
+                proptest::prop_assert!(status.is_client_error(), "{status}");
+                proptest::prop_assert!(!e.code().is_empty());
+            }
+        }
+    }
+
     #[test]
     fn status_filters_accept_only_known_statuses() {
         assert_eq!(status_filter(Some("all".into()), &["a"]).unwrap(), None);
