@@ -310,6 +310,72 @@ async fn postgres_restarted_during_a_surge_answers_503_and_the_same_process_reco
     );
 }
 
+#[tokio::test]
+async fn a_process_started_while_postgres_is_down_answers_503_for_tokens_it_cannot_check_yet() {
+    let mut pg = PostgresServer::start().await;
+    let url = pg.database_url();
+    let overrides = [("DATABASE_URL", url.as_str())];
+    let pool = || tiketi_core::db::connect_lazy(&test_config(&overrides)).expect("pool");
+    let running = TestApp::spawn_with(pool(), &overrides).await;
+    let (status, body) = running
+        .send(
+            Method::POST,
+            "/api/auth/register",
+            None,
+            Some(&json!({"email": "outage@example.com", "password": "correct horse battery", "name": "O"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let mine = "/api/reservations/my";
+    assert_eq!(
+        running.send(Method::GET, mine, Some(&token), None).await.0,
+        StatusCode::OK
+    );
+
+    pg.stop(StopMode::Fast).await;
+    // A replica that started during the outage has never seen the signing keys (they live in
+    // Postgres): it cannot tell a good token from a forged one, so it says "retry", not 401
+    // (which would make the web client drop the session).
+    let started = TestApp::spawn_with(pool(), &overrides).await;
+    for (app, code) in [
+        (&running, "database_unavailable"),
+        (&started, "auth_unavailable"),
+    ] {
+        let response = app
+            .client
+            .get(app.url(mine))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key("retry-after"));
+        assert_eq!(response.json::<Value>().await.unwrap()["code"], code);
+    }
+
+    pg.start_again().await;
+    eventually(
+        "the new replica verifies the token",
+        Duration::from_secs(30),
+        || async { started.send(Method::GET, mine, Some(&token), None).await.0 == StatusCode::OK },
+    )
+    .await;
+    // A token signed by no key of ours is still a 401 there.
+    let forged = tiketi_core::auth::SigningKey::generate()
+        .unwrap()
+        .mint(
+            &started.infra.verifier.verify(&token).await.unwrap().into(),
+            60,
+        )
+        .unwrap();
+    let (status, body) = started.send(Method::GET, mine, Some(&forged), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
+}
+
 /// One surge fan's story, shared with the test for the audit.
 #[derive(Default)]
 struct Fan {
