@@ -112,10 +112,12 @@ export async function eventForm(main, id) {
     ev.preventDefault();
     const fd = new FormData(form);
     const iso = (k) => (fd.get(k) ? new Date(fd.get(k)).toISOString() : undefined);
+    // Optional texts go as typed: an emptied field is "" and clears the value on an edit (null
+    // would mean "unchanged" to the server and the old text would stay).
     const body = {
-      title: fd.get('title'), artistName: fd.get('artistName') || null, venue: fd.get('venue'), address: fd.get('address') || null,
-      description: fd.get('description') || null, eventDate: iso('eventDate'), saleStartDate: iso('saleStartDate'), saleEndDate: iso('saleEndDate'),
-      posterImageUrl: posterUrl.value || null,
+      title: fd.get('title'), artistName: fd.get('artistName'), venue: fd.get('venue'), address: fd.get('address'),
+      description: fd.get('description'), eventDate: iso('eventDate'), saleStartDate: iso('saleStartDate'), saleEndDate: iso('saleEndDate'),
+      posterImageUrl: posterUrl.value,
     };
     if (isNew && fd.get('seatLayoutId')) body.seatLayoutId = fd.get('seatLayoutId');
     try {
@@ -137,14 +139,23 @@ export async function eventForm(main, id) {
   h('fieldset', {}, h('legend', {}, t('poster')), preview, h('div', { class: 'row' }, file, upload), uploadMsg, field('posterImageUrl', t('poster_url'), posterUrl)),
   msg,
   h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', 'data-testid': 'save-event' }, t(isNew ? 'create' : 'save')),
-    !isNew && e.status !== 'cancelled' ? h('button', { type: 'button', class: 'danger', onclick: async () => {
+    !isNew && e.status !== 'cancelled' ? h('button', { type: 'button', class: 'danger', 'data-testid': 'cancel-event', onclick: async () => {
       if (!confirm(t('confirm_cancel_event'))) return;
-      try { await api(`/api/admin/events/${id}/cancel`, { method: 'POST' }); eventForm(main, id); } catch (err) { msg.replaceChildren(notice('error', err)); }
+      try {
+        const r = await api(`/api/admin/events/${id}/cancel`, { method: 'POST' });
+        const owed = r.refundsNeeded?.length || 0;
+        sessionStorage.setItem('tiketi.flash', owed ? t('event_cancelled_owed', { n: owed }) : t('event_cancelled_ok', { n: r.cancelledPaidReservations ?? 0 }));
+        eventForm(main, id);
+      } catch (err) { msg.replaceChildren(notice('error', err)); }
     } }, t('cancel_event')) : null));
-  main.replaceChildren(adminNav('events'), h('h1', {}, isNew ? t('new_event') : e.title, ' ', e.status ? chip(e.status) : null), form,
-    !isNew ? h('p', {}, h('a', { href: `#/admin/queue/${id}` }, t('queue')), ' · ', h('a', { href: `#/events/${id}` }, t('home'))) : null);
+  // What the last action did (saved, created, cancelled) shows at the top, where the eye lands.
   const flash = sessionStorage.getItem('tiketi.flash');
-  if (flash) { sessionStorage.removeItem('tiketi.flash'); msg.replaceChildren(notice('ok', flash)); }
+  if (flash) sessionStorage.removeItem('tiketi.flash');
+  // (replaceChildren would print a null as the text "null": leave the absent parts out.)
+  main.replaceChildren(...[adminNav('events'), h('h1', {}, isNew ? t('new_event') : e.title, ' ', e.status ? chip(e.status) : null),
+    flash ? notice('ok', flash) : null, form,
+    !isNew ? h('p', {}, h('a', { href: `#/admin/queue/${id}` }, t('queue')), ' · ', h('a', { href: `#/events/${id}` }, t('home'))) : null].filter(Boolean));
+  window.scrollTo(0, 0);
 }
 
 export async function queueControl(main, id) {
@@ -165,9 +176,10 @@ export async function queueControl(main, id) {
   const load = async () => { try { render(await api(`/api/queue/admin/${id}`)); } catch (e) { msg.replaceChildren(notice('error', e)); } };
   let settings;
   try { settings = await api(`/api/queue/admin/${id}/settings`); } catch (e) { msg.replaceChildren(notice('error', e)); return; }
-  const action = (label, path, confirmText) => h('button', { type: 'button', onclick: async () => {
+  // Our own words for what happened (the server's message is English only).
+  const action = (label, path, done, testid, confirmText) => h('button', { type: 'button', 'data-testid': testid, onclick: async () => {
     if (confirmText && !confirm(confirmText)) return;
-    try { const r = await api(path, { method: 'POST' }); msg.replaceChildren(notice('ok', r?.message || t('saved'))); load(); } catch (e) { msg.replaceChildren(notice('error', e)); }
+    try { const r = await api(path, { method: 'POST' }); msg.replaceChildren(notice('ok', done(r))); load(); } catch (e) { msg.replaceChildren(notice('error', e)); }
   } }, label);
   form.append(
     h('label', { class: 'radio' }, h('input', { type: 'checkbox', name: 'enabled', checked: settings.enabled }), t('enabled')),
@@ -175,8 +187,9 @@ export async function queueControl(main, id) {
     h('label', { class: 'field' }, h('span', {}, t('admit_per_tick')), inp('admitPerTick', settings.admitPerTick)),
     h('label', { class: 'field' }, h('span', {}, t('tick_ms')), inp('tickMs', settings.tickMs, { min: 50 })),
     h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', 'data-testid': 'save-queue' }, t('save')),
-      action(t('pause'), `/api/queue/admin/pause/${id}`), action(t('resume'), `/api/queue/admin/resume/${id}`),
-      action(t('clear'), `/api/queue/admin/clear/${id}`, t('confirm_clear'))));
+      action(t('pause'), `/api/queue/admin/pause/${id}`, () => t('paused_ok'), 'q-pause'),
+      action(t('resume'), `/api/queue/admin/resume/${id}`, () => t('resumed_ok'), 'q-resume'),
+      action(t('clear'), `/api/queue/admin/clear/${id}`, (r) => t('cleared_ok', { w: r?.removed?.waiting ?? 0, a: r?.removed?.active ?? 0 }), 'q-clear', t('confirm_clear'))));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const fd = new FormData(form);

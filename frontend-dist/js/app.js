@@ -8,6 +8,12 @@ import * as fan from './fan.js';
 import * as admin from './admin.js';
 
 const main = document.getElementById('main');
+// The skip link moves focus without touching the hash (the hash is the client's route); no
+// inline handler, so the content security policy can forbid inline scripts.
+document.querySelector('a.skip')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
 const nav = document.getElementById('nav');
 
 const routes = [
@@ -16,6 +22,7 @@ const routes = [
   [/^\/events\/([\w-]+)\/queue$/, (id) => fan.waitingRoom(main, id)],
   [/^\/events\/([\w-]+)\/seats$/, (id) => fan.seatMap(main, id)],
   [/^\/pay\/([\w-]+)$/, (id) => fan.payPage(main, id)],
+  [/^\/pay\/([\w-]+)\/(success|fail)$/, (id, outcome) => fan.tossReturn(main, id, outcome)],
   [/^\/result\/([\w-]+)$/, (id) => fan.resultPage(main, id)],
   [/^\/me$/, () => fan.myPage(main)],
   [/^\/login$/, () => fan.authPage(main, 'login')],

@@ -2,8 +2,9 @@
 // register, waiting room, seat map, payment, result, and my reservations with QR codes.
 import { api, session, randomHex } from './api.js';
 import { t, won, when, span, waitText, errText } from './i18n.js';
-import { h, go, route, notice, showError, chip, liveSocket, badge, every, onLeave } from './ui.js';
+import { h, go, route, notice, showError, chip, liveSocket, badge, every, onLeave, cleanup } from './ui.js';
 import qrcode from '../vendor/qrcode-generator.mjs';
+import { loadTossPayments, ANONYMOUS } from '../vendor/tosspayments-sdk.mjs';
 
 const MAX_SEATS = 4; // the server's default MAX_SEATS_PER_FAN; the server has the last word.
 const STATUS_ORDER = ['on_sale', 'upcoming', 'sold_out', 'ended', 'cancelled'];
@@ -90,14 +91,17 @@ export async function eventPage(main, id) {
           if (!session.token) go(`/login?next=${encodeURIComponent(`/events/${id}/queue`)}`);
           else go(`/events/${id}/queue`);
         } }, t('book')) : notice('info', t('not_on_sale')))));
+    const flash = sessionStorage.getItem('tiketi.flash');
+    if (flash) { sessionStorage.removeItem('tiketi.flash'); main.prepend(notice('ok', flash)); }
     tickCountdowns();
   } catch (e) { showError(main, e); }
 }
 
+/** True when the server offers the Google redirect sign-in (its public config says so). */
 async function googleAvailable() {
   try {
-    const r = await fetch('/api/auth/google/start?returnTo=%2F', { redirect: 'manual' });
-    return r.type === 'opaqueredirect' || (r.status >= 300 && r.status < 400);
+    const cfg = await api('/api/auth/config', { anonymous: true });
+    return cfg?.google?.redirect === true;
   } catch { return false; }
 }
 
@@ -172,7 +176,7 @@ export async function waitingRoom(main, id) {
   };
   const leave = h('button', { class: 'secondary', 'data-testid': 'leave', onclick: async () => {
     done = true;
-    try { await api(`/api/queue/leave/${id}`, { method: 'POST' }); } catch { /* leaving anyway */ }
+    try { await api(`/api/queue/leave/${id}`, { method: 'POST' }); sessionStorage.setItem('tiketi.flash', t('left_queue')); } catch { /* leaving anyway */ }
     go(`/events/${id}`);
   } }, t('leave_queue'));
   main.replaceChildren(h('section', { class: 'queue-room' },
@@ -189,7 +193,17 @@ export async function waitingRoom(main, id) {
   socket.on('connect', () => socket.emit('join-queue', { eventId: id }));
   socket.on('queue-position', (p) => { if (p.eventId === id) show(p); });
   socket.on('queue-entry-allowed', (p) => { if (!p.eventId || p.eventId === id) admitted(); });
-  socket.on('queue-cleared', (p) => { if (p.eventId === id) { done = true; msg.replaceChildren(notice('error', t('queue_cleared'))); } });
+  // Cleared by an operator: the place is gone; the fan may join again (at the tail).
+  socket.on('queue-cleared', (p) => {
+    if (p.eventId !== id) return;
+    done = true;
+    posEl.textContent = '–';
+    [aheadEl, waitEl, sizeEl].forEach((el) => { el.textContent = ''; });
+    bar.value = 0;
+    leave.hidden = true;
+    msg.replaceChildren(notice('error', t('queue_cleared')),
+      h('button', { class: 'primary', 'data-testid': 'rejoin', onclick: () => { cleanup(); waitingRoom(main, id); } }, t('rejoin')));
+  });
   // The heartbeat keeps the place; when the socket is down it also polls the status, so a
   // missed push (or a broken socket) never strands the fan.
   every(5000, async () => {
@@ -301,50 +315,155 @@ async function loadReservation(id) {
   return reservation;
 }
 
+/**
+ * Payment. The server's public payment config decides how: with TossPayments (`widget`), Toss'
+ * own payment widget is loaded from its SDK (the vendored loader fetches it from Toss) and pays by
+ * redirect to `/pay/:id/success` or `/pay/:id/fail`; with the sandbox, the fan picks a sandbox
+ * method here and the browser confirms a sandbox key.
+ */
 export async function payPage(main, id) {
   if (!needSession()) return;
   main.replaceChildren(notice('info', t('loading')));
-  let r;
-  try { r = await loadReservation(id); } catch (e) { showError(main, e); return; }
+  let r, cfg;
+  try {
+    [r, cfg] = await Promise.all([loadReservation(id), api('/api/payments/config', { anonymous: true })]);
+  } catch (e) { showError(main, e); return; }
   if (r.status !== 'pending') { go(`/result/${id}`, true); return; }
   const left = h('p', { class: 'countdown big', 'data-testid': 'hold-left' });
   const expires = Date.parse(r.expires_at);
   const msg = h('div', { 'aria-live': 'assertive' });
   const payBtn = h('button', { type: 'submit', class: 'primary big', 'data-testid': 'pay' }, t('pay', { p: won(r.total_amount) }));
+  let expired = false;
   const tick = () => {
     const ms = expires - Date.now();
     left.textContent = ms > 0 ? t('hold_left', { t: span(ms) }) : t('hold_expired');
-    if (ms <= 0) payBtn.disabled = true;
+    if (ms <= 0) { expired = true; payBtn.disabled = true; }
   };
+  const summary = h('div', { class: 'summary' }, h('h2', {}, r.event_title), h('p', {}, when(r.event_date), ' · ', r.venue),
+    h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
+    h('p', {}, `${t('seats')}: ${(r.seats || []).map((s) => s.seat_label).join(', ') || (r.items || []).map((i) => `${i.ticketTypeName} × ${i.quantity}`).join(', ')}`),
+    h('p', { class: 'price' }, won(r.total_amount)));
+  const prepare = () => api('/api/payments/prepare', { body: { reservationId: id, amount: r.total_amount } });
+  const failed = (e) => {
+    msg.replaceChildren(notice('error', `${t('pay_failed')}: ${errText(e)}`));
+    payBtn.disabled = expired;
+  };
+  let form;
+  if (cfg.provider === 'toss') {
+    form = tossForm(r, id, cfg, { msg, payBtn, prepare, failed });
+  } else {
+    // The fan-facing sandbox methods the server offers (its timeout/lost-answer drills are left out).
+    const methods = ['card', 'kakao_pay', 'naver_pay', 'bank_transfer', 'sandbox_decline'].filter((m) => !cfg.sandboxMethods || cfg.sandboxMethods.includes(m));
+    form = h('form', { class: 'pay', onsubmit: async (ev) => {
+      ev.preventDefault();
+      const method = new FormData(form).get('method');
+      payBtn.disabled = true;
+      msg.replaceChildren(notice('info', t('loading')));
+      try {
+        const prep = await prepare();
+        // The sandbox stands in for the provider's checkout window: the browser makes the key.
+        const paymentKey = `sandbox_${method}_${randomHex()}`;
+        await api('/api/payments/confirm', { body: { paymentKey, orderId: prep.orderId, amount: prep.amount } });
+        go(`/result/${id}`, true);
+      } catch (e) { failed(e); }
+    } },
+    h('fieldset', {}, h('legend', {}, t('method')),
+      methods.map((m, i) => h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'method', value: m, checked: i === 0 }), t(m)))),
+    h('p', { class: 'muted' }, t('sandbox_note')), msg, payBtn);
+  }
+  main.replaceChildren(h('section', { class: 'narrow' }, h('h1', {}, t('payment')), summary, left, form));
   tick();
   every(1000, tick);
-  const methods = ['card', 'kakao_pay', 'naver_pay', 'bank_transfer', 'sandbox_decline'];
-  const form = h('form', { class: 'pay', onsubmit: async (ev) => {
+  form.dispatchEvent(new Event('mounted'));
+}
+
+/**
+ * The TossPayments widget: payment methods and the terms, rendered by Toss' SDK into this page
+ * once it is in the document ('mounted'); paying prepares the order here and hands it to
+ * `widgets.requestPayment`, which leaves for Toss and comes back by redirect.
+ */
+function tossForm(r, id, cfg, { msg, payBtn, prepare, failed }) {
+  const methodsBox = h('div', { id: 'toss-payment-methods', 'data-testid': 'toss-methods' });
+  const agreementBox = h('div', { id: 'toss-agreement' });
+  let widgets = null;
+  payBtn.disabled = true;
+  const form = h('form', { class: 'pay toss', onsubmit: async (ev) => {
     ev.preventDefault();
-    const method = new FormData(form).get('method');
+    if (!widgets) return;
     payBtn.disabled = true;
-    msg.replaceChildren(notice('info', t('loading')));
+    msg.replaceChildren(notice('info', t('to_toss')));
     try {
-      const prep = await api('/api/payments/prepare', { body: { reservationId: id, amount: r.total_amount } });
-      // The sandbox stands in for the provider's checkout window: the browser makes the key.
-      const paymentKey = `sandbox_${method}_${randomHex()}`;
-      await api('/api/payments/confirm', { body: { paymentKey, orderId: prep.orderId, amount: prep.amount } });
-      go(`/result/${id}`, true);
+      const prep = await prepare();
+      if (Number(prep.amount) !== Number(r.total_amount)) await widgets.setAmount({ currency: 'KRW', value: Number(prep.amount) });
+      const back = (outcome) => `${location.origin}/pay/${id}/${outcome}`;
+      const user = session.user || {};
+      await widgets.requestPayment({
+        orderId: prep.orderId,
+        orderName: `${r.event_title} · ${r.reservation_number}`.slice(0, 100),
+        successUrl: back('success'),
+        failUrl: back('fail'),
+        ...(user.email && { customerEmail: user.email }),
+        ...(user.name && { customerName: user.name }),
+      });
     } catch (e) {
-      msg.replaceChildren(notice('error', `${t('pay_failed')}: ${errText(e)}`));
-      payBtn.disabled = false;
+      if (e?.code === 'USER_CANCEL') { msg.replaceChildren(notice('info', t('toss_cancelled'))); payBtn.disabled = false; return; }
+      failed(e);
     }
-  } },
-  h('fieldset', {}, h('legend', {}, t('method')),
-    methods.map((m, i) => h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'method', value: m, checked: i === 0 }), t(m)))),
-  h('p', { class: 'muted' }, t('sandbox_note')), msg, payBtn);
-  main.replaceChildren(h('section', { class: 'narrow' },
-    h('h1', {}, t('payment')),
-    h('div', { class: 'summary' }, h('h2', {}, r.event_title), h('p', {}, when(r.event_date), ' · ', r.venue),
-      h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
-      h('p', {}, `${t('seats')}: ${(r.seats || []).map((s) => s.seat_label).join(', ') || (r.items || []).map((i) => `${i.ticketTypeName} × ${i.quantity}`).join(', ')}`),
-      h('p', { class: 'price' }, won(r.total_amount))),
-    left, form));
+  } }, methodsBox, agreementBox, msg, payBtn);
+  form.addEventListener('mounted', async () => {
+    if (!cfg.widget || !cfg.clientKey) { msg.replaceChildren(notice('error', t('toss_unconfigured'))); return; }
+    msg.replaceChildren(notice('info', t('toss_loading')));
+    try {
+      const toss = await loadTossPayments(cfg.clientKey);
+      const w = toss.widgets({ customerKey: session.user?.id || ANONYMOUS });
+      await w.setAmount({ currency: 'KRW', value: Number(r.total_amount) });
+      await Promise.all([
+        w.renderPaymentMethods({ selector: `#${methodsBox.id}`, variantKey: 'DEFAULT' }),
+        w.renderAgreement({ selector: `#${agreementBox.id}`, variantKey: 'AGREEMENT' }),
+      ]);
+      widgets = w;
+      msg.replaceChildren();
+      payBtn.disabled = Date.parse(r.expires_at) <= Date.now();
+    } catch (e) {
+      msg.replaceChildren(notice('error', `${t('toss_load_failed')} (${e?.message || e})`));
+    }
+  }, { once: true });
+  return form;
+}
+
+/**
+ * Where TossPayments sends the browser back. Success: `?paymentKey&orderId&amount` go to the
+ * server's confirm (idempotent, so a reload is harmless), then to the result. Failure:
+ * `?code&message&orderId`, shown in words with a way to try again.
+ */
+export async function tossReturn(main, id, outcome) {
+  if (!needSession()) return;
+  const q = route().query;
+  const again = h('a', { class: 'button primary', href: `#/pay/${id}`, 'data-testid': 'try-again' }, t('try_again'));
+  if (outcome === 'fail') {
+    // Toss' own message is Korean; a closed checkout gets our words in the fan's language too.
+    const code = q.get('code') || '';
+    const tossWords = q.get('message') || '';
+    const words = code === 'PAY_PROCESS_CANCELED' ? t('toss_cancelled') : (tossWords || t('pay_failed'));
+    main.replaceChildren(h('section', { class: 'narrow result' },
+      h('h1', { 'data-testid': 'result' }, t('pay_failed')),
+      notice('error', words),
+      code ? h('p', { class: 'muted' }, [tossWords !== words ? tossWords : '', code].filter(Boolean).join(' · ')) : null,
+      h('div', { class: 'row' }, again, h('a', { class: 'button', href: '#/me' }, t('view_tickets')))));
+    return;
+  }
+  main.replaceChildren(notice('info', t('confirming')));
+  const paymentKey = q.get('paymentKey');
+  const orderId = q.get('orderId');
+  const amount = Number(q.get('amount'));
+  if (!paymentKey || !orderId || !Number.isFinite(amount)) { main.replaceChildren(notice('error', t('bad_return')), again); return; }
+  try {
+    await api('/api/payments/confirm', { body: { paymentKey, orderId, amount } });
+    go(`/result/${id}`, true);
+  } catch (e) {
+    main.replaceChildren(h('section', { class: 'narrow result' },
+      h('h1', { 'data-testid': 'result' }, t('pay_failed')), notice('error', e), h('div', { class: 'row' }, again)));
+  }
 }
 
 export async function resultPage(main, id) {

@@ -39,6 +39,8 @@ await main(async () => {
   await page.getByTestId('lang').click();
 
   await page.goto(`${baseUrl}/#/admin/events/new`);
+  await page.getByLabel('Title').waitFor();
+  if (/\bnull\b|undefined|object Object/.test(await page.locator('main').innerText())) throw new Error('the new-event page prints a missing value');
   await page.getByLabel('Title').fill(title);
   await page.getByLabel('Artist').fill('Admin Band');
   await page.getByLabel('Venue').fill('Tiketi Hall');

@@ -52,12 +52,18 @@ export async function call(method, path, token, body) {
   return text ? JSON.parse(text) : null;
 }
 
-/** Runs the scenario; any failure prints its reason and exits non-zero. */
+/**
+ * Runs the scenario; any failure prints its reason and exits non-zero at once (browsers left
+ * open by a failed step would otherwise keep node alive until the Rust side's timeout, which
+ * then reports a hang instead of the reason).
+ */
 export async function main(fn) {
   try {
     await fn();
   } catch (e) {
     console.error(`FAILED: ${e.stack || e}`);
     process.exitCode = 1;
+  } finally {
+    process.exit(process.exitCode ?? 0);
   }
 }

@@ -62,6 +62,17 @@ impl TestApp {
         // Payment reaches the ticket service's internal interface on this same server.
         all.push(("TICKET_INTERNAL_URL", format!("http://{addr}")));
         all.push(("PAYMENT_INTERNAL_URL", format!("http://{addr}")));
+        // Every test client is 127.0.0.1 and many are one fan: the general limits would meter
+        // the tests instead of the code under test. The layer still runs (with huge allowances);
+        // the rate-limit tests set real ones.
+        for name in [
+            "RATE_LIMIT_IP_PER_MINUTE",
+            "RATE_LIMIT_USER_PER_MINUTE",
+            "RATE_LIMIT_QUEUE_JOIN_PER_MINUTE",
+            "RATE_LIMIT_PAYMENT_PER_MINUTE",
+        ] {
+            all.push((name, "1000000".to_owned()));
+        }
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let config = test_config(&all);
         let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");

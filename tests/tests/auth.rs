@@ -626,6 +626,34 @@ async fn google_sign_in_is_a_clear_404_when_not_configured() {
     let (status, body) = post(&app, "/api/auth/google", json!({"credential": "x"}), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "google_sign_in_disabled");
+    let (status, body) = get(&app, "/api/auth/config", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["google"],
+        json!({"enabled": false, "redirect": false, "clientId": null})
+    );
+}
+
+/// The public config says whether Google sign-in is on, without starting a sign-in (the web
+/// client used to probe `/google/start`, which leaves a pending login behind each time).
+#[tokio::test]
+async fn the_auth_config_tells_a_client_which_sign_ins_are_on() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let (app, google) = app_with_google(pool.clone()).await;
+    let (status, body) = get(&app, "/api/auth/config", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["password"], true);
+    assert_eq!(
+        body["google"],
+        json!({"enabled": true, "redirect": true, "clientId": google.client_id})
+    );
+    // Only an ID-token setup (no secret, no redirect URL): Google is on, the redirect is not.
+    let id_only =
+        TestApp::spawn_with(pool, &[("GOOGLE_CLIENT_ID", google.client_id.as_str())]).await;
+    let (_, body) = get(&id_only, "/api/auth/config", None).await;
+    assert_eq!(body["google"]["enabled"], true);
+    assert_eq!(body["google"]["redirect"], false);
 }
 
 /// Each service as its own process would run it: its own router and its own verifier, which

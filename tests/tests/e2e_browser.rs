@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tiketi_core::testing::test_db;
 use tiketi_tests::idp::{FakeGoogle, GoogleUser};
+use tiketi_tests::toss::FakeToss;
 use tiketi_tests::{TestApp, workspace_root};
 use uuid::Uuid;
 
@@ -125,15 +126,7 @@ async fn a_fan_queues_holds_a_seat_pays_sees_the_qr_code_and_gets_a_refund() {
     let app = TestApp::spawn(pool.clone()).await;
     let event = event_with_seats(&pool, "Browser Fest 2026").await;
     let (_, admin) = app.tokens().admin();
-    call(
-        &app,
-        reqwest::Method::PUT,
-        &admin,
-        &format!("/api/queue/admin/{event}/settings"),
-        json!({"enabled": true, "threshold": 1, "admitPerTick": 1, "tickMs": 200,
-               "admissionTtlSec": 600, "idleGraceSec": 86400}),
-    )
-    .await;
+    full_queue(&app, &admin, event).await;
     // One fan shopping (the queue is full) and one waiting ahead of the browser's fan.
     let (_, active) = app.tokens().fan();
     let (_, ahead) = app.tokens().fan();
@@ -321,4 +314,155 @@ async fn google_sign_in_appears_when_configured_and_brings_the_fan_back_signed_i
         .await
         .expect("users");
     assert_eq!(accounts, 1, "the Google account was created once");
+}
+
+/// Queue settings for a waiting room that is full with one fan shopping: threshold 1, fast ticks.
+async fn full_queue(app: &TestApp, admin: &str, event: Uuid) {
+    call(
+        app,
+        reqwest::Method::PUT,
+        admin,
+        &format!("/api/queue/admin/{event}/settings"),
+        json!({"enabled": true, "threshold": 1, "admitPerTick": 1, "tickMs": 200,
+               "admissionTtlSec": 600, "idleGraceSec": 86400}),
+    )
+    .await;
+}
+
+/// The controls around a live queue and an event, in two browsers: the fan leaves the waiting
+/// room with its button and joins again; the operator pauses (a freed slot stays free), resumes
+/// (the queue moves), clears (the fan is told and may join again), edits the event and cancels it.
+#[tokio::test]
+async fn an_operator_pauses_resumes_and_clears_a_queue_then_edits_and_cancels_the_event() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let event = event_with_seats(&pool, "Queue Control Live").await;
+    let (_, admin) = app.tokens().admin();
+    full_queue(&app, &admin, event).await;
+    let (_, active) = app.tokens().fan();
+    let (_, ahead) = app.tokens().fan();
+    for (token, queued) in [(&active, false), (&ahead, true)] {
+        let answer = call(
+            &app,
+            reqwest::Method::POST,
+            token,
+            &format!("/api/queue/check/{event}"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(answer["queued"], json!(queued), "{answer}");
+    }
+    let (_, fan) = app.tokens().fan();
+    let new_title = format!("Renamed Show {}", &Uuid::new_v4().simple().to_string()[..6]);
+
+    let out = run_scenario(
+        &app,
+        "operator_controls",
+        json!({"eventId": event, "fanToken": fan, "adminToken": admin,
+               "activeToken": active, "newTitle": new_title}),
+    )
+    .await;
+    for step in [
+        "left the queue",
+        "rejoined",
+        "paused holds admissions",
+        "resumed",
+        "cleared",
+        "joined again after clear",
+        "event edited",
+        "event cancelled",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+
+    let (title, artist, status): (String, Option<String>, String) =
+        sqlx::query_as("SELECT title, artist_name, status FROM ticket.events WHERE id = $1")
+            .bind(event)
+            .fetch_one(&pool)
+            .await
+            .expect("the event");
+    assert_eq!(title, new_title);
+    assert_eq!(artist, None, "the emptied artist field cleared the artist");
+    assert_eq!(status, "cancelled");
+}
+
+/// With TossPayments configured (its REST API stood in by `FakeToss`), the payment page renders
+/// Toss' widget through the vendored SDK loader (the SDK script it fetches from Toss' CDN is
+/// served by the scenario from `tests/e2e/toss_sdk_standin.js`); a closed checkout lands on the
+/// fail page, a second try pays, replaying the success address does not charge twice, and the
+/// refund goes back through Toss.
+#[tokio::test]
+async fn with_toss_configured_the_fan_pays_through_the_widget_and_is_refunded_through_toss() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let toss = FakeToss::start(Duration::from_secs(2)).await;
+    let settings = toss.settings();
+    let overrides: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::spawn_with(pool.clone(), &overrides).await;
+    let event = event_with_seats(&pool, "Toss Night").await;
+    let email = format!("toss-{}@example.com", Uuid::new_v4().simple());
+    let res = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .json(&json!({"email": email, "password": "pay with toss please", "name": "Toss Fan"}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(res.status(), 201);
+    let registered: Value = res.json().await.expect("register answer");
+
+    let out = run_scenario(
+        &app,
+        "toss_payment",
+        json!({"eventId": event, "token": registered["token"], "user": registered["user"]}),
+    )
+    .await;
+    for step in [
+        "sdk outage in words",
+        "widget rendered",
+        "fail page in words",
+        "paid with toss",
+        "success address replayed",
+        "refunded through toss",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+
+    let (provider, key, status): (String, String, String) = sqlx::query_as(
+        "SELECT p.provider, p.payment_key, p.status FROM payment.payments p
+         JOIN auth.users u ON u.id = p.user_id WHERE u.email = $1",
+    )
+    .bind(&email)
+    .fetch_one(&pool)
+    .await
+    .expect("the fan's payment");
+    assert_eq!(provider, "toss");
+    assert_eq!(
+        toss.charges(),
+        1,
+        "one charge at Toss, however often confirmed"
+    );
+    let at_toss = toss.payment(&key).expect("Toss knows the payment");
+    assert_eq!(at_toss["status"], "CANCELED", "{at_toss}");
+    assert_eq!(at_toss["totalAmount"], 30000);
+    let (r_status, r_payment): (String, String) = sqlx::query_as(
+        "SELECT r.status, r.payment_status FROM ticket.reservations r
+         JOIN auth.users u ON u.id = r.user_id WHERE u.email = $1",
+    )
+    .bind(&email)
+    .fetch_one(&pool)
+    .await
+    .expect("the fan's reservation");
+    assert_eq!(
+        (r_status.as_str(), r_payment.as_str()),
+        ("cancelled", "refunded")
+    );
+    assert_eq!(status, "refunded");
 }

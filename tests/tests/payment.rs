@@ -507,6 +507,39 @@ async fn process_settles_only_with_the_sandbox() {
     );
 }
 
+/// A browser learns how to pay before any order exists: the sandbox and its methods, or Toss
+/// with the widget's public client key (and never the secret key).
+#[tokio::test]
+async fn the_payment_config_names_the_provider_and_the_widget_client_key() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (status, body) = app
+        .send(reqwest::Method::GET, "/api/payments/config", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["provider"], "sandbox");
+    assert_eq!(body["widget"], false);
+    assert_eq!(body["sandbox"], true);
+    assert!(
+        body["sandboxMethods"]
+            .as_array()
+            .is_some_and(|m| m.contains(&json!("card")))
+    );
+
+    let toss = FakeToss::start(Duration::from_secs(2)).await;
+    let toss_app = toss_app(&pool, &toss, &[]).await;
+    let (status, body) = toss_app
+        .send(reqwest::Method::GET, "/api/payments/config", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"provider": "toss", "widget": true, "clientKey": "test_ck_tiketi"})
+    );
+    assert!(!body.to_string().contains(&toss.secret_key));
+}
+
 async fn toss_app(pool: &PgPool, toss: &FakeToss, extra: &[(&str, &str)]) -> TestApp {
     let settings = toss.settings();
     let mut overrides: Vec<(&str, &str)> = extra.to_vec();

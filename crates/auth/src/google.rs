@@ -176,6 +176,16 @@ impl Google {
         Ok(identity)
     }
 
+    /// The OAuth client id (public: Google's button and the redirect carry it).
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// True when the redirect (authorization-code) flow is configured, not only ID tokens.
+    pub fn has_code_flow(&self) -> bool {
+        self.oauth.is_some()
+    }
+
     fn oauth(&self) -> Result<&OAuthClient, ApiError> {
         self.oauth.as_ref().ok_or_else(|| {
             ApiError::not_found(

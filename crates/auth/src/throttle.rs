@@ -1,22 +1,40 @@
-//! Login brute-force brakes: per account and per client IP, with governor's keyed GCRA limiters.
+//! Sign-in brute-force brakes per account: a count in Redis that every auth replica shares, and
+//! governor's keyed GCRA limiter in each process under it.
 //!
-//! These limits live in each process: with N auth replicas behind the ALB an attacker spreading
-//! attempts over every replica gets up to N times the per-account allowance. The per-account
-//! limit is a brake on guessing, and argon2 keeps each guess expensive either way.
+//! The per-IP brake on sign-in and registration is the rate-limit layer's
+//! (`tiketi_core::ratelimit`, `AUTH_LOGIN_PER_MINUTE_IP`). Per-IP limits live in each process;
+//! the per-account limit must hold across the cluster (an attacker spreading guesses over every
+//! replica behind the ALB would otherwise get N times the allowance), so it is counted in Redis:
+//! `INCR` of a one-minute window per account, keyed by a hash of the account (no email in Redis
+//! keys). When Redis is unreachable, sign-in still works and the per-process limiter still
+//! applies: a Redis outage must not lock every fan out before an on-sale.
 
-use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use redis::Script;
+use sha2::{Digest, Sha256};
 use tiketi_core::ApiError;
 use tiketi_core::config::LoginLimits;
+use tiketi_core::redis::Redis;
 
-/// Keyed limiters for sign-in and registration.
+/// The shared count: the attempt number within the current window and the window's seconds
+/// left. The window starts with the first attempt.
+const COUNT_ATTEMPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+";
+
+/// Sign-in limiters.
 pub struct Throttle {
     per_account: DefaultKeyedRateLimiter<String>,
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_account_per_minute: u32,
+    script: Script,
     checks: AtomicU64,
 }
 
@@ -31,36 +49,61 @@ fn quota(per_minute: u32) -> Quota {
 }
 
 impl Throttle {
-    /// Limiters with the configured allowances (each a burst of that size, refilled over a minute).
+    /// Limiters with the configured allowance (a burst of that size, refilled over a minute).
     pub fn new(limits: &LoginLimits) -> Self {
         Self {
             per_account: RateLimiter::keyed(quota(limits.per_account_per_minute)),
-            per_ip: RateLimiter::keyed(quota(limits.per_ip_per_minute)),
+            per_account_per_minute: limits.per_account_per_minute.max(1),
+            script: Script::new(COUNT_ATTEMPT),
             checks: AtomicU64::new(0),
         }
     }
 
-    /// One attempt from `ip`; 429 with `Retry-After` past the allowance.
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+    /// One sign-in attempt on `account`: 429 with `Retry-After` past the allowance in this
+    /// process or, through Redis, in the whole cluster.
+    pub async fn check_login(&self, redis: &Redis, account: &str) -> Result<(), ApiError> {
         self.housekeeping();
-        self.per_ip
-            .check_key(&ip)
-            .map_err(|not_until| too_many(not_until.wait_time_from(DefaultClock::default().now())))
-    }
-
-    /// One sign-in attempt on `account` from `ip`.
-    pub fn check_login(&self, ip: IpAddr, account: &str) -> Result<(), ApiError> {
-        self.check_ip(ip)?;
         self.per_account
             .check_key(&account.to_owned())
-            .map_err(|not_until| too_many(not_until.wait_time_from(DefaultClock::default().now())))
+            .map_err(|not_until| {
+                too_many(not_until.wait_time_from(DefaultClock::default().now()))
+            })?;
+        match self.count_shared(redis, account).await {
+            Ok((n, ttl)) if n > i64::from(self.per_account_per_minute) => {
+                Err(too_many(std::time::Duration::from_secs(ttl.max(1) as u64)))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "sign-in throttle: redis unavailable, per-process limit only");
+                metrics::counter!("auth_throttle_redis_errors_total").increment(1);
+                Ok(())
+            }
+        }
     }
 
-    /// Forgets keys whose buckets are full again, so the maps do not grow without bound.
+    async fn count_shared(&self, redis: &Redis, account: &str) -> anyhow::Result<(i64, i64)> {
+        let digest = Sha256::digest(account.as_bytes());
+        let key = redis.key(&format!(
+            "auth:login-attempts:{}",
+            digest
+                .iter()
+                .take(16)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ));
+        let mut conn = redis.conn().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut invocation = self.script.key(key);
+        invocation.arg(60);
+        let fut = invocation.invoke_async(&mut *conn);
+        let (n, ttl): (i64, i64) =
+            tokio::time::timeout(std::time::Duration::from_secs(2), fut).await??;
+        Ok((n, ttl))
+    }
+
+    /// Forgets keys whose buckets are full again, so the map does not grow without bound.
     fn housekeeping(&self) {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             self.per_account.retain_recent();
-            self.per_ip.retain_recent();
         }
     }
 }

@@ -146,14 +146,30 @@ pub struct GoogleConfig {
     pub issuers: Vec<String>,
 }
 
-/// Login throttling, per process (see the auth service's throttle module).
+/// Sign-in throttling (see the auth service's throttle module and `tiketi_core::ratelimit`).
 #[derive(Debug, Clone)]
 pub struct LoginLimits {
-    /// `AUTH_LOGIN_PER_MINUTE_ACCOUNT`: login attempts per account per minute. Default 10.
+    /// `AUTH_LOGIN_PER_MINUTE_ACCOUNT`: sign-in attempts per account per minute, counted in
+    /// Redis across every auth replica. Default 10.
     pub per_account_per_minute: u32,
-    /// `AUTH_LOGIN_PER_MINUTE_IP`: login and register attempts per client IP per minute.
-    /// Default 60.
+    /// `AUTH_LOGIN_PER_MINUTE_IP`: sign-in, registration and Google sign-in attempts per client
+    /// IP per minute, per process. Default 60.
     pub per_ip_per_minute: u32,
+}
+
+/// Request rate limits per process (see `tiketi_core::ratelimit`). 0 turns a limit off.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// `RATE_LIMIT_IP_PER_MINUTE`: requests per client IP per minute, per service process.
+    /// Default 1200 (generous: many fans share one address behind carrier NAT).
+    pub per_ip_per_minute: u32,
+    /// `RATE_LIMIT_USER_PER_MINUTE`: requests per signed-in user per minute. Default 600.
+    pub per_user_per_minute: u32,
+    /// `RATE_LIMIT_QUEUE_JOIN_PER_MINUTE`: waiting-room joins per user per minute. Default 20.
+    pub queue_join_per_minute: u32,
+    /// `RATE_LIMIT_PAYMENT_PER_MINUTE`: payment prepare/confirm/process/cancel calls per user
+    /// per minute. Default 30.
+    pub payment_per_minute: u32,
 }
 
 /// The payment service's settings.
@@ -221,6 +237,8 @@ pub struct Config {
     pub google: GoogleConfig,
     /// Login throttling (`AUTH_LOGIN_*`).
     pub login_limits: LoginLimits,
+    /// Request rate limits (`RATE_LIMIT_*`).
+    pub rate_limits: RateLimits,
     /// `TRUSTED_PROXIES`: comma-separated IPs or CIDRs of the load balancers whose
     /// `X-Forwarded-For` is believed. Empty: the peer address is the client.
     pub trusted_proxies: Vec<String>,
@@ -584,6 +602,12 @@ impl Config {
             login_limits: LoginLimits {
                 per_account_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_ACCOUNT", 10)?,
                 per_ip_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_IP", 60)?,
+            },
+            rate_limits: RateLimits {
+                per_ip_per_minute: parse_or(&get, "RATE_LIMIT_IP_PER_MINUTE", 1200)?,
+                per_user_per_minute: parse_or(&get, "RATE_LIMIT_USER_PER_MINUTE", 600)?,
+                queue_join_per_minute: parse_or(&get, "RATE_LIMIT_QUEUE_JOIN_PER_MINUTE", 20)?,
+                payment_per_minute: parse_or(&get, "RATE_LIMIT_PAYMENT_PER_MINUTE", 30)?,
             },
             trusted_proxies: get("TRUSTED_PROXIES")
                 .map(|v| {

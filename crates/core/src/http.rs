@@ -1,17 +1,21 @@
 //! HTTP layers every service shares.
 //!
-//! [`service_layers`] wraps one service's routes: request metrics by matched route, a body
-//! limit, a timeout, and JSON 404/405 fallbacks. [`edge_layers`] wraps a whole process once:
-//! request ids (taken from `x-request-id` or minted, echoed on the response) and request logs.
+//! [`service_layers`] wraps one service's routes: request metrics by matched route, rate limits
+//! ([`crate::ratelimit`]), a body limit, a timeout, and JSON 404/405 fallbacks. [`edge_layers`]
+//! wraps a whole process once (Socket.IO included): request ids (taken from `x-request-id` or
+//! minted, echoed on the response), request logs, CORS for the configured browser origins and
+//! `nosniff` on every answer.
 
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -23,8 +27,11 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Default request body limit: JSON bodies are small; uploads raise it on their own route.
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
-/// Layers for one service's router. `service` labels its metrics.
-pub fn service_layers(router: Router, service: &'static str, timeout: Duration) -> Router {
+/// Layers for one service's router. `service` labels its metrics and owns its rate limiters.
+/// From the outside in: metrics, rate limits, timeout, body limit, the routes. Layers added with `Router::layer` run after routing, so the rate
+/// limiter and the metrics see the matched route.
+pub fn service_layers(router: Router, service: &'static str, infra: &crate::Infra) -> Router {
+    let timeout = Duration::from_secs(infra.config.request_timeout_secs);
     router
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -33,9 +40,41 @@ pub fn service_layers(router: Router, service: &'static str, timeout: Duration) 
             StatusCode::GATEWAY_TIMEOUT,
             timeout,
         ))
+        .layer(middleware::from_fn_with_state(
+            crate::ratelimit::RateLimitState::new(service, infra),
+            crate::ratelimit::limit,
+        ))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             record_metrics(service, req, next)
         }))
+}
+
+/// CORS for the browser origins in `SOCKET_IO_CORS_ORIGIN` (`*` allows any origin, without
+/// credentials). Credentials are allowed for listed origins: the refresh token is a cookie.
+pub fn cors(origins: &[String]) -> CorsLayer {
+    use axum::http::Method;
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, REQUEST_ID])
+        .expose_headers([REQUEST_ID, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        return layer.allow_origin(tower_http::cors::Any);
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    layer
+        .allow_origin(AllowOrigin::list(list))
+        .allow_credentials(true)
 }
 
 async fn record_metrics(service: &'static str, req: Request, next: Next) -> Response {
@@ -61,11 +100,17 @@ async fn record_metrics(service: &'static str, req: Request, next: Next) -> Resp
     response
 }
 
-/// Layers for the whole process: request ids and request logs. Query strings are not logged
-/// (OAuth codes travel there).
-pub fn edge_layers(router: Router) -> Router {
+/// Layers for the whole process: request ids, request logs, CORS for `cors_origins` (a
+/// preflight is answered here) and `X-Content-Type-Options: nosniff`. Query strings are not
+/// logged (OAuth codes travel there).
+pub fn edge_layers(router: Router, cors_origins: &[String]) -> Router {
     router
         .layer(middleware::from_fn(scope_request_id))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(cors(cors_origins))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
                 .headers()

@@ -1,6 +1,6 @@
 //! What every Tiketi service shares: configuration ([`config`]), the error type and its JSON
 //! shape ([`error`], [`extract`]), Postgres and Redis pools ([`db`], [`redis`], [`infra`]),
-//! logs and metrics ([`telemetry`]), probes ([`health`]), HTTP layers ([`http`]), graceful
+//! logs and metrics ([`telemetry`]), probes ([`health`]), HTTP layers ([`http`]) and rate limits ([`ratelimit`]), graceful
 //! shutdown ([`shutdown`]), start-up and serving ([`server`]) and the ALB path table ([`paths`]).
 //!
 //! Access tokens are verified here ([`auth`]) and outbound HTTP clients built here ([`outbound`]).
@@ -19,6 +19,7 @@ pub mod internal;
 pub mod outbound;
 pub mod paths;
 pub mod queue_keys;
+pub mod ratelimit;
 pub mod redis;
 pub mod server;
 pub mod shutdown;

@@ -59,13 +59,22 @@ pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
 /// The router of one service run alone: its API routes with the service layers, the probes,
 /// and the process-wide edge layers.
 pub fn service_app(service: Service, infra: &crate::Infra, api: Router) -> Router {
-    let timeout = Duration::from_secs(infra.config.request_timeout_secs);
+    service_app_wrapped(service, infra, api, |routes| routes)
+}
+
+/// [`service_app`] with `wrap` put around the service's layered routes, inside the edge layers
+/// (the ticket service puts Socket.IO there: outside the request timeout, inside CORS).
+pub fn service_app_wrapped(
+    service: Service,
+    infra: &crate::Infra,
+    api: Router,
+    wrap: impl FnOnce(Router) -> Router,
+) -> Router {
     crate::http::edge_layers(
-        crate::health::routes(infra.clone(), service.name()).merge(crate::http::service_layers(
-            api,
-            service.name(),
-            timeout,
+        crate::health::routes(infra.clone(), service.name()).merge(wrap(
+            crate::http::service_layers(api, service.name(), infra),
         )),
+        &infra.config.cors_origins,
     )
 }
 

@@ -94,7 +94,10 @@ pub async fn run(
     // The standalone binary served no /socket.io before the scale-out test ran it behind
     // haproxy: the queue's pushes had nowhere to go.
     let socket = socket::layer(&state, shutdown.clone()).await;
-    let app = socket.apply(router(state));
+    let app =
+        server::service_app_wrapped(SERVICE, &state.infra, api_router(state.clone()), |api| {
+            socket.apply(api)
+        });
     let served = server::serve(listener, app, shutdown, grace).await;
     for worker in workers {
         let _ = worker.await;

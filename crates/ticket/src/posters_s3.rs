@@ -63,6 +63,15 @@ impl S3Store {
                 let shared = aws_config::defaults(BehaviorVersion::latest())
                     .region(Region::new(self.region.clone()))
                     .http_client(http)
+                    // Every outbound call is bounded: a stuck S3 must not hold an admin's upload
+                    // (and a request slot) until the route's own timeout.
+                    .timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .connect_timeout(std::time::Duration::from_secs(5))
+                            .operation_attempt_timeout(std::time::Duration::from_secs(15))
+                            .operation_timeout(std::time::Duration::from_secs(25))
+                            .build(),
+                    )
                     .load()
                     .await;
                 let mut config = aws_sdk_s3::config::Builder::from(&shared);

@@ -35,7 +35,6 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -88,7 +87,8 @@ impl std::fmt::Debug for SocketLayer {
 }
 
 impl SocketLayer {
-    /// Wraps `router`: `/socket.io` goes to Socket.IO (with CORS), everything else through.
+    /// Wraps `router`: `/socket.io` goes to Socket.IO, everything else through. CORS is the edge
+    /// layers' ([`tiketi_core::http::edge_layers`]), outside this.
     pub fn apply(self, router: Router) -> Router {
         (self.0)(router)
     }
@@ -97,7 +97,6 @@ impl SocketLayer {
 /// Builds Socket.IO for `state` and starts its forwarder and presence loops (both stop with
 /// `shutdown`).
 pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer {
-    let cors = cors_layer(&state.infra.config.cors_origins);
     let builder = SocketIo::builder()
         .with_state(state.clone())
         .with_state(RoomCounts::default())
@@ -112,18 +111,14 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
                 tracing::error!(error = %e, "socket.io: redis adapter init failed");
             }
             spawn_loops(io, state, shutdown, true);
-            SocketLayer(Box::new(move |router: Router| {
-                router.layer(tower::ServiceBuilder::new().layer(cors).layer(layer))
-            }))
+            SocketLayer(Box::new(move |router: Router| router.layer(layer)))
         }
         Err(e) => {
             tracing::error!(error = %e, "socket.io: redis adapter unavailable, using the in-process adapter (this replica cannot reach fans on others)");
             let (layer, io) = builder.build_layer();
             io.ns("/", on_connect.with(authenticate));
             spawn_loops(io, state, shutdown, false);
-            SocketLayer(Box::new(move |router: Router| {
-                router.layer(tower::ServiceBuilder::new().layer(cors).layer(layer))
-            }))
+            SocketLayer(Box::new(move |router: Router| router.layer(layer)))
         }
     }
 }
@@ -220,26 +215,6 @@ async fn redis_adapter(
     .await
     .map_err(|_| anyhow::anyhow!("redis did not answer within 5 s"))??;
     Ok(ctr)
-}
-
-fn cors_layer(origins: &[String]) -> CorsLayer {
-    use axum::http::{HeaderValue, Method};
-    let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([
-            axum::http::header::CONTENT_TYPE,
-            axum::http::header::AUTHORIZATION,
-        ]);
-    if origins.iter().any(|o| o == "*") {
-        return layer.allow_origin(tower_http::cors::Any);
-    }
-    let list: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    layer
-        .allow_origin(AllowOrigin::list(list))
-        .allow_credentials(true)
 }
 
 /// Connect middleware: the JWT from `auth: {token}`; refusing the connection otherwise.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use tiketi_core::http::{edge_layers, service_layers};
 use tiketi_core::paths::{Service, service_for_path};
@@ -23,6 +24,8 @@ struct Mounts {
     payment: Router,
     stats: Router,
     frontend: ServeDir<ServeFile>,
+    /// Security headers of every web-client answer.
+    frontend_headers: HeaderMap,
 }
 
 impl Mounts {
@@ -54,8 +57,7 @@ pub fn app_with(
     payment: tiketi_payment::AppState,
     socket: Option<tiketi_ticket::socket::SocketLayer>,
 ) -> Router {
-    let timeout = Duration::from_secs(infra.config.request_timeout_secs);
-    let mount = |service: Service, api: Router| service_layers(api, service.name(), timeout);
+    let mount = |service: Service, api: Router| service_layers(api, service.name(), &infra);
     let frontend_dir = std::path::PathBuf::from(&infra.config.frontend_dir);
     let mounts = Arc::new(Mounts {
         auth: mount(
@@ -77,10 +79,13 @@ pub fn app_with(
         // A single-page client: unknown paths get index.html and the client routes them.
         frontend: ServeDir::new(&frontend_dir)
             .fallback(ServeFile::new(frontend_dir.join("index.html"))),
+        frontend_headers: web_client_headers(&infra.config),
     });
+    let cors_origins = infra.config.cors_origins.clone();
     edge_layers(
         tiketi_core::health::routes(infra, "tiketi")
             .merge(Router::new().fallback(dispatch).with_state(mounts)),
+        &cors_origins,
     )
 }
 
@@ -107,9 +112,57 @@ async fn dispatch(State(mounts): State<Arc<Mounts>>, req: Request) -> Response {
             .into_response();
     }
     match mounts.frontend.clone().oneshot(req).await {
-        Ok(response) => response.into_response(),
+        Ok(response) => {
+            let mut response = response.into_response();
+            for (name, value) in &mounts.frontend_headers {
+                response.headers_mut().insert(name, value.clone());
+            }
+            response
+        }
         Err(never) => match never {},
     }
+}
+
+/// The web client's security headers. The content security policy allows the client's own
+/// scripts and styles, Socket.IO on the same origin, posters from the configured S3 endpoint,
+/// and TossPayments' widget (its script, frames and API); nothing may frame the client.
+/// HSTS only in production, where the ALB terminates TLS.
+pub fn web_client_headers(config: &tiketi_core::Config) -> HeaderMap {
+    const TOSS: &str = "https://js.tosspayments.com https://*.tosspayments.com";
+    let posters = config
+        .storage
+        .endpoint
+        .as_deref()
+        .and_then(|e| e.parse::<axum::http::Uri>().ok())
+        .and_then(|u| Some(format!(" {}://{}", u.scheme_str()?, u.authority()?)))
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self' {TOSS}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob: https:{posters}; font-src 'self' data:; \
+         connect-src 'self' {TOSS}; frame-src {TOSS}; object-src 'none'; base-uri 'self'; \
+         form-action 'self' {TOSS}; frame-ancestors 'none'"
+    );
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    set("content-security-policy", &policy);
+    set("x-frame-options", "DENY");
+    set("referrer-policy", "strict-origin-when-cross-origin");
+    set(
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), usb=()",
+    );
+    set("cross-origin-opener-policy", "same-origin-allow-popups");
+    if config.environment == tiketi_core::config::Environment::Production {
+        set(
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    headers
 }
 
 /// Serves everything on `listener`, with the background workers, until `shutdown` is cancelled.

@@ -10,7 +10,6 @@ use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tiketi_core::http::ClientIp;
 use tiketi_core::{ApiError, ApiResult, AppJson};
 
 use crate::AppState;
@@ -45,10 +44,8 @@ fn check_phone(phone: &str) -> bool {
 
 async fn register(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     AppJson(body): AppJson<Register>,
 ) -> ApiResult<Response> {
-    state.throttle.check_ip(ip)?;
     let mut problems = Map::new();
     let email = Email::parse(&body.email)
         .map_err(|e| problems.insert("email".into(), json!(e)))
@@ -110,7 +107,6 @@ pub struct Login {
 
 async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     AppJson(body): AppJson<Login>,
 ) -> ApiResult<Response> {
     // A malformed email cannot match an account, but it still costs a hash: same answer, same time.
@@ -119,7 +115,10 @@ async fn login(
         || body.email.trim().to_lowercase(),
         |e| e.as_str().to_owned(),
     );
-    state.throttle.check_login(ip, &account_key)?;
+    state
+        .throttle
+        .check_login(&state.infra.redis, &account_key)
+        .await?;
     if body.password.chars().count() > password::MAX_LENGTH {
         return Err(ApiError::bad_request(
             "invalid_body",

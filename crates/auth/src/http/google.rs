@@ -2,6 +2,7 @@
 //! button) and the redirect flow `GET /api/auth/google/start` -> Google ->
 //! `GET /api/auth/google/callback`, which sets the refresh cookie and sends the browser back;
 //! the web client then calls `/refresh` to get its access token (no token in any URL).
+//! `GET /api/auth/config` tells a client which of these are on.
 
 use axum::Router;
 use axum::extract::State;
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use redis::AsyncCommands;
 use serde::Deserialize;
+use serde_json::{Value, json};
 use tiketi_core::{ApiError, ApiResult, AppJson, AppQuery};
 
 use crate::AppState;
@@ -22,6 +24,7 @@ const PENDING_TTL_SECS: u64 = 600;
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/auth/config", get(get_sign_in_options))
         .route("/api/auth/google", post(sign_in_with_id_token))
         .route("/api/auth/google/start", get(start))
         .route("/api/auth/google/callback", get(callback))
@@ -34,6 +37,22 @@ fn google(state: &AppState) -> Result<&Google, ApiError> {
             "Google sign-in is not configured here",
         )
     })
+}
+
+/// `GET /api/auth/config` (public): which sign-in methods this server offers, so a client can
+/// decide whether to show a Google button without starting a sign-in.
+/// `{google: {enabled, redirect, clientId}}`: `enabled` when `GOOGLE_CLIENT_ID` is set (ID
+/// tokens accepted at `POST /google`), `redirect` when the code flow (`/google/start`) works too.
+async fn get_sign_in_options(State(state): State<AppState>) -> AppJson<Value> {
+    let google = state.google.as_deref();
+    AppJson(json!({
+        "password": true,
+        "google": {
+            "enabled": google.is_some(),
+            "redirect": google.is_some_and(Google::has_code_flow),
+            "clientId": google.map(Google::client_id),
+        },
+    }))
 }
 
 /// Body of `POST /google`.

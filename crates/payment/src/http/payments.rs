@@ -1,4 +1,5 @@
-//! The payment routes of the contract: `POST /prepare`, `POST /confirm` (idempotent, with an
+//! The payment routes of the contract: `GET /config` (public: which provider, the widget's
+//! client key), `POST /prepare`, `POST /confirm` (idempotent, with an
 //! optional `Idempotency-Key`), `GET /order/:orderId`, `POST /:paymentKey/cancel` and the
 //! sandbox-only `POST /process`.
 
@@ -22,11 +23,36 @@ use crate::provider::sandbox;
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/payments/config", get(get_payment_config))
         .route("/api/payments/prepare", post(prepare_payment))
         .route("/api/payments/confirm", post(confirm_payment))
         .route("/api/payments/order/{order_id}", get(get_order))
         .route("/api/payments/{payment_key}/cancel", post(cancel_payment))
         .route("/api/payments/process", post(process_payment))
+}
+
+/// `GET /api/payments/config` (public): how a browser pays here, before any order exists.
+/// `{provider: "sandbox"|"toss", clientKey, widget}`: with `toss` and `TOSS_CLIENT_KEY` set,
+/// `widget` is true and `clientKey` is the key for TossPayments' browser SDK (a client key is
+/// public by design; the secret key never leaves the server). The sandbox adds its methods.
+async fn get_payment_config(State(state): State<AppState>) -> AppJson<Value> {
+    let sandbox = state.provider.is_sandbox();
+    let toss_key = state
+        .infra
+        .config
+        .payment
+        .toss_client_key
+        .clone()
+        .filter(|_| !sandbox);
+    let mut answer = json!({
+        "provider": state.provider.name(),
+        "widget": toss_key.is_some(),
+        "clientKey": if sandbox { Some("sandbox".to_owned()) } else { toss_key },
+    });
+    if sandbox {
+        answer["sandboxMethods"] = json!(sandbox::METHODS);
+    }
+    AppJson(label(&state, answer))
 }
 
 /// Body of `POST /prepare`.
