@@ -803,6 +803,58 @@ async fn a_silent_provider_gets_a_503_in_time_and_once_it_recovers_each_order_is
         assert_eq!(payment_row(&pool, order).await, ("completed".to_owned(), 0));
     }
     audit_paid_means_ticketed(&pool).await;
+
+    // A refund asked for during an outage: 503 in time, nothing recorded; asked again after
+    // it, refunded once.
+    toss.outage(Outage::Unreachable);
+    let started = Instant::now();
+    let response = app
+        .client
+        .post(app.url("/api/payments/toss_key_a/cancel"))
+        .bearer_auth(&a_token)
+        .json(&json!({"cancelReason": "changed my mind"}))
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        response.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "after {took:?}"
+    );
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["code"],
+        "provider_unavailable"
+    );
+    assert_eq!(
+        payment_row(&pool, &a_order).await,
+        ("completed".to_owned(), 0)
+    );
+    toss.recover();
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/payments/toss_key_a/cancel",
+            Some(&a_token),
+            Some(&json!({"cancelReason": "changed my mind"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["refundAmount"].as_i64()),
+        (StatusCode::OK, Some(10000)),
+        "{body}"
+    );
+    assert_eq!(
+        payment_row(&pool, &a_order).await,
+        ("refunded".to_owned(), 10000)
+    );
+    assert_eq!(toss.payment("toss_key_a").unwrap()["status"], "CANCELED");
+    assert_eq!(
+        reservation_status(&pool, a_reservation).await.0,
+        "cancelled"
+    );
+    audit_paid_means_ticketed(&pool).await;
 }
 
 #[tokio::test]

@@ -723,10 +723,14 @@ pub async fn refund(
         json!({ "amount": amount, "reason": reason }),
     )
     .await;
-    state
+    // Bounded like a confirm; a refund cut short is retried by the caller under the same
+    // idempotency key, so the provider refunds once.
+    let cancel = state
         .provider
-        .cancel(&key, amount, &reason, &idempotency_key)
+        .cancel(&key, amount, &reason, &idempotency_key);
+    tokio::time::timeout(provider_budget(&state.infra.config), cancel)
         .await
+        .unwrap_or(Err(ProviderError::Timeout))
         .map_err(|e| match e {
             ProviderError::Timeout | ProviderError::Unavailable(_) => ApiError::unavailable(
                 "provider_unavailable",
