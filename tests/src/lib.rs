@@ -46,6 +46,17 @@ impl TestApp {
     /// Starts `tiketi` with configuration overrides (environment names, e.g. `REDIS_URL`).
     /// `{addr}` in a value is replaced by the server's own `host:port`.
     pub async fn spawn_with(pool: PgPool, overrides: &[(&str, &str)]) -> Self {
+        Self::start(pool, overrides, true).await
+    }
+
+    /// [`TestApp::spawn_with`] without the background workers (hold sweeper, event statuses,
+    /// queue processor, reconciler) and without Socket.IO: nothing changes the data but the
+    /// requests the test sends.
+    pub async fn spawn_without_workers(pool: PgPool, overrides: &[(&str, &str)]) -> Self {
+        Self::start(pool, overrides, false).await
+    }
+
+    async fn start(pool: PgPool, overrides: &[(&str, &str)], workers: bool) -> Self {
         // Bind first: the port is known before anything connects, so no test waits for start-up.
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
@@ -77,7 +88,18 @@ impl TestApp {
         let config = test_config(&all);
         let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");
         let shutdown = CancellationToken::new();
-        tokio::spawn(tiketi::run(listener, infra.clone(), shutdown.clone()));
+        if workers {
+            tokio::spawn(tiketi::run(listener, infra.clone(), shutdown.clone()));
+        } else {
+            let app = tiketi::app(infra.clone());
+            let grace = std::time::Duration::from_secs(1);
+            tokio::spawn(tiketi_core::server::serve(
+                listener,
+                app,
+                shutdown.clone(),
+                grace,
+            ));
+        }
         let client = tiketi_core::outbound::client(std::time::Duration::from_secs(60));
         Self {
             addr,

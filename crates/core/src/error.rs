@@ -218,6 +218,17 @@ impl From<sqlx::Error> for ApiError {
                     "the database is unavailable, please retry shortly",
                 )
             }
+            // Text Postgres cannot store (a NUL character, an invalid byte sequence): the
+            // client's input, refused as such. The extractors refuse NUL before this; this is
+            // the net under any path they do not cover.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05" | "54000")) =>
+            {
+                ApiError::bad_request(
+                    "invalid_text",
+                    "text contains characters that cannot be stored",
+                )
+            }
             _ => ApiError::Internal(anyhow::Error::new(err)),
         }
     }

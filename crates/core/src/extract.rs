@@ -2,19 +2,93 @@
 //! a malformed body, a bad UUID in the path or a bad query string is a 4xx with a stable code,
 //! never axum's plain-text rejection and never a 500.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
 /// JSON body extractor and responder. Rejections: 415 `unsupported_media_type` without a JSON
 /// content type, 400 `invalid_json` for syntax errors, 400 `invalid_body` for wrong types or
-/// missing fields, 413 `payload_too_large` past the body limit.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// missing fields, 400 `invalid_text` for a NUL character in any string (Postgres cannot store
+/// one), 413 `payload_too_large` past the body limit.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(JsonRejection::MissingJsonContentType(Default::default()).into());
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::from(JsonRejection::from(e)))?;
+        if has_nul_escape(&bytes) {
+            return Err(nul_refused());
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(AppJson(value))
+    }
+}
+
+/// `Content-Type: application/json` or any `+json` type, as axum's `Json` accepts.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind == "application" && (subtype == "json" || subtype.ends_with("+json"))
+}
+
+/// True when a JSON text has a `\u0000` escape in a string (a raw NUL is not valid JSON at all).
+/// Escaped backslashes are skipped, so `\\u0000` (an escaped backslash, then `u0000`) is not
+/// mistaken for one.
+pub fn has_nul_escape(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(b"0000") {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+fn nul_refused() -> ApiError {
+    ApiError::bad_request("invalid_text", "text must not contain NUL characters")
+}
+
+/// True when a percent-encoded URI part has an encoded NUL (`%00`).
+fn has_encoded_nul(part: &str) -> bool {
+    part.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
 
 impl<T: Serialize> IntoResponse for AppJson<T> {
     fn into_response(self) -> Response {
@@ -45,10 +119,27 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-/// Path parameter extractor: a malformed id is 400 `invalid_id`.
-#[derive(Debug, Clone, Copy, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
+/// Path parameter extractor: a malformed id is 400 `invalid_id`, a NUL character 400
+/// `invalid_text`.
+#[derive(Debug, Clone, Copy)]
 pub struct AppPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_encoded_nul(parts.uri.path()) {
+            return Err(nul_refused());
+        }
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(AppPath(value))
+    }
+}
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
@@ -59,10 +150,27 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// Query string extractor: a malformed query is 400 `invalid_query`.
-#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+/// Query string extractor: a malformed query is 400 `invalid_query`, a NUL character 400
+/// `invalid_text`.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AppQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(has_encoded_nul) {
+            return Err(nul_refused());
+        }
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(AppQuery(value))
+    }
+}
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
@@ -159,6 +267,17 @@ mod tests {
         ] {
             assert_eq!(Page::new(p, l).unwrap_err().code(), "invalid_query");
         }
+    }
+
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not_mistaken_for_them() {
+        assert!(has_nul_escape(br#"{"a":"x\u0000y"}"#));
+        assert!(has_nul_escape(br#"["\u0000"]"#));
+        assert!(!has_nul_escape(br#"{"a":"x\\u0000y"}"#));
+        assert!(has_nul_escape(br#"{"a":"x\\\u0000y"}"#));
+        assert!(!has_nul_escape(br#"{"a":"\u0001"}"#));
+        assert!(has_encoded_nul("/api/x/%00"));
+        assert!(!has_encoded_nul("/api/x/%200"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -44,9 +44,58 @@ pub fn service_layers(router: Router, service: &'static str, infra: &crate::Infr
             crate::ratelimit::RateLimitState::new(service, infra),
             crate::ratelimit::limit,
         ))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             record_metrics(service, req, next)
         }))
+}
+
+/// Errors answered by a layer rather than a handler (the body limit's 413, the timeout's 504,
+/// a rejection of an extractor that is not ours) come as plain text or empty: they are turned
+/// into the contract's JSON shape with a code, so a client never has to parse anything else.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the request body is not of a type this route reads",
+        ),
+        StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => {
+            ("timeout", "the request took too long; please retry")
+        }
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+            ("invalid_body", "the request could not be read")
+        }
+        StatusCode::NOT_FOUND => ("route_not_found", "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed"),
+        s if s.is_server_error() => ("internal_error", "internal error"),
+        _ => ("request_refused", "the request was refused"),
+    };
+    let mut json = (
+        status,
+        axum::Json(serde_json::json!({"error": message, "code": code})),
+    )
+        .into_response();
+    // Keep what the original answer told the client beyond its body (Retry-After, Allow...).
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    json
 }
 
 /// CORS for the browser origins in `SOCKET_IO_CORS_ORIGIN` (`*` allows any origin, without
