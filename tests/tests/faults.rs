@@ -744,7 +744,7 @@ async fn toss_app(pool: &PgPool, toss: &FakeToss, extra: &[(&str, &str)]) -> Tes
 
 /// Provider calls time out after 900 ms and are tried three times (3.3 s with backoff); with
 /// the lookup after an unanswered confirm that is 6.6 s, past the 6 s request timeout. The
-/// confirm must stop asking in time (at 4.5 s) and answer 503 itself, not the timeout's bare 504.
+/// confirm must stop asking in time (at 4.5 s) and answer 503 itself, not the request timeout's 504.
 const SLOW_PROVIDER: [(&str, &str); 2] = [
     ("PAYMENT_PROVIDER_TIMEOUT_MS", "900"),
     ("REQUEST_TIMEOUT_SECS", "6"),

@@ -520,7 +520,7 @@ pub async fn confirm(
 
 /// How long a confirm may spend with the provider (its retries and the lookup after an
 /// unanswered call): three quarters of `REQUEST_TIMEOUT_SECS`, so the fan gets our 503 with
-/// `Retry-After` rather than the request timeout's bare 504, with time left to issue the tickets.
+/// `Retry-After` rather than the request timeout's 504, with time left to issue the tickets.
 pub fn provider_budget(config: &tiketi_core::config::Config) -> std::time::Duration {
     std::time::Duration::from_millis(config.request_timeout_secs.saturating_mul(750).max(500))
 }
