@@ -78,6 +78,13 @@ ensure_postgres() {
   fi
 }
 
+# The fault tests (tests/tests/faults.rs) stop and restart a PostgreSQL of their own, created
+# with the server's initdb and pg_ctl; a test server on :5432 that is not local (a CI service
+# container) leaves only the client installed.
+ensure_postgres_server_programs() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_install postgresql
+}
+
 # haproxy fronts the scale-out test (crates/tiketi/tests/scale_out.rs) the way the ALB fronts
 # the cluster: path rules and an AWSALB stickiness cookie.
 ensure_haproxy() {

@@ -7,6 +7,7 @@ cd "$ROOT"
 
 ensure_build_tools
 ensure_postgres
+ensure_postgres_server_programs
 ensure_redis
 ensure_haproxy
 ensure_test_clients

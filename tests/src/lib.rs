@@ -12,6 +12,7 @@
 //! ```
 
 pub mod idp;
+pub mod postgres;
 pub mod toss;
 
 use std::net::SocketAddr;
@@ -22,6 +23,8 @@ use tiketi_core::Infra;
 pub use tiketi_core::testing::{database_url_of, empty_test_db, free_port, test_config, test_db};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use postgres::{PostgresServer, StopMode};
 
 /// A running all-in-one server. Dropping it shuts the server down.
 pub struct TestApp {

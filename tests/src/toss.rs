@@ -1,7 +1,8 @@
 //! A stand-in for TossPayments' REST API, for tests of the `toss` provider: confirm, cancel,
 //! lookup by payment key and by order id, with Basic authentication and `Idempotency-Key`
-//! honoured like the real service. It can misbehave on request: time out, answer 5xx, or lose
-//! its answer after charging; and it can send (duplicate) webhooks.
+//! honoured like the real service. It can misbehave on request: time out, answer 5xx, lose its
+//! answer after charging, or stop answering altogether for a while (an outage); and it can send
+//! (duplicate) webhooks.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -27,6 +28,16 @@ pub enum Misbehave {
     Hang(u32),
 }
 
+/// A provider outage: every call (confirm, cancel, lookups) hangs past the client's timeout
+/// until [`FakeToss::recover`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// Confirms still reach the ledger and charge; only the answers are lost.
+    AnswersLost,
+    /// Nothing reaches the ledger: no confirm charges, no cancel refunds.
+    Unreachable,
+}
+
 #[derive(Default)]
 struct Ledger {
     payments: HashMap<String, Value>,
@@ -35,6 +46,7 @@ struct Ledger {
     confirm_calls: u32,
     charges: u32,
     misbehave: Option<Misbehave>,
+    outage: Option<Outage>,
 }
 
 #[derive(Clone)]
@@ -97,6 +109,16 @@ impl FakeToss {
         self.state.ledger.lock().unwrap().misbehave = Some(how);
     }
 
+    /// Starts an outage: from now on every call hangs (see [`Outage`]).
+    pub fn outage(&self, how: Outage) {
+        self.state.ledger.lock().unwrap().outage = Some(how);
+    }
+
+    /// Ends an outage.
+    pub fn recover(&self) {
+        self.state.ledger.lock().unwrap().outage = None;
+    }
+
     /// Notified when a confirm call arrives (so a test can act while the provider works).
     pub fn confirm_arrived(&self) -> Arc<tokio::sync::Notify> {
         self.state.arrived.clone()
@@ -156,6 +178,21 @@ fn error(status: StatusCode, code: &str, message: &str) -> (StatusCode, Value) {
     (status, json!({ "code": code, "message": message }))
 }
 
+/// During an outage: hangs past the client's timeout, then answers 503 (nobody reads it).
+/// `None` when there is no outage, or when the call should still be processed (a confirm
+/// during [`Outage::AnswersLost`], which hangs after charging).
+async fn outage(state: &TossState, is_confirm: bool) -> Option<Response> {
+    let outage = state.ledger.lock().unwrap().outage;
+    match outage {
+        None => None,
+        Some(Outage::AnswersLost) if is_confirm => None,
+        Some(_) => {
+            tokio::time::sleep(state.hang).await;
+            Some(StatusCode::SERVICE_UNAVAILABLE.into_response())
+        }
+    }
+}
+
 /// Applies a pending misbehaviour; returns true to hang, or a 5xx to answer.
 fn misbehaviour(state: &TossState) -> (bool, Option<Response>) {
     let mut ledger = state.ledger.lock().unwrap();
@@ -196,10 +233,14 @@ async fn confirm(
         );
         return (s, Json(b)).into_response();
     }
+    if let Some(response) = outage(&state, true).await {
+        return response;
+    }
     let (hang, early) = misbehaviour(&state);
     if let Some(response) = early {
         return response;
     }
+    let hang = hang || state.ledger.lock().unwrap().outage == Some(Outage::AnswersLost);
     let idempotency = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -258,6 +299,9 @@ async fn cancel(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
+    if let Some(response) = outage(&state, false).await {
+        return response;
+    }
     if !authorized(&state, &headers) {
         let (s, b) = error(
             StatusCode::UNAUTHORIZED,
@@ -314,6 +358,9 @@ async fn by_key(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(response) = outage(&state, false).await {
+        return response;
+    }
     if !authorized(&state, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -332,6 +379,9 @@ async fn by_order(
     Path(order): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(response) = outage(&state, false).await {
+        return response;
+    }
     if !authorized(&state, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }

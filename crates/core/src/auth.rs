@@ -10,6 +10,10 @@
 //!   how a key rotation reaches it;
 //! - or a fixed public key is configured (`JWT_PUBLIC_KEY` with `JWT_PUBLIC_KEY_ID`).
 //!
+//! A token whose `kid` is not cached while the key source cannot be reached (auth or its
+//! database down, in a process that started meanwhile) is answered 503 `auth_unavailable` with
+//! `Retry-After`, not 401: a 401 would make the client drop a perfectly good session.
+//!
 //! The same [`KeyCache`] serves the auth service's check of Google's RS256 ID tokens.
 //!
 //! Only `EdDSA` is accepted for access tokens: `alg: none`, HS256 signed with a public key as the secret, and every
@@ -41,6 +45,9 @@ pub const AUDIENCE: &str = "tiketi";
 pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
 /// A stale JWKS is fetched again at most this often, so forged `kid`s cannot make us hammer auth.
 pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
+/// After a failed fetch the source is asked again this soon, so verification recovers quickly
+/// once auth is back.
+pub const JWKS_RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 /// Clock skew tolerated between pods when checking `exp`.
 pub const LEEWAY_SECS: u64 = 5;
 
@@ -160,8 +167,13 @@ pub struct KeyCache {
     /// Keys trusted regardless of the source: `JWT_PUBLIC_KEY`, and test keys.
     pinned: RwLock<HashMap<String, DecodingKey>>,
     source: RwLock<Option<Arc<dyn KeySource>>>,
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// When the source was last asked, and whether it answered.
+    last_fetch: tokio::sync::Mutex<Option<(Instant, bool)>>,
 }
+
+/// The key source could not be reached, so an unknown `kid` may yet be a valid one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeysUnavailable;
 
 impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -229,31 +241,46 @@ impl KeyCache {
 
     /// The key named `kid`, asking the source again when it is unknown.
     pub async fn get(&self, kid: &str) -> Option<DecodingKey> {
-        if let Some(key) = self.cached(kid) {
-            return Some(key);
-        }
-        self.refresh().await;
-        self.cached(kid)
+        self.lookup(kid).await.ok().flatten()
     }
 
-    async fn refresh(&self) {
+    /// Like [`get`](Self::get), but tells an unknown `kid` (`Ok(None)`) from one that could
+    /// not be checked because the source is unreachable (`Err`).
+    pub async fn lookup(&self, kid: &str) -> Result<Option<DecodingKey>, KeysUnavailable> {
+        if let Some(key) = self.cached(kid) {
+            return Ok(Some(key));
+        }
+        self.refresh().await?;
+        Ok(self.cached(kid))
+    }
+
+    async fn refresh(&self) -> Result<(), KeysUnavailable> {
         let source = self
             .source
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let Some(source) = source else { return };
+        let Some(source) = source else { return Ok(()) };
         let mut last = self.last_fetch.lock().await;
-        if last.is_some_and(|t| t.elapsed() < JWKS_MIN_REFRESH) {
-            return;
+        match *last {
+            Some((at, true)) if at.elapsed() < JWKS_MIN_REFRESH => return Ok(()),
+            Some((at, false)) if at.elapsed() < JWKS_RETRY_AFTER_FAILURE => {
+                return Err(KeysUnavailable);
+            }
+            _ => {}
         }
-        *last = Some(Instant::now());
-        match source.fetch().await {
+        let fetched = source.fetch().await;
+        *last = Some((Instant::now(), fetched.is_ok()));
+        match fetched {
             Ok(jwks) => {
                 tracing::info!(keys = jwks.keys.len(), "fetched signing keys");
                 self.set_keys(&jwks);
+                Ok(())
             }
-            Err(e) => tracing::warn!(error = %e, "cannot fetch signing keys"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot fetch signing keys");
+                Err(KeysUnavailable)
+            }
         }
     }
 }
@@ -284,7 +311,8 @@ impl TokenVerifier {
         Ok(verifier)
     }
 
-    /// Verifies `token` and returns its claims; 401 `token_expired` or `invalid_token`.
+    /// Verifies `token` and returns its claims; 401 `token_expired` or `invalid_token`, or 503
+    /// `auth_unavailable` when its key is not cached and the key source cannot be reached.
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let invalid = |why: &str| {
             ApiError::unauthorized("invalid_token", format!("invalid access token: {why}"))
@@ -296,8 +324,14 @@ impl TokenVerifier {
         let kid = header.kid.ok_or_else(|| invalid("no key id"))?;
         let key = self
             .keys
-            .get(&kid)
+            .lookup(&kid)
             .await
+            .map_err(|KeysUnavailable| {
+                ApiError::unavailable(
+                    "auth_unavailable",
+                    "your sign-in cannot be checked right now, please retry shortly",
+                )
+            })?
             .ok_or_else(|| invalid("unknown signing key"))?;
         let mut validation = Validation::new(ALGORITHM);
         validation.set_audience(&[AUDIENCE]);
@@ -620,5 +654,39 @@ mod tests {
             "invalid_token"
         );
         assert_eq!(code_of(&verifier_trusting(&key), "").await, "invalid_token");
+    }
+
+    struct Source(Option<JwkSet>);
+
+    impl KeySource for Source {
+        fn fetch(&self) -> Pin<Box<dyn Future<Output = anyhow::Result<JwkSet>> + Send + '_>> {
+            let answer = self
+                .0
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("auth is down"));
+            Box::pin(async move { answer })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_is_503_while_the_source_is_down_and_401_once_it_answers() {
+        let key = SigningKey::generate().unwrap();
+        let token = key.mint(&fan(), 60).unwrap();
+        let down = TokenVerifier::new(None);
+        down.keys.set_source(Arc::new(Source(None)));
+        let err = down.verify(&token).await.unwrap_err();
+        assert_eq!(
+            (err.status().as_u16(), err.code()),
+            (503, "auth_unavailable")
+        );
+        // Asked again at once: still 503, without asking the source again.
+        assert_eq!(code_of(&down, &token).await, "auth_unavailable");
+
+        let other = SigningKey::generate().unwrap();
+        let up = TokenVerifier::new(None);
+        up.keys.set_source(Arc::new(Source(Some(JwkSet {
+            keys: vec![other.public_jwk().unwrap()],
+        }))));
+        assert_eq!(code_of(&up, &token).await, "invalid_token");
     }
 }

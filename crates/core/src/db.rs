@@ -29,6 +29,26 @@ pub fn connect_lazy(config: &Config) -> anyhow::Result<PgPool> {
         .connect_lazy_with(options))
 }
 
+/// Whether `err` means the database could not be reached or went away (down, restarting,
+/// failing over, out of connections), as opposed to a statement the database refused. Callers
+/// answer these with 503 and `Retry-After`; the pool reconnects on its own once the server is
+/// back. Covers: no connection within `acquire_timeout` (the server refuses or is still starting),
+/// a connection cut mid-statement, and the SQLSTATEs of classes 08 (connection exception) and
+/// 57P (the server shutting down, crashed, or not yet accepting connections), and 53300 (too
+/// many connections).
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
+    }
+}
+
 /// Applies every pending migration. Safe to run twice and from several pods at once
 /// (sqlx takes an advisory lock).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

@@ -211,7 +211,7 @@ impl ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            err if crate::db::is_unavailable(err) => {
                 tracing::warn!(error = %err, "database unavailable");
                 ApiError::unavailable(
                     "database_unavailable",

@@ -418,25 +418,45 @@ pub async fn confirm(
         json!({ "paymentKey": payment_key }),
     )
     .await;
-    let outcome = match state.provider.confirm(payment_key, order_id, amount).await {
-        Err(ProviderError::Timeout | ProviderError::Unavailable(_)) => {
-            // The answer may have been lost after the charge: ask before concluding anything.
+    let ask = async {
+        match state.provider.confirm(payment_key, order_id, amount).await {
+            Err(ProviderError::Timeout | ProviderError::Unavailable(_)) => {
+                // The answer may have been lost after the charge: ask before concluding anything.
+                ledger::log(
+                    &state.infra.db,
+                    &payment,
+                    "provider_confirm_unanswered",
+                    json!({}),
+                )
+                .await;
+                match lookup(state, &payment, "confirm").await {
+                    Ok(Some(found)) if found.is_approved() && found.payment_key == payment_key => {
+                        Ok(found)
+                    }
+                    Ok(_) => Err(ProviderError::Timeout),
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        }
+    };
+    // The provider's retries and the lookup together may take longer than the request may:
+    // stop asking in time to answer 503 ourselves. Nothing is lost by giving up: the payment
+    // stays `ready` with its key, the provider's idempotency makes a repeat safe, and the
+    // reconciler looks the order up later.
+    let budget = provider_budget(&state.infra.config);
+    let outcome = match tokio::time::timeout(budget, ask).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
             ledger::log(
                 &state.infra.db,
                 &payment,
-                "provider_confirm_unanswered",
-                json!({}),
+                "provider_confirm_gave_up",
+                json!({ "afterMs": budget.as_millis() as u64 }),
             )
             .await;
-            match lookup(state, &payment, "confirm").await {
-                Ok(Some(found)) if found.is_approved() && found.payment_key == payment_key => {
-                    Ok(found)
-                }
-                Ok(_) => Err(ProviderError::Timeout),
-                Err(e) => Err(e),
-            }
+            Err(ProviderError::Timeout)
         }
-        other => other,
     };
     match outcome {
         Ok(approved) => {
@@ -496,6 +516,13 @@ pub async fn confirm(
             ))
         }
     }
+}
+
+/// How long a confirm may spend with the provider (its retries and the lookup after an
+/// unanswered call): three quarters of `REQUEST_TIMEOUT_SECS`, so the fan gets our 503 with
+/// `Retry-After` rather than the request timeout's 504, with time left to issue the tickets.
+pub fn provider_budget(config: &tiketi_core::config::Config) -> std::time::Duration {
+    std::time::Duration::from_millis(config.request_timeout_secs.saturating_mul(750).max(500))
 }
 
 /// Asks the provider what it knows of `payment`'s order, and logs the question and the answer.
@@ -696,10 +723,14 @@ pub async fn refund(
         json!({ "amount": amount, "reason": reason }),
     )
     .await;
-    state
+    // Bounded like a confirm; a refund cut short is retried by the caller under the same
+    // idempotency key, so the provider refunds once.
+    let cancel = state
         .provider
-        .cancel(&key, amount, &reason, &idempotency_key)
+        .cancel(&key, amount, &reason, &idempotency_key);
+    tokio::time::timeout(provider_budget(&state.infra.config), cancel)
         .await
+        .unwrap_or(Err(ProviderError::Timeout))
         .map_err(|e| match e {
             ProviderError::Timeout | ProviderError::Unavailable(_) => ApiError::unavailable(
                 "provider_unavailable",
