@@ -57,15 +57,18 @@ pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
 }
 
 /// The router of one service run alone: its API routes with the service layers, the probes,
-/// and the process-wide edge layers.
-pub fn service_app(service: Service, infra: &crate::Infra, api: Router) -> Router {
+/// its OpenAPI document `doc` at [`crate::openapi::DOC_PATH`], and the process-wide edge layers.
+pub fn service_app(
+    service: Service,
+    infra: &crate::Infra,
+    api: Router,
+    doc: &utoipa::openapi::OpenApi,
+) -> Router {
     let timeout = Duration::from_secs(infra.config.request_timeout_secs);
     crate::http::edge_layers(
-        crate::health::routes(infra.clone(), service.name()).merge(crate::http::service_layers(
-            api,
-            service.name(),
-            timeout,
-        )),
+        crate::health::routes(infra.clone(), service.name())
+            .merge(crate::openapi::route(doc))
+            .merge(crate::http::service_layers(api, service.name(), timeout)),
     )
 }
 
