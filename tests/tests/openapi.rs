@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tiketi_core::Service;
-use tiketi_core::openapi::{DOC_PATH, operations};
+use tiketi_core::openapi::{DOC_PATH, UNDOCUMENTED_ROUTES, operations};
 use tiketi_tests::{TestApp, test_db, workspace_root};
 use utoipa::openapi::OpenApi;
 
@@ -377,6 +377,17 @@ async fn the_all_in_one_serves_every_documented_route_with_the_access_it_claims(
     assert_eq!(response.headers()["content-type"], "application/json");
     let served: Value = response.json().await.unwrap();
     assert_eq!(served, serde_json::to_value(tiketi::openapi()).unwrap());
+
+    // The routes served outside the documents, as listed.
+    for (method, path, why) in UNDOCUMENTED_ROUTES {
+        if *method == "GET" && !path.contains('*') {
+            assert_eq!(
+                app.get(path).await.status(),
+                StatusCode::OK,
+                "{path}: {why}"
+            );
+        }
+    }
 
     // The check can tell: an unknown route is a 404 `route_not_found`, a wrong method a 405.
     let (status, body) = app.send(Method::GET, "/api/events/x/y/z", None, None).await;

@@ -33,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Body of `POST /prepare`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PreparePayment)]
 pub struct Prepare {
     reservation_id: Uuid,
     amount: i64,
@@ -85,6 +86,7 @@ async fn prepare_payment(
 /// Body of `POST /confirm`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ConfirmPayment)]
 pub struct Confirm {
     payment_key: String,
     order_id: String,
@@ -230,6 +232,7 @@ async fn get_order(
 /// Body of `POST /:paymentKey/cancel`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CancelPayment)]
 pub struct Cancel {
     cancel_reason: Option<String>,
     /// A partial refund; the whole remaining amount when absent.
@@ -284,6 +287,7 @@ async fn cancel_payment(
 /// Body of `POST /process`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ProcessPayment)]
 pub struct Process {
     reservation_id: Uuid,
     payment_method: String,

@@ -31,7 +31,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_image))
 }
 
-/// The multipart form of `POST /api/image/upload` (documentation only).
+/// A poster's bytes, as `GET /api/image/files/{name}` sends them.
+// Only described, never built: the handler streams the stored bytes.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+struct PosterBytes(Vec<u8>);
+
+/// The multipart form of `POST /api/image/upload`.
+// Only described, never built: the handler reads the form field by field.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 struct PosterUpload {
@@ -136,7 +144,7 @@ async fn upload_image(
     tag = "images",
     params(("name" = String, Path, description = "The poster's file name, as in the upload's `key`")),
     responses(
-        (status = 200, description = "The image, cacheable forever", content_type = "image/*", body = Vec<u8>),
+        (status = 200, description = "The image, cacheable forever", content_type = "image/*", body = inline(PosterBytes)),
         (status = 404, description = "No such image (`image_not_found`)", body = ErrorBody),
         (status = 503, description = "The poster store is unavailable (`storage_unavailable`)", body = ErrorBody)
     )

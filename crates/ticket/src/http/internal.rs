@@ -1,9 +1,10 @@
-//! The payment service's interface to reservations: `POST /internal/reservations/:id/confirm`
-//! and `POST /internal/reservations/:id/cancel`, authenticated by the shared `X-Internal-Token` (see `tiketi_core::internal`)
-//! (`INTERNAL_API_TOKEN`). These paths are not in the ALB path table, so the public never
+//! The payment service's interface to reservations: `POST /internal/reservations/:id/confirm`,
+//! `POST /internal/reservations/:id/cancel` and `POST /internal/reservations/:id/admission`,
+//! authenticated by the shared `X-Internal-Token` (`INTERNAL_API_TOKEN`, see
+//! `tiketi_core::internal`). These paths are not in the ALB path table, so the public never
 //! reaches them in production; the ticket service and the all-in-one binary mount them.
 //!
-//! Both are idempotent: a repeat answers 200 with the same reservation.
+//! Confirm and cancel are idempotent: a repeat answers 200 with the same reservation.
 
 use axum::body::Bytes;
 use axum::extract::State;
