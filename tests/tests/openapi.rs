@@ -9,7 +9,9 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tiketi_core::Service;
-use tiketi_core::openapi::{DOC_PATH, UNDOCUMENTED_ROUTES, operations};
+use tiketi_core::openapi::{
+    Access, DOC_PATH, UNDOCUMENTED_ROUTES, operations, operations_with_access,
+};
 use tiketi_tests::{TestApp, test_db, workspace_root};
 use utoipa::openapi::OpenApi;
 
@@ -398,39 +400,39 @@ async fn the_all_in_one_serves_every_documented_route_with_the_access_it_claims(
     let (status, _) = app.send(Method::DELETE, "/api/events", None, None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 
-    let operations = json_operations(&served);
+    let operations = operations_with_access(&tiketi::openapi());
+    assert_eq!(operations.len(), json_operations(&served).len());
     let tokens = app.tokens();
     let (_, fan) = tokens.fan();
     let (_, admin) = tokens.admin();
-    let mut checked = 0;
-    for ((method, path), op) in &operations {
-        let at = format!("{method} {path}");
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let token_refused = |body: &Value| {
+        matches!(
+            body["code"].as_str(),
+            Some("missing_token" | "invalid_token" | "token_expired")
+        )
+    };
+    for op in &operations {
+        let at = format!("{} {} ({:?})", op.method, op.path, op.access);
+        let method = Method::from_bytes(op.method.as_bytes()).unwrap();
+        let path = concrete(&op.path);
         // No credentials and no body: the route must exist, and refuse or answer on its own.
-        let (status, body) = app.send(method.clone(), &concrete(path), None, None).await;
+        let (status, body) = app.send(method.clone(), &path, None, None).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{at}: {body}");
         assert_ne!(body["code"], "route_not_found", "{at}: {status} {body}");
         assert!(
             !status.is_server_error(),
             "{at}: {status} {body} (a client's mistake is never a 5xx)"
         );
-        let schemes: Vec<String> = op["security"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|r| r.as_object().unwrap().keys().cloned())
-            .collect();
-        let admin_only = op["security"][0]["bearer"][0] == "admin";
-        let expected = match schemes.first().map(String::as_str) {
-            Some("bearer") => Some("missing_token"),
-            Some("internal") => Some("internal_token_missing"),
-            _ => None,
+        let refused_as = match op.access {
+            Access::Public => None,
+            Access::SignedIn | Access::Admin => Some("missing_token"),
+            Access::Internal => Some("internal_token_missing"),
         };
-        match expected {
+        match refused_as {
             Some(code) => assert_eq!(
                 (status, body["code"].as_str()),
                 (StatusCode::UNAUTHORIZED, Some(code)),
-                "{at}: documented as needing {schemes:?}"
+                "{at}: documented as needing credentials"
             ),
             None => assert!(
                 !matches!(
@@ -440,30 +442,37 @@ async fn the_all_in_one_serves_every_documented_route_with_the_access_it_claims(
                 "{at}: documented as public but asks for credentials: {status} {body}"
             ),
         }
-        if schemes.first().map(String::as_str) == Some("bearer") {
+        if matches!(op.access, Access::SignedIn | Access::Admin) {
             // A fan is refused exactly where the document says admins only; an admin never is.
-            let (status, body) = app
-                .send(method.clone(), &concrete(path), Some(&fan), None)
-                .await;
+            let (status, body) = app.send(method.clone(), &path, Some(&fan), None).await;
             let refused = status == StatusCode::FORBIDDEN && body["code"] == "admin_only";
-            assert_eq!(refused, admin_only, "{at} as a fan: {status} {body}");
-            let token_refused = |body: &Value| {
-                matches!(
-                    body["code"].as_str(),
-                    Some("missing_token" | "invalid_token" | "token_expired")
-                )
-            };
+            assert_eq!(
+                refused,
+                op.access == Access::Admin,
+                "{at} as a fan: {status} {body}"
+            );
             assert!(!token_refused(&body), "{at} as a fan: {status} {body}");
-            let (status, body) = app.send(method, &concrete(path), Some(&admin), None).await;
+            let (status, body) = app.send(method, &path, Some(&admin), None).await;
             assert!(
                 !token_refused(&body) && body["code"] != "admin_only",
                 "{at} as an admin: {status} {body}"
             );
         }
-        checked += 1;
     }
-    assert_eq!(checked, operations.len());
-    assert!(checked > 70, "only {checked} operations");
+    let count = |access| operations.iter().filter(|op| op.access == access).count();
+    println!(
+        "{} operations: {} public, {} signed-in, {} admin, {} internal",
+        operations.len(),
+        count(Access::Public),
+        count(Access::SignedIn),
+        count(Access::Admin),
+        count(Access::Internal)
+    );
+    assert!(
+        operations.len() > 70,
+        "only {} operations",
+        operations.len()
+    );
 }
 
 #[tokio::test]

@@ -136,21 +136,73 @@ pub fn route(doc: &OpenApi) -> Router {
     )
 }
 
-/// Every `(METHOD, path)` of `doc`, sorted, e.g. `("GET", "/api/events/{id}")`.
-pub fn operations(doc: &OpenApi) -> Vec<(String, String)> {
+/// Who may call an operation, as its description's `security` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Access {
+    /// No credentials.
+    Public,
+    /// Any signed-in caller ([`BEARER`]).
+    SignedIn,
+    /// Admins only ([`BEARER`] with [`ADMIN_ROLE`]).
+    Admin,
+    /// Other services, with the internal token ([`INTERNAL`]).
+    Internal,
+}
+
+/// One operation of a document.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Operation {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path template, e.g. `/api/events/{id}`.
+    pub path: String,
+    /// Who may call it.
+    pub access: Access,
+}
+
+/// Every operation of `doc` with who may call it, sorted by path and method.
+pub fn operations_with_access(doc: &OpenApi) -> Vec<Operation> {
     let value = serde_json::to_value(&doc.paths).expect("paths serialize");
     let mut all = Vec::new();
-    if let Some(paths) = value.as_object() {
-        for (path, item) in paths {
-            for method in [
-                "get", "put", "post", "delete", "options", "head", "patch", "trace",
-            ] {
-                if item.get(method).is_some() {
-                    all.push((method.to_uppercase(), path.clone()));
+    for (path, item) in value.as_object().into_iter().flatten() {
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let requirement = &operation["security"][0];
+            let access = if requirement.get(INTERNAL).is_some() {
+                Access::Internal
+            } else if let Some(roles) = requirement.get(BEARER) {
+                if roles
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r == ADMIN_ROLE))
+                {
+                    Access::Admin
+                } else {
+                    Access::SignedIn
                 }
-            }
+            } else {
+                Access::Public
+            };
+            all.push(Operation {
+                method: method.to_uppercase(),
+                path: path.clone(),
+                access,
+            });
         }
     }
+    all.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+    all
+}
+
+/// Every `(METHOD, path)` of `doc`, sorted, e.g. `("GET", "/api/events/{id}")`.
+pub fn operations(doc: &OpenApi) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = operations_with_access(doc)
+        .into_iter()
+        .map(|op| (op.method, op.path))
+        .collect();
     all.sort();
     all
 }
