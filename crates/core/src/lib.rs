@@ -1,7 +1,8 @@
 //! What every Tiketi service shares: configuration ([`config`]), the error type and its JSON
 //! shape ([`error`], [`extract`]), Postgres and Redis pools ([`db`], [`redis`], [`infra`]),
-//! logs and metrics ([`telemetry`]), probes ([`health`]), HTTP layers ([`http`]) and rate limits ([`ratelimit`]), graceful
-//! shutdown ([`shutdown`]), start-up and serving ([`server`]) and the ALB path table ([`paths`]).
+//! logs and metrics ([`telemetry`]), probes ([`health`]), HTTP layers ([`http`]) and rate limits
+//! ([`ratelimit`]), graceful shutdown ([`shutdown`]), start-up and serving ([`server`]), the ALB
+//! path table ([`paths`]) and the OpenAPI documents' shared parts ([`openapi`]).
 //!
 //! Access tokens are verified here ([`auth`]) and outbound HTTP clients built here ([`outbound`]).
 //!
@@ -16,6 +17,7 @@ pub mod health;
 pub mod http;
 pub mod infra;
 pub mod internal;
+pub mod openapi;
 pub mod outbound;
 pub mod paths;
 pub mod queue_keys;

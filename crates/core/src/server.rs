@@ -57,9 +57,14 @@ pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
 }
 
 /// The router of one service run alone: its API routes with the service layers, the probes,
-/// and the process-wide edge layers.
-pub fn service_app(service: Service, infra: &crate::Infra, api: Router) -> Router {
-    service_app_wrapped(service, infra, api, |routes| routes)
+/// its OpenAPI document `doc` at [`crate::openapi::DOC_PATH`], and the process-wide edge layers.
+pub fn service_app(
+    service: Service,
+    infra: &crate::Infra,
+    api: Router,
+    doc: &utoipa::openapi::OpenApi,
+) -> Router {
+    service_app_wrapped(service, infra, api, doc, |routes| routes)
 }
 
 /// [`service_app`] with `wrap` put around the service's layered routes, inside the edge layers
@@ -68,12 +73,17 @@ pub fn service_app_wrapped(
     service: Service,
     infra: &crate::Infra,
     api: Router,
+    doc: &utoipa::openapi::OpenApi,
     wrap: impl FnOnce(Router) -> Router,
 ) -> Router {
     crate::http::edge_layers(
-        crate::health::routes(infra.clone(), service.name()).merge(wrap(
-            crate::http::service_layers(api, service.name(), infra),
-        )),
+        crate::health::routes(infra.clone(), service.name())
+            .merge(crate::openapi::route(doc))
+            .merge(wrap(crate::http::service_layers(
+                api,
+                service.name(),
+                infra,
+            ))),
         &infra.config.cors_origins,
     )
 }

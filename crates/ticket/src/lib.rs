@@ -22,6 +22,7 @@ use axum::Router;
 use tiketi_core::{Infra, Service, server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use utoipa_axum::router::OpenApiRouter;
 
 /// This crate's entry in the path table.
 pub const SERVICE: Service = Service::Ticket;
@@ -58,9 +59,10 @@ impl AsRef<Infra> for AppState {
     }
 }
 
-/// The API routes under the ticket prefixes, without layers (the caller adds them).
-pub fn api_router(state: AppState) -> Router {
-    Router::new()
+/// The API routes under the ticket prefixes, each registered in the router and in the OpenAPI
+/// document by the same `routes!` call.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(tiketi_core::openapi::base(SERVICE))
         .merge(http::events::routes())
         .merge(http::seats::routes())
         .merge(http::tickets::routes())
@@ -73,13 +75,23 @@ pub fn api_router(state: AppState) -> Router {
         // Not in the path table: the ALB never routes it; payment calls it inside the cluster.
         .merge(http::internal::routes())
         .merge(http::queue::routes())
-        .with_state(state)
 }
 
-/// The whole service as its own process serves it: API, probes and layers (Socket.IO is put
-/// around it by [`run`], since building it connects to Redis).
+/// The OpenAPI document of every route [`api_router`] serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+/// The API routes under the ticket prefixes, without layers (the caller adds them).
+pub fn api_router(state: AppState) -> Router {
+    Router::from(api_routes()).with_state(state)
+}
+
+/// The whole service as its own process serves it: API, probes, its OpenAPI document and layers
+/// (Socket.IO is put inside the edge layers by [`run`], since building it connects to Redis).
 pub fn router(state: AppState) -> Router {
-    server::service_app(SERVICE, &state.infra, api_router(state.clone()))
+    let (api, doc) = api_routes().split_for_parts();
+    server::service_app(SERVICE, &state.infra, api.with_state(state.clone()), &doc)
 }
 
 /// Serves the ticket service on `listener`, with its workers and Socket.IO (outside the
@@ -94,10 +106,14 @@ pub async fn run(
     // The standalone binary served no /socket.io before the scale-out test ran it behind
     // haproxy: the queue's pushes had nowhere to go.
     let socket = socket::layer(&state, shutdown.clone()).await;
-    let app =
-        server::service_app_wrapped(SERVICE, &state.infra, api_router(state.clone()), |api| {
-            socket.apply(api)
-        });
+    let (api, doc) = api_routes().split_for_parts();
+    let app = server::service_app_wrapped(
+        SERVICE,
+        &state.infra,
+        api.with_state(state.clone()),
+        &doc,
+        |api| socket.apply(api),
+    );
     let served = server::serve(listener, app, shutdown, grace).await;
     for worker in workers {
         let _ = worker.await;

@@ -1,6 +1,7 @@
 //! All four services in one process: each service's routes are mounted by the path table (the
 //! same table the ALB Ingress is checked against), the web client in `frontend-dist/` is served
-//! at `/`, and the probes at `/health`, `/ready` and `/metrics` cover the whole process.
+//! at `/`, and the probes at `/health`, `/ready` and `/metrics` and the OpenAPI document of all
+//! four services at `/api-docs/openapi.json` cover the whole process.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,9 +85,32 @@ pub fn app_with(
     let cors_origins = infra.config.cors_origins.clone();
     edge_layers(
         tiketi_core::health::routes(infra, "tiketi")
+            .merge(tiketi_core::openapi::route(&openapi()))
             .merge(Router::new().fallback(dispatch).with_state(mounts)),
         &cors_origins,
     )
+}
+
+/// One OpenAPI document of all four services' routes, as this process serves them (at
+/// [`tiketi_core::openapi::DOC_PATH`]). Behind the ALB each service serves its own.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = tiketi_core::openapi::base_titled(
+        "Tiketi",
+        &format!(
+            "Every route of the auth, ticket, payment and stats services, as the all-in-one \
+             binary serves them. {}",
+            tiketi_core::openapi::ALWAYS
+        ),
+    );
+    for service in [
+        tiketi_auth::openapi(),
+        tiketi_ticket::openapi(),
+        tiketi_payment::openapi(),
+        tiketi_stats::openapi(),
+    ] {
+        doc.merge(service);
+    }
+    doc
 }
 
 /// Routes a request like the ALB would: by path prefix to a service, else to the web client.

@@ -665,3 +665,12 @@ impl World {
         }
     }
 }
+
+/// Every (method, route) the services serve, from their OpenAPI documents (built by the same
+/// calls that build the routers).
+pub fn served_routes() -> std::collections::BTreeSet<(String, String)> {
+    tiketi_core::openapi::operations(&tiketi::openapi())
+        .into_iter()
+        .map(|(method, path)| (method.to_uppercase(), path))
+        .collect()
+}

@@ -3,11 +3,9 @@
 //! Login answers the same 401 for an unknown email and a wrong password, and spends the same
 //! argon2 work on both, so neither the answer nor its timing tells whether an account exists.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tiketi_core::{ApiError, ApiResult, AppJson};
@@ -17,16 +15,19 @@ use crate::domain::email::Email;
 use crate::domain::password;
 use crate::session;
 use crate::users::{self, USER_COLUMNS, User};
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/register", post(register))
-        .route("/api/auth/login", post(login))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
 }
 
 /// Body of `POST /register`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Register {
     email: String,
     password: String,
@@ -42,6 +43,20 @@ fn check_phone(phone: &str) -> bool {
             .all(|c| c.is_ascii_digit() || " +-()".contains(c))
 }
 
+/// Creates an account and signs it in.
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "auth",
+    request_body = Register,
+    responses(
+        (status = 201, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
+        (status = 400, description = "Invalid fields (`validation_failed` with `fields`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 409, description = "An account with this email exists (`email_taken`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address (`rate_limited`), with `Retry-After`", body = ErrorBody)
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     AppJson(body): AppJson<Register>,
@@ -99,12 +114,26 @@ async fn register(
 }
 
 /// Body of `POST /login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Login {
     email: String,
     password: String,
 }
 
+/// Signs in with email and password.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
+        (status = 400, description = "Password too long (`invalid_body`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "Email or password is incorrect (`invalid_credentials`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this account or address (`rate_limited`), with `Retry-After`", body = ErrorBody)
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     AppJson(body): AppJson<Login>,

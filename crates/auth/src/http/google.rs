@@ -4,11 +4,9 @@
 //! the web client then calls `/refresh` to get its access token (no token in any URL).
 //! `GET /api/auth/config` tells a client which of these are on.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use redis::AsyncCommands;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,17 +15,20 @@ use tiketi_core::{ApiError, ApiResult, AppJson, AppQuery};
 use crate::AppState;
 use crate::google::{self, Google, PendingLogin};
 use crate::session;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// How long a started Google sign-in may take.
 const PENDING_TTL_SECS: u64 = 600;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/config", get(get_sign_in_options))
-        .route("/api/auth/google", post(sign_in_with_id_token))
-        .route("/api/auth/google/start", get(start))
-        .route("/api/auth/google/callback", get(callback))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_sign_in_options))
+        .routes(routes!(sign_in_with_id_token))
+        .routes(routes!(start))
+        .routes(routes!(callback))
 }
 
 fn google(state: &AppState) -> Result<&Google, ApiError> {
@@ -43,6 +44,14 @@ fn google(state: &AppState) -> Result<&Google, ApiError> {
 /// decide whether to show a Google button without starting a sign-in.
 /// `{google: {enabled, redirect, clientId}}`: `enabled` when `GOOGLE_CLIENT_ID` is set (ID
 /// tokens accepted at `POST /google`), `redirect` when the code flow (`/google/start`) works too.
+#[utoipa::path(
+    get,
+    path = "/api/auth/config",
+    tag = "auth",
+    responses(
+        (status = 200, description = "`{password: true, google: {enabled, redirect, clientId}}`", body = Object)
+    )
+)]
 async fn get_sign_in_options(State(state): State<AppState>) -> AppJson<Value> {
     let google = state.google.as_deref();
     AppJson(json!({
@@ -56,11 +65,25 @@ async fn get_sign_in_options(State(state): State<AppState>) -> AppJson<Value> {
 }
 
 /// Body of `POST /google`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct GoogleCredential {
     credential: String,
 }
 
+/// Signs in with an ID token from Google's button.
+#[utoipa::path(
+    post,
+    path = "/api/auth/google",
+    tag = "auth",
+    request_body = GoogleCredential,
+    responses(
+        (status = 200, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
+        (status = 400, description = "Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "The ID token is invalid or expired", body = ErrorBody),
+        (status = 404, description = "Google sign-in is not configured (`google_sign_in_disabled`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    )
+)]
 async fn sign_in_with_id_token(
     State(state): State<AppState>,
     AppJson(body): AppJson<GoogleCredential>,
@@ -78,7 +101,8 @@ async fn sign_in_with_id_token(
 }
 
 /// Query of `/google/start`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Start {
     /// A path on this site to come back to.
     #[serde(rename = "returnTo")]
@@ -98,6 +122,18 @@ fn pending_key(state: &AppState, oauth_state: &str) -> String {
         .key(&format!("auth:google:pending:{oauth_state}"))
 }
 
+/// Starts the Google redirect sign-in.
+#[utoipa::path(
+    get,
+    path = "/api/auth/google/start",
+    tag = "auth",
+    params(Start),
+    responses(
+        (status = 302, description = "Redirect to Google's consent page"),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 404, description = "Google sign-in is not configured (`google_sign_in_disabled`)", body = ErrorBody)
+    )
+)]
 async fn start(
     State(state): State<AppState>,
     AppQuery(query): AppQuery<Start>,
@@ -115,13 +151,27 @@ async fn start(
 }
 
 /// Query of `/google/callback`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Callback {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
 }
 
+/// Google's redirect back: signs in and sends the browser on.
+#[utoipa::path(
+    get,
+    path = "/api/auth/google/callback",
+    tag = "auth",
+    params(Callback),
+    responses(
+        (status = 302, description = "Signed in: the refresh cookie is set and the browser is sent to `returnTo`; the client then calls `/api/auth/refresh`"),
+        (status = 400, description = "Missing, expired or reused sign-in state (`invalid_oauth_state`) or code (`invalid_oauth_code`)", body = ErrorBody),
+        (status = 401, description = "Google refused the sign-in (`google_sign_in_refused`) or its token is invalid", body = ErrorBody),
+        (status = 404, description = "Google sign-in is not configured (`google_sign_in_disabled`)", body = ErrorBody)
+    )
+)]
 async fn callback(
     State(state): State<AppState>,
     AppQuery(query): AppQuery<Callback>,

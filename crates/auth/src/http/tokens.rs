@@ -1,11 +1,9 @@
 //! Token routes: `POST /refresh` (rotate), `POST /logout` (revoke), `GET /me`,
 //! `POST /verify-token`, and the public keys at `GET /.well-known/jwks.json`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tiketi_core::auth::AuthUser;
@@ -14,19 +12,22 @@ use tiketi_core::{ApiError, ApiResult, AppJson};
 use crate::AppState;
 use crate::session;
 use crate::users;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/refresh", post(refresh))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/auth/me", get(me))
-        .route("/api/auth/verify-token", post(verify_token))
-        .route("/api/auth/.well-known/jwks.json", get(jwks))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(verify_token))
+        .routes(routes!(jwks))
 }
 
 /// Body of `/refresh` and `/logout`; browsers send the cookie instead.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
     #[serde(rename = "refreshToken")]
     refresh_token: Option<String>,
@@ -45,6 +46,20 @@ fn refresh_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, Api
     Ok(from_body.or_else(|| session::cookie_token(headers)))
 }
 
+/// Rotates the refresh token and mints a new access token.
+///
+/// The refresh token comes from the body or, for browsers, the `refreshToken` cookie; the body is optional.
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    request_body = Option<RefreshBody>,
+    responses(
+        (status = 200, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
+        (status = 400, description = "Malformed body (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No refresh token (`missing_refresh_token`), or it is invalid, expired or reused, or the account is gone (`account_not_found`)", body = ErrorBody)
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -75,6 +90,17 @@ async fn refresh(
     ))
 }
 
+/// Revokes the refresh token and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    request_body = Option<RefreshBody>,
+    responses(
+        (status = 200, description = "Signed out: `{message}`", body = Object),
+        (status = 400, description = "Malformed body (`invalid_body`)", body = ErrorBody)
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -88,6 +114,17 @@ async fn logout(
     Ok(response)
 }
 
+/// The signed-in account.
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "`{user}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<AppJson<Value>> {
     let user = users::by_id(&state.infra.db, caller.id)
         .await?
@@ -98,11 +135,23 @@ async fn me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<AppJso
 }
 
 /// Body of `POST /verify-token`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VerifyToken {
     token: String,
 }
 
+/// Checks an access token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/verify-token",
+    tag = "auth",
+    request_body = VerifyToken,
+    responses(
+        (status = 200, description = "`{valid: true, user, expiresAt}` or `{valid: false, code, error}`", body = Object),
+        (status = 400, description = "Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    )
+)]
 async fn verify_token(
     State(state): State<AppState>,
     AppJson(body): AppJson<VerifyToken>,
@@ -119,6 +168,15 @@ async fn verify_token(
     ))
 }
 
+/// The public keys that verify access tokens (JWKS).
+#[utoipa::path(
+    get,
+    path = "/api/auth/.well-known/jwks.json",
+    tag = "auth",
+    responses(
+        (status = 200, description = "`{keys: [...]}` (RFC 7517), cacheable for 60 s", body = Object)
+    )
+)]
 async fn jwks(State(state): State<AppState>) -> ApiResult<Response> {
     let jwks = state.keys.jwks().await?;
     Ok((

@@ -1,8 +1,6 @@
 //! `GET /api/payments/user/me?limit&offset`: the caller's payments, newest first.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -11,14 +9,18 @@ use tiketi_core::{ApiError, ApiResult, AppJson, AppQuery};
 use uuid::Uuid;
 
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/payments/user/me", get(list_my_payments))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_my_payments))
 }
 
 /// Query of `GET /user/me`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     limit: Option<i64>,
     offset: Option<i64>,
@@ -40,6 +42,19 @@ struct PaymentRow {
     created_at: DateTime<Utc>,
 }
 
+/// The caller's payments, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/payments/user/me",
+    tag = "payments",
+    params(Paging),
+    responses(
+        (status = 200, description = "`{payments, pagination}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn list_my_payments(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -3,9 +3,7 @@
 //! paid reservation and when an admin cancels an event). Not in the ALB path table; needs
 //! `X-Internal-Token`.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tiketi_core::internal::InternalCaller;
@@ -14,23 +12,39 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::{flow, ledger};
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/internal/payments/refund-reservation",
-        post(refund_reservation),
-    )
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(refund_reservation))
 }
 
 /// Body of `refund-reservation`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundReservation {
     reservation_id: Uuid,
     reason: Option<String>,
 }
 
+/// Refunds whatever was paid for a reservation (ticket service only).
+#[utoipa::path(
+    post,
+    path = "/internal/payments/refund-reservation",
+    tag = "internal",
+    request_body = RefundReservation,
+    responses(
+        (status = 200, description = "`{refunded, ...}`: what was refunded, or that nothing was paid", body = Object),
+        (status = 400, description = "Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No `X-Internal-Token` (`internal_token_missing`)", body = ErrorBody),
+        (status = 403, description = "Wrong internal token (`internal_token_invalid`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
+    ),
+    security(("internal" = []))
+)]
 async fn refund_reservation(
     State(state): State<AppState>,
     _caller: InternalCaller,

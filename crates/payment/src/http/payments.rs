@@ -3,11 +3,9 @@
 //! optional `Idempotency-Key`), `GET /order/:orderId`, `POST /:paymentKey/cancel` and the
 //! sandbox-only `POST /process`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -19,22 +17,33 @@ use crate::AppState;
 use crate::flow::{self, Answer, label};
 use crate::ledger;
 use crate::provider::sandbox;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/payments/config", get(get_payment_config))
-        .route("/api/payments/prepare", post(prepare_payment))
-        .route("/api/payments/confirm", post(confirm_payment))
-        .route("/api/payments/order/{order_id}", get(get_order))
-        .route("/api/payments/{payment_key}/cancel", post(cancel_payment))
-        .route("/api/payments/process", post(process_payment))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_payment_config))
+        .routes(routes!(prepare_payment))
+        .routes(routes!(confirm_payment))
+        .routes(routes!(get_order))
+        .routes(routes!(cancel_payment))
+        .routes(routes!(process_payment))
 }
 
 /// `GET /api/payments/config` (public): how a browser pays here, before any order exists.
 /// `{provider: "sandbox"|"toss", clientKey, widget}`: with `toss` and `TOSS_CLIENT_KEY` set,
 /// `widget` is true and `clientKey` is the key for TossPayments' browser SDK (a client key is
 /// public by design; the secret key never leaves the server). The sandbox adds its methods.
+#[utoipa::path(
+    get,
+    path = "/api/payments/config",
+    tag = "payments",
+    responses(
+        (status = 200, description = "`{provider, widget, clientKey}`, plus `sandboxMethods` with the sandbox provider; never the secret key", body = Object)
+    )
+)]
 async fn get_payment_config(State(state): State<AppState>) -> AppJson<Value> {
     let sandbox = state.provider.is_sandbox();
     let toss_key = state
@@ -56,13 +65,32 @@ async fn get_payment_config(State(state): State<AppState>) -> AppJson<Value> {
 }
 
 /// Body of `POST /prepare`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PreparePayment)]
 pub struct Prepare {
     reservation_id: Uuid,
     amount: i64,
 }
 
+/// Opens a payment (an order id) for the caller's pending reservation.
+#[utoipa::path(
+    post,
+    path = "/api/payments/prepare",
+    tag = "payments",
+    request_body = Prepare,
+    responses(
+        (status = 201, description = "`{orderId, amount, clientKey, provider, sandboxMethods?}`", body = Object),
+        (status = 400, description = "Amount differs from the reservation's (`amount_mismatch`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Not the caller's reservation (`not_your_reservation`) or not admitted (`not_admitted`)", body = ErrorBody),
+        (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody),
+        (status = 409, description = "The reservation is not payable (`reservation_not_payable`, `reservation_not_pending`, `reservation_expired`) or a payment is in progress (`payment_in_progress`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn prepare_payment(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -90,8 +118,9 @@ async fn prepare_payment(
 }
 
 /// Body of `POST /confirm`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ConfirmPayment)]
 pub struct Confirm {
     payment_key: String,
     order_id: String,
@@ -167,6 +196,27 @@ where
     Ok(answer)
 }
 
+/// Confirms a payment with the provider and the reservation with the ticket service.
+///
+/// Idempotent: a repeat with the same `Idempotency-Key` answers the stored result.
+#[utoipa::path(
+    post,
+    path = "/api/payments/confirm",
+    tag = "payments",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first answer")),
+    request_body = Confirm,
+    responses(
+        (status = 200, description = "`{message, payment, reservation?}`", body = Object),
+        (status = 400, description = "Malformed key (`invalid_idempotency_key`), amount mismatch (`amount_mismatch`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Not the caller's payment", body = ErrorBody),
+        (status = 404, description = "No such order (`payment_not_found`)", body = ErrorBody),
+        (status = 409, description = "The key was used for another request (`idempotency_key_reused`), the payment cannot be confirmed (`payment_not_confirmable`, `payment_key_mismatch`, `payment_key_in_use`, `payment_state_changed`) or is in progress (`payment_in_progress`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn confirm_payment(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -185,6 +235,19 @@ async fn confirm_payment(
     idempotent(&state, &caller, &headers, &request, run).await
 }
 
+/// One of the caller's payments by order id.
+#[utoipa::path(
+    get,
+    path = "/api/payments/order/{order_id}",
+    tag = "payments",
+    params(("order_id" = String, Path, description = "The order id from `/prepare`")),
+    responses(
+        (status = 200, description = "`{payment}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 404, description = "No such payment of the caller (`payment_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn get_order(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -201,14 +264,34 @@ async fn get_order(
 }
 
 /// Body of `POST /:paymentKey/cancel`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CancelPayment)]
 pub struct Cancel {
     cancel_reason: Option<String>,
     /// A partial refund; the whole remaining amount when absent.
     cancel_amount: Option<i64>,
 }
 
+/// Refunds one of the caller's payments; admins may refund any payment, and in part.
+#[utoipa::path(
+    post,
+    path = "/api/payments/{payment_key}/cancel",
+    tag = "payments",
+    params(("payment_key" = String, Path, description = "The provider's payment key")),
+    request_body = Cancel,
+    responses(
+        (status = 200, description = "`{success, message, refundAmount}`", body = Object),
+        (status = 400, description = "Invalid amount (`invalid_refund_amount`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "A partial refund asked by someone who is not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such payment of the caller (`payment_not_found`)", body = ErrorBody),
+        (status = 409, description = "Not refundable (`not_refundable`), a refund is pending (`refund_pending`) or was refused (`refund_rejected`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn cancel_payment(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -236,8 +319,9 @@ async fn cancel_payment(
 }
 
 /// Body of `POST /process`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ProcessPayment)]
 pub struct Process {
     reservation_id: Uuid,
     payment_method: String,
@@ -245,6 +329,23 @@ pub struct Process {
 
 /// The old one-step payment: prepare and confirm with a sandbox method. Only the sandbox may
 /// settle this way (the old service let it mark anything paid in production).
+#[utoipa::path(
+    post,
+    path = "/api/payments/process",
+    tag = "payments",
+    request_body = Process,
+    responses(
+        (status = 200, description = "`{message, payment, reservation}`", body = Object),
+        (status = 400, description = "Unknown sandbox method (`validation_failed`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Only with the sandbox provider (`sandbox_only`), or not the caller's reservation", body = ErrorBody),
+        (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody),
+        (status = 409, description = "The reservation is not payable", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn process_payment(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -5,11 +5,9 @@
 //! recorded once, by the transmission id Toss sends (or a hash of the body); a replay is
 //! refused with 409 `webhook_duplicate` and changes nothing.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tiketi_core::{ApiError, ApiResult, AppJson};
@@ -17,12 +15,31 @@ use tiketi_core::{ApiError, ApiResult, AppJson};
 use crate::AppState;
 use crate::flow;
 use crate::ledger;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/payments/webhooks/toss", post(toss_webhook))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(toss_webhook))
 }
 
+/// TossPayments' payment-status notification.
+///
+/// Not trusted on its own: the payment is looked up at Toss and only that answer is acted on.
+#[utoipa::path(
+    post,
+    path = "/api/payments/webhooks/toss",
+    tag = "payments",
+    request_body = Object,
+    responses(
+        (status = 200, description = "`{received: true, action}`", body = Object),
+        (status = 400, description = "Not JSON (`invalid_json`) or no `data.paymentKey` (`invalid_body`)", body = ErrorBody),
+        (status = 404, description = "This deployment does not use Toss (`toss_not_configured`), or no such payment (`payment_not_found`)", body = ErrorBody),
+        (status = 409, description = "Already received (`webhook_duplicate`)", body = ErrorBody),
+        (status = 503, description = "Toss did not answer (`provider_unavailable`), with `Retry-After`", body = ErrorBody)
+    )
+)]
 async fn toss_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,

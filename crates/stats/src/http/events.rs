@@ -7,9 +7,7 @@
 //! type) before anything is joined, so a reservation with several seats or items is counted
 //! once in reservations and revenue (the old `/events` multiplied revenue by its seat join).
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -19,13 +17,16 @@ use uuid::Uuid;
 
 use super::params;
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/stats/events", get(list_event_stats))
-        .route("/api/stats/events/{event_id}", get(event_stats))
-        .route("/api/stats/seat-preferences", get(seat_preferences))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_event_stats))
+        .routes(routes!(event_stats))
+        .routes(routes!(seat_preferences))
 }
 
 /// The per-event figures, one row per event, `$1` selecting one event or all (NULL).
@@ -93,8 +94,9 @@ struct EventRow {
 }
 
 /// `?limit&sortBy`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// How many events (1..=100, default 10).
     pub limit: Option<i64>,
@@ -103,6 +105,19 @@ pub struct ListQuery {
 }
 
 /// `GET /api/stats/events?limit=10&sortBy=revenue|reservations|occupancy`: the top events.
+#[utoipa::path(
+    get,
+    path = "/api/stats/events",
+    tag = "stats",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "`{sortBy, limit, events}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn list_event_stats(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -196,6 +211,20 @@ struct EventPayments {
 
 /// `GET /api/stats/events/:eventId`: the event's row as in the list, plus reservations by
 /// status, seat sections, ticket types and its payments. 404 `event_not_found`.
+#[utoipa::path(
+    get,
+    path = "/api/stats/events/{event_id}",
+    tag = "stats",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{event, reservationsByStatus, sections, ticketTypes, payments}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn event_stats(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -258,8 +287,9 @@ async fn event_stats(
 }
 
 /// `?eventId`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct SeatPreferencesQuery {
     /// One event; all events when absent.
     pub event_id: Option<Uuid>,
@@ -276,6 +306,20 @@ struct RowPreference {
 
 /// `GET /api/stats/seat-preferences?eventId=`: which sections and rows sell (by occupancy, so a
 /// big section does not win by size), over one event or every event. 404 for an unknown event.
+#[utoipa::path(
+    get,
+    path = "/api/stats/seat-preferences",
+    tag = "stats",
+    params(SeatPreferencesQuery),
+    responses(
+        (status = 200, description = "`{eventId, sections, topRows}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn seat_preferences(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -4,9 +4,7 @@
 //! counted from their own tables (`EXISTS`, never a join), so nothing is multiplied. Rates are
 //! percentages with 2 decimals, 0 when there is nothing to divide.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
@@ -15,12 +13,15 @@ use tiketi_core::{ApiResult, AppJson, AppQuery};
 use super::params::{self, TIME_ZONE};
 use super::sales::DaysQuery;
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/stats/conversion", get(conversion))
-        .route("/api/stats/cancellations", get(cancellations))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(conversion))
+        .routes(routes!(cancellations))
 }
 
 #[derive(sqlx::FromRow, Serialize)]
@@ -39,6 +40,19 @@ struct Funnel {
 /// `GET /api/stats/conversion?days=30` (1..=365). `payment_started`: a payment row exists for
 /// the reservation; `payment_completed`: its payment is completed or partially refunded (money
 /// kept); `conversion_rate`: confirmed / reservations.
+#[utoipa::path(
+    get,
+    path = "/api/stats/conversion",
+    tag = "stats",
+    params(DaysQuery),
+    responses(
+        (status = 200, description = "`{days, timeZone, conversion}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn conversion(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -103,6 +117,19 @@ struct ReasonRow {
 /// `GET /api/stats/cancellations?days=30` (1..=365): of the reservations created in the window,
 /// how many were cancelled (and their value) or expired; refunds made in the window (by
 /// `payment.refunds.created_at`) with their total and their reasons.
+#[utoipa::path(
+    get,
+    path = "/api/stats/cancellations",
+    tag = "stats",
+    params(DaysQuery),
+    responses(
+        (status = 200, description = "`{days, timeZone, cancellations, refundReasons}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn cancellations(
     State(state): State<AppState>,
     _admin: AdminUser,

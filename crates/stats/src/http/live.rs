@@ -8,9 +8,7 @@
 
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -19,12 +17,15 @@ use tiketi_core::{ApiResult, AppJson};
 
 use super::params::{self, TIME_ZONE};
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/stats/realtime", get(realtime))
-        .route("/api/stats/performance", get(performance))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(realtime))
+        .routes(routes!(performance))
 }
 
 #[derive(sqlx::FromRow, Serialize)]
@@ -44,6 +45,17 @@ struct Realtime {
 /// `GET /api/stats/realtime`: reservations created and confirmed (with revenue, by
 /// `confirmed_at`) in the last 5 minutes / hour / local day, holds open right now (pending,
 /// unexpired reservations and held seats) and events whose sale window is open.
+#[utoipa::path(
+    get,
+    path = "/api/stats/realtime",
+    tag = "stats",
+    responses(
+        (status = 200, description = "`{generatedAt, timeZone, realtime}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn realtime(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<AppJson<Value>> {
     let today = params::window_start_sql(1, 2);
     let realtime: Realtime = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -104,6 +116,17 @@ struct TableSize {
 /// `GET /api/stats/performance`: pool occupancy and round trips of this process, and the
 /// database's counters since their last reset. A Redis outage is reported, not turned into an
 /// error: this is the page an operator opens when something is wrong.
+#[utoipa::path(
+    get,
+    path = "/api/stats/performance",
+    tag = "stats",
+    responses(
+        (status = 200, description = "`{generatedAt, uptimeSeconds, database, redis, requests, notRecorded}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn performance(
     State(state): State<AppState>,
     _admin: AdminUser,

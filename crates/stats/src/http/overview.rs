@@ -1,18 +1,19 @@
 //! `GET /api/stats/overview`: the headline numbers. Each figure is its own scalar subquery over
 //! one table, so no join can multiply a row (the old service's revenue fan-out bug).
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
 use tiketi_core::{ApiResult, AppJson};
 
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/stats/overview", get(overview))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(overview))
 }
 
 #[derive(sqlx::FromRow)]
@@ -26,6 +27,18 @@ struct Overview {
     payment_revenue: i64,
 }
 
+/// The headline numbers.
+#[utoipa::path(
+    get,
+    path = "/api/stats/overview",
+    tag = "stats",
+    responses(
+        (status = 200, description = "`{total_users, active_events, total_reservations, confirmed_reservations, total_revenue, completed_payments, payment_revenue}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn overview(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<AppJson<Value>> {
     let o: Overview = sqlx::query_as(
         "SELECT

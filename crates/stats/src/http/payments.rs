@@ -2,19 +2,20 @@
 //! (one row per payment, so nothing is multiplied). `net_amount` is what was kept:
 //! `amount - refunded_amount` for completed and partially refunded payments, 0 otherwise.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
 use tiketi_core::{ApiResult, AppJson};
 
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/stats/payments", get(payment_stats))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(payment_stats))
 }
 
 #[derive(sqlx::FromRow, Serialize)]
@@ -38,6 +39,18 @@ struct StatusRow {
 /// Payments "settled" in the overview's sense: money moved and was not wholly returned.
 const SETTLED: &str = "status IN ('completed', 'partially_refunded')";
 
+/// Payments by method and by status.
+#[utoipa::path(
+    get,
+    path = "/api/stats/payments",
+    tag = "stats",
+    responses(
+        (status = 200, description = "`{byMethod, byStatus, totals}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn payment_stats(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -18,9 +18,7 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use redis::AsyncCommands;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -30,12 +28,15 @@ use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, Infra};
 use uuid::Uuid;
 
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/stats/queue", get(list_queues))
-        .route("/api/stats/queue/{event_id}", get(one_queue))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_queues))
+        .routes(routes!(one_queue))
 }
 
 /// Percentiles of the time-in-queue samples, in milliseconds.
@@ -211,6 +212,18 @@ async fn live_queue_ids(infra: &Infra) -> ApiResult<Vec<Uuid>> {
 
 /// `GET /api/stats/queue`: every live queue (the registry the processor walks), most waiting
 /// first.
+#[utoipa::path(
+    get,
+    path = "/api/stats/queue",
+    tag = "stats",
+    responses(
+        (status = 200, description = "`{generatedAt, queues}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn list_queues(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -228,6 +241,21 @@ async fn list_queues(
 
 /// `GET /api/stats/queue/:eventId`: one event's queue; `live: false` (and whatever totals remain)
 /// when the event has no live queue. 404 `event_not_found` for an unknown event.
+#[utoipa::path(
+    get,
+    path = "/api/stats/queue/{event_id}",
+    tag = "stats",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{generatedAt, queue}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn one_queue(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -10,9 +10,7 @@
 //! Every query reads `ticket.reservations` alone, one row per reservation, so nothing can be
 //! multiplied by a join. Empty buckets are generated so charts have no gaps.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -21,17 +19,21 @@ use tiketi_core::{ApiResult, AppJson, AppQuery};
 
 use super::params::{self, TIME_ZONE};
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/stats/daily", get(daily))
-        .route("/api/stats/revenue", get(revenue))
-        .route("/api/stats/hourly-traffic", get(hourly_traffic))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(daily))
+        .routes(routes!(revenue))
+        .routes(routes!(hourly_traffic))
 }
 
 /// `?days=N`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DaysQuery {
     /// Window length in local days, today included.
     pub days: Option<i64>,
@@ -48,6 +50,19 @@ struct DailyRow {
 
 /// `GET /api/stats/daily?days=30` (1..=365): per local day, the reservations created that day,
 /// how many of them are confirmed or cancelled now, and their confirmed revenue.
+#[utoipa::path(
+    get,
+    path = "/api/stats/daily",
+    tag = "stats",
+    params(DaysQuery),
+    responses(
+        (status = 200, description = "`{days, timeZone, daily}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn daily(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -92,7 +107,8 @@ async fn daily(
 }
 
 /// `?period=daily|weekly|monthly&days=N`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RevenueQuery {
     /// Bucket size.
     pub period: Option<String>,
@@ -110,6 +126,19 @@ struct RevenueRow {
 /// `GET /api/stats/revenue?period=daily|weekly|monthly&days=30` (1..=730): confirmed revenue per
 /// day, ISO week (starting Monday) or calendar month of `confirmed_at`. The first bucket may be
 /// partial: only confirmations inside the window count.
+#[utoipa::path(
+    get,
+    path = "/api/stats/revenue",
+    tag = "stats",
+    params(RevenueQuery),
+    responses(
+        (status = 200, description = "`{period, days, timeZone, totalRevenue, revenue}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn revenue(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -174,6 +203,19 @@ struct HourRow {
 
 /// `GET /api/stats/hourly-traffic?days=7` (1..=90): reservations created per local hour of day
 /// (0-23, all 24 present) over the window, and how many of them are confirmed now.
+#[utoipa::path(
+    get,
+    path = "/api/stats/hourly-traffic",
+    tag = "stats",
+    params(DaysQuery),
+    responses(
+        (status = 200, description = "`{days, timeZone, peakHour, hourly}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn hourly_traffic(
     State(state): State<AppState>,
     _admin: AdminUser,

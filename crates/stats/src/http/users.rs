@@ -3,9 +3,7 @@
 //! Per-user and per-reservation figures are aggregated to one row per user or reservation
 //! before they are combined, so no join multiplies them.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
@@ -14,12 +12,15 @@ use tiketi_core::{ApiResult, AppJson, AppQuery};
 use super::params::{self, TIME_ZONE};
 use super::sales::DaysQuery;
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/stats/users", get(user_stats))
-        .route("/api/stats/user-behavior", get(user_behavior))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(user_stats))
+        .routes(routes!(user_behavior))
 }
 
 #[derive(sqlx::FromRow, Serialize)]
@@ -35,6 +36,17 @@ struct Users {
 }
 
 /// `GET /api/stats/users`: accounts (new ones by local day windows) and how many reserve and buy.
+#[utoipa::path(
+    get,
+    path = "/api/stats/users",
+    tag = "stats",
+    responses(
+        (status = 200, description = "`{users, timeZone}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn user_stats(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<AppJson<Value>> {
     let (d1, d7, d30) = (
         params::window_start_sql(1, 2),
@@ -82,6 +94,19 @@ struct Behavior {
 /// how many users reserved, how many reservations each made, who bought (and bought again), the
 /// average confirmed order (won and tickets) and the average time from reservation to
 /// confirmation. Averages are 0 (time: null) when nothing qualifies.
+#[utoipa::path(
+    get,
+    path = "/api/stats/user-behavior",
+    tag = "stats",
+    params(DaysQuery),
+    responses(
+        (status = 200, description = "`{days, timeZone, behavior}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn user_behavior(
     State(state): State<AppState>,
     _admin: AdminUser,

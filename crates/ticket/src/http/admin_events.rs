@@ -2,10 +2,8 @@
 //! cancel and delete events; generate and delete seats; create and update ticket types.
 //! Reads of events are public (events module); reservations admin lives in admin_reservations.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, post, put};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -19,28 +17,25 @@ use crate::domain::event_status::EFFECTIVE_STATUS_SQL;
 use crate::release::{Released, release_reservations};
 use crate::seatmap::generate_seats;
 use crate::workers::event_status::emit_status;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/admin/events", post(create_event))
-        .route(
-            "/api/admin/events/{id}",
-            put(update_event).delete(delete_event),
-        )
-        .route("/api/admin/events/{id}/cancel", post(cancel_event))
-        .route(
-            "/api/admin/events/{id}/generate-seats",
-            post(generate_event_seats),
-        )
-        .route("/api/admin/events/{id}/seats", delete(delete_event_seats))
-        .route("/api/admin/events/{id}/tickets", post(create_ticket_type))
-        .route("/api/admin/tickets/{id}", put(update_ticket_type))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_event))
+        .routes(routes!(update_event, delete_event))
+        .routes(routes!(cancel_event))
+        .routes(routes!(generate_event_seats))
+        .routes(routes!(delete_event_seats))
+        .routes(routes!(create_ticket_type))
+        .routes(routes!(update_ticket_type))
 }
 
 /// Body of `POST /api/admin/events` and `PUT /api/admin/events/:id` (every field optional on
 /// update). Fields are optional in the type so that a missing one is reported in `fields`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventInput {
     title: Option<String>,
@@ -57,7 +52,7 @@ pub struct EventInput {
 }
 
 /// A ticket type to create or change.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketTypeInput {
     name: Option<String>,
@@ -251,6 +246,21 @@ fn event_not_found() -> ApiError {
     ApiError::not_found("event_not_found", "no such event")
 }
 
+/// Creates an event (with seats from its layout, and ticket types).
+#[utoipa::path(
+    post,
+    path = "/api/admin/events",
+    tag = "admin",
+    request_body = EventInput,
+    responses(
+        (status = 201, description = "`{message, event}`", body = Object),
+        (status = 400, description = "Invalid fields (`validation_failed` with `fields`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn create_event(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -333,6 +343,24 @@ async fn insert_ticket_type(
     .await
 }
 
+/// Updates an event's fields.
+#[utoipa::path(
+    put,
+    path = "/api/admin/events/{id}",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The event")),
+    request_body = EventInput,
+    responses(
+        (status = 200, description = "`{message, event}`", body = Object),
+        (status = 400, description = "Invalid fields (`validation_failed`), Malformed id in the path (`invalid_id`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 409, description = "The layout cannot change once seats exist (`seats_exist`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn update_event(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -410,6 +438,21 @@ async fn update_event(
     ))
 }
 
+/// Cancels an event and refunds its reservations.
+#[utoipa::path(
+    post,
+    path = "/api/admin/events/{id}/cancel",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{message, ...}` with the cancelled and refunded counts", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn cancel_event(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -468,6 +511,22 @@ async fn cancel_event(
     })))
 }
 
+/// Deletes an event without confirmed reservations.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/events/{id}",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{message}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 409, description = "The event has confirmed reservations (`event_has_confirmed_reservations`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn delete_event(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -503,6 +562,22 @@ async fn delete_event(
     Ok(AppJson(json!({ "message": "event deleted" })))
 }
 
+/// Generates an event's seats from its layout.
+#[utoipa::path(
+    post,
+    path = "/api/admin/events/{id}/generate-seats",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 201, description = "`{message, created, totalSeats}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 409, description = "The event has no seat layout (`no_seat_layout`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn generate_event_seats(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -536,6 +611,22 @@ async fn generate_event_seats(
     ))
 }
 
+/// Deletes an event's seats when none is held or sold.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/events/{id}/seats",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{message, deleted}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 409, description = "Seats are held or sold (`seats_in_use`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn delete_event_seats(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -574,6 +665,23 @@ async fn delete_event_seats(
     ))
 }
 
+/// Adds a general-admission ticket type to an event.
+#[utoipa::path(
+    post,
+    path = "/api/admin/events/{id}/tickets",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The event")),
+    request_body = TicketTypeInput,
+    responses(
+        (status = 201, description = "`{message, ticketType}`", body = Object),
+        (status = 400, description = "Invalid fields (`validation_failed`), Malformed id in the path (`invalid_id`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn create_ticket_type(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -610,6 +718,24 @@ async fn ticket_type_json(conn: &mut PgConnection, id: Uuid) -> Result<Value, sq
     .await
 }
 
+/// Updates a ticket type.
+#[utoipa::path(
+    put,
+    path = "/api/admin/tickets/{id}",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The ticket type")),
+    request_body = TicketTypeInput,
+    responses(
+        (status = 200, description = "`{message, ticketType}`", body = Object),
+        (status = 400, description = "Invalid fields (`validation_failed`), Malformed id in the path (`invalid_id`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such ticket type (`ticket_type_not_found`)", body = ErrorBody),
+        (status = 409, description = "The quantity would drop below what is reserved (`quantity_below_reserved`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn update_ticket_type(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,

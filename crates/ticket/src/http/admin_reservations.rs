@@ -1,9 +1,7 @@
 //! Admin views of reservations (`/api/admin`, admin role): the paged list with a status filter,
 //! guarded status changes, and the dashboard numbers.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, patch};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
@@ -14,21 +12,33 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::domain::reservation::{self, ConfirmRefusal, STATUSES};
 use crate::http::reservations::RESERVATION_JSON_SQL;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/admin/dashboard/stats", get(dashboard_stats))
-        .route("/api/admin/reservations", get(list_reservations))
-        .route(
-            "/api/admin/reservations/{id}/status",
-            patch(set_reservation_status),
-        )
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(dashboard_stats))
+        .routes(routes!(list_reservations))
+        .routes(routes!(set_reservation_status))
 }
 
 /// The day boundary of "today" on the dashboard: Tiketi's operators and fans are in Korea.
 const BUSINESS_TIME_ZONE: &str = "Asia/Seoul";
 
+/// The admin dashboard's numbers.
+#[utoipa::path(
+    get,
+    path = "/api/admin/dashboard/stats",
+    tag = "admin",
+    responses(
+        (status = 200, description = "`{stats, recentReservations}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn dashboard_stats(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -59,13 +69,28 @@ async fn dashboard_stats(
 }
 
 /// Query of `GET /api/admin/reservations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListReservations {
     page: Option<i64>,
     limit: Option<i64>,
     status: Option<String>,
 }
 
+/// Every reservation, paged, with a status filter.
+#[utoipa::path(
+    get,
+    path = "/api/admin/reservations",
+    tag = "admin",
+    params(ListReservations),
+    responses(
+        (status = 200, description = "`{reservations, pagination}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn list_reservations(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -99,13 +124,30 @@ async fn list_reservations(
 }
 
 /// Body of `PATCH /api/admin/reservations/:id/status`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SetStatus {
     status: String,
 }
 
 /// Allowed admin transitions: pending -> confirmed (a payment settled outside Tiketi) and
 /// pending -> cancelled. A confirmed reservation is cancelled through a refund (payment).
+#[utoipa::path(
+    patch,
+    path = "/api/admin/reservations/{id}/status",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    request_body = SetStatus,
+    responses(
+        (status = 200, description = "`{message, reservation}`", body = Object),
+        (status = 400, description = "Unknown status (`validation_failed`), Malformed id in the path (`invalid_id`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody),
+        (status = 409, description = "Not an allowed transition (`invalid_transition`), a refund is needed (`refund_required`), or the hold expired (`reservation_expired`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn set_reservation_status(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,

@@ -1,9 +1,7 @@
 //! Public event reads: `GET /api/events` (status filter, search, paging) and
 //! `GET /api/events/:id` (all columns plus ticket types). Admin writes live in the admin module.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -14,16 +12,20 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::domain::event_status::{EFFECTIVE_STATUS_SQL, STATUSES};
 use crate::http::tickets::{TicketType, ticket_types_of};
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/events", get(list_events))
-        .route("/api/events/{id}", get(get_event))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_events))
+        .routes(routes!(get_event))
 }
 
 /// Query of `GET /api/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListEvents {
     status: Option<String>,
     q: Option<String>,
@@ -70,6 +72,17 @@ const FILTER_SQL: &str = "
            OR e.venue ILIKE t.pattern OR e.address ILIKE t.pattern
     ))";
 
+/// Lists events (status filter, search, paging).
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "events",
+    params(ListEvents),
+    responses(
+        (status = 200, description = "`{events, pagination}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody)
+    )
+)]
 async fn list_events(
     State(state): State<AppState>,
     AppQuery(query): AppQuery<ListEvents>,
@@ -142,6 +155,18 @@ pub struct EventDetail {
     updated_at: DateTime<Utc>,
 }
 
+/// One event with its ticket types.
+#[utoipa::path(
+    get,
+    path = "/api/events/{id}",
+    tag = "events",
+    params(("id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{event, ticketTypes}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    )
+)]
 async fn get_event(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,

@@ -2,10 +2,8 @@
 //! reservation in one guarded statement, and `GET /api/seats/reservation/:id` shows the owner
 //! their hold. Releasing holds lives in [`crate::release`]; expiry in the hold sweeper.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -17,16 +15,19 @@ use crate::AppState;
 use crate::http::reservations::owned_reservation;
 use crate::realtime::Room;
 use crate::sale;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/seats/reserve", post(hold_seats))
-        .route("/api/seats/reservation/{id}", get(get_hold))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(hold_seats))
+        .routes(routes!(get_hold))
 }
 
 /// Body of `POST /api/seats/reserve`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldSeats {
     event_id: Uuid,
@@ -73,6 +74,23 @@ WITH picked AS (
 SELECT id, section, row_number, seat_number, seat_label, price FROM held
 ORDER BY section, row_number, seat_number";
 
+/// Holds seats for a new pending reservation.
+#[utoipa::path(
+    post,
+    path = "/api/seats/reserve",
+    tag = "seats",
+    request_body = HoldSeats,
+    responses(
+        (status = 201, description = "`{message, reservation}`: the hold and its expiry", body = Object),
+        (status = 400, description = "Invalid seat ids (`validation_failed`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not admitted from the event's waiting room (`not_admitted`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 409, description = "A seat is no longer available (`seat_unavailable`, with `details.seatIds`), the per-user limit is reached (`ticket_limit_exceeded`), or the event is cancelled (`event_cancelled`), its sale is not open (`sale_not_open`) or closed (`sale_closed`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn hold_seats(
     State(state): State<AppState>,
     user: AuthUser,
@@ -172,6 +190,20 @@ fn validate_seat_ids(seat_ids: &[Uuid], max: u32) -> ApiResult<()> {
     Ok(())
 }
 
+/// The caller's seat hold.
+#[utoipa::path(
+    get,
+    path = "/api/seats/reservation/{id}",
+    tag = "seats",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    responses(
+        (status = 200, description = "`{reservation}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 404, description = "No such reservation of the caller (`reservation_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn get_hold(
     State(state): State<AppState>,
     user: AuthUser,

@@ -2,13 +2,11 @@
 //! content, at most 5 MiB) answers `{url, key}`; `GET /api/image/files/:name` serves a stored
 //! poster back from whichever [`PosterStore`](crate::posters::PosterStore) is configured.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
 use tiketi_core::{ApiError, ApiResult, AppJson};
@@ -16,17 +14,38 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::posters::{ImageKind, MAX_POSTER_BYTES, parse_file_name};
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/image/upload",
-            // Room for the 5 MiB file plus the multipart framing; the file itself is capped
-            // exactly while it is read.
-            post(upload_image).layer(DefaultBodyLimit::max(MAX_POSTER_BYTES + 64 * 1024)),
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(upload_image))
+                // Room for the 5 MiB file plus the multipart framing; the file itself is capped
+                // exactly while it is read.
+                .layer(DefaultBodyLimit::max(MAX_POSTER_BYTES + 64 * 1024)),
         )
-        .route("/api/image/files/{name}", get(get_image))
+        .routes(routes!(get_image))
+}
+
+/// A poster's bytes, as `GET /api/image/files/{name}` sends them.
+// Only described, never built: the handler streams the stored bytes.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+struct PosterBytes(Vec<u8>);
+
+/// The multipart form of `POST /api/image/upload`.
+// Only described, never built: the handler reads the form field by field.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct PosterUpload {
+    /// The poster: PNG, JPEG, GIF or WebP (checked by content), at most 5 MiB.
+    #[schema(value_type = String, format = Binary)]
+    image: Vec<u8>,
 }
 
 fn multipart_error(status: StatusCode, text: String) -> ApiError {
@@ -39,6 +58,23 @@ fn multipart_error(status: StatusCode, text: String) -> ApiError {
     }
 }
 
+/// Uploads a poster (multipart field `image`: JPEG, PNG, GIF or WebP by content, at most 5 MiB).
+#[utoipa::path(
+    post,
+    path = "/api/image/upload",
+    tag = "images",
+    request_body(content = inline(PosterUpload), content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "`{url, key}`", body = Object),
+        (status = 400, description = "Not a multipart body (`invalid_multipart`), or no `image` field (`missing_image`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 413, description = "Larger than 5 MiB (`payload_too_large`)", body = ErrorBody),
+        (status = 415, description = "Not multipart, or not a PNG, JPEG, GIF or WebP image (`unsupported_media_type`)", body = ErrorBody),
+        (status = 503, description = "The poster store is unavailable (`storage_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn upload_image(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -101,6 +137,18 @@ async fn upload_image(
     ))
 }
 
+/// A stored poster.
+#[utoipa::path(
+    get,
+    path = "/api/image/files/{name}",
+    tag = "images",
+    params(("name" = String, Path, description = "The poster's file name, as in the upload's `key`")),
+    responses(
+        (status = 200, description = "The image, cacheable forever", content_type = "image/*", body = inline(PosterBytes)),
+        (status = 404, description = "No such image (`image_not_found`)", body = ErrorBody),
+        (status = 503, description = "The poster store is unavailable (`storage_unavailable`)", body = ErrorBody)
+    )
+)]
 async fn get_image(
     State(state): State<AppState>,
     axum::extract::Path(name): axum::extract::Path<String>,

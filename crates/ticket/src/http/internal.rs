@@ -1,14 +1,13 @@
-//! The payment service's interface to reservations: `POST /internal/reservations/:id/confirm`
-//! and `POST /internal/reservations/:id/cancel`, authenticated by the shared `X-Internal-Token` (see `tiketi_core::internal`)
-//! (`INTERNAL_API_TOKEN`). These paths are not in the ALB path table, so the public never
+//! The payment service's interface to reservations: `POST /internal/reservations/:id/confirm`,
+//! `POST /internal/reservations/:id/cancel` and `POST /internal/reservations/:id/admission`,
+//! authenticated by the shared `X-Internal-Token` (`INTERNAL_API_TOKEN`, see
+//! `tiketi_core::internal`). These paths are not in the ALB path table, so the public never
 //! reaches them in production; the ticket service and the all-in-one binary mount them.
 //!
-//! Both are idempotent: a repeat answers 200 with the same reservation.
+//! Confirm and cancel are idempotent: a repeat answers 200 with the same reservation.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tiketi_core::internal::InternalCaller;
@@ -17,31 +16,43 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::domain::reservation::{self, ConfirmRefusal};
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/internal/reservations/{id}/confirm",
-            post(confirm_reservation),
-        )
-        .route(
-            "/internal/reservations/{id}/cancel",
-            post(cancel_reservation),
-        )
-        .route(
-            "/internal/reservations/{id}/admission",
-            post(check_admission),
-        )
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(confirm_reservation))
+        .routes(routes!(cancel_reservation))
+        .routes(routes!(check_admission))
 }
 
 /// Optional body of a confirm.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ConfirmReservation)]
 struct Confirm {
     payment_method: Option<String>,
 }
 
+/// Marks a reservation paid (payment service only; idempotent).
+#[utoipa::path(
+    post,
+    path = "/internal/reservations/{id}/confirm",
+    tag = "internal",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    request_body = Option<Confirm>,
+    responses(
+        (status = 200, description = "`{reservation}`; a repeat answers the same", body = Object),
+        (status = 400, description = "Malformed body (`invalid_body`, `validation_failed`) or Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No `X-Internal-Token` (`internal_token_missing`)", body = ErrorBody),
+        (status = 403, description = "Wrong internal token (`internal_token_invalid`)", body = ErrorBody),
+        (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody),
+        (status = 409, description = "Cancelled (`reservation_cancelled`), expired (`reservation_expired`) or a seat is gone (`seat_unavailable`)", body = ErrorBody)
+    ),
+    security(("internal" = []))
+)]
 async fn confirm_reservation(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -94,6 +105,21 @@ async fn confirm_reservation(
 
 /// Payment asks before taking money: is the reservation's fan still admitted from the waiting
 /// room for its event (always true when the event has no queue)? 200, or 409 `not_admitted`.
+#[utoipa::path(
+    post,
+    path = "/internal/reservations/{id}/admission",
+    tag = "internal",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    responses(
+        (status = 200, description = "`{admitted: true}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No `X-Internal-Token` (`internal_token_missing`)", body = ErrorBody),
+        (status = 403, description = "Wrong internal token (`internal_token_invalid`)", body = ErrorBody),
+        (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody),
+        (status = 409, description = "Not admitted (the queue's code)", body = ErrorBody)
+    ),
+    security(("internal" = []))
+)]
 async fn check_admission(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -113,6 +139,22 @@ async fn check_admission(
     }
 }
 
+/// Cancels a reservation and releases its inventory (payment service only; idempotent).
+#[utoipa::path(
+    post,
+    path = "/internal/reservations/{id}/cancel",
+    tag = "internal",
+    operation_id = "internal_cancel_reservation",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    responses(
+        (status = 200, description = "`{reservation}`; a repeat answers the same", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No `X-Internal-Token` (`internal_token_missing`)", body = ErrorBody),
+        (status = 403, description = "Wrong internal token (`internal_token_invalid`)", body = ErrorBody),
+        (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody)
+    ),
+    security(("internal" = []))
+)]
 async fn cancel_reservation(
     State(state): State<AppState>,
     _caller: InternalCaller,

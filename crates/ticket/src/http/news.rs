@@ -1,10 +1,8 @@
 //! News: everyone reads (`GET /api/news`, pinned first, paged; `GET /api/news/:id`), admins
 //! write (`POST`, `PUT /:id`, `DELETE /:id`).
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tiketi_core::auth::AdminUser;
@@ -13,15 +11,15 @@ use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
 use uuid::Uuid;
 
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/news", get(list_news).post(create_news))
-        .route(
-            "/api/news/{id}",
-            get(get_news).put(update_news).delete(delete_news),
-        )
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_news, create_news))
+        .routes(routes!(get_news, update_news, delete_news))
 }
 
 const NEWS_JSON: &str = "json_build_object('id', n.id, 'title', n.title, 'content', n.content,
@@ -29,12 +27,24 @@ const NEWS_JSON: &str = "json_build_object('id', n.id, 'title', n.title, 'conten
     'views', n.views, 'created_at', n.created_at, 'updated_at', n.updated_at)";
 
 /// Query of `GET /api/news`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListNews {
     page: Option<i64>,
     limit: Option<i64>,
 }
 
+/// News, pinned first, paged.
+#[utoipa::path(
+    get,
+    path = "/api/news",
+    tag = "news",
+    params(ListNews),
+    responses(
+        (status = 200, description = "`{news, pagination}`", body = Object),
+        (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody)
+    )
+)]
 async fn list_news(
     State(state): State<AppState>,
     AppQuery(query): AppQuery<ListNews>,
@@ -57,6 +67,18 @@ async fn list_news(
     ))
 }
 
+/// One news item.
+#[utoipa::path(
+    get,
+    path = "/api/news/{id}",
+    tag = "news",
+    params(("id" = Uuid, Path, description = "The news item")),
+    responses(
+        (status = 200, description = "`{news}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such news item (`news_not_found`)", body = ErrorBody)
+    )
+)]
 async fn get_news(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
@@ -77,7 +99,7 @@ fn not_found() -> ApiError {
 }
 
 /// Body of news writes; everything optional on update.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewsInput {
     title: Option<String>,
@@ -111,6 +133,21 @@ fn validate(input: &NewsInput, creating: bool) -> ApiResult<()> {
     }
 }
 
+/// Publishes a news item.
+#[utoipa::path(
+    post,
+    path = "/api/news",
+    tag = "news",
+    request_body = NewsInput,
+    responses(
+        (status = 201, description = "`{message, news}`", body = Object),
+        (status = 400, description = "Invalid fields (`validation_failed`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn create_news(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -134,6 +171,23 @@ async fn create_news(
     ))
 }
 
+/// Updates a news item.
+#[utoipa::path(
+    put,
+    path = "/api/news/{id}",
+    tag = "news",
+    params(("id" = Uuid, Path, description = "The news item")),
+    request_body = NewsInput,
+    responses(
+        (status = 200, description = "`{message, news}`", body = Object),
+        (status = 400, description = "Invalid fields (`validation_failed`), Malformed id in the path (`invalid_id`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such news item (`news_not_found`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn update_news(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
@@ -156,6 +210,21 @@ async fn update_news(
     Ok(AppJson(json!({ "message": "news updated", "news": news })))
 }
 
+/// Deletes a news item.
+#[utoipa::path(
+    delete,
+    path = "/api/news/{id}",
+    tag = "news",
+    params(("id" = Uuid, Path, description = "The news item")),
+    responses(
+        (status = 200, description = "`{message}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such news item (`news_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn delete_news(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,

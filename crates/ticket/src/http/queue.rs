@@ -2,9 +2,7 @@
 //! `/api/queue/admin/...` for operators, with the contract's answer shapes. The queue logic is in
 //! `crate::queue`; this module only maps it to JSON.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tiketi_core::auth::{AdminUser, AuthUser};
 use tiketi_core::{ApiResult, AppJson, AppPath};
@@ -14,22 +12,22 @@ use crate::AppState;
 use crate::queue::settings::{self, SettingsUpdate};
 use crate::queue::{self, Report, Standing};
 use crate::realtime::Room;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/queue/check/{event_id}", post(check_queue))
-        .route("/api/queue/status/{event_id}", get(queue_status))
-        .route("/api/queue/heartbeat/{event_id}", post(heartbeat))
-        .route("/api/queue/leave/{event_id}", post(leave_queue))
-        .route("/api/queue/admin/{event_id}", get(admin_view))
-        .route("/api/queue/admin/clear/{event_id}", post(clear_queue))
-        .route(
-            "/api/queue/admin/{event_id}/settings",
-            get(get_settings).put(put_settings),
-        )
-        .route("/api/queue/admin/pause/{event_id}", post(pause_queue))
-        .route("/api/queue/admin/resume/{event_id}", post(resume_queue))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(check_queue))
+        .routes(routes!(queue_status))
+        .routes(routes!(heartbeat))
+        .routes(routes!(leave_queue))
+        .routes(routes!(admin_view))
+        .routes(routes!(clear_queue))
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(pause_queue))
+        .routes(routes!(resume_queue))
 }
 
 /// Process default threshold, for answers given without Redis (fail-open).
@@ -70,6 +68,21 @@ fn add_place(report: &Report, body: &mut Value) {
     }
 }
 
+/// Joins the event's waiting room, or learns the caller is admitted.
+#[utoipa::path(
+    post,
+    path = "/api/queue/check/{event_id}",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{queued, status, threshold, currentUsers, position?, estimatedWait?, queueSize?, admissionExpiresAt?, failOpen?, ...}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 503, description = "The queue store is down and the queue does not fail open (`redis_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn check_queue(
     State(state): State<AppState>,
     user: AuthUser,
@@ -108,6 +121,21 @@ async fn check_queue(
     Ok(AppJson(body))
 }
 
+/// The caller's place in the waiting room.
+#[utoipa::path(
+    get,
+    path = "/api/queue/status/{event_id}",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{queued, status, threshold, currentUsers, position?, estimatedWait?, queueSize?, admissionExpiresAt?, failOpen?, ...}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn queue_status(
     State(state): State<AppState>,
     user: AuthUser,
@@ -141,6 +169,20 @@ async fn queue_status(
     Ok(AppJson(body))
 }
 
+/// Keeps the caller's place or admission alive.
+#[utoipa::path(
+    post,
+    path = "/api/queue/heartbeat/{event_id}",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{status, queued, ...}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn heartbeat(
     State(state): State<AppState>,
     user: AuthUser,
@@ -165,6 +207,20 @@ async fn heartbeat(
     })))
 }
 
+/// Leaves the waiting room (or gives up an admission).
+#[utoipa::path(
+    post,
+    path = "/api/queue/leave/{event_id}",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{message, was}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn leave_queue(
     State(state): State<AppState>,
     user: AuthUser,
@@ -186,6 +242,21 @@ async fn leave_queue(
     Ok(AppJson(json!({ "message": message, "was": was })))
 }
 
+/// The event's queue as an operator sees it.
+#[utoipa::path(
+    get,
+    path = "/api/queue/admin/{event_id}",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{eventId, waiting, active, preQueue, settings, ...}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn admin_view(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
@@ -197,6 +268,21 @@ async fn admin_view(
     ))
 }
 
+/// Empties the event's waiting room and admissions.
+#[utoipa::path(
+    post,
+    path = "/api/queue/admin/clear/{event_id}",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{message, eventId, removed}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn clear_queue(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -217,6 +303,21 @@ async fn clear_queue(
     })))
 }
 
+/// The event's queue settings.
+#[utoipa::path(
+    get,
+    path = "/api/queue/admin/{event_id}/settings",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "The settings", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn get_settings(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
@@ -228,6 +329,23 @@ async fn get_settings(
     ))
 }
 
+/// Changes the event's queue settings (absent fields keep their value, `null` resets one).
+#[utoipa::path(
+    put,
+    path = "/api/queue/admin/{event_id}/settings",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    request_body = SettingsUpdate,
+    responses(
+        (status = 200, description = "The settings now", body = Object),
+        (status = 400, description = "Out of range (`validation_failed` with `fields`), Malformed id in the path (`invalid_id`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn put_settings(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -254,6 +372,21 @@ async fn set_paused(state: &AppState, event_id: Uuid, paused: bool) -> ApiResult
     })))
 }
 
+/// Stops admitting from the event's waiting room.
+#[utoipa::path(
+    post,
+    path = "/api/queue/admin/pause/{event_id}",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{message, eventId, paused: true}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn pause_queue(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
@@ -262,6 +395,21 @@ async fn pause_queue(
     set_paused(&state, event_id, true).await
 }
 
+/// Admits from the event's waiting room again.
+#[utoipa::path(
+    post,
+    path = "/api/queue/admin/resume/{event_id}",
+    tag = "queue",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{message, eventId, paused: false}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn resume_queue(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,

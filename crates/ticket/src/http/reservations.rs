@@ -5,10 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use chrono::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,14 +19,17 @@ use crate::AppState;
 use crate::domain::reservation;
 use crate::realtime::Room;
 use crate::sale;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/reservations", post(reserve_tickets))
-        .route("/api/reservations/my", get(list_my_reservations))
-        .route("/api/reservations/{id}", get(get_reservation))
-        .route("/api/reservations/{id}/cancel", post(cancel_reservation))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(reserve_tickets))
+        .routes(routes!(list_my_reservations))
+        .routes(routes!(get_reservation))
+        .routes(routes!(cancel_reservation))
 }
 
 /// The JSON object of one reservation row `r` joined with its event `e`, built by Postgres in the
@@ -81,7 +82,7 @@ pub async fn owned_reservation(
 }
 
 /// Body of `POST /api/reservations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveTickets {
     event_id: Uuid,
@@ -89,7 +90,7 @@ pub struct ReserveTickets {
 }
 
 /// One line of a general-admission reservation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveItem {
     ticket_type_id: Uuid,
@@ -140,6 +141,23 @@ fn validate_items(items: &[ReserveItem], max: u32) -> ApiResult<()> {
     Ok(())
 }
 
+/// Reserves general-admission tickets.
+#[utoipa::path(
+    post,
+    path = "/api/reservations",
+    tag = "reservations",
+    request_body = ReserveTickets,
+    responses(
+        (status = 201, description = "`{message, reservation}`", body = Object),
+        (status = 400, description = "Invalid items (`validation_failed`), amount too large (`amount_too_large`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not admitted from the event's waiting room (`not_admitted`)", body = ErrorBody),
+        (status = 404, description = "No such event or ticket type (`event_not_found`, `ticket_type_not_found`)", body = ErrorBody),
+        (status = 409, description = "Sold out (`sold_out`), per-user limit reached (`ticket_limit_exceeded`), or the event is cancelled (`event_cancelled`), its sale is not open (`sale_not_open`) or closed (`sale_closed`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn reserve_tickets(
     State(state): State<AppState>,
     user: AuthUser,
@@ -295,6 +313,17 @@ async fn reserve_tickets(
     ))
 }
 
+/// The caller's reservations.
+#[utoipa::path(
+    get,
+    path = "/api/reservations/my",
+    tag = "reservations",
+    responses(
+        (status = 200, description = "`{reservations}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn list_my_reservations(
     State(state): State<AppState>,
     user: AuthUser,
@@ -314,6 +343,20 @@ async fn list_my_reservations(
     Ok(AppJson(json!({ "reservations": reservations })))
 }
 
+/// One of the caller's reservations.
+#[utoipa::path(
+    get,
+    path = "/api/reservations/{id}",
+    tag = "reservations",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    responses(
+        (status = 200, description = "`{reservation}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 404, description = "No such reservation of the caller (`reservation_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn get_reservation(
     State(state): State<AppState>,
     user: AuthUser,
@@ -323,6 +366,22 @@ async fn get_reservation(
     Ok(AppJson(json!({ "reservation": reservation })))
 }
 
+/// Cancels one of the caller's reservations (refunding it when paid).
+#[utoipa::path(
+    post,
+    path = "/api/reservations/{id}/cancel",
+    tag = "reservations",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    responses(
+        (status = 200, description = "`{message, reservation: {id, status, refundAmount?}}`; a repeat answers the same", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 404, description = "No such reservation of the caller (`reservation_not_found`)", body = ErrorBody),
+        (status = 409, description = "Not cancellable now (`reservation_not_cancellable`, `reservation_expired`)", body = ErrorBody),
+        (status = 503, description = "The payment service did not answer; retry (`Retry-After`)", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn cancel_reservation(
     State(state): State<AppState>,
     user: AuthUser,

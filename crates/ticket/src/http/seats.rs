@@ -1,23 +1,24 @@
 //! Seat layouts and seat maps: `GET /api/seats/layouts` and `GET /api/seats/events/:eventId`.
 //! Holding seats lives in the holds module.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tiketi_core::{ApiError, ApiResult, AppJson, AppPath};
 use uuid::Uuid;
 
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/seats/layouts", get(list_layouts))
-        .route("/api/seats/events/{event_id}", get(get_seat_map))
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_layouts))
+        .routes(routes!(get_seat_map))
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -29,6 +30,15 @@ struct Layout {
     layout_config: Value,
 }
 
+/// The seat layouts events can use.
+#[utoipa::path(
+    get,
+    path = "/api/seats/layouts",
+    tag = "seats",
+    responses(
+        (status = 200, description = "`{layouts}`", body = Object)
+    )
+)]
 async fn list_layouts(State(state): State<AppState>) -> ApiResult<AppJson<Value>> {
     let layouts: Vec<Layout> = sqlx::query_as(
         "SELECT id, name, description, total_seats, layout_config
@@ -41,6 +51,17 @@ async fn list_layouts(State(state): State<AppState>) -> ApiResult<AppJson<Value>
 
 /// The whole seat map in one query, rendered to JSON by Postgres: a 5,000-seat stadium is one
 /// round trip and no per-seat work in Rust.
+#[utoipa::path(
+    get,
+    path = "/api/seats/events/{event_id}",
+    tag = "seats",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{event, layout: {sections}, seats}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    )
+)]
 async fn get_seat_map(
     State(state): State<AppState>,
     AppPath(event_id): AppPath<Uuid>,

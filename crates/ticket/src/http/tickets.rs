@@ -1,9 +1,7 @@
 //! General-admission ticket types: `GET /api/tickets/event/:eventId` and
 //! `GET /api/tickets/availability/:ticketTypeId`.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -11,15 +9,15 @@ use tiketi_core::{ApiError, ApiResult, AppJson, AppPath};
 use uuid::Uuid;
 
 use crate::AppState;
+use tiketi_core::openapi::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes of this resource.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/tickets/event/{event_id}", get(list_ticket_types))
-        .route(
-            "/api/tickets/availability/{ticket_type_id}",
-            get(get_availability),
-        )
+/// Routes of this resource, each registered in the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_ticket_types))
+        .routes(routes!(get_availability))
 }
 
 /// A ticket type as the contract shows it.
@@ -45,6 +43,18 @@ pub async fn ticket_types_of(db: &PgPool, event_id: Uuid) -> Result<Vec<TicketTy
     .await
 }
 
+/// An event's general-admission ticket types.
+#[utoipa::path(
+    get,
+    path = "/api/tickets/event/{event_id}",
+    tag = "tickets",
+    params(("event_id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{ticketTypes}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    )
+)]
 async fn list_ticket_types(
     State(state): State<AppState>,
     AppPath(event_id): AppPath<Uuid>,
@@ -61,6 +71,18 @@ async fn list_ticket_types(
     Ok(AppJson(json!({ "ticketTypes": ticket_types })))
 }
 
+/// How many tickets of a type are left.
+#[utoipa::path(
+    get,
+    path = "/api/tickets/availability/{ticket_type_id}",
+    tag = "tickets",
+    params(("ticket_type_id" = Uuid, Path, description = "The ticket type")),
+    responses(
+        (status = 200, description = "`{ticketTypeId, ticketTypeName, available, ...}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 404, description = "No such ticket type (`ticket_type_not_found`)", body = ErrorBody)
+    )
+)]
 async fn get_availability(
     State(state): State<AppState>,
     AppPath(ticket_type_id): AppPath<Uuid>,

@@ -25,7 +25,7 @@ pub const REFRESH_AFTER_MS: i64 = 10_000;
 pub const DISABLED_CACHE_SECS: i64 = 60;
 
 /// The two queue modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// First come, first served.
@@ -194,17 +194,20 @@ fn bool01(b: bool) -> String {
 
 /// A settings edit; every field is optional. For `threshold`, `admitPerTick` and `tickMs` an
 /// explicit `null` returns to the default.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SettingsUpdate {
     /// `max_active`.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i64>)]
     pub threshold: Option<Option<i64>>,
     /// Admissions per tick cap.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i64>)]
     pub admit_per_tick: Option<Option<i64>>,
     /// Tick in ms (50..=60000).
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i64>)]
     pub tick_ms: Option<Option<i64>>,
     /// Admission lifetime, seconds.
     pub admission_ttl_sec: Option<i64>,
