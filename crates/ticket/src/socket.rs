@@ -462,11 +462,11 @@ async fn forward<A: Adapter>(
 
 async fn publish_positions(state: &AppState, channel: &str, batch: &serde_json::Value) {
     let result = async {
-        let mut conn = state.infra.redis.conn().await.map_err(|e| e.to_string())?;
+        let mut conn = state.infra.redis.shared().await.map_err(|e| e.to_string())?;
         redis::cmd("PUBLISH")
             .arg(channel)
             .arg(batch.to_string())
-            .query_async::<i64>(&mut *conn)
+            .query_async::<i64>(&mut conn)
             .await
             .map_err(|e| e.to_string())
     }
@@ -513,9 +513,9 @@ async fn presence<A: Adapter>(io: SocketIo<A>, state: AppState, shutdown: Cancel
                 pipe.add_command(cmd).ignore();
             }
         }
-        let result: Result<(), _> = match state.infra.redis.conn().await {
+        let result: Result<(), _> = match state.infra.redis.shared().await {
             Ok(mut conn) => pipe
-                .query_async(&mut *conn)
+                .query_async(&mut conn)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),

@@ -141,10 +141,10 @@ async fn run_script(
         for a in args {
             invocation.arg(a);
         }
-        let answer: Vec<RedisValue> = {
-            let mut conn = state.infra.redis.conn().await?;
-            invocation.invoke_async(&mut *conn).await?
-        };
+        // The shared multiplexed connection: a surge of joins pipelines on one socket instead
+        // of queueing for pool slots.
+        let mut conn = state.infra.redis.shared().await?;
+        let answer: Vec<RedisValue> = invocation.invoke_async(&mut conn).await?;
         if text(answer.first()) != "nocfg" {
             return Ok(answer);
         }
