@@ -101,10 +101,7 @@ impl ConnectionLike for SharedConn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            let result = self
-                .conn
-                .req_packed_commands(pipeline, offset, count)
-                .await;
+            let result = self.conn.req_packed_commands(pipeline, offset, count).await;
             self.check(result)
         })
     }
