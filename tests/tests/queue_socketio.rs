@@ -1,6 +1,7 @@
-//! The waiting room over Socket.IO with the official JavaScript client (socket.io-client 4.8):
-//! tokens checked at connect, rooms, live positions, admission told to the fan alone, and a fan
-//! connected to one replica told of an admission decided on another (Redis adapter).
+//! The waiting room over Socket.IO with the official clients, JavaScript (socket.io-client 4.8)
+//! and Python (python-socketio 5): tokens checked at connect, rooms, live positions, admission
+//! told to the fan alone, and a fan connected to one replica told of an admission decided on
+//! another (Redis adapter).
 
 mod queue_common;
 
@@ -131,4 +132,68 @@ async fn a_fan_on_replica_a_is_told_of_an_admission_decided_on_replica_b() {
         .expect("told of the admission decided on B");
     assert_eq!(allowed["userId"], json!(second.id));
     drop(b);
+}
+
+#[tokio::test]
+async fn the_python_client_is_refused_a_bad_token_and_hears_its_position_then_its_admission() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "100")]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, -3600).await;
+
+    let mut refused = SocketClient::start_python(&app, "not-a-token", event_id, "never").await;
+    let first = refused
+        .until(|v| v["type"] == "connect" || v["type"] == "connect_error")
+        .await
+        .expect("the client reports its connection");
+    assert_eq!(first["type"], "connect_error", "{first}");
+
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    let (_, first) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+    assert_eq!(join(&app, &first, event_id).await.1["queued"], false);
+    assert_eq!(join(&app, &second_token, event_id).await.1["position"], 1);
+
+    let mut client =
+        SocketClient::start_python(&app, &second_token, event_id, "queue-entry-allowed").await;
+    let connected = client
+        .until(|v| v["type"] == "connect" || v["type"] == "connect_error")
+        .await
+        .expect("the client reports its connection");
+    assert_eq!(connected["type"], "connect", "{connected}");
+    assert!(
+        connected["client"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("python-socketio 5.")),
+        "{connected}"
+    );
+    let info = client.event("room-info").await.expect("room-info");
+    assert_eq!(info["eventId"], json!(event_id));
+    let position = client.event("queue-position").await.expect("a position");
+    assert_eq!(position["position"], 1);
+    assert_eq!(position["queueSize"], 1);
+    assert!(position["estimatedWait"].as_u64().is_some());
+
+    let res = app
+        .client
+        .post(app.url(&format!("/api/queue/leave/{event_id}")))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let allowed = client
+        .event("queue-entry-allowed")
+        .await
+        .expect("told of the admission");
+    assert_eq!(allowed["userId"], json!(second.id));
+    assert_eq!(allowed["eventId"], json!(event_id));
 }

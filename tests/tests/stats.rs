@@ -655,15 +655,12 @@ async fn the_queue_views_report_a_real_waiting_room_exactly() {
     post(&app, &format!("/api/queue/leave/{event}"), &fans[0].1).await;
     post(&app, &format!("/api/queue/leave/{event}"), &fans[3].1).await;
 
-    let keys = tiketi_core::queue_keys::EventKeys::new(&app.infra.redis, event);
-    let joined_b: i64 = {
-        let mut conn = app.infra.redis.conn().await.unwrap();
-        redis::AsyncCommands::hget(&mut *conn, keys.joined(), fans[1].0.to_string())
-            .await
-            .unwrap()
-    };
     // One tick admits B (threshold 1): B's time in queue is the tick's clock minus B's join.
     let state = tiketi_ticket::AppState::new(app.infra.clone());
+    let joined_b = tiketi_ticket::queue::joined_at(&state, fans[1].0, event)
+        .await
+        .unwrap()
+        .expect("B waits");
     let tick_at = chrono::Utc::now().timestamp_millis();
     tiketi_ticket::workers::queue_processor::tick(&state, tick_at)
         .await

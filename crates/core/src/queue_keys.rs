@@ -1,7 +1,9 @@
 //! Every Redis key the waiting room uses, in one place. The waiting room itself lives in the
 //! ticket crate (`tiketi_ticket::queue`); the key names live here, in core, because the stats
 //! service reads the same keys and must not depend on the ticket crate. Nothing spells a queue
-//! key anywhere else: handlers, scripts, the processor and stats take an [`EventKeys`].
+//! key anywhere else: handlers, scripts, the processor and stats take an [`EventKeys`] (the one
+//! exception: the waiting line's `i:` and `r:` keys, which the scripts derive from the event's key
+//! prefix, see below).
 //!
 //! Each key is `REDIS_KEY_PREFIX` (through [`Redis::key`]) followed by `q:{<eventId>}:<part>`.
 //! The `{<eventId>}` hash tag puts all of one event's keys in one Redis Cluster slot, so every
@@ -12,9 +14,11 @@
 //! | `queues` | set | event ids of live queues (the processor walks this; no SCAN anywhere) |
 //! | `q:{E}:cfg` | hash | the event's settings as the scripts read them, plus `title`, `artist`, `loaded_ms` |
 //! | `q:{E}:seq` | string | ticket counter: INCR per joining fan, so positions are ranks |
-//! | `q:{E}:waiting` | zset | waiting fans, score = ticket number |
-//! | `q:{E}:seen` | zset | waiting and pre-queued fans, score = last sign of life (ms) |
-//! | `q:{E}:joined` | hash | fan -> join time (ms), for time-in-queue samples |
+//! | `q:{E}:waiting` | hash | the waiting line's bookkeeping: `count` (fans waiting), `head` (a lower bound of the first waiting ticket), `low` (the lowest live record chunk), `sweep` (where the idle sweep resumes) |
+//! | `q:{E}:bits` | bitmap | bit `t` = 1 while ticket `t` waits; a fan's position is the `BITCOUNT` from the head to its ticket |
+//! | `q:{E}:r:<n>` | string | the records of tickets `340n..340n+339`, 24 bytes each: the fan's 16-byte id, join time and last sign of life (ms mod 2^32) |
+//! | `q:{E}:i:<b>` | hash | waiting fans whose id ends in byte `b` (256 hashes, small enough to stay listpack-encoded): 16-byte id -> ticket |
+//! | `q:{E}:seen` | zset | pre-queued fans, score = last sign of life (ms) |
 //! | `q:{E}:pre` | zset | scheduled mode: fans who arrived before the draw, score = arrival (ms) |
 //! | `q:{E}:active` | zset | admitted fans, score = admission expiry (ms) |
 //! | `q:{E}:rate` | zset | admissions of the last minute, member `<ms>:<n>`, score = ms |
@@ -36,15 +40,16 @@ pub fn registry(redis: &Redis) -> String {
 /// All keys of one event's queue, in the order every script receives them as `KEYS`.
 #[derive(Debug, Clone)]
 pub struct EventKeys {
-    /// `KEYS[1..=13]`, see [`EventKeys::ALL`] for the names.
+    /// `KEYS[1..=13]`, see [`EventKeys::ALL`] for the names. The `i:` and `r:` keys of the
+    /// waiting line are not among them: the scripts derive them from `KEYS[1]`'s prefix.
     keys: [String; 13],
 }
 
 impl EventKeys {
     /// The key parts, in `KEYS` order (Lua indices 1..=13).
     pub const ALL: [&'static str; 13] = [
-        "cfg", "seq", "waiting", "seen", "active", "joined", "pre", "lease", "rate", "tiq",
-        "stats", "fence", "drawn",
+        "cfg", "seq", "waiting", "seen", "active", "bits", "pre", "lease", "rate", "tiq", "stats",
+        "fence", "drawn",
     ];
 
     /// The keys of `event_id`'s queue.
@@ -71,11 +76,11 @@ impl EventKeys {
     pub fn cfg(&self) -> &str {
         self.get("cfg")
     }
-    /// The waiting zset.
+    /// The waiting line's bookkeeping hash (`count`, `head`, `low`, `sweep`).
     pub fn waiting(&self) -> &str {
         self.get("waiting")
     }
-    /// The last-seen zset.
+    /// The pre-queued fans' last-seen zset.
     pub fn seen(&self) -> &str {
         self.get("seen")
     }
@@ -103,9 +108,9 @@ impl EventKeys {
     pub fn seq(&self) -> &str {
         self.get("seq")
     }
-    /// The fan -> join time hash.
-    pub fn joined(&self) -> &str {
-        self.get("joined")
+    /// The bitmap of waiting tickets.
+    pub fn bits(&self) -> &str {
+        self.get("bits")
     }
     /// The last minute's admissions zset.
     pub fn rate(&self) -> &str {

@@ -39,6 +39,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::queue::keys::EventKeys;
+use crate::queue::scripts::SCRIPTS;
 use crate::realtime::Room;
 use crate::workers::queue_processor::{POSITIONS_BATCH, positions_of};
 use futures_util::StreamExt;
@@ -437,11 +438,16 @@ async fn forward<A: Adapter>(
 
 async fn publish_positions(state: &AppState, channel: &str, batch: &serde_json::Value) {
     let result = async {
-        let mut conn = state.infra.redis.conn().await.map_err(|e| e.to_string())?;
+        let mut conn = state
+            .infra
+            .redis
+            .shared()
+            .await
+            .map_err(|e| e.to_string())?;
         redis::cmd("PUBLISH")
             .arg(channel)
             .arg(batch.to_string())
-            .query_async::<i64>(&mut *conn)
+            .query_async::<i64>(&mut conn)
             .await
             .map_err(|e| e.to_string())
     }
@@ -460,7 +466,7 @@ async fn presence<A: Adapter>(io: SocketIo<A>, state: AppState, shutdown: Cancel
             _ = shutdown.cancelled() => return,
             _ = interval.tick() => {}
         }
-        let mut by_event: HashMap<Uuid, Vec<String>> = HashMap::new();
+        let mut by_event: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for socket in io.sockets() {
             let (Some(SocketUser(user)), Some(QueueWatch(events))) = (
                 socket.extensions.get::<SocketUser>(),
@@ -469,32 +475,41 @@ async fn presence<A: Adapter>(io: SocketIo<A>, state: AppState, shutdown: Cancel
                 continue;
             };
             for event_id in events {
-                by_event.entry(event_id).or_default().push(user.to_string());
+                by_event.entry(event_id).or_default().push(user);
             }
         }
         if by_event.is_empty() {
             continue;
         }
-        let now = crate::queue::now_ms();
-        let mut pipe = redis::pipe();
-        for (event_id, users) in &by_event {
-            let keys = EventKeys::new(&state.infra.redis, *event_id);
-            for chunk in users.chunks(1000) {
-                let mut cmd = redis::cmd("ZADD");
-                cmd.arg(keys.seen()).arg("XX");
-                for u in chunk {
-                    cmd.arg(now).arg(u);
-                }
-                pipe.add_command(cmd).ignore();
-            }
-        }
-        let result: Result<(), _> = match state.infra.redis.conn().await {
-            Ok(mut conn) => pipe
-                .query_async(&mut *conn)
+        let now = crate::queue::now_ms().to_string();
+        let result: Result<(), String> = async {
+            let mut conn = state
+                .infra
+                .redis
+                .shared()
                 .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+                .map_err(|e| e.to_string())?;
+            for (event_id, users) in &by_event {
+                let keys = EventKeys::new(&state.infra.redis, *event_id);
+                // The touch script, in slices, so no single call holds Redis for long.
+                for chunk in users.chunks(500) {
+                    let mut invocation = SCRIPTS.touch.prepare_invoke();
+                    for k in keys.all() {
+                        invocation.key(k);
+                    }
+                    invocation.arg(&now);
+                    for u in chunk {
+                        invocation.arg(u.to_string()).arg(u.as_bytes());
+                    }
+                    let _: i64 = invocation
+                        .invoke_async(&mut conn)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Ok(())
+        }
+        .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "socket.io presence refresh failed");
         }

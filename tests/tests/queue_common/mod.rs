@@ -67,28 +67,62 @@ pub async fn admin_view(app: &TestApp, admin: &str, event_id: Uuid) -> Value {
     res.json().await.unwrap()
 }
 
-/// A real `socket.io-client` 4.8 (node, `tests/socketio/watch.mjs`) connected as one fan; its
-/// output is one JSON value per line.
+/// An official Socket.IO client connected as one fan: `socket.io-client` 4.8 (node,
+/// `tests/socketio/watch.mjs`) or `python-socketio` 5 (`tests/socketio/watch.py`, from the
+/// project venv). Both print one JSON value per line, in the same shapes.
 pub struct SocketClient {
     lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
     _child: tokio::process::Child,
 }
 
 impl SocketClient {
-    /// Starts the client against `app` for `event_id`; it exits after `exit_on` arrives.
+    /// Starts the JavaScript client against `app` for `event_id`; it exits after `exit_on`
+    /// arrives.
     pub async fn start(app: &TestApp, token: &str, event_id: Uuid, exit_on: &str) -> Self {
         let root = tiketi_tests::workspace_root().join("tests");
         assert!(
             root.join("node_modules/socket.io-client").exists(),
             "socket.io-client is not installed: run `npm ci --prefix tests` (scripts/test.sh does)"
         );
-        let mut child = tokio::process::Command::new("node")
-            .arg(root.join("socketio/watch.mjs"))
+        let mut command = tokio::process::Command::new("node");
+        command.arg(root.join("socketio/watch.mjs"));
+        Self::spawn(command, app, token, event_id, exit_on)
+    }
+
+    /// Starts the Python client (`python-socketio`, installed in `.tiketi/venv` by
+    /// `scripts/test.sh` from `scripts/requirements-test-clients.txt`).
+    pub async fn start_python(app: &TestApp, token: &str, event_id: Uuid, exit_on: &str) -> Self {
+        let root = tiketi_tests::workspace_root();
+        let python = root.join(".tiketi/venv/bin/python");
+        let installed = std::process::Command::new(&python)
+            .args(["-c", "import socketio"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed,
+            "python-socketio is not installed in {}: run scripts/test.sh (ensure_test_clients)",
+            python.display()
+        );
+        let mut command = tokio::process::Command::new(python);
+        command
+            .arg(root.join("tests/socketio/watch.py"))
+            .env("PYTHONUNBUFFERED", "1");
+        Self::spawn(command, app, token, event_id, exit_on)
+    }
+
+    fn spawn(
+        mut command: tokio::process::Command,
+        app: &TestApp,
+        token: &str,
+        event_id: Uuid,
+        exit_on: &str,
+    ) -> Self {
+        let mut child = command
             .args([&app.url(""), token, &event_id.to_string(), exit_on, "30000"])
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect("node is installed");
+            .expect("the client's interpreter is installed");
         let stdout = child.stdout.take().expect("piped stdout");
         use tokio::io::AsyncBufReadExt;
         Self {

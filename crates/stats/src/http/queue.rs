@@ -118,7 +118,7 @@ type Snapshot = (
         Option<String>,
         Option<String>,
     ),
-    i64,
+    Option<i64>,
     i64,
     i64,
     HashMap<String, i64>,
@@ -136,7 +136,7 @@ async fn read_queue(infra: &Infra, event_id: Uuid, live: bool) -> ApiResult<Queu
         .cmd("HMGET")
         .arg(keys.cfg())
         .arg(&["enabled", "paused", "mode", "max_active", "title"])
-        .zcard(keys.waiting())
+        .hget(keys.waiting(), "count")
         .zcount(keys.active(), format!("({now}"), "+inf")
         .zcard(keys.pre())
         .hgetall(keys.stats())
@@ -145,6 +145,7 @@ async fn read_queue(infra: &Infra, event_id: Uuid, live: bool) -> ApiResult<Queu
         .query_async(&mut *conn)
         .await?;
     let (enabled, paused, mode, max_active, title) = cfg;
+    let waiting = waiting.unwrap_or(0);
     let stat = |name: &str| stats.get(name).copied().unwrap_or(0);
     let mut history: Vec<Admissions> = rate
         .iter()

@@ -130,7 +130,7 @@ async fn run_script(
     state: &AppState,
     event_id: Uuid,
     script: &redis::Script,
-    args: &[String],
+    args: &[&[u8]],
 ) -> Result<Vec<RedisValue>, ApiError> {
     let keys = EventKeys::new(&state.infra.redis, event_id);
     for _ in 0..2 {
@@ -139,12 +139,12 @@ async fn run_script(
             invocation.key(k);
         }
         for a in args {
-            invocation.arg(a);
+            invocation.arg(*a);
         }
-        let answer: Vec<RedisValue> = {
-            let mut conn = state.infra.redis.conn().await?;
-            invocation.invoke_async(&mut *conn).await?
-        };
+        // The shared multiplexed connection: a surge of joins pipelines on one socket instead
+        // of queueing for pool slots.
+        let mut conn = state.infra.redis.shared().await?;
+        let answer: Vec<RedisValue> = invocation.invoke_async(&mut conn).await?;
         if text(answer.first()) != "nocfg" {
             return Ok(answer);
         }
@@ -182,11 +182,12 @@ fn report_of(answer: &[RedisValue]) -> Report {
 
 /// Joins (or re-joins) `user_id` to `event_id`'s queue.
 pub async fn join(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<Report, ApiError> {
+    let (user, now) = (user_id.to_string(), now_ms().to_string());
     let answer = run_script(
         state,
         event_id,
         &SCRIPTS.join,
-        &[user_id.to_string(), now_ms().to_string()],
+        &[user.as_bytes(), now.as_bytes(), user_id.as_bytes()],
     )
     .await?;
     let report = report_of(&answer);
@@ -208,15 +209,13 @@ pub async fn status(
     event_id: Uuid,
     touch: bool,
 ) -> Result<Report, ApiError> {
+    let (user, now) = (user_id.to_string(), now_ms().to_string());
+    let touch: &[u8] = if touch { b"1" } else { b"0" };
     let answer = run_script(
         state,
         event_id,
         &SCRIPTS.status,
-        &[
-            user_id.to_string(),
-            now_ms().to_string(),
-            if touch { "1" } else { "0" }.to_owned(),
-        ],
+        &[user.as_bytes(), now.as_bytes(), touch, user_id.as_bytes()],
     )
     .await?;
     Ok(report_of(&answer))
@@ -225,11 +224,12 @@ pub async fn status(
 /// Leaves the queue: frees an admitted fan's slot at once, or gives up a waiting place.
 /// Answers what the fan was (`active`, `queued`, `pre`, `none`).
 pub async fn leave(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<String, ApiError> {
+    let (user, now) = (user_id.to_string(), now_ms().to_string());
     let answer = run_script(
         state,
         event_id,
         &SCRIPTS.leave,
-        &[user_id.to_string(), now_ms().to_string()],
+        &[user.as_bytes(), now.as_bytes(), user_id.as_bytes()],
     )
     .await?;
     Ok(text(answer.first()))
@@ -324,7 +324,8 @@ pub struct AdminView {
 pub async fn admin_view(state: &AppState, event_id: Uuid) -> Result<AdminView, ApiError> {
     let settings = settings::load_existing(&state.infra, event_id).await?;
     settings::cache(&state.infra, &settings).await?;
-    let a = run_script(state, event_id, &SCRIPTS.view, &[now_ms().to_string()]).await?;
+    let now = now_ms().to_string();
+    let a = run_script(state, event_id, &SCRIPTS.view, &[now.as_bytes()]).await?;
     let n = |i: usize| a.get(i).map(int).unwrap_or(0) as u64;
     let active = n(3);
     Ok(AdminView {
@@ -344,6 +345,60 @@ pub async fn admin_view(state: &AppState, event_id: Uuid) -> Result<AdminView, A
         tickets_issued: n(11),
         settings,
     })
+}
+
+/// The waiting fans of `event_id` in queue order (the processor's position batch), decoded from
+/// the bitmap and ticket records the `order` script returns in one atomic read.
+pub async fn waiting_order(state: &AppState, event_id: Uuid) -> Result<Vec<Uuid>, ApiError> {
+    let a = run_script(state, event_id, &SCRIPTS.order, &[]).await?;
+    Ok(decode_order(&a))
+}
+
+fn bytes(v: Option<&RedisValue>) -> &[u8] {
+    match v {
+        Some(RedisValue::BulkString(b)) => b,
+        _ => &[],
+    }
+}
+
+/// Decodes the `order` script's answer: `{head, seq, b0, bits, c0, chunks...}`.
+fn decode_order(a: &[RedisValue]) -> Vec<Uuid> {
+    let n = |i: usize| a.get(i).map(int).unwrap_or(0);
+    let (head, seq, b0, c0) = (n(0), n(1), n(2), n(4));
+    let bits = bytes(a.get(3));
+    let chunks = a.get(5..).unwrap_or_default();
+    let mut out = Vec::new();
+    for t in head.max(0)..=seq {
+        let byte = bits.get((t / 8 - b0) as usize).copied().unwrap_or(0);
+        if byte & (0x80 >> (t % 8)) == 0 {
+            continue;
+        }
+        let chunk = bytes(chunks.get((t / scripts::CHUNK - c0) as usize));
+        let off = (t % scripts::CHUNK) as usize * scripts::RECORD;
+        if let Some(id) = chunk
+            .get(off..off + 16)
+            .and_then(|b| Uuid::from_slice(b).ok())
+        {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// When a waiting fan joined (Unix ms), from its ticket record; `None` when not waiting. The
+/// record keeps milliseconds modulo 2^32, so this is exact for waits shorter than 49 days.
+pub async fn joined_at(
+    state: &AppState,
+    user_id: Uuid,
+    event_id: Uuid,
+) -> Result<Option<i64>, ApiError> {
+    let a = run_script(state, event_id, &SCRIPTS.inspect, &[user_id.as_bytes()]).await?;
+    if a.len() < 3 {
+        return Ok(None);
+    }
+    let now = now_ms();
+    let waited = (now - int(&a[1])).rem_euclid(1 << 32);
+    Ok(Some(now - waited))
 }
 
 /// Empties the queue; answers how many were waiting, active and pre-queued.

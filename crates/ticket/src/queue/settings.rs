@@ -183,8 +183,8 @@ pub async fn cache(infra: &Infra, settings: &Settings) -> Result<(), ApiError> {
     } else {
         pipe.expire(keys.cfg(), DISABLED_CACHE_SECS).ignore();
     }
-    let mut conn = infra.redis.conn().await?;
-    let () = pipe.query_async(&mut *conn).await?;
+    let mut conn = infra.redis.shared().await?;
+    let () = pipe.query_async(&mut conn).await?;
     Ok(())
 }
 

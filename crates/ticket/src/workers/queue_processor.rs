@@ -71,6 +71,10 @@ pub fn positions_of(batch: &serde_json::Value) -> Vec<(Uuid, serde_json::Value)>
 /// Time-in-queue samples kept per event.
 pub const MAX_TIQ_SAMPLES: i64 = 10_000;
 
+/// Tickets the idle sweep looks at per tick: a line spanning at most this many tickets has every
+/// waiting fan checked every tick; a longer one within `ceil(span / IDLE_SWEEP)` ticks.
+pub const IDLE_SWEEP: i64 = 8192;
+
 /// What one tick did for one event.
 #[derive(Debug, Clone, Default)]
 pub struct EventTick {
@@ -219,7 +223,12 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
         state,
         &keys,
         &SCRIPTS.admit,
-        &[now.to_string(), lease.clone(), MAX_TIQ_SAMPLES.to_string()],
+        &[
+            now.to_string(),
+            lease.clone(),
+            MAX_TIQ_SAMPLES.to_string(),
+            IDLE_SWEEP.to_string(),
+        ],
     )
     .await?;
     let answer: Vec<RedisValue> = Vec::from_redis_value(answer)?;
@@ -271,10 +280,11 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
     // per tick instead of one adapter PUBLISH per fan: measured, the per-fan publishes did not
     // reach 10,000 waiting fans on 2 cores.
     if result.waiting > 0 {
-        let waiting: Vec<String> = {
-            let mut conn = state.infra.redis.conn().await?;
-            conn.zrange(keys.waiting(), 0, -1).await?
-        };
+        let waiting: Vec<String> = crate::queue::waiting_order(state, event_id)
+            .await?
+            .iter()
+            .map(Uuid::to_string)
+            .collect();
         let size = waiting.len() as u64;
         state.realtime.emit(
             Room::Queue(event_id),
