@@ -1,8 +1,10 @@
 //! Where reservations end: `GET /api/stats/conversion?days` (reserved -> paid -> confirmed) and
 //! `/cancellations?days` (cancelled, expired, refunded, and why). Both look at reservations
-//! created in the window, counted from `ticket.reservations` alone; payments and refunds are
-//! counted from their own tables (`EXISTS`, never a join), so nothing is multiplied. Rates are
-//! percentages with 2 decimals, 0 when there is nothing to divide.
+//! created in the window: `/cancellations` from the per-hour rollup of `ticket.reservations`
+//! (`ticket.sales_by_hour_live`, exact, see the `sales_rollups` migration), `/conversion` from
+//! `ticket.reservations` itself; payments and refunds are counted from their own tables
+//! (`EXISTS`, never a join), so nothing is multiplied. Rates are percentages with 2 decimals, 0
+//! when there is nothing to divide.
 
 use axum::Router;
 use axum::extract::State;
@@ -113,12 +115,14 @@ async fn cancellations(
     let db = &state.infra.db;
     let summary: Cancellations = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH c AS (
-            SELECT count(*) AS reservations,
-                   count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-                   count(*) FILTER (WHERE status = 'expired') AS expired,
-                   COALESCE(sum(total_amount) FILTER (WHERE status = 'cancelled'), 0)::bigint
+            SELECT COALESCE(sum(reservations), 0)::bigint AS reservations,
+                   COALESCE(sum(reservations) FILTER (WHERE status = 'cancelled'), 0)::bigint
+                       AS cancelled,
+                   COALESCE(sum(reservations) FILTER (WHERE status = 'expired'), 0)::bigint
+                       AS expired,
+                   COALESCE(sum(amount) FILTER (WHERE status = 'cancelled'), 0)::bigint
                        AS cancelled_amount
-              FROM ticket.reservations WHERE created_at >= {start}
+              FROM ticket.sales_by_hour_live WHERE hour >= {start}
         ), f AS (
             SELECT count(*) AS refunds, COALESCE(sum(amount), 0)::bigint AS refunded_amount
               FROM payment.refunds WHERE created_at >= {start}
