@@ -469,14 +469,48 @@ LANGUAGE sql AS $$
            refunded_amount = t.refunded_amount + excluded.refunded_amount;
 $$;
 
+-- Payments per event and local day (Asia/Seoul, the stats time zone) of their reservation's
+-- creation, and status: the per-event payment figures and the payment steps of the conversion
+-- funnel (whose windows are whole local days). The event and day are read from the
+-- reservation (the payment service reads reservations already; it writes only this schema).
+-- A payment whose reservation no longer exists is not counted, as the per-reservation queries
+-- did not; reservations only disappear with their event, and readers join the events that
+-- still exist. Changing the stats time zone means rebuilding this rollup.
+CREATE TABLE payment.sales_by_reservation (
+    event_id        uuid NOT NULL,
+    day             date NOT NULL,
+    status          text NOT NULL,
+    shard           smallint NOT NULL,
+    payments        bigint NOT NULL,
+    amount          bigint NOT NULL,
+    refunded_amount bigint NOT NULL,
+    CONSTRAINT sales_by_reservation_pkey PRIMARY KEY (event_id, day, status, shard)
+);
+CREATE INDEX sales_by_reservation_day_idx ON payment.sales_by_reservation (day);
+
+CREATE FUNCTION payment.sales_by_reservation_apply(p payment.payments, sign integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO payment.sales_by_reservation AS t
+        (event_id, day, status, shard, payments, amount, refunded_amount)
+    SELECT r.event_id, (r.created_at AT TIME ZONE 'Asia/Seoul')::date, p.status,
+           pg_backend_pid() % 16, sign, sign * p.amount, sign * p.refunded_amount
+      FROM ticket.reservations r WHERE r.id = p.reservation_id
+    ON CONFLICT (event_id, day, status, shard) DO UPDATE
+       SET payments = t.payments + excluded.payments,
+           amount = t.amount + excluded.amount,
+           refunded_amount = t.refunded_amount + excluded.refunded_amount;
+$$;
+
 CREATE FUNCTION payment.sales_on_payment() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         PERFORM payment.sales_apply(OLD, -1);
+        PERFORM payment.sales_by_reservation_apply(OLD, -1);
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN
         PERFORM payment.sales_apply(NEW, 1);
+        PERFORM payment.sales_by_reservation_apply(NEW, 1);
     END IF;
     RETURN NULL;
 END
@@ -485,25 +519,72 @@ $$;
 CREATE TRIGGER payments_sales_insert_delete AFTER INSERT OR DELETE ON payment.payments
     FOR EACH ROW EXECUTE FUNCTION payment.sales_on_payment();
 CREATE TRIGGER payments_sales_update AFTER UPDATE ON payment.payments
-    FOR EACH ROW WHEN ((OLD.method, OLD.status, OLD.amount, OLD.refunded_amount)
-                       IS DISTINCT FROM (NEW.method, NEW.status, NEW.amount, NEW.refunded_amount))
+    FOR EACH ROW WHEN ((OLD.method, OLD.status, OLD.amount, OLD.refunded_amount, OLD.reservation_id)
+                       IS DISTINCT FROM
+                       (NEW.method, NEW.status, NEW.amount, NEW.refunded_amount, NEW.reservation_id))
     EXECUTE FUNCTION payment.sales_on_payment();
 
--- Recomputes the payment rollup from the table (backfill, bulk loads).
+-- Refunds per creation hour (UTC, as ticket.utc_hour) and reason ('unspecified' when blank),
+-- for /cancellations.
+CREATE TABLE payment.refunds_by_hour (
+    hour    timestamptz NOT NULL,
+    reason  text NOT NULL,
+    refunds bigint NOT NULL,
+    amount  bigint NOT NULL,
+    CONSTRAINT refunds_by_hour_pkey PRIMARY KEY (hour, reason)
+);
+
+CREATE FUNCTION payment.refunds_apply(f payment.refunds, sign integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO payment.refunds_by_hour AS t (hour, reason, refunds, amount)
+    VALUES (date_trunc('hour', f.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+            COALESCE(NULLIF(btrim(f.reason), ''), 'unspecified'),
+            sign, sign * f.amount)
+    ON CONFLICT (hour, reason) DO UPDATE
+       SET refunds = t.refunds + excluded.refunds, amount = t.amount + excluded.amount;
+$$;
+
+CREATE FUNCTION payment.refunds_on_refund() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM payment.refunds_apply(OLD, -1);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        PERFORM payment.refunds_apply(NEW, 1);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER refunds_sales AFTER INSERT OR UPDATE OR DELETE ON payment.refunds
+    FOR EACH ROW EXECUTE FUNCTION payment.refunds_on_refund();
+
+-- Recomputes the payment rollups from the tables (backfill, bulk loads).
 CREATE FUNCTION payment.sales_rebuild() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    LOCK TABLE payment.payments, payment.sales_by_method IN EXCLUSIVE MODE;
+    LOCK TABLE payment.payments, payment.sales_by_method, payment.sales_by_reservation,
+               payment.refunds, payment.refunds_by_hour IN EXCLUSIVE MODE;
     DELETE FROM payment.sales_by_method;
     INSERT INTO payment.sales_by_method (method, status, shard, payments, amount, refunded_amount)
     SELECT COALESCE(method, 'unknown'), status, 0, count(*), sum(amount), sum(refunded_amount)
       FROM payment.payments GROUP BY 1, 2;
+    DELETE FROM payment.sales_by_reservation;
+    INSERT INTO payment.sales_by_reservation
+        (event_id, day, status, shard, payments, amount, refunded_amount)
+    SELECT r.event_id, (r.created_at AT TIME ZONE 'Asia/Seoul')::date, p.status, 0, count(*),
+           sum(p.amount), sum(p.refunded_amount)
+      FROM payment.payments p JOIN ticket.reservations r ON r.id = p.reservation_id
+     GROUP BY 1, 2, 3;
+    DELETE FROM payment.refunds_by_hour;
+    INSERT INTO payment.refunds_by_hour (hour, reason, refunds, amount)
+    SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+           COALESCE(NULLIF(btrim(reason), ''), 'unspecified'), count(*), sum(amount)
+      FROM payment.refunds GROUP BY 1, 2;
 END
 $$;
 
--- Refunds in a window with their amount and reason, from the index alone.
-CREATE INDEX refunds_created_stats_idx ON payment.refunds (created_at) INCLUDE (amount, reason);
-DROP INDEX payment.refunds_created_idx;
 
 -- Backfill from the rows already there.
 SELECT ticket.sales_rebuild();

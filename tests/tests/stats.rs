@@ -750,6 +750,14 @@ async fn rollups(conn: &mut sqlx::PgConnection) -> Vec<String> {
                        sum(refunded_amount))
            FROM payment.sales_by_method GROUP BY method, status
          HAVING sum(payments) <> 0 OR sum(amount) <> 0 OR sum(refunded_amount) <> 0
+         UNION ALL
+         SELECT format('payments of %s %s %s %s %s %s', event_id, day, status, sum(payments),
+                       sum(amount), sum(refunded_amount))
+           FROM payment.sales_by_reservation GROUP BY event_id, day, status
+         HAVING sum(payments) <> 0 OR sum(amount) <> 0 OR sum(refunded_amount) <> 0
+         UNION ALL
+         SELECT format('refunds %s %s %s %s', hour, reason, refunds, amount)
+           FROM payment.refunds_by_hour WHERE refunds <> 0 OR amount <> 0
          ORDER BY 1",
     )
     .fetch_all(conn)
@@ -770,6 +778,8 @@ async fn the_sales_rollups_match_a_recount_after_every_kind_of_change() {
         "UPDATE ticket.reservations SET status = 'cancelled', cancelled_at = now(),
                 payment_status = 'refunded' WHERE reservation_number = 'R-1'",
         "UPDATE payment.payments SET status = 'refunded', refunded_amount = amount WHERE order_id = 'O-1'",
+        "INSERT INTO payment.refunds (payment_id, amount, reason)
+         SELECT id, amount, '  ' FROM payment.payments WHERE order_id = 'O-1'",
         // A partial refund, and a payment that changes method.
         "UPDATE payment.payments SET status = 'partially_refunded', refunded_amount = 10000
           WHERE order_id = 'O-4'",

@@ -227,15 +227,17 @@ async fn event_stats(
     .bind(event_id)
     .fetch_all(db)
     .await?;
-    // payments.reservation_id is unique, so this semi-join sees each payment once.
+    // From the payments rollup per event (exact; payments.reservation_id is unique, so each
+    // payment is one row there).
     let payments: EventPayments = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status IN ('completed', 'partially_refunded')) AS completed_payments,
+        "SELECT COALESCE(sum(payments) FILTER (WHERE status IN ('completed', 'partially_refunded')), 0)::bigint
+                    AS completed_payments,
                 COALESCE(sum(amount - refunded_amount)
                     FILTER (WHERE status IN ('completed', 'partially_refunded')), 0)::bigint AS payment_revenue,
                 COALESCE(sum(refunded_amount), 0)::bigint AS refunded_amount,
-                count(*) FILTER (WHERE status = 'failed') AS failed_payments
-           FROM payment.payments
-          WHERE reservation_id IN (SELECT id FROM ticket.reservations WHERE event_id = $1)",
+                COALESCE(sum(payments) FILTER (WHERE status = 'failed'), 0)::bigint AS failed_payments
+           FROM payment.sales_by_reservation
+          WHERE event_id = $1",
     )
     .bind(event_id)
     .fetch_one(db)
