@@ -93,6 +93,12 @@ CREATE TABLE ticket.seat_capacity (
     CONSTRAINT seat_capacity_pkey PRIMARY KEY (event_id, section, row_number)
 );
 
+-- Two covering indexes of the first stats migration serve no query any more (the windows and
+-- per-event figures read the rollups); every seat hold paid for them on its reservation insert.
+-- reservations_event_idx (event_id, status) and reservations_created_idx (created_at) remain.
+DROP INDEX ticket.reservations_created_stats_idx;
+DROP INDEX ticket.reservations_event_stats_idx;
+
 -- The live part readers add: pending reservations, by creation time.
 CREATE INDEX reservations_pending_stats_idx ON ticket.reservations (created_at)
     INCLUDE (event_id, user_id, total_amount) WHERE status = 'pending';
