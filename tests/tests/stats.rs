@@ -826,7 +826,7 @@ async fn the_sales_rollups_match_a_recount_after_every_kind_of_change() {
             .unwrap_or_else(|e| panic!("{e}: {sql}"));
     }
     let mut conn = pool.acquire().await.unwrap();
-    let kept = rollups(&mut *conn).await;
+    let kept = rollups(&mut conn).await;
     assert!(
         kept.iter()
             .any(|l| l.starts_with(&format!("event {} confirmed", f.seated))),
@@ -837,7 +837,7 @@ async fn the_sales_rollups_match_a_recount_after_every_kind_of_change() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    let recounted = rollups(&mut *tx).await;
+    let recounted = rollups(&mut tx).await;
     tx.rollback().await.unwrap();
     assert_eq!(kept, recounted);
 }
