@@ -247,6 +247,49 @@ async fn a_fan_may_not_hold_more_than_the_limit_across_reservations() {
 }
 
 #[tokio::test]
+async fn one_fan_racing_with_itself_stays_within_the_limit() {
+    // The limit is 4 per fan and event; eight single-seat holds of the same fan at once.
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = std::sync::Arc::new(TestApp::spawn(pool.clone()).await);
+    let (fan, token) = app.tokens().fan();
+    let event = event_on_sale(&pool).await;
+    let seat_ids = seats(&pool, event, 8).await;
+
+    let mut race = JoinSet::new();
+    for seat in seat_ids {
+        let (app, token) = (app.clone(), token.clone());
+        race.spawn(async move {
+            let response = hold(&app, &token, event, &[seat]).await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("json answer");
+            (status, body)
+        });
+    }
+    let mut held = 0;
+    while let Some(result) = race.join_next().await {
+        let (status, body) = result.expect("task");
+        match status {
+            201 => held += 1,
+            409 => assert_eq!(body["code"], "ticket_limit_exceeded", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(held, 4);
+    let seats_held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ticket.reservation_seats rs
+           JOIN ticket.reservations r ON r.id = rs.reservation_id
+          WHERE r.user_id = $1 AND r.status = 'pending'",
+    )
+    .bind(fan.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(seats_held, 4);
+    audit_no_double_allocation(&pool).await;
+}
+
+#[tokio::test]
 async fn the_hold_statement_uses_the_partial_index_on_available_seats() {
     let db = test_db().await;
     let pool = db.pool.clone();
@@ -267,7 +310,7 @@ async fn the_hold_statement_uses_the_partial_index_on_available_seats() {
         .await
         .unwrap();
     let prepare = format!(
-        "PREPARE hold(uuid, uuid[], uuid, text, uuid, timestamptz) AS {}",
+        "PREPARE hold(uuid, uuid[], uuid, text, uuid, int, int) AS {}",
         tiketi_ticket::http::holds::HOLD_SQL
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
@@ -280,7 +323,7 @@ async fn the_hold_statement_uses_the_partial_index_on_available_seats() {
         .collect::<Vec<_>>()
         .join(",");
     let explain = format!(
-        "EXPLAIN EXECUTE hold('{event}', ARRAY[{seat_list}]::uuid[], '{}', 'TKX', '{}', now())",
+        "EXPLAIN EXECUTE hold('{event}', ARRAY[{seat_list}]::uuid[], '{}', 'TKX', '{}', 300, 4)",
         Uuid::new_v4(),
         Uuid::new_v4()
     );

@@ -36,6 +36,13 @@ pub async fn open_event(conn: &mut PgConnection, event_id: Uuid) -> Result<SaleE
     .fetch_optional(&mut *conn)
     .await?;
     let event = event.ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    check_window(&event)?;
+    Ok(event)
+}
+
+/// 409 `event_cancelled`, `sale_not_open` or `sale_closed` unless `event` is on sale at its
+/// `now`.
+pub fn check_window(event: &SaleEvent) -> Result<(), ApiError> {
     if event.status == "cancelled" {
         return Err(ApiError::conflict(
             "event_cancelled",
@@ -55,56 +62,32 @@ pub async fn open_event(conn: &mut PgConnection, event_id: Uuid) -> Result<SaleE
             "the sale for this event has closed",
         ));
     }
-    Ok(event)
-}
-
-/// Serialises one fan's reservations for one event until the transaction ends, so two requests
-/// from the same fan cannot both pass the per-fan limit. Other fans are not affected.
-pub async fn lock_fan(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    event_id: Uuid,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 7))")
-        .bind(user_id)
-        .bind(event_id)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 
-/// Seats plus general-admission tickets the fan holds or owns for the event right now
-/// (confirmed, or pending and not yet expired).
-pub async fn live_tickets(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    event_id: Uuid,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "WITH live AS (
-            SELECT id FROM ticket.reservations
-            WHERE user_id = $1 AND event_id = $2
-              AND (status = 'confirmed' OR (status = 'pending' AND expires_at > now()))
-         )
-         SELECT (SELECT count(*) FROM ticket.reservation_seats WHERE reservation_id IN (SELECT id FROM live))
-              + COALESCE((SELECT sum(quantity) FROM ticket.reservation_items
-                          WHERE reservation_id IN (SELECT id FROM live)), 0)::bigint",
-    )
-    .bind(user_id)
-    .bind(event_id)
-    .fetch_one(&mut *conn)
-    .await
-}
-
-/// 409 `ticket_limit_exceeded` unless `wanted` more tickets keep the fan within `max`.
-pub async fn check_fan_limit(
+/// Locks the fan for the event until the transaction ends (two requests of the same fan cannot
+/// both pass the limit; other fans are not affected), then answers 409 `ticket_limit_exceeded`
+/// unless `wanted` more tickets keep the fan within `max`. Live tickets are seats plus
+/// general-admission tickets of reservations confirmed, or pending and unexpired; the SQL
+/// function counts them on a snapshot taken after the lock was granted (see its migration).
+pub async fn lock_and_check_fan_limit(
     conn: &mut PgConnection,
     user_id: Uuid,
     event_id: Uuid,
     wanted: usize,
     max: u32,
 ) -> Result<(), ApiError> {
-    let live = live_tickets(conn, user_id, event_id).await?;
+    let live: i64 = sqlx::query_scalar("SELECT ticket.lock_fan_live_tickets($1, $2)")
+        .bind(user_id)
+        .bind(event_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    check_fan_limit(live, wanted, max)
+}
+
+/// 409 `ticket_limit_exceeded` unless `wanted` more tickets on top of the `live` ones keep the
+/// fan within `max`.
+pub fn check_fan_limit(live: i64, wanted: usize, max: u32) -> Result<(), ApiError> {
     if live + wanted as i64 > i64::from(max) {
         return Err(ApiError::conflict_with(
             "ticket_limit_exceeded",

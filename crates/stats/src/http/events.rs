@@ -6,6 +6,10 @@
 //! Each figure comes from its own CTE aggregated to one row per event (or section, or ticket
 //! type) before anything is joined, so a reservation with several seats or items is counted
 //! once in reservations and revenue (the old `/events` multiplied revenue by its seat join).
+//! Reservation counts, revenue, tickets sold and seats sold per section and row are read from
+//! the trigger-kept rollups (`ticket.sales_by_event_live`, `ticket.seat_sales`, and seat
+//! capacity from `ticket.seat_capacity`; exact, see the `sales_rollups` migration);
+//! general-admission capacity from the ticket types.
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -34,29 +38,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
 const EVENT_ROWS_SQL: &str = "
     WITH r AS (
         SELECT event_id,
-               count(*) AS reservations,
-               count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
-               count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-               sum(total_amount) FILTER (WHERE status = 'confirmed') AS revenue
-          FROM ticket.reservations
+               sum(reservations) AS reservations,
+               sum(reservations) FILTER (WHERE status = 'confirmed') AS confirmed,
+               sum(reservations) FILTER (WHERE status = 'cancelled') AS cancelled,
+               sum(amount) FILTER (WHERE status = 'confirmed') AS revenue,
+               sum(tickets) FILTER (WHERE status = 'confirmed') AS sold
+          FROM ticket.sales_by_event_live
          WHERE ($1::uuid IS NULL OR event_id = $1)
          GROUP BY event_id
     ), seat_cap AS (
-        SELECT event_id, count(*) AS n FROM ticket.seats
+        SELECT event_id, sum(seats) AS n FROM ticket.seat_capacity
          WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY event_id
     ), ga_cap AS (
         SELECT event_id, sum(total_quantity) AS n FROM ticket.ticket_types
          WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY event_id
-    ), seat_sold AS (
-        SELECT r.event_id, count(*) AS n
-          FROM ticket.reservation_seats rs JOIN ticket.reservations r ON r.id = rs.reservation_id
-         WHERE r.status = 'confirmed' AND ($1::uuid IS NULL OR r.event_id = $1)
-         GROUP BY r.event_id
-    ), ga_sold AS (
-        SELECT r.event_id, sum(ri.quantity) AS n
-          FROM ticket.reservation_items ri JOIN ticket.reservations r ON r.id = ri.reservation_id
-         WHERE r.status = 'confirmed' AND ($1::uuid IS NULL OR r.event_id = $1)
-         GROUP BY r.event_id
     ), rows AS (
         SELECT e.id AS event_id, e.title, e.status, e.event_date,
                COALESCE(r.reservations, 0)::bigint AS reservations,
@@ -64,13 +59,11 @@ const EVENT_ROWS_SQL: &str = "
                COALESCE(r.cancelled, 0)::bigint AS cancelled_reservations,
                COALESCE(r.revenue, 0)::bigint AS revenue,
                (COALESCE(seat_cap.n, 0) + COALESCE(ga_cap.n, 0))::bigint AS capacity,
-               (COALESCE(seat_sold.n, 0) + COALESCE(ga_sold.n, 0))::bigint AS tickets_sold
+               COALESCE(r.sold, 0)::bigint AS tickets_sold
           FROM ticket.events e
           LEFT JOIN r ON r.event_id = e.id
           LEFT JOIN seat_cap ON seat_cap.event_id = e.id
           LEFT JOIN ga_cap ON ga_cap.event_id = e.id
-          LEFT JOIN seat_sold ON seat_sold.event_id = e.id
-          LEFT JOIN ga_sold ON ga_sold.event_id = e.id
          WHERE ($1::uuid IS NULL OR e.id = $1)
     )
     SELECT *,
@@ -165,15 +158,14 @@ struct SectionRow {
 /// reservations), their revenue at the price paid, and the average price paid.
 const SECTION_ROWS_SQL: &str = "
     WITH cap AS (
-        SELECT section, count(*) AS total FROM ticket.seats
+        SELECT section, sum(seats) AS total FROM ticket.seat_capacity
          WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY section
+        HAVING sum(seats) > 0
     ), sold AS (
-        SELECT s.section, count(*) AS sold, sum(rs.price) AS revenue
-          FROM ticket.reservation_seats rs
-          JOIN ticket.seats s ON s.id = rs.seat_id
-          JOIN ticket.reservations r ON r.id = rs.reservation_id
-         WHERE r.status = 'confirmed' AND ($1::uuid IS NULL OR r.event_id = $1)
-         GROUP BY s.section
+        SELECT section, sum(seats) AS sold, sum(revenue) AS revenue
+          FROM ticket.seat_sales
+         WHERE ($1::uuid IS NULL OR event_id = $1)
+         GROUP BY section
     )
     SELECT cap.section,
            cap.total::bigint AS total_seats,
@@ -264,15 +256,17 @@ async fn event_stats(
     .bind(event_id)
     .fetch_all(db)
     .await?;
-    // payments.reservation_id is unique, so this semi-join sees each payment once.
+    // From the payments rollup per event (exact; payments.reservation_id is unique, so each
+    // payment is one row there).
     let payments: EventPayments = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status IN ('completed', 'partially_refunded')) AS completed_payments,
+        "SELECT COALESCE(sum(payments) FILTER (WHERE status IN ('completed', 'partially_refunded')), 0)::bigint
+                    AS completed_payments,
                 COALESCE(sum(amount - refunded_amount)
                     FILTER (WHERE status IN ('completed', 'partially_refunded')), 0)::bigint AS payment_revenue,
                 COALESCE(sum(refunded_amount), 0)::bigint AS refunded_amount,
-                count(*) FILTER (WHERE status = 'failed') AS failed_payments
-           FROM payment.payments
-          WHERE reservation_id IN (SELECT id FROM ticket.reservations WHERE event_id = $1)",
+                COALESCE(sum(payments) FILTER (WHERE status = 'failed'), 0)::bigint AS failed_payments
+           FROM payment.sales_by_reservation
+          WHERE event_id = $1",
     )
     .bind(event_id)
     .fetch_one(db)
@@ -342,15 +336,14 @@ async fn seat_preferences(
         .await?;
     let rows: Vec<RowPreference> = sqlx::query_as(
         "WITH cap AS (
-            SELECT section, row_number, count(*) AS total FROM ticket.seats
+            SELECT section, row_number, sum(seats) AS total FROM ticket.seat_capacity
              WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY section, row_number
+            HAVING sum(seats) > 0
         ), sold AS (
-            SELECT s.section, s.row_number, count(*) AS sold
-              FROM ticket.reservation_seats rs
-              JOIN ticket.seats s ON s.id = rs.seat_id
-              JOIN ticket.reservations r ON r.id = rs.reservation_id
-             WHERE r.status = 'confirmed' AND ($1::uuid IS NULL OR r.event_id = $1)
-             GROUP BY s.section, s.row_number
+            SELECT section, row_number, sum(seats) AS sold
+              FROM ticket.seat_sales
+             WHERE ($1::uuid IS NULL OR event_id = $1)
+             GROUP BY section, row_number
         )
         SELECT cap.section, cap.row_number, cap.total::bigint AS total_seats,
                COALESCE(sold.sold, 0)::bigint AS sold_seats,

@@ -1,8 +1,11 @@
 //! Where reservations end: `GET /api/stats/conversion?days` (reserved -> paid -> confirmed) and
 //! `/cancellations?days` (cancelled, expired, refunded, and why). Both look at reservations
-//! created in the window, counted from `ticket.reservations` alone; payments and refunds are
-//! counted from their own tables (`EXISTS`, never a join), so nothing is multiplied. Rates are
-//! percentages with 2 decimals, 0 when there is nothing to divide.
+//! created in the window, counted from trigger-kept rollups (exact, see the `sales_rollups`
+//! migration): reservations per creation hour (`ticket.sales_by_hour_live`), payments per event
+//! and local day of their reservation's creation (`payment.sales_by_reservation`; one payment
+//! per reservation at most), refunds per hour and reason (`payment.refunds_by_hour`). Nothing is
+//! joined row by row, so nothing is multiplied. Rates are percentages with 2 decimals, 0 when
+//! there is nothing to divide.
 
 use axum::extract::State;
 use serde::Serialize;
@@ -61,28 +64,35 @@ async fn conversion(
     let days = params::days(query.days, 30, 365)?;
     let start = params::window_start_sql(1, 2);
     let funnel: Funnel = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH w AS (
-            SELECT r.status,
-                   EXISTS (SELECT 1 FROM payment.payments p WHERE p.reservation_id = r.id) AS started,
-                   EXISTS (SELECT 1 FROM payment.payments p WHERE p.reservation_id = r.id
-                            AND p.status IN ('completed', 'partially_refunded')) AS completed
-              FROM ticket.reservations r WHERE r.created_at >= {start}
-        ), c AS (
-            SELECT count(*) AS reservations,
-                   count(*) FILTER (WHERE started) AS payment_started,
-                   count(*) FILTER (WHERE completed) AS payment_completed,
-                   count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
-                   count(*) FILTER (WHERE status = 'pending') AS pending,
-                   count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-                   count(*) FILTER (WHERE status = 'expired') AS expired
-              FROM w
+        "WITH c AS (
+            SELECT COALESCE(sum(reservations), 0)::bigint AS reservations,
+                   COALESCE(sum(reservations) FILTER (WHERE status = 'confirmed'), 0)::bigint
+                       AS confirmed,
+                   COALESCE(sum(reservations) FILTER (WHERE status = 'pending'), 0)::bigint
+                       AS pending,
+                   COALESCE(sum(reservations) FILTER (WHERE status = 'cancelled'), 0)::bigint
+                       AS cancelled,
+                   COALESCE(sum(reservations) FILTER (WHERE status = 'expired'), 0)::bigint
+                       AS expired
+              FROM ticket.sales_by_hour_live WHERE hour >= {start}
+        ), p AS (
+            -- Payments by their reservation's local creation day (the window is whole local
+            -- days), of events that still exist (a reservation goes only with its event).
+            SELECT COALESCE(sum(s.payments), 0)::bigint AS payment_started,
+                   COALESCE(sum(s.payments)
+                       FILTER (WHERE s.status IN ('completed', 'partially_refunded')), 0)::bigint
+                       AS payment_completed
+              FROM payment.sales_by_reservation s
+              JOIN ticket.events e ON e.id = s.event_id
+             WHERE s.day >= (now() AT TIME ZONE $1)::date - ($2::int - 1)
         )
-        SELECT c.*,
+        SELECT c.reservations, p.payment_started, p.payment_completed, c.confirmed, c.pending,
+               c.cancelled, c.expired,
                COALESCE(round(payment_started * 100.0 / NULLIF(reservations, 0), 2), 0)::float8
                    AS payment_start_rate,
                COALESCE(round(confirmed * 100.0 / NULLIF(reservations, 0), 2), 0)::float8
                    AS conversion_rate
-          FROM c"
+          FROM c, p"
     )))
     .bind(TIME_ZONE)
     .bind(days as i32)
@@ -140,15 +150,18 @@ async fn cancellations(
     let db = &state.infra.db;
     let summary: Cancellations = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH c AS (
-            SELECT count(*) AS reservations,
-                   count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-                   count(*) FILTER (WHERE status = 'expired') AS expired,
-                   COALESCE(sum(total_amount) FILTER (WHERE status = 'cancelled'), 0)::bigint
+            SELECT COALESCE(sum(reservations), 0)::bigint AS reservations,
+                   COALESCE(sum(reservations) FILTER (WHERE status = 'cancelled'), 0)::bigint
+                       AS cancelled,
+                   COALESCE(sum(reservations) FILTER (WHERE status = 'expired'), 0)::bigint
+                       AS expired,
+                   COALESCE(sum(amount) FILTER (WHERE status = 'cancelled'), 0)::bigint
                        AS cancelled_amount
-              FROM ticket.reservations WHERE created_at >= {start}
+              FROM ticket.sales_by_hour_live WHERE hour >= {start}
         ), f AS (
-            SELECT count(*) AS refunds, COALESCE(sum(amount), 0)::bigint AS refunded_amount
-              FROM payment.refunds WHERE created_at >= {start}
+            SELECT COALESCE(sum(refunds), 0)::bigint AS refunds,
+                   COALESCE(sum(amount), 0)::bigint AS refunded_amount
+              FROM payment.refunds_by_hour WHERE hour >= {start}
         )
         SELECT c.*,
                COALESCE(round(cancelled * 100.0 / NULLIF(reservations, 0), 2), 0)::float8
@@ -163,10 +176,10 @@ async fn cancellations(
     .fetch_one(db)
     .await?;
     let reasons: Vec<ReasonRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COALESCE(NULLIF(btrim(reason), ''), 'unspecified') AS reason,
-                count(*) AS refunds, sum(amount)::bigint AS amount
-           FROM payment.refunds WHERE created_at >= {start}
-          GROUP BY 1 ORDER BY refunds DESC, reason"
+        "SELECT reason, sum(refunds)::bigint AS refunds, sum(amount)::bigint AS amount
+           FROM payment.refunds_by_hour WHERE hour >= {start}
+          GROUP BY reason HAVING sum(refunds) > 0
+          ORDER BY refunds DESC, reason"
     )))
     .bind(TIME_ZONE)
     .bind(days as i32)

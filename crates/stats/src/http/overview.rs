@@ -1,5 +1,5 @@
 //! `GET /api/stats/overview`: the headline numbers. Each figure is its own scalar subquery over
-//! one table, so no join can multiply a row (the old service's revenue fan-out bug).
+//! one table or rollup, so no join can multiply a row (the old service's revenue fan-out bug).
 
 use axum::extract::State;
 use serde_json::{Value, json};
@@ -40,17 +40,22 @@ struct Overview {
     security(("bearer" = ["admin"]))
 )]
 async fn overview(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<AppJson<Value>> {
+    // Reservation and payment totals come from the trigger-kept rollups (exact; see the
+    // `sales_rollups` migration), pending reservations counted live.
     let o: Overview = sqlx::query_as(
         "SELECT
             (SELECT count(*) FROM auth.users) AS total_users,
             (SELECT count(*) FROM ticket.events
               WHERE status <> 'cancelled' AND now() < sale_end_date) AS active_events,
-            (SELECT count(*) FROM ticket.reservations) AS total_reservations,
-            (SELECT count(*) FROM ticket.reservations WHERE status = 'confirmed') AS confirmed_reservations,
-            (SELECT COALESCE(sum(total_amount), 0)::bigint FROM ticket.reservations
+            (SELECT COALESCE(sum(reservations), 0)::bigint FROM ticket.sales_by_event_live)
+                AS total_reservations,
+            (SELECT COALESCE(sum(reservations), 0)::bigint FROM ticket.sales_by_event
+              WHERE status = 'confirmed') AS confirmed_reservations,
+            (SELECT COALESCE(sum(amount), 0)::bigint FROM ticket.sales_by_event
               WHERE status = 'confirmed') AS total_revenue,
-            (SELECT count(*) FROM payment.payments WHERE status IN ('completed', 'partially_refunded')) AS completed_payments,
-            (SELECT COALESCE(sum(amount - refunded_amount), 0)::bigint FROM payment.payments
+            (SELECT COALESCE(sum(payments), 0)::bigint FROM payment.sales_by_method
+              WHERE status IN ('completed', 'partially_refunded')) AS completed_payments,
+            (SELECT COALESCE(sum(amount - refunded_amount), 0)::bigint FROM payment.sales_by_method
               WHERE status IN ('completed', 'partially_refunded')) AS payment_revenue",
     )
     .fetch_one(&state.infra.db)

@@ -6,6 +6,10 @@ use tiketi_core::{ApiError, ApiResult};
 
 /// Days and hours are cut in Korean Standard Time: the operators and the fans are in Korea, and
 /// a "day" that ends at 09:00 local time would split an evening on-sale in two. KST has no DST.
+///
+/// KST is a whole number of hours from UTC, so every local day, week, month and hour is a union
+/// of whole UTC hours: the sales rollups bucket by UTC hour (`ticket.utc_hour`) and the windows
+/// below start on an hour boundary. A zone with a half-hour offset would break that.
 pub const TIME_ZONE: &str = "Asia/Seoul";
 
 /// `days` within `1..=max`, `default` when absent.

@@ -1,6 +1,8 @@
-//! `GET /api/stats/payments`: payments by method and by status, from `payment.payments` alone
-//! (one row per payment, so nothing is multiplied). `net_amount` is what was kept:
-//! `amount - refunded_amount` for completed and partially refunded payments, 0 otherwise.
+//! `GET /api/stats/payments`: payments by method and by status, from the trigger-kept rollup of
+//! `payment.payments` per method and status (`payment.sales_by_method`, exact, see the
+//! `sales_rollups` migration; a rollup row left at zero payments by status changes is not
+//! shown), so nothing is multiplied. `net_amount` is what was kept: `amount - refunded_amount`
+//! for completed and partially refunded payments, 0 otherwise.
 
 use axum::extract::State;
 use serde::Serialize;
@@ -58,22 +60,26 @@ async fn payment_stats(
     let db = &state.infra.db;
     // A payment prepared but never sent to a provider has no method yet: `unknown`.
     let by_method: Vec<MethodRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COALESCE(method, 'unknown') AS method,
-                count(*) AS payments,
-                count(*) FILTER (WHERE {SETTLED}) AS completed_payments,
-                count(*) FILTER (WHERE status = 'failed') AS failed_payments,
+        "SELECT method,
+                sum(payments)::bigint AS payments,
+                COALESCE(sum(payments) FILTER (WHERE {SETTLED}), 0)::bigint AS completed_payments,
+                COALESCE(sum(payments) FILTER (WHERE status = 'failed'), 0)::bigint AS failed_payments,
                 COALESCE(sum(amount) FILTER (WHERE status NOT IN ('ready', 'failed')), 0)::bigint AS amount,
                 COALESCE(sum(refunded_amount), 0)::bigint AS refunded_amount,
                 COALESCE(sum(amount - refunded_amount) FILTER (WHERE {SETTLED}), 0)::bigint AS net_amount
-           FROM payment.payments
-          GROUP BY 1
+           FROM payment.sales_by_method
+          GROUP BY method
+         HAVING sum(payments) > 0
           ORDER BY net_amount DESC, method"
     )))
     .fetch_all(db)
     .await?;
     let by_status: Vec<StatusRow> = sqlx::query_as(
-        "SELECT status, count(*) AS payments, COALESCE(sum(amount), 0)::bigint AS amount
-           FROM payment.payments GROUP BY status ORDER BY status",
+        "SELECT status, sum(payments)::bigint AS payments, COALESCE(sum(amount), 0)::bigint AS amount
+           FROM payment.sales_by_method
+          GROUP BY status
+         HAVING sum(payments) > 0
+          ORDER BY status",
     )
     .fetch_all(db)
     .await?;

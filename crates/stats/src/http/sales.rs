@@ -7,8 +7,12 @@
 //!   reservation is `cancelled` and no longer counts), exactly as the overview's `total_revenue`;
 //! - `/revenue` buckets that revenue by `confirmed_at`, the moment the money counted.
 //!
-//! Every query reads `ticket.reservations` alone, one row per reservation, so nothing can be
-//! multiplied by a join. Empty buckets are generated so charts have no gaps.
+//! Every query reads one per-hour rollup of `ticket.reservations` (`ticket.sales_by_hour_live`,
+//! by creation hour with the pending reservations added live; `ticket.revenue_by_hour`, by
+//! confirmation hour), kept exact by triggers (see the `sales_rollups` migration). Local days,
+//! weeks, months and hours are unions of whole UTC hours (see [`params::TIME_ZONE`]), so
+//! bucketing the hours loses nothing, and no join can multiply a reservation. Empty buckets are
+//! generated so charts have no gaps.
 
 use axum::extract::State;
 use chrono::NaiveDate;
@@ -77,13 +81,13 @@ async fn daily(
                 (now() AT TIME ZONE $1)::date,
                 interval '1 day')::date AS day
         ), r AS (
-            SELECT (created_at AT TIME ZONE $1)::date AS day,
-                   count(*) AS reservations,
-                   count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
-                   count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-                   sum(total_amount) FILTER (WHERE status = 'confirmed') AS revenue
-              FROM ticket.reservations
-             WHERE created_at >= {start}
+            SELECT (hour AT TIME ZONE $1)::date AS day,
+                   sum(reservations) AS reservations,
+                   sum(reservations) FILTER (WHERE status = 'confirmed') AS confirmed,
+                   sum(reservations) FILTER (WHERE status = 'cancelled') AS cancelled,
+                   sum(amount) FILTER (WHERE status = 'confirmed') AS revenue
+              FROM ticket.sales_by_hour_live
+             WHERE hour >= {start}
              GROUP BY 1
         )
         SELECT d.day AS date,
@@ -164,11 +168,11 @@ async fn revenue(
                 date_trunc($3, now() AT TIME ZONE $1),
                 ('1 ' || $3)::interval) AS p
         ), r AS (
-            SELECT date_trunc($3, confirmed_at AT TIME ZONE $1) AS p,
-                   count(*) AS confirmed,
-                   sum(total_amount) AS revenue
-              FROM ticket.reservations
-             WHERE status = 'confirmed' AND confirmed_at >= {start}
+            SELECT date_trunc($3, hour AT TIME ZONE $1) AS p,
+                   sum(reservations) AS confirmed,
+                   sum(amount) AS revenue
+              FROM ticket.revenue_by_hour
+             WHERE hour >= {start}
              GROUP BY 1
         )
         SELECT periods.p::date AS period_start,
@@ -226,12 +230,12 @@ async fn hourly_traffic(
     let sql = format!(
         "WITH hours AS (SELECT generate_series(0, 23) AS hour),
         r AS (
-            SELECT extract(hour FROM created_at AT TIME ZONE $1)::int AS hour,
-                   count(*) AS reservations,
-                   count(*) FILTER (WHERE status = 'confirmed') AS confirmed,
-                   sum(total_amount) FILTER (WHERE status = 'confirmed') AS revenue
-              FROM ticket.reservations
-             WHERE created_at >= {start}
+            SELECT extract(hour FROM s.hour AT TIME ZONE $1)::int AS hour,
+                   sum(s.reservations) AS reservations,
+                   sum(s.reservations) FILTER (WHERE s.status = 'confirmed') AS confirmed,
+                   sum(s.amount) FILTER (WHERE s.status = 'confirmed') AS revenue
+              FROM ticket.sales_by_hour_live s
+             WHERE s.hour >= {start}
              GROUP BY 1
         )
         SELECT hours.hour,

@@ -1,7 +1,9 @@
 //! People: `GET /api/stats/users` (accounts and buyers) and `/user-behavior?days` (how fans
 //! buy within a window). Buyers are users with at least one reservation confirmed now.
-//! Per-user and per-reservation figures are aggregated to one row per user or reservation
-//! before they are combined, so no join multiplies them.
+//! Per-user and per-reservation figures come from trigger-kept rollups with one row per user
+//! (`ticket.sales_by_user`: counts, and the latest reservation and latest two confirmed ones,
+//! which answer "within the window" exactly) or per hour (`ticket.sales_by_hour_live`), pending
+//! reservations read live; nothing is joined, so nothing is multiplied.
 
 use axum::extract::State;
 use serde::Serialize;
@@ -54,19 +56,28 @@ async fn user_stats(State(state): State<AppState>, _admin: AdminUser) -> ApiResu
         params::window_start_sql(1, 4),
     );
     let users: Users = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH buyers AS (
-            SELECT user_id, count(*) AS confirmed FROM ticket.reservations
-             WHERE status = 'confirmed' GROUP BY user_id
+        "WITH a AS (
+            -- The windows as separate range scans of users_created_idx (a FILTER would
+            -- evaluate the time-zone arithmetic once per user).
+            SELECT (SELECT count(*) FROM auth.users) AS total_users,
+                   (SELECT count(*) FROM auth.users WHERE role = 'admin') AS admin_users,
+                   (SELECT count(*) FROM auth.users WHERE created_at >= {d1}) AS new_users_today,
+                   (SELECT count(*) FROM auth.users WHERE created_at >= {d7}) AS new_users_7d,
+                   (SELECT count(*) FROM auth.users WHERE created_at >= {d30}) AS new_users_30d
+        ), b AS (
+            SELECT count(*) FILTER (WHERE reservations > 0) AS reserved,
+                   count(*) FILTER (WHERE confirmed >= 1) AS buyers,
+                   count(*) FILTER (WHERE confirmed >= 2) AS repeat_buyers
+              FROM ticket.sales_by_user
         )
-        SELECT
-            (SELECT count(*) FROM auth.users) AS total_users,
-            (SELECT count(*) FROM auth.users WHERE role = 'admin') AS admin_users,
-            (SELECT count(*) FROM auth.users WHERE created_at >= {d1}) AS new_users_today,
-            (SELECT count(*) FROM auth.users WHERE created_at >= {d7}) AS new_users_7d,
-            (SELECT count(*) FROM auth.users WHERE created_at >= {d30}) AS new_users_30d,
-            (SELECT count(DISTINCT user_id) FROM ticket.reservations) AS users_with_reservations,
-            (SELECT count(*) FROM buyers) AS buyers,
-            (SELECT count(*) FROM buyers WHERE confirmed >= 2) AS repeat_buyers"
+        SELECT a.*,
+               b.reserved + (SELECT count(DISTINCT p.user_id) FROM ticket.reservations p
+                  WHERE p.status = 'pending' AND NOT EXISTS (
+                        SELECT 1 FROM ticket.sales_by_user u
+                         WHERE u.user_id = p.user_id AND u.reservations > 0))
+                   AS users_with_reservations,
+               b.buyers, b.repeat_buyers
+          FROM a, b"
     )))
     .bind(TIME_ZONE)
     .bind(1_i32)
@@ -116,32 +127,39 @@ async fn user_behavior(
     let start = params::window_start_sql(1, 2);
     let behavior: Behavior = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH w AS (
-            SELECT id, user_id, status, total_amount, created_at, confirmed_at
-              FROM ticket.reservations WHERE created_at >= {start}
-        ), per_user AS (
-            SELECT user_id, count(*) FILTER (WHERE status = 'confirmed') AS confirmed
-              FROM w GROUP BY user_id
-        ), tickets AS (
-            SELECT w.id,
-                   (SELECT count(*) FROM ticket.reservation_seats rs WHERE rs.reservation_id = w.id)
-                 + (SELECT COALESCE(sum(quantity), 0) FROM ticket.reservation_items ri
-                     WHERE ri.reservation_id = w.id) AS n
-              FROM w WHERE w.status = 'confirmed'
+            SELECT sum(reservations) AS reservations,
+                   sum(reservations) FILTER (WHERE status = 'confirmed') AS confirmed,
+                   sum(amount) FILTER (WHERE status = 'confirmed') AS amount,
+                   sum(tickets) FILTER (WHERE status = 'confirmed') AS tickets,
+                   sum(confirm_seconds) FILTER (WHERE status = 'confirmed') AS confirm_seconds,
+                   sum(confirm_timed) FILTER (WHERE status = 'confirmed') AS confirm_timed
+              FROM ticket.sales_by_hour_live WHERE hour >= {start}
+        ), active AS (
+            -- Users whose latest settled reservation is in the window, plus those with only
+            -- pending ones there.
+            SELECT (SELECT count(*) FROM ticket.sales_by_user WHERE last_created_at >= {start})
+                 + (SELECT count(DISTINCT p.user_id) FROM ticket.reservations p
+                     WHERE p.status = 'pending' AND p.created_at >= {start}
+                       AND NOT EXISTS (
+                           SELECT 1 FROM ticket.sales_by_user u
+                            WHERE u.user_id = p.user_id AND u.last_created_at >= {start}))
+                   AS users
         )
         SELECT
-            (SELECT count(*) FROM per_user) AS active_users,
-            (SELECT count(*) FROM w) AS reservations,
-            COALESCE(round((SELECT count(*) FROM w)::numeric
-                / NULLIF((SELECT count(*) FROM per_user), 0), 2), 0)::float8 AS reservations_per_user,
-            (SELECT count(*) FROM per_user WHERE confirmed >= 1) AS buyers,
-            (SELECT count(*) FROM per_user WHERE confirmed >= 2) AS repeat_buyers,
-            (SELECT count(*) FROM w WHERE status = 'confirmed') AS confirmed_reservations,
-            COALESCE((SELECT round(avg(total_amount)) FROM w WHERE status = 'confirmed'), 0)::bigint
-                AS average_order_value,
-            COALESCE((SELECT round(avg(n), 2) FROM tickets), 0)::float8 AS average_tickets_per_order,
-            (SELECT round(avg(extract(epoch FROM confirmed_at - created_at)), 1)
-               FROM w WHERE status = 'confirmed' AND confirmed_at IS NOT NULL)::float8
-                AS average_seconds_to_confirm"
+            active.users AS active_users,
+            COALESCE(w.reservations, 0)::bigint AS reservations,
+            COALESCE(round(w.reservations / NULLIF(active.users, 0), 2), 0)::float8
+                AS reservations_per_user,
+            (SELECT count(*) FROM ticket.sales_by_user WHERE last_confirmed_at >= {start}) AS buyers,
+            (SELECT count(*) FROM ticket.sales_by_user WHERE second_confirmed_at >= {start})
+                AS repeat_buyers,
+            COALESCE(w.confirmed, 0)::bigint AS confirmed_reservations,
+            COALESCE(round(w.amount / NULLIF(w.confirmed, 0)), 0)::bigint AS average_order_value,
+            COALESCE(round(w.tickets / NULLIF(w.confirmed, 0), 2), 0)::float8
+                AS average_tickets_per_order,
+            round(w.confirm_seconds / NULLIF(w.confirm_timed, 0), 1)::float8
+                AS average_seconds_to_confirm
+          FROM w, active"
     )))
     .bind(TIME_ZONE)
     .bind(days as i32)

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tiketi_core::auth::AuthUser;
@@ -45,34 +45,107 @@ pub struct HeldSeat {
     price: i32,
 }
 
-/// The hold itself. `picked` locks the requested seats that are still available, skipping rows
-/// another hold has locked right now (that seat is being taken: waiting for it would only queue
-/// fans behind each other and let multi-seat holds deadlock). The reservation row is inserted in
-/// the same statement; the caller compares the count of held seats with the request and rolls
-/// back on any difference, so a hold is all or nothing. The plan uses `seats_available_idx`
-/// (event_id, id) WHERE status = 'available' (see the inventory tests' EXPLAIN check).
+/// The whole hold in one statement (one round trip, its own transaction):
+/// - `ev` reads the event and the database clock (the caller judges the sale window from them);
+/// - `fan`, only for an event on sale, takes the fan's advisory lock for the event and counts
+///   the fan's live tickets after it (`ticket.lock_fan_live_tickets`, which counts on a
+///   snapshot taken after the lock, so two holds of the same fan cannot both pass the limit);
+/// - `picked`, only when the fan stays within the limit (`$7`), locks the requested seats that
+///   are still available, skipping rows another hold has locked right now (that seat is being
+///   taken: waiting for it would only queue fans behind each other and let multi-seat holds
+///   deadlock);
+/// - `held` takes them only if every requested seat was picked, so a hold is all or nothing, and
+///   the reservation and its seat rows are inserted only when seats were held.
+///
+/// It always answers at least one row: the event's facts (NULL when there is no such event),
+/// the fan's live tickets (NULL when the event is not on sale), the requested seats found
+/// available, and one row per held seat (none when nothing was held). The plan probes
+/// `seats_available_idx` (event_id, id) WHERE status = 'available' (see the inventory tests'
+/// EXPLAIN check).
 pub const HOLD_SQL: &str = "
-WITH picked AS (
+WITH ev AS (
+    SELECT title, status, sale_start_date, sale_end_date, now() AS now
+    FROM ticket.events WHERE id = $1
+), fan AS (
+    SELECT ticket.lock_fan_live_tickets($5, $1) AS live
+    FROM ev
+    WHERE ev.status <> 'cancelled' AND ev.now >= ev.sale_start_date AND ev.now < ev.sale_end_date
+), picked AS MATERIALIZED (
     SELECT id FROM ticket.seats
     WHERE event_id = $1 AND id = ANY($2) AND status = 'available'
+      AND (SELECT live FROM fan) + cardinality($2) <= $7::int
     ORDER BY id
     FOR UPDATE SKIP LOCKED
 ), held AS (
     UPDATE ticket.seats s
-    SET status = 'held', holder_reservation_id = $3, held_until = $6
-    FROM picked WHERE s.id = picked.id
-    RETURNING s.id, s.section, s.row_number, s.seat_number, s.seat_label, s.price
+    SET status = 'held', holder_reservation_id = $3, held_until = now() + $6::int * interval '1 second'
+    FROM picked
+    WHERE s.id = picked.id AND (SELECT count(*) FROM picked) = cardinality($2)
+    RETURNING s.id, s.section, s.row_number, s.seat_number, s.seat_label, s.price, s.held_until
 ), reservation AS (
     INSERT INTO ticket.reservations
         (id, reservation_number, user_id, event_id, total_amount, expires_at)
-    SELECT $3, $4, $5, $1, COALESCE(sum(price), 0), $6 FROM held
+    SELECT $3, $4, $5, $1, sum(price), min(held_until) FROM held
+    HAVING count(*) > 0
     RETURNING id
 ), covered AS (
     INSERT INTO ticket.reservation_seats (reservation_id, seat_id, price)
     SELECT (SELECT id FROM reservation), held.id, held.price FROM held
 )
-SELECT id, section, row_number, seat_number, seat_label, price FROM held
-ORDER BY section, row_number, seat_number";
+SELECT ev.title, ev.status, ev.sale_start_date, ev.sale_end_date, ev.now,
+       (SELECT live FROM fan) AS live,
+       (SELECT array_agg(id) FROM picked) AS available,
+       held.id, held.section, held.row_number, held.seat_number, held.seat_label, held.price,
+       held.held_until AS expires_at
+FROM (VALUES (1)) AS one (x)
+LEFT JOIN ev ON true
+LEFT JOIN held ON true
+ORDER BY held.section, held.row_number, held.seat_number";
+
+/// One row of [`HOLD_SQL`]'s answer.
+#[derive(sqlx::FromRow)]
+struct HoldRow {
+    title: Option<String>,
+    status: Option<String>,
+    sale_start_date: Option<DateTime<Utc>>,
+    sale_end_date: Option<DateTime<Utc>>,
+    now: Option<DateTime<Utc>>,
+    live: Option<i64>,
+    available: Option<Vec<Uuid>>,
+    id: Option<Uuid>,
+    section: Option<String>,
+    row_number: Option<i32>,
+    seat_number: Option<i32>,
+    seat_label: Option<String>,
+    price: Option<i32>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl HoldRow {
+    fn event(&self) -> Option<sale::SaleEvent> {
+        Some(sale::SaleEvent {
+            title: self.title.clone()?,
+            status: self.status.clone()?,
+            sale_start_date: self.sale_start_date?,
+            sale_end_date: self.sale_end_date?,
+            now: self.now?,
+        })
+    }
+
+    fn seat(self) -> Option<(HeldSeat, DateTime<Utc>)> {
+        Some((
+            HeldSeat {
+                id: self.id?,
+                section: self.section?,
+                row_number: self.row_number?,
+                seat_number: self.seat_number?,
+                seat_label: self.seat_label?,
+                price: self.price?,
+            },
+            self.expires_at?,
+        ))
+    }
+}
 
 /// Holds seats for a new pending reservation.
 #[utoipa::path(
@@ -96,36 +169,45 @@ async fn hold_seats(
     user: AuthUser,
     AppJson(body): AppJson<HoldSeats>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    let max = state.infra.config.inventory.max_seats_per_fan;
+    let inventory = &state.infra.config.inventory;
+    let max = inventory.max_seats_per_fan;
     validate_seat_ids(&body.seat_ids, max)?;
     // Only fans admitted from the waiting room (when the event has one) may hold seats.
     crate::queue::require_admission(&state, user.id, body.event_id).await?;
 
-    let mut tx = state.infra.db.begin().await?;
-    let event = sale::open_event(&mut tx, body.event_id).await?;
-    sale::lock_fan(&mut tx, user.id, body.event_id).await?;
-    sale::check_fan_limit(&mut tx, user.id, body.event_id, body.seat_ids.len(), max).await?;
-
     let reservation_id = Uuid::new_v4();
-    let number = sale::reservation_number(event.now);
-    let expires_at: DateTime<Utc> =
-        event.now + Duration::seconds(state.infra.config.inventory.hold_ttl_secs as i64);
-    let held: Vec<HeldSeat> = sqlx::query_as(HOLD_SQL)
+    let number = sale::reservation_number(Utc::now());
+    let ttl = i32::try_from(inventory.hold_ttl_secs).unwrap_or(i32::MAX);
+    let rows: Vec<HoldRow> = sqlx::query_as(HOLD_SQL)
         .bind(body.event_id)
         .bind(&body.seat_ids)
         .bind(reservation_id)
         .bind(&number)
         .bind(user.id)
-        .bind(expires_at)
-        .fetch_all(&mut *tx)
+        .bind(ttl)
+        .bind(i32::try_from(max).unwrap_or(i32::MAX))
+        .fetch_all(&state.infra.db)
         .await
         .map_err(sale::number_clash)?;
+
+    // The checks in the order the statement applied them: event, sale window, fan limit, seats.
+    let event = rows
+        .first()
+        .and_then(HoldRow::event)
+        .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    sale::check_window(&event)?;
+    let live = rows.first().and_then(|r| r.live).unwrap_or(0);
+    sale::check_fan_limit(live, body.seat_ids.len(), max)?;
+    let available = rows
+        .first()
+        .and_then(|r| r.available.clone())
+        .unwrap_or_default();
+    let held: Vec<(HeldSeat, DateTime<Utc>)> = rows.into_iter().filter_map(HoldRow::seat).collect();
     if held.len() != body.seat_ids.len() {
-        tx.rollback().await?;
         let unavailable: Vec<Uuid> = body
             .seat_ids
             .iter()
-            .filter(|id| !held.iter().any(|h| h.id == **id))
+            .filter(|id| !available.contains(id))
             .copied()
             .collect();
         metrics::counter!("seat_holds_total", "outcome" => "conflict").increment(1);
@@ -135,8 +217,9 @@ async fn hold_seats(
             json!({ "seatIds": unavailable }),
         ));
     }
-    tx.commit().await?;
     metrics::counter!("seat_holds_total", "outcome" => "held").increment(1);
+    let expires_at = held[0].1;
+    let held: Vec<HeldSeat> = held.into_iter().map(|(seat, _)| seat).collect();
 
     let seat_ids: Vec<Uuid> = held.iter().map(|s| s.id).collect();
     state.realtime.emit(

@@ -171,8 +171,7 @@ async fn reserve_tickets(
 
     let mut tx = state.infra.db.begin().await?;
     let event = sale::open_event(&mut tx, body.event_id).await?;
-    sale::lock_fan(&mut tx, user.id, body.event_id).await?;
-    sale::check_fan_limit(&mut tx, user.id, body.event_id, wanted as usize, max).await?;
+    sale::lock_and_check_fan_limit(&mut tx, user.id, body.event_id, wanted as usize, max).await?;
 
     // Lock the types in id order (no deadlock between two multi-type reservations), then
     // decrement with a guard; the CHECK (available_quantity >= 0) is the last line of defence.
