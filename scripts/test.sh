@@ -29,4 +29,4 @@ scripts/check-k8s.sh
 log "build the binaries (the images' build step, dev profile)"
 scripts/build-binaries.sh dev
 log "cargo test"
-cargo test --locked --workspace
+cargo test --locked --workspace --no-fail-fast

@@ -275,7 +275,10 @@ async fn a_payment_process_killed_after_approval_ends_in_issued_tickets_after_re
         .json()
         .await
         .unwrap();
-    let reservation = held["reservation"]["id"].as_str().unwrap().to_owned();
+    let reservation = held["reservation"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("hold refused: {held}"))
+        .to_owned();
     let prepared: serde_json::Value = client
         .post(format!("{base}/api/payments/prepare"))
         .bearer_auth(&token)
