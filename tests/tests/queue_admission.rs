@@ -20,13 +20,8 @@ async fn two_thousand_concurrent_joins_with_threshold_50_admit_50_and_queue_the_
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
-    let tokens = app.tokens();
-    let (_, admin) = tokens.admin();
-    let event_id = event(&pool, -3600).await;
-    put_settings(
+    let (tokens, admin, event_id) = on_sale_queue(
         &app,
-        &admin,
-        event_id,
         json!({"threshold": 50, "admissionTtlSec": 60, "idleGraceSec": 86400}),
     )
     .await;
@@ -100,13 +95,8 @@ async fn admission_follows_join_order_and_each_fan_is_told_alone() {
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
-    let tokens = app.tokens();
-    let (_, admin) = tokens.admin();
-    let event_id = event(&pool, -3600).await;
-    put_settings(
+    let (tokens, _, event_id) = on_sale_queue(
         &app,
-        &admin,
-        event_id,
         json!({"threshold": 1, "admitPerTick": 1, "admissionTtlSec": 30, "idleGraceSec": 600}),
     )
     .await;
@@ -473,13 +463,8 @@ async fn silent_waiting_fans_are_dropped_after_idle_grace_and_a_heartbeat_keeps_
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
-    let tokens = app.tokens();
-    let (_, admin) = tokens.admin();
-    let event_id = event(&pool, -3600).await;
-    put_settings(
+    let (tokens, admin, event_id) = on_sale_queue(
         &app,
-        &admin,
-        event_id,
         json!({"threshold": 1, "admissionTtlSec": 86400, "idleGraceSec": 10}),
     )
     .await;

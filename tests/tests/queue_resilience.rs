@@ -82,13 +82,8 @@ async fn only_the_lease_holder_admits_and_a_replica_that_lost_its_lease_is_fence
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
-    let tokens = app.tokens();
-    let (_, admin) = tokens.admin();
-    let event_id = event(&pool, -3600).await;
-    put_settings(
+    let (tokens, _, event_id) = on_sale_queue(
         &app,
-        &admin,
-        event_id,
         json!({"threshold": 1, "admissionTtlSec": 30, "idleGraceSec": 3600}),
     )
     .await;

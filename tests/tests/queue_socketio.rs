@@ -29,13 +29,8 @@ async fn a_waiting_fan_hears_its_position_keeps_it_across_a_reconnect_then_hears
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "100")]).await;
-    let tokens = app.tokens();
-    let (_, admin) = tokens.admin();
-    let event_id = event(&pool, -3600).await;
-    put_settings(
+    let (tokens, _, event_id) = on_sale_queue(
         &app,
-        &admin,
-        event_id,
         json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
     )
     .await;

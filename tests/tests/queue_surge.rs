@@ -15,13 +15,8 @@ async fn a_surge_of_300_socket_fans_is_admitted_once_each_in_order_within_the_th
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "100")]).await;
-    let tokens = app.tokens();
-    let (_, admin) = tokens.admin();
-    let event_id = event(&pool, -3600).await;
-    put_settings(
+    let (tokens, _, event_id) = on_sale_queue(
         &app,
-        &admin,
-        event_id,
         json!({"threshold": 20, "admissionTtlSec": 600, "idleGraceSec": 600}),
     )
     .await;

@@ -27,6 +27,19 @@ pub async fn event(pool: &PgPool, sale_start_in_secs: i64) -> Uuid {
     .expect("insert event")
 }
 
+/// An event on sale for an hour whose waiting room has `settings` (set by an admin through the
+/// API); answers the server's test tokens, that admin's token and the event.
+pub async fn on_sale_queue(
+    app: &TestApp,
+    settings: Value,
+) -> (tiketi_core::testing::TestTokens, String, Uuid) {
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&app.infra.db, -3600).await;
+    put_settings(app, &admin, event_id, settings).await;
+    (tokens, admin, event_id)
+}
+
 /// `PUT /api/queue/admin/:eventId/settings` as an admin; returns the answer.
 pub async fn put_settings(app: &TestApp, admin: &str, event_id: Uuid, body: Value) -> Value {
     let res = app
