@@ -259,6 +259,43 @@ impl IpMatcher {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub std::net::IpAddr);
 
+impl ClientIp {
+    /// The client of `parts` given the parsed `TRUSTED_PROXIES` (see [`trusted_proxies`]).
+    pub fn of(parts: &axum::http::request::Parts, trusted: &[IpMatcher]) -> Self {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|m| m.contains(ip));
+        if !is_trusted(peer) {
+            return ClientIp(peer);
+        }
+        let client = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .find(|ip| !is_trusted(*ip))
+            .unwrap_or(peer);
+        ClientIp(client)
+    }
+}
+
+/// `TRUSTED_PROXIES` parsed (entries that do not parse are left out).
+pub fn trusted_proxies(config: &crate::Config) -> Vec<IpMatcher> {
+    config
+        .trusted_proxies
+        .iter()
+        .filter_map(|s| IpMatcher::parse(s))
+        .collect()
+}
+
 impl<S> axum::extract::FromRequestParts<S> for ClientIp
 where
     S: AsRef<crate::Infra> + Send + Sync,
@@ -269,36 +306,10 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        let trusted: Vec<IpMatcher> = state
-            .as_ref()
-            .config
-            .trusted_proxies
-            .iter()
-            .filter_map(|s| IpMatcher::parse(s))
-            .collect();
-        let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|m| m.contains(ip));
-        if !is_trusted(peer) {
-            return Ok(ClientIp(peer));
-        }
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok())
-            .collect::<Vec<_>>();
-        let client = forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !is_trusted(*ip))
-            .unwrap_or(peer);
-        Ok(ClientIp(client))
+        Ok(ClientIp::of(
+            parts,
+            &trusted_proxies(&state.as_ref().config),
+        ))
     }
 }
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, bearer_token};
 use crate::config::RateLimits;
-use crate::http::ClientIp;
+use crate::http::{ClientIp, IpMatcher, trusted_proxies};
 use crate::{ApiError, Infra};
 
 /// How strictly a route is limited, on top of the general per-IP and per-user limits.
@@ -160,11 +160,12 @@ impl Limiter {
     }
 }
 
-/// What the rate-limit middleware needs: the limiters and the infrastructure to learn the
-/// caller (trusted proxies, token verification).
+/// What the rate-limit middleware needs: the limiters, the trusted proxies (parsed once) and
+/// the token verifier.
 #[derive(Clone)]
 pub struct RateLimitState {
     limiter: Arc<Limiter>,
+    trusted: Arc<[IpMatcher]>,
     infra: Infra,
 }
 
@@ -178,6 +179,7 @@ impl RateLimitState {
                 &config.rate_limits,
                 config.login_limits.per_ip_per_minute,
             )),
+            trusted: trusted_proxies(config).into(),
             infra: infra.clone(),
         }
     }
@@ -185,33 +187,20 @@ impl RateLimitState {
 
 /// The middleware: classify, identify, count; 429 with `Retry-After` past an allowance.
 /// Installed with `axum::middleware::from_fn_with_state` inside the routing (it reads the
-/// matched route).
+/// matched route). Unmatched paths (404s) are counted by IP only.
 pub async fn limit(State(state): State<RateLimitState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let route = parts
         .extensions
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let Some(route) = route else {
-        // Unmatched paths get a 404 without touching anything; count them by IP all the same.
-        let ClientIp(ip) = match ClientIp::from_request_parts(&mut parts, &state.infra).await {
-            Ok(ip) => ip,
-            Err(never) => match never {},
-        };
-        if let Err(wait) = state.limiter.check(Class::General, ip, None) {
-            return refuse(state.limiter.service, wait);
-        }
-        return next.run(Request::from_parts(parts, body)).await;
-    };
-    let class = classify(&parts.method, &route);
+        .map(MatchedPath::as_str);
+    let class = route.map_or(Class::General, |route| classify(&parts.method, route));
     if class == Class::Internal {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let ClientIp(ip) = match ClientIp::from_request_parts(&mut parts, &state.infra).await {
-        Ok(ip) => ip,
-        Err(never) => match never {},
-    };
-    let user = match bearer_token(&parts) {
+    let ClientIp(ip) = ClientIp::of(&parts, &state.trusted);
+    let token = bearer_token(&parts).filter(|_| route.is_some());
+    let user = match token {
         Some(token) => match state.infra.verifier.verify(token).await {
             Ok(claims) => {
                 let user = AuthUser::from(claims);
