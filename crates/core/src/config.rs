@@ -89,6 +89,11 @@ pub struct InventoryConfig {
     pub max_seats_per_fan: u32,
     /// `HOLD_TTL_SECS`: how long a hold lasts before the sweeper releases it. Default 300.
     pub hold_ttl_secs: u64,
+    /// `HOLD_DB_CONNECTIONS`: Postgres connections (out of `DB_MAX_CONNECTIONS`) that seat holds
+    /// run on, kept open by the holds so each costs one round trip; more holds wait their turn.
+    /// Every hold of an on-sale writes the same hot index pages, so a few connections hold more
+    /// seats per second than many (see BENCHMARKS.md). Default 4.
+    pub hold_db_connections: u32,
     /// `INTERNAL_API_TOKEN`: the shared token the payment service sends in `X-Internal-Token`
     /// to confirm or cancel reservations. Unset, it is a random value per process: the
     /// all-in-one binary (where payment and ticket share the process) works out of the box,
@@ -443,6 +448,13 @@ impl Config {
                     "must be between 1 and 86400 seconds",
                 ));
             }
+            let hold_db_connections: u32 = parse_or(&get, "HOLD_DB_CONNECTIONS", 4)?;
+            if !(1..=1000).contains(&hold_db_connections) {
+                return Err(ConfigError::new(
+                    "HOLD_DB_CONNECTIONS",
+                    "must be between 1 and 1000",
+                ));
+            }
             let (internal_api_token, internal_api_token_generated) = match get("INTERNAL_API_TOKEN")
             {
                 Some(token) if token.len() < 16 => {
@@ -463,6 +475,7 @@ impl Config {
             InventoryConfig {
                 max_seats_per_fan,
                 hold_ttl_secs,
+                hold_db_connections,
                 internal_api_token: Secret::new(internal_api_token),
                 internal_api_token_generated,
             }
@@ -756,6 +769,7 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.inventory.max_seats_per_fan, 4);
         assert_eq!(c.inventory.hold_ttl_secs, 300);
+        assert_eq!(c.inventory.hold_db_connections, 4);
         assert!(c.inventory.internal_api_token_generated);
         assert_eq!(c.inventory.internal_api_token.expose().len(), 64);
         let other = config(&[]).unwrap();
@@ -771,6 +785,10 @@ mod tests {
         assert!(!c.inventory.internal_api_token_generated);
         let err = config(&[("MAX_SEATS_PER_FAN", "0")]).unwrap_err();
         assert_eq!(err.variable, "MAX_SEATS_PER_FAN");
+        let err = config(&[("HOLD_DB_CONNECTIONS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "HOLD_DB_CONNECTIONS");
+        let c = config(&[("HOLD_DB_CONNECTIONS", "8")]).unwrap();
+        assert_eq!(c.inventory.hold_db_connections, 8);
         let err = config(&[("INTERNAL_API_TOKEN", "short")]).unwrap_err();
         assert_eq!(err.variable, "INTERNAL_API_TOKEN");
     }

@@ -16,7 +16,9 @@
 //! not missed; the server keeps its place for `idle_grace`. Behind a load balancer with an
 //! `AWSALB` stickiness cookie the tool records which backend each fan's socket landed on.
 //!
-//! Run it against 127.0.0.1 only.
+//! Run it against 127.0.0.1 only. The seat-hold benchmark's load generator is [`holds`].
+
+pub mod holds;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -45,62 +45,24 @@ pub struct HeldSeat {
     price: i32,
 }
 
-/// The whole hold in one statement (one round trip, its own transaction):
-/// - `ev` reads the event and the database clock (the caller judges the sale window from them);
-/// - `fan`, only for an event on sale, takes the fan's advisory lock for the event and counts
-///   the fan's live tickets after it (`ticket.lock_fan_live_tickets`, which counts on a
-///   snapshot taken after the lock, so two holds of the same fan cannot both pass the limit);
-/// - `picked`, only when the fan stays within the limit (`$7`), locks the requested seats that
-///   are still available, skipping rows another hold has locked right now (that seat is being
-///   taken: waiting for it would only queue fans behind each other and let multi-seat holds
-///   deadlock);
-/// - `held` takes them only if every requested seat was picked, so a hold is all or nothing, and
-///   the reservation and its seat rows are inserted only when seats were held.
+/// The whole hold in one call of `ticket.hold_seats` (one round trip, its own transaction;
+/// migration `20261203000080_hold_function.sql`), which applies the checks in order:
+/// - reads the event and the database clock (the caller judges the sale window from them);
+/// - only for an event on sale, takes the fan's advisory lock for the event and counts the
+///   fan's live tickets after it (`ticket.lock_fan_live_tickets`, which counts on a snapshot
+///   taken after the lock, so two holds of the same fan cannot both pass the limit);
+/// - only when the fan stays within the limit (`$7`), locks the requested seats that are still
+///   available, skipping rows another hold has locked right now (that seat is being taken:
+///   waiting for it would only queue fans behind each other and let multi-seat holds deadlock);
+/// - takes them only if every requested seat was locked, so a hold is all or nothing, and
+///   inserts the reservation and its seat rows only when seats were held.
 ///
 /// It always answers at least one row: the event's facts (NULL when there is no such event),
 /// the fan's live tickets (NULL when the event is not on sale), the requested seats found
-/// available, and one row per held seat (none when nothing was held). The plan probes
-/// `seats_available_idx` (event_id, id) WHERE status = 'available' (see the inventory tests'
-/// EXPLAIN check).
-pub const HOLD_SQL: &str = "
-WITH ev AS (
-    SELECT title, status, sale_start_date, sale_end_date, now() AS now
-    FROM ticket.events WHERE id = $1
-), fan AS (
-    SELECT ticket.lock_fan_live_tickets($5, $1) AS live
-    FROM ev
-    WHERE ev.status <> 'cancelled' AND ev.now >= ev.sale_start_date AND ev.now < ev.sale_end_date
-), picked AS MATERIALIZED (
-    SELECT id FROM ticket.seats
-    WHERE event_id = $1 AND id = ANY($2) AND status = 'available'
-      AND (SELECT live FROM fan) + cardinality($2) <= $7::int
-    ORDER BY id
-    FOR UPDATE SKIP LOCKED
-), held AS (
-    UPDATE ticket.seats s
-    SET status = 'held', holder_reservation_id = $3, held_until = now() + $6::int * interval '1 second'
-    FROM picked
-    WHERE s.id = picked.id AND (SELECT count(*) FROM picked) = cardinality($2)
-    RETURNING s.id, s.section, s.row_number, s.seat_number, s.seat_label, s.price, s.held_until
-), reservation AS (
-    INSERT INTO ticket.reservations
-        (id, reservation_number, user_id, event_id, total_amount, expires_at)
-    SELECT $3, $4, $5, $1, sum(price), min(held_until) FROM held
-    HAVING count(*) > 0
-    RETURNING id
-), covered AS (
-    INSERT INTO ticket.reservation_seats (reservation_id, seat_id, price)
-    SELECT (SELECT id FROM reservation), held.id, held.price FROM held
-)
-SELECT ev.title, ev.status, ev.sale_start_date, ev.sale_end_date, ev.now,
-       (SELECT live FROM fan) AS live,
-       (SELECT array_agg(id) FROM picked) AS available,
-       held.id, held.section, held.row_number, held.seat_number, held.seat_label, held.price,
-       held.held_until AS expires_at
-FROM (VALUES (1)) AS one (x)
-LEFT JOIN ev ON true
-LEFT JOIN held ON true
-ORDER BY held.section, held.row_number, held.seat_number";
+/// available, and one row per held seat (none when nothing was held). Each of its statements is
+/// planned once per connection and finds its rows by key, however large the sale has grown
+/// (see the inventory tests' buffer check).
+pub const HOLD_SQL: &str = "SELECT * FROM ticket.hold_seats($1, $2, $3, $4, $5, $6, $7)";
 
 /// One row of [`HOLD_SQL`]'s answer.
 #[derive(sqlx::FromRow)]
@@ -178,7 +140,12 @@ async fn hold_seats(
     let reservation_id = Uuid::new_v4();
     let number = sale::reservation_number(Utc::now());
     let ttl = i32::try_from(inventory.hold_ttl_secs).unwrap_or(i32::MAX);
-    let rows: Vec<HoldRow> = sqlx::query_as(HOLD_SQL)
+    let mut lent = state
+        .hold_connections
+        .lend(&state.infra.db)
+        .await
+        .map_err(sale::number_clash)?;
+    let answer: Result<Vec<HoldRow>, sqlx::Error> = sqlx::query_as(HOLD_SQL)
         .bind(body.event_id)
         .bind(&body.seat_ids)
         .bind(reservation_id)
@@ -186,9 +153,13 @@ async fn hold_seats(
         .bind(user.id)
         .bind(ttl)
         .bind(i32::try_from(max).unwrap_or(i32::MAX))
-        .fetch_all(&state.infra.db)
-        .await
-        .map_err(sale::number_clash)?;
+        .fetch_all(&mut *lent.conn)
+        .await;
+    // A statement the database refused leaves the connection as good as before; anything else
+    // (cut, timed out, the server going away) may not.
+    let broken = matches!(&answer, Err(e) if !matches!(e, sqlx::Error::Database(_)));
+    state.hold_connections.give_back(lent, broken).await;
+    let rows = answer.map_err(sale::number_clash)?;
 
     // The checks in the order the statement applied them: event, sale window, fan limit, seats.
     let event = rows

@@ -1,0 +1,214 @@
+//! The seat-hold load generator behind `scripts/bench-holds`: `--concurrency` fans at a time
+//! each `POST /api/seats/reserve` the next seats of a shuffled list (so every seat is asked for
+//! once and a hold is refused only when the server is wrong or the sale is), and it prints holds
+//! per second, seats per second and latency percentiles as JSON.
+//!
+//! Every hold is a new fan: its token is minted before the clock starts (a fan signs in before
+//! the on-sale, not while holding), with a local Ed25519 key the server trusts through
+//! `JWT_PUBLIC_KEY`. With `--probe auth` each request sends an empty seat list instead: the
+//! server checks the token and the body and answers 400 without touching Redis or Postgres,
+//! which measures the floor this client, HTTP and token checking set on this machine.
+//!
+//! It is bounded (the seats run out, or `--max-seconds`) and only talks to 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use serde_json::json;
+use uuid::Uuid;
+
+/// Flags of `tiketi-bench-holds`.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "tiketi-bench-holds",
+    about = "Hold seats through the HTTP API as fast as N fans can"
+)]
+pub struct HoldArgs {
+    /// Base URL of the ticket API (127.0.0.1 only).
+    #[arg(long)]
+    pub url: String,
+    /// The on-sale event.
+    #[arg(long)]
+    pub event: Uuid,
+    /// A file of seat ids, one per line (every seat of the event).
+    #[arg(long)]
+    pub seats: PathBuf,
+    /// The Ed25519 private key (PEM, as `tiketi-loadtest --keygen` writes it) tokens are signed with.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The key id the server knows that key by.
+    #[arg(long, default_value = "bench")]
+    pub kid: String,
+    /// Fans holding at the same time (one HTTP connection each).
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Seats per hold.
+    #[arg(long = "seats-per-hold", default_value_t = 1)]
+    pub seats_per_hold: usize,
+    /// Stop after this many seconds even if seats are left.
+    #[arg(long = "max-seconds", default_value_t = 60)]
+    pub max_seconds: u64,
+    /// `auth`: send empty seat lists (the HTTP + token floor, see the module docs).
+    #[arg(long)]
+    pub probe: Option<String>,
+}
+
+/// One prepared request: a new fan's token and the seats it asks for.
+struct Job {
+    authorization: String,
+    body: Vec<u8>,
+    seats: usize,
+}
+
+/// What one request came back with.
+struct Outcome {
+    status: u16,
+    latency_ms: f64,
+    seats: usize,
+}
+
+/// Runs the holds and returns the JSON report.
+pub async fn run(args: HoldArgs) -> anyhow::Result<serde_json::Value> {
+    let base = reqwest::Url::parse(&args.url).context("--url")?;
+    if base.host_str() != Some("127.0.0.1") {
+        bail!("bench-holds only runs against 127.0.0.1");
+    }
+    if args.seats_per_hold == 0 || args.concurrency == 0 {
+        bail!("--seats-per-hold and --concurrency must be at least 1");
+    }
+    let probe = match args.probe.as_deref() {
+        None => false,
+        Some("auth") => true,
+        Some(other) => bail!("unknown --probe {other} (only `auth`)"),
+    };
+    let pem = std::fs::read_to_string(&args.key).with_context(|| format!("{:?}", args.key))?;
+    let key = tiketi_core::auth::SigningKey::from_pem(&args.kid, &pem)?;
+    let mut seats: Vec<Uuid> = std::fs::read_to_string(&args.seats)
+        .with_context(|| format!("{:?}", args.seats))?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(Uuid::parse_str)
+        .collect::<Result<_, _>>()
+        .context("a line of --seats is not a seat id")?;
+    shuffle(&mut seats);
+
+    // Tokens and bodies up front, so neither signing nor JSON counts against the server.
+    let mut jobs = Vec::with_capacity(seats.len() / args.seats_per_hold);
+    for chunk in seats.chunks_exact(args.seats_per_hold) {
+        let fan = Uuid::new_v4();
+        let user = tiketi_core::auth::AuthUser {
+            id: fan,
+            email: format!("{fan}@bench.tiketi.example"),
+            role: tiketi_core::auth::Role::User,
+        };
+        let asked: &[Uuid] = if probe { &[] } else { chunk };
+        jobs.push(Job {
+            authorization: format!("Bearer {}", key.mint(&user, 3600)?),
+            body: serde_json::to_vec(&json!({"eventId": args.event, "seatIds": asked}))?,
+            seats: chunk.len(),
+        });
+    }
+    let jobs = Arc::new(jobs);
+    let url = base.join("/api/seats/reserve")?;
+    tiketi_core::outbound::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let stop_at = started + Duration::from_secs(args.max_seconds);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency {
+        let (jobs, next, client, url) = (jobs.clone(), next.clone(), client.clone(), url.clone());
+        workers.spawn(async move {
+            let mut outcomes = Vec::new();
+            while Instant::now() < stop_at {
+                let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                let t0 = Instant::now();
+                let status = match client
+                    .post(url.clone())
+                    .header("content-type", "application/json")
+                    .header("authorization", &job.authorization)
+                    .body(job.body.clone())
+                    .send()
+                    .await
+                {
+                    // Read the answer to the end so the connection is reused.
+                    Ok(res) => {
+                        let status = res.status().as_u16();
+                        let _ = res.bytes().await;
+                        status
+                    }
+                    Err(_) => 0,
+                };
+                outcomes.push(Outcome {
+                    status,
+                    latency_ms: t0.elapsed().as_secs_f64() * 1000.0,
+                    seats: job.seats,
+                });
+            }
+            outcomes
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        outcomes.extend(done?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(report(&args, &outcomes, seconds))
+}
+
+fn report(args: &HoldArgs, outcomes: &[Outcome], seconds: f64) -> serde_json::Value {
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    for o in outcomes {
+        let key = if o.status == 0 {
+            "connection_error".to_owned()
+        } else {
+            o.status.to_string()
+        };
+        *statuses.entry(key).or_default() += 1;
+    }
+    let holds = outcomes.iter().filter(|o| o.status == 201).count();
+    let seats: usize = outcomes
+        .iter()
+        .filter(|o| o.status == 201)
+        .map(|o| o.seats)
+        .sum();
+    let mut latencies: Vec<f64> = outcomes.iter().map(|o| o.latency_ms).collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((p / 100.0) * latencies.len() as f64) as usize;
+        (latencies[i.min(latencies.len() - 1)] * 10.0).round() / 10.0
+    };
+    json!({
+        "concurrency": args.concurrency,
+        "seatsPerHold": args.seats_per_hold,
+        "requests": outcomes.len(),
+        "statuses": statuses,
+        "seconds": (seconds * 100.0).round() / 100.0,
+        "holdsPerSecond": (holds as f64 / seconds).round(),
+        "seatsHeldPerSecond": (seats as f64 / seconds).round(),
+        "latencyMs": {"p50": pct(50.0), "p90": pct(90.0), "p99": pct(99.0), "max": pct(100.0)},
+    })
+}
+
+/// Fisher-Yates with a v4 UUID's randomness (no RNG crate needed for a benchmark's shuffle).
+fn shuffle(items: &mut [Uuid]) {
+    for i in (1..items.len()).rev() {
+        let r = u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        let j = (r % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
