@@ -480,3 +480,66 @@ async fn the_ticket_service_alone_pushes_seat_selected_after_a_hold() {
     shutdown.cancel();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn holds_made_in_one_batch_keep_their_own_checks_and_answers() {
+    use tiketi_ticket::hold_batches::{HoldBatches, HoldRequest};
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let event = event_on_sale(&pool).await;
+    let all = seats(&pool, event, 10).await;
+    let request = |fan: Uuid, seats: &[Uuid], number: &str| HoldRequest {
+        event_id: event,
+        seat_ids: seats.to_vec(),
+        reservation_id: Uuid::new_v4(),
+        number: number.to_owned(),
+        user_id: fan,
+        ttl_secs: 300,
+        max: 4,
+    };
+    // One connection: the holds sent together wait for it and go as one batch.
+    let batches = HoldBatches::new(pool.clone(), 1);
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let (first, second, third, fourth, fifth, sixth) = tokio::join!(
+        batches.hold(request(a, &all[0..2], "TK-B-1")),
+        // The same seat as the first hold: one of the two gets it.
+        batches.hold(request(b, &all[1..2], "TK-B-2")),
+        // Fan c within the limit, then over it (4 + 1 > 4) in the same batch.
+        batches.hold(request(c, &all[2..6], "TK-B-3")),
+        batches.hold(request(c, &all[6..7], "TK-B-4")),
+        // Two holds with the same reservation number: the batch fails as a whole and each hold
+        // is made again alone, so only the second of them is refused.
+        batches.hold(request(Uuid::new_v4(), &all[7..8], "TK-B-5")),
+        batches.hold(request(Uuid::new_v4(), &all[8..9], "TK-B-5")),
+    );
+    let held = |rows: &Vec<tiketi_ticket::http::holds::HoldRow>| {
+        rows.iter().filter(|r| r.seat_id().is_some()).count()
+    };
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(
+        u8::from(held(&first) > 0) + u8::from(held(&second) > 0),
+        1,
+        "seat 1 went to exactly one fan"
+    );
+    assert_eq!(held(&third.unwrap()), 4);
+    assert_eq!(held(&fourth.unwrap()), 0);
+    assert_eq!(held(&fifth.unwrap()), 1);
+    match sixth {
+        Err(sqlx::Error::Database(e)) => {
+            assert_eq!(e.constraint(), Some("reservations_number_key"))
+        }
+        other => panic!("a clashing number must fail alone: {other:?}"),
+    }
+    audit_no_double_allocation(&pool).await;
+    let held_seats: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ticket.seats WHERE status = 'held'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let expected = if held(&first) > 0 {
+        2 + 4 + 1
+    } else {
+        1 + 4 + 1
+    };
+    assert_eq!(held_seats, expected);
+}

@@ -4,7 +4,7 @@
 
 pub mod demo;
 pub mod domain;
-pub mod hold_connections;
+pub mod hold_batches;
 pub mod http;
 pub mod payment_client;
 pub mod posters;
@@ -39,19 +39,20 @@ pub struct AppState {
     pub queue: queue::Runtime,
     /// Where posters are stored (S3, or local disk without a bucket).
     pub posters: std::sync::Arc<dyn posters::PosterStore>,
-    /// The Postgres connections seat holds run on (`HOLD_DB_CONNECTIONS`).
-    pub hold_connections: std::sync::Arc<hold_connections::HoldConnections>,
+    /// Seat holds, made in batches on `HOLD_DB_CONNECTIONS` kept connections.
+    pub hold_batches: std::sync::Arc<hold_batches::HoldBatches>,
 }
 
 impl AppState {
     /// Builds the state from shared infrastructure.
     pub fn new(infra: Infra) -> Self {
         let posters = posters::from_config(&infra.config.storage);
-        let hold_connections = std::sync::Arc::new(hold_connections::HoldConnections::new(
+        let hold_batches = std::sync::Arc::new(hold_batches::HoldBatches::new(
+            infra.db.clone(),
             infra.config.inventory.hold_db_connections,
         ));
         Self {
-            hold_connections,
+            hold_batches,
             infra,
             realtime: realtime::Realtime::new(),
             queue: queue::Runtime::default(),

@@ -12,6 +12,7 @@ use tiketi_core::{ApiError, ApiResult, AppJson, AppPath};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::hold_batches::HoldRequest;
 use crate::http::reservations::owned_reservation;
 use crate::realtime::Room;
 use crate::sale;
@@ -65,8 +66,8 @@ pub struct HeldSeat {
 pub const HOLD_SQL: &str = "SELECT * FROM ticket.hold_seats($1, $2, $3, $4, $5, $6, $7)";
 
 /// One row of [`HOLD_SQL`]'s answer.
-#[derive(sqlx::FromRow)]
-struct HoldRow {
+#[derive(Debug, sqlx::FromRow)]
+pub struct HoldRow {
     title: Option<String>,
     status: Option<String>,
     sale_start_date: Option<DateTime<Utc>>,
@@ -92,6 +93,11 @@ impl HoldRow {
             sale_end_date: self.sale_end_date?,
             now: self.now?,
         })
+    }
+
+    /// The held seat of this row (none when nothing was held).
+    pub fn seat_id(&self) -> Option<Uuid> {
+        self.id
     }
 
     fn seat(self) -> Option<(HeldSeat, DateTime<Utc>)> {
@@ -140,26 +146,21 @@ async fn hold_seats(
     let reservation_id = Uuid::new_v4();
     let number = sale::reservation_number(Utc::now());
     let ttl = i32::try_from(inventory.hold_ttl_secs).unwrap_or(i32::MAX);
-    let mut lent = state
-        .hold_connections
-        .lend(&state.infra.db)
+    // Made together with the other holds waiting right now, in one transaction (see
+    // crate::hold_batches); the answer is this hold's own.
+    let rows = state
+        .hold_batches
+        .hold(HoldRequest {
+            event_id: body.event_id,
+            seat_ids: body.seat_ids.clone(),
+            reservation_id,
+            number: number.clone(),
+            user_id: user.id,
+            ttl_secs: ttl,
+            max: i32::try_from(max).unwrap_or(i32::MAX),
+        })
         .await
         .map_err(sale::number_clash)?;
-    let answer: Result<Vec<HoldRow>, sqlx::Error> = sqlx::query_as(HOLD_SQL)
-        .bind(body.event_id)
-        .bind(&body.seat_ids)
-        .bind(reservation_id)
-        .bind(&number)
-        .bind(user.id)
-        .bind(ttl)
-        .bind(i32::try_from(max).unwrap_or(i32::MAX))
-        .fetch_all(&mut *lent.conn)
-        .await;
-    // A statement the database refused leaves the connection as good as before; anything else
-    // (cut, timed out, the server going away) may not.
-    let broken = matches!(&answer, Err(e) if !matches!(e, sqlx::Error::Database(_)));
-    state.hold_connections.give_back(lent, broken).await;
-    let rows = answer.map_err(sale::number_clash)?;
 
     // The checks in the order the statement applied them: event, sale window, fan limit, seats.
     let event = rows
