@@ -63,3 +63,55 @@ async fn a_surge_of_300_socket_fans_is_admitted_once_each_in_order_within_the_th
     );
     assert!(report.position_updates > 0);
 }
+
+#[tokio::test]
+async fn fans_who_keep_their_socket_open_are_never_dropped_as_idle() {
+    // A short grace and a slow admission: most of the 400 fans wait for longer than the grace
+    // with nothing but their socket open (no heartbeat, no status poll), so presence must see
+    // every one of them. Fans send `join-queue` the moment their connection is acknowledged.
+    // (The race that once lost such fans, `join-queue` read before its handler was registered,
+    // showed under CPU contention with thousands of fans, in the surge benchmark; at this size
+    // on an idle machine it rarely does. What this pins is the property.)
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "200")]).await;
+    let (tokens, _, event_id) = on_sale_queue(
+        &app,
+        json!({"threshold": 2, "admitPerTick": 1, "admissionTtlSec": 600, "idleGraceSec": 10}),
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("tiketi-idle-{event_id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_path = dir.join("key.pem");
+    std::fs::write(&key_path, tokens.key().to_pem()).unwrap();
+    let args = Args::parse_from([
+        "tiketi-loadtest",
+        "--users",
+        "400",
+        "--eventId",
+        &event_id.to_string(),
+        "--apiUrl",
+        &app.url(""),
+        "--duration",
+        "16",
+        "--holdMs",
+        "100",
+        "--tickMs",
+        "200",
+        "--signingKey",
+        key_path.to_str().unwrap(),
+        "--kid",
+        &tokens.key().kid,
+    ]);
+    let report = tiketi_loadtest::run(args).await.unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.joined, 400);
+    assert!(
+        report.admitted < 200,
+        "most fans must still be waiting when the run ends: {}",
+        report.admitted
+    );
+    assert_eq!(report.fans_lost, 0, "connected fans dropped as idle");
+    assert_eq!(report.fans_admitted_twice, 0);
+}
