@@ -10,6 +10,44 @@ use tiketi_core::testing::test_db;
 use tiketi_loadtest::{Args, Parser};
 use tiketi_tests::TestApp;
 
+/// Runs the surge tool against `app` for `event_id` with tokens minted by the server's test key,
+/// `users` fans and the extra flags `more` (`--duration`, `--holdMs`, `--tickMs`...).
+async fn surge(
+    app: &TestApp,
+    tokens: &tiketi_core::testing::TestTokens,
+    event_id: uuid::Uuid,
+    users: usize,
+    more: &[&str],
+) -> tiketi_loadtest::Report {
+    let dir = std::env::temp_dir().join(format!("tiketi-surge-{event_id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_path = dir.join("key.pem");
+    std::fs::write(&key_path, tokens.key().to_pem()).unwrap();
+    let users = users.to_string();
+    let event = event_id.to_string();
+    let url = app.url("");
+    let mut argv = vec![
+        "tiketi-loadtest",
+        "--users",
+        &users,
+        "--eventId",
+        &event,
+        "--apiUrl",
+        &url,
+        "--signingKey",
+        key_path.to_str().unwrap(),
+        "--kid",
+        &tokens.key().kid,
+    ];
+    argv.extend_from_slice(more);
+    let report = tiketi_loadtest::run(Args::parse_from(argv))
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    report
+}
+
 #[tokio::test]
 async fn a_surge_of_300_socket_fans_is_admitted_once_each_in_order_within_the_threshold() {
     let db = test_db().await;
@@ -20,31 +58,14 @@ async fn a_surge_of_300_socket_fans_is_admitted_once_each_in_order_within_the_th
         json!({"threshold": 20, "admissionTtlSec": 600, "idleGraceSec": 600}),
     )
     .await;
-    let dir = std::env::temp_dir().join(format!("tiketi-surge-{event_id}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key_path = dir.join("key.pem");
-    std::fs::write(&key_path, tokens.key().to_pem()).unwrap();
-    let args = Args::parse_from([
-        "tiketi-loadtest",
-        "--users",
-        "300",
-        "--eventId",
-        &event_id.to_string(),
-        "--apiUrl",
-        &app.url(""),
-        "--duration",
-        "60",
-        "--holdMs",
-        "20",
-        "--tickMs",
-        "100",
-        "--signingKey",
-        key_path.to_str().unwrap(),
-        "--kid",
-        &tokens.key().kid,
-    ]);
-    let report = tiketi_loadtest::run(args).await.unwrap().unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    let report = surge(
+        &app,
+        &tokens,
+        event_id,
+        300,
+        &["--duration", "60", "--holdMs", "20", "--tickMs", "100"],
+    )
+    .await;
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.joined, 300);
@@ -80,31 +101,14 @@ async fn fans_who_keep_their_socket_open_are_never_dropped_as_idle() {
         json!({"threshold": 2, "admitPerTick": 1, "admissionTtlSec": 600, "idleGraceSec": 10}),
     )
     .await;
-    let dir = std::env::temp_dir().join(format!("tiketi-idle-{event_id}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key_path = dir.join("key.pem");
-    std::fs::write(&key_path, tokens.key().to_pem()).unwrap();
-    let args = Args::parse_from([
-        "tiketi-loadtest",
-        "--users",
-        "400",
-        "--eventId",
-        &event_id.to_string(),
-        "--apiUrl",
-        &app.url(""),
-        "--duration",
-        "16",
-        "--holdMs",
-        "100",
-        "--tickMs",
-        "200",
-        "--signingKey",
-        key_path.to_str().unwrap(),
-        "--kid",
-        &tokens.key().kid,
-    ]);
-    let report = tiketi_loadtest::run(args).await.unwrap().unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    let report = surge(
+        &app,
+        &tokens,
+        event_id,
+        400,
+        &["--duration", "16", "--holdMs", "100", "--tickMs", "200"],
+    )
+    .await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.joined, 400);
     assert!(
