@@ -564,12 +564,21 @@ impl Config {
             }
         };
 
+        let db_max_connections: u32 = parse_or(&get, "DB_MAX_CONNECTIONS", 20)?;
+        // The seat holds keep their connections out of the pool: they must leave some for
+        // everything else, or the rest of the service would wait for connections that never free.
+        if inventory.hold_db_connections >= db_max_connections {
+            return Err(ConfigError::new(
+                "HOLD_DB_CONNECTIONS",
+                format!("must be less than DB_MAX_CONNECTIONS ({db_max_connections})"),
+            ));
+        }
         Ok(Config {
             environment,
             port: parse_or(&get, "PORT", default_port)?,
             bind_addr: get("BIND_ADDR").unwrap_or_else(|| "0.0.0.0".to_owned()),
             database_url: Secret::new(database_url),
-            db_max_connections: parse_or(&get, "DB_MAX_CONNECTIONS", 20)?,
+            db_max_connections,
             redis_url: Secret::new(redis_url),
             redis_key_prefix,
             redis_pool_size: parse_or(&get, "REDIS_POOL_SIZE", 16)?,
@@ -789,6 +798,10 @@ mod tests {
         assert_eq!(err.variable, "HOLD_DB_CONNECTIONS");
         let c = config(&[("HOLD_DB_CONNECTIONS", "8")]).unwrap();
         assert_eq!(c.inventory.hold_db_connections, 8);
+        // The holds' kept connections must leave the pool some.
+        let err = config(&[("HOLD_DB_CONNECTIONS", "4"), ("DB_MAX_CONNECTIONS", "4")]).unwrap_err();
+        assert_eq!(err.variable, "HOLD_DB_CONNECTIONS");
+        assert!(config(&[("HOLD_DB_CONNECTIONS", "3"), ("DB_MAX_CONNECTIONS", "4")]).is_ok());
         let err = config(&[("INTERNAL_API_TOKEN", "short")]).unwrap_err();
         assert_eq!(err.variable, "INTERNAL_API_TOKEN");
     }
