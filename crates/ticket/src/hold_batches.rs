@@ -226,8 +226,15 @@ async fn together(
     batch: &[(HoldRequest, Reply)],
 ) -> Result<Vec<Vec<HoldRow>>, sqlx::Error> {
     let requests: Vec<&HoldRequest> = batch.iter().map(|(r, _)| r).collect();
-    // Every hold of a batch has the same lifetime and limit (the service's settings).
+    // One lifetime and limit per call: the service's settings, the same for every hold it makes.
     let (ttl, max) = (requests[0].ttl_secs, requests[0].max);
+    if requests.iter().any(|r| r.ttl_secs != ttl || r.max != max) {
+        let mut answers = Vec::with_capacity(requests.len());
+        for r in requests {
+            answers.push(single(conn, r).await?);
+        }
+        return Ok(answers);
+    }
     let counts: Vec<i32> = requests
         .iter()
         .map(|r| i32::try_from(r.seat_ids.len()).unwrap_or(i32::MAX))

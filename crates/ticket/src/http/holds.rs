@@ -46,8 +46,9 @@ pub struct HeldSeat {
     price: i32,
 }
 
-/// The whole hold in one call of `ticket.hold_seats` (one round trip, its own transaction;
-/// migration `20261203000080_hold_function.sql`), which applies the checks in order:
+/// One hold in one call of `ticket.hold_seats` (migration `20261203000080_hold_function.sql`;
+/// a hold alone is its own transaction, holds that arrive together share one through
+/// `ticket.hold_seats_batch`, see [`crate::hold_batches`]), which applies the checks in order:
 /// - reads the event and the database clock (the caller judges the sale window from them);
 /// - only for an event on sale, takes the fan's advisory lock for the event and counts the
 ///   fan's live tickets after it (`ticket.lock_fan_live_tickets`, which counts on a snapshot
