@@ -105,7 +105,7 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
         .ping_timeout(Duration::from_secs(20))
         // Clients send only tiny packets (pongs, room joins; larger ones are read in several
         // chunks), so each socket reads through a 1 KiB buffer instead of the default 4 KiB:
-        // ~3 KB less per connected fan (BENCHMARKS.md, the 10,000-fan run).
+        // ~2 KiB less per connected fan (BENCHMARKS.md, the 10,000-fan run).
         .ws_read_buffer_size(1024);
     match redis_adapter(state).await {
         Ok(adapter) => {
