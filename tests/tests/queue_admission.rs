@@ -162,12 +162,10 @@ async fn admission_follows_join_order_and_each_fan_is_told_alone() {
                 allowed.push(id);
             }
             ("queue-entry-allowed", room) => panic!("admission told to {room:?}"),
-            (queue_processor::POSITIONS_BATCH, Room::Queue(_)) => {
+            (tiketi_ticket::realtime::POSITIONS, Room::Queue(_)) => {
                 // Each fan's own `queue-position`, as every replica derives it from the batch.
-                for (id, position) in queue_processor::positions_of(&push.payload) {
-                    first_positions
-                        .entry(id)
-                        .or_insert(position["position"].clone());
+                for (id, position) in push.positions.as_ref().unwrap().positions() {
+                    first_positions.entry(id).or_insert(position.position);
                 }
             }
             _ => {}

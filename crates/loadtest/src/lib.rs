@@ -19,6 +19,7 @@
 //! Run it against 127.0.0.1 only. The seat-hold benchmark's load generator is [`holds`].
 
 pub mod holds;
+pub mod sio_reference;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -336,7 +337,8 @@ async fn sign_in(
         .context("no token in the sign-in answer")
 }
 
-type Ws =
+/// A client WebSocket.
+pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens a Socket.IO connection with `auth: {token}` and joins the event's queue room.
@@ -347,13 +349,7 @@ async fn connect_socket(
     event_id: Uuid,
 ) -> anyhow::Result<(Ws, Option<String>)> {
     let base = args.socket_url.as_deref().unwrap_or(&args.api_url);
-    let url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        base.replacen("http", "ws", 1)
-    );
-    let (mut ws, response) = tokio_tungstenite::connect_async(url)
-        .await
-        .context("socket")?;
+    let (mut ws, response) = open_socketio(base, &json!({"token": token}).to_string()).await?;
     let backend = response
         .headers()
         .get_all("set-cookie")
@@ -361,17 +357,38 @@ async fn connect_socket(
         .filter_map(|v| v.to_str().ok())
         .find_map(|c| c.strip_prefix("AWSALB="))
         .map(|c| c.split(';').next().unwrap_or_default().to_owned());
-    // Engine.IO open packet first, then the Socket.IO CONNECT with our auth payload.
+    let join = json!(["join-queue", {"eventId": event_id}]);
+    ws.send(Message::text(format!("42{join}"))).await?;
+    Ok((ws, backend))
+}
+
+/// Opens a WebSocket-only Socket.IO connection to the default namespace of the server at `base`
+/// (`http://host:port`) with the CONNECT payload `auth` (JSON), and waits for the server to
+/// accept it. Answers the socket and the handshake's HTTP response.
+pub async fn open_socketio(
+    base: &str,
+    auth: &str,
+) -> anyhow::Result<(
+    Ws,
+    tokio_tungstenite::tungstenite::handshake::client::Response,
+)> {
+    let url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        base.replacen("http", "ws", 1)
+    );
+    let (mut ws, response) = tokio_tungstenite::connect_async(url)
+        .await
+        .context("socket")?;
+    // Engine.IO open packet first, then the Socket.IO CONNECT with the auth payload.
     let open = next_text(&mut ws).await?;
     if !open.starts_with('0') {
         bail!("socket: unexpected open packet");
     }
-    ws.send(Message::text(format!("40{}", json!({"token": token}))))
-        .await?;
+    ws.send(Message::text(format!("40{auth}"))).await?;
     loop {
         let packet = next_text(&mut ws).await?;
         if packet.starts_with("40") {
-            break;
+            return Ok((ws, response));
         }
         if packet.starts_with("44") {
             bail!("socket: connect refused");
@@ -380,9 +397,6 @@ async fn connect_socket(
             ws.send(Message::text("3")).await?;
         }
     }
-    let join = json!(["join-queue", {"eventId": event_id}]);
-    ws.send(Message::text(format!("42{join}"))).await?;
-    Ok((ws, backend))
 }
 
 /// How many times a fan opens its socket again after it dropped.

@@ -7,9 +7,13 @@
 //! Emitting is fire-and-forget: a push must never fail or slow the request that caused it, and
 //! callers emit only after their transaction committed.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use tokio::sync::broadcast;
 use uuid::Uuid;
+
+use crate::queue::positions::PositionBatch;
 
 /// How many pushes may wait for a slow subscriber before it starts missing them.
 const CHANNEL_CAPACITY: usize = 65_536;
@@ -44,11 +48,17 @@ impl Room {
 pub struct Push {
     /// Where it goes.
     pub room: Room,
-    /// The contract's event name.
+    /// The contract's event name, or [`POSITIONS`] for a tick's waiting line.
     pub event: &'static str,
-    /// The payload.
+    /// The payload (`Null` for a waiting line).
     pub payload: Value,
+    /// A tick's waiting line, which the Socket.IO layer turns into each waiting fan's own
+    /// `queue-position` and the queue room's `queue-updated`.
+    pub positions: Option<Arc<PositionBatch>>,
 }
+
+/// The event name of a push carrying a [`PositionBatch`]; never sent to clients as such.
+pub const POSITIONS: &str = "queue-positions-batch";
 
 /// The push hub of one ticket process.
 #[derive(Debug, Clone)]
@@ -77,6 +87,18 @@ impl Realtime {
             room,
             event,
             payload,
+            positions: None,
+        });
+    }
+
+    /// Sends a tick's waiting line to the Socket.IO layer (see [`Push::positions`]).
+    pub fn emit_positions(&self, batch: PositionBatch) {
+        metrics::counter!("realtime_pushes_total", "event" => POSITIONS).increment(1);
+        let _ = self.tx.send(Push {
+            room: Room::Queue(batch.event_id),
+            event: POSITIONS,
+            payload: Value::Null,
+            positions: Some(Arc::new(batch)),
         });
     }
 

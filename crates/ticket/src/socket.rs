@@ -12,17 +12,18 @@
 //!   reaches the fan's socket wherever it is connected. If the adapter cannot reach Redis at
 //!   start-up the process falls back to the in-process adapter (a single replica still works)
 //!   and says so in its log.
-//! - Positions: the processor's one position batch per tick (see
-//!   `crate::workers::queue_processor`) travels on one Redis channel to every replica, and each
-//!   emits `queue-position` to the fans whose sockets it holds (`io.local()`): one publish per
-//!   tick instead of one per fan.
+//! - Positions: the processor's one position batch per tick
+//!   ([`crate::queue::positions::PositionBatch`]) travels on one Redis channel to every replica,
+//!   and each emits `queue-position` to the fans whose sockets it holds (found through
+//!   [`FanSockets`]) and `queue-updated` to its sockets in the queue room: one publish per tick
+//!   instead of one per fan.
 //! - Presence: every [`PRESENCE_EVERY`], each replica refreshes the last-seen time of the fans
 //!   whose sockets sit in a queue room, so a fan watching over Socket.IO alone keeps the place; a
 //!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
 //!   position (the place belongs to the fan, not the socket).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -39,10 +40,11 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::queue::keys::EventKeys;
+use crate::queue::positions::{PositionBatch, QueuePosition};
 use crate::queue::scripts::SCRIPTS;
 use crate::realtime::Room;
-use crate::workers::queue_processor::{POSITIONS_BATCH, positions_of};
 use futures_util::StreamExt;
+use socketioxide::socket::Sid;
 
 /// How often a replica refreshes the last-seen time of fans connected to a queue room.
 pub const PRESENCE_EVERY: Duration = Duration::from_secs(5);
@@ -98,9 +100,11 @@ impl SocketLayer {
 /// Builds Socket.IO for `state` and starts its forwarder and presence loops (both stop with
 /// `shutdown`).
 pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer {
+    let fans = FanSockets::default();
     let builder = SocketIo::builder()
         .with_state(state.clone())
         .with_state(RoomCounts::default())
+        .with_state(fans.clone())
         .ping_interval(Duration::from_secs(20))
         .ping_timeout(Duration::from_secs(20))
         // Clients send only tiny packets (pongs, room joins; larger ones are read in several
@@ -115,14 +119,14 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
             if let Err(e) = io.ns("/", on_connect.with(authenticate)).await {
                 tracing::error!(error = %e, "socket.io: redis adapter init failed");
             }
-            spawn_loops(io, state, shutdown, true);
+            spawn_loops(io, state, fans, shutdown, true);
             SocketLayer(Box::new(move |router: Router| router.layer(layer)))
         }
         Err(e) => {
             tracing::error!(error = %e, "socket.io: redis adapter unavailable, using the in-process adapter (this replica cannot reach fans on others)");
             let (layer, io) = builder.build_layer();
             io.ns("/", on_connect.with(authenticate));
-            spawn_loops(io, state, shutdown, false);
+            spawn_loops(io, state, fans, shutdown, false);
             SocketLayer(Box::new(move |router: Router| router.layer(layer)))
         }
     }
@@ -133,14 +137,22 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
 fn spawn_loops<A: Adapter>(
     io: SocketIo<A>,
     state: &AppState,
+    fans: FanSockets,
     shutdown: CancellationToken,
     shared: bool,
 ) {
-    tokio::spawn(forward(io.clone(), state.clone(), shared, shutdown.clone()));
+    tokio::spawn(forward(
+        io.clone(),
+        state.clone(),
+        fans.clone(),
+        shared,
+        shutdown.clone(),
+    ));
     if shared {
         tokio::spawn(positions_subscriber(
             io.clone(),
             state.clone(),
+            fans,
             shutdown.clone(),
         ));
     }
@@ -153,15 +165,37 @@ fn positions_channel(state: &AppState) -> String {
 }
 
 /// Emits each fan of a position batch its own `queue-position`, to the sockets on this replica
-/// only (every replica receives the batch and serves its own sockets).
-async fn deliver_positions<A: Adapter>(io: &SocketIo<A>, batch: &serde_json::Value) {
-    for (user_id, payload) in positions_of(batch) {
-        let _ = io
-            .local()
-            .to(Room::User(user_id).name())
-            .emit("queue-position", &payload)
-            .await;
+/// only (every replica receives the batch and serves its own sockets), then the queue room's
+/// `queue-updated` to this replica's sockets in it. The fans are found through [`FanSockets`],
+/// not the adapter's per-fan rooms: one map lookup per waiting fan instead of a room operation.
+fn deliver_positions<A: Adapter>(io: &SocketIo<A>, fans: &FanSockets, batch: &PositionBatch) {
+    let Some(ns) = io.of("/") else {
+        return;
+    };
+    {
+        let fans = fans.0.read().unwrap_or_else(|p| p.into_inner());
+        if !fans.is_empty() {
+            for (i, id) in batch.ids.iter().enumerate() {
+                let Some(sids) = fans.get(id) else {
+                    continue;
+                };
+                let position = batch.position_at(i);
+                for sid in sids {
+                    if let Some(socket) = ns.get_socket(*sid) {
+                        let _ = socket.emit("queue-position", &position);
+                    }
+                }
+            }
+        }
     }
+    let summary = batch.summary();
+    tokio::spawn(async move {
+        let _ = ns
+            .local()
+            .to(Room::Queue(summary.event_id).name())
+            .emit("queue-updated", &summary)
+            .await;
+    });
 }
 
 /// Receives position batches from whichever replica admits, until `shutdown`; reconnects after
@@ -169,6 +203,7 @@ async fn deliver_positions<A: Adapter>(io: &SocketIo<A>, batch: &serde_json::Val
 async fn positions_subscriber<A: Adapter>(
     io: SocketIo<A>,
     state: AppState,
+    fans: FanSockets,
     shutdown: CancellationToken,
 ) {
     let channel = positions_channel(&state);
@@ -179,10 +214,11 @@ async fn positions_subscriber<A: Adapter>(
             pubsub.subscribe(&channel).await?;
             let mut messages = pubsub.on_message();
             while let Some(msg) = messages.next().await {
-                if let Ok(batch) =
-                    serde_json::from_slice::<serde_json::Value>(msg.get_payload_bytes())
-                {
-                    deliver_positions(&io, &batch).await;
+                match PositionBatch::decode(msg.get_payload_bytes()) {
+                    Some(batch) => deliver_positions(&io, &fans, &batch),
+                    None => {
+                        tracing::warn!("ignored a queue position batch this replica cannot read")
+                    }
                 }
             }
             anyhow::Ok(())
@@ -227,6 +263,7 @@ async fn authenticate<A: Adapter>(
     socket: SocketRef<A>,
     TryData(auth): TryData<ConnectAuth>,
     State(state): State<AppState>,
+    State(fans): State<FanSockets>,
 ) -> Result<(), Refused> {
     let Ok(auth) = auth else {
         metrics::counter!("socket_connections_refused_total").increment(1);
@@ -236,6 +273,7 @@ async fn authenticate<A: Adapter>(
         Ok(claims) => {
             let user = SocketUser(claims.user_id);
             socket.extensions.insert(user);
+            fans.add(claims.user_id, socket.id);
             admit_socket(&socket, claims.user_id);
             Ok(())
         }
@@ -263,6 +301,28 @@ impl RoomCounts {
             map.remove(room);
         }
         now
+    }
+}
+
+/// The sockets each fan has open on this replica, kept as sockets connect and disconnect, so a
+/// tick's positions find their sockets with one map lookup per waiting fan.
+#[derive(Debug, Clone, Default)]
+struct FanSockets(Arc<RwLock<HashMap<Uuid, Vec<Sid>>>>);
+
+impl FanSockets {
+    fn add(&self, user: Uuid, sid: Sid) {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        map.entry(user).or_default().push(sid);
+    }
+
+    fn remove(&self, user: Uuid, sid: Sid) {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(sids) = map.get_mut(&user) {
+            sids.retain(|s| *s != sid);
+            if sids.is_empty() {
+                map.remove(&user);
+            }
+        }
     }
 }
 
@@ -298,8 +358,11 @@ fn admit_socket<A: Adapter>(socket: &SocketRef<A>, user_id: Uuid) {
         },
     );
     socket.on_disconnect(
-        async |socket: SocketRef<A>, State(counts): State<RoomCounts>| {
+        async move |socket: SocketRef<A>,
+                    State(counts): State<RoomCounts>,
+                    State(fans): State<FanSockets>| {
             metrics::gauge!("socket_connections").decrement(1.0);
+            fans.remove(user_id, socket.id);
             for room in socket.extensions.get::<Joined>().unwrap_or_default().0 {
                 counts.add(&room, -1);
             }
@@ -379,12 +442,13 @@ async fn join_queue<A: Adapter>(
     {
         let _ = socket.emit(
             "queue-position",
-            &json!({
-                "eventId": event_id,
-                "position": position,
-                "queueSize": report.queue_size,
-                "estimatedWait": report.estimated_wait(),
-            }),
+            &QueuePosition {
+                event_id,
+                position,
+                queue_size: report.queue_size,
+                estimated_wait: report.estimated_wait().unwrap_or(0),
+                sent_at: None,
+            },
         );
     }
 }
@@ -395,6 +459,7 @@ async fn join_queue<A: Adapter>(
 async fn forward<A: Adapter>(
     io: SocketIo<A>,
     state: AppState,
+    fans: FanSockets,
     shared: bool,
     shutdown: CancellationToken,
 ) {
@@ -423,11 +488,11 @@ async fn forward<A: Adapter>(
         }
         let mut set = tokio::task::JoinSet::new();
         for push in batch {
-            if push.event == POSITIONS_BATCH {
+            if let Some(positions) = &push.positions {
                 if shared {
-                    publish_positions(&state, &channel, &push.payload).await;
+                    publish_positions(&state, &channel, positions).await;
                 } else {
-                    deliver_positions(&io, &push.payload).await;
+                    deliver_positions(&io, &fans, positions);
                 }
                 continue;
             }
@@ -447,7 +512,7 @@ async fn forward<A: Adapter>(
     }
 }
 
-async fn publish_positions(state: &AppState, channel: &str, batch: &serde_json::Value) {
+async fn publish_positions(state: &AppState, channel: &str, batch: &PositionBatch) {
     let result = async {
         let mut conn = state
             .infra
@@ -457,7 +522,7 @@ async fn publish_positions(state: &AppState, channel: &str, batch: &serde_json::
             .map_err(|e| e.to_string())?;
         redis::cmd("PUBLISH")
             .arg(channel)
-            .arg(batch.to_string())
+            .arg(batch.encode())
             .query_async::<i64>(&mut conn)
             .await
             .map_err(|e| e.to_string())

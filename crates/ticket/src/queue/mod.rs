@@ -11,6 +11,7 @@
 
 pub mod draw;
 pub mod keys;
+pub mod positions;
 pub mod scripts;
 pub mod settings;
 

@@ -10,9 +10,10 @@
 //! cleanly gives its leases up, so another takes over on its next tick.
 //!
 //! Positions: every waiting fan gets its own exact `queue-position` every tick. The processor
-//! emits one [`POSITIONS_BATCH`] (the ordered waiting ids) per event per tick; each replica's
+//! emits one [`PositionBatch`] (the ordered waiting ids) per event per tick; each replica's
 //! Socket.IO layer receives it over one Redis channel and emits `queue-position` to the fans
-//! whose sockets it holds. Positions stay exact when fans ahead leave (they are ranks).
+//! whose sockets it holds, and `queue-updated` to its sockets in the queue room. Positions stay
+//! exact when fans ahead leave (they are ranks).
 //!
 //! Metrics: gauges `queue_waiting{event}`, `queue_active{event}`; counters
 //! `queue_admitted_total{event}`, `queue_abandoned_total{event}`, `queue_reclaimed_total{event}`;
@@ -28,45 +29,10 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::queue::keys::{EventKeys, registry};
+use crate::queue::positions::PositionBatch;
 use crate::queue::scripts::SCRIPTS;
-use crate::queue::{draw, estimate_wait, settings};
+use crate::queue::{draw, settings};
 use crate::realtime::Room;
-
-/// The internal push carrying one tick's waiting order: `{eventId, queueSize, admittedLastMin,
-/// threshold, admissionTtlSec, sentAt, ids}`. Never sent to clients as such: the Socket.IO layer
-/// turns it into one `queue-position` per fan ([`positions_of`]).
-pub const POSITIONS_BATCH: &str = "queue-positions-batch";
-
-/// The `queue-position` payload of each fan in a [`POSITIONS_BATCH`] payload, in queue order.
-pub fn positions_of(batch: &serde_json::Value) -> Vec<(Uuid, serde_json::Value)> {
-    let n = |k: &str| batch[k].as_u64().unwrap_or(0);
-    let (size, rate, threshold, ttl) = (
-        n("queueSize"),
-        n("admittedLastMin"),
-        n("threshold") as u32,
-        n("admissionTtlSec") as u32,
-    );
-    let Some(ids) = batch["ids"].as_array() else {
-        return Vec::new();
-    };
-    ids.iter()
-        .enumerate()
-        .filter_map(|(i, id)| {
-            let user_id = id.as_str()?.parse::<Uuid>().ok()?;
-            let position = i as u64 + 1;
-            Some((
-                user_id,
-                json!({
-                    "eventId": batch["eventId"],
-                    "position": position,
-                    "queueSize": size,
-                    "estimatedWait": estimate_wait(position, rate, threshold, ttl),
-                    "sentAt": batch["sentAt"],
-                }),
-            ))
-        })
-        .collect()
-}
 
 /// Time-in-queue samples kept per event.
 pub const MAX_TIQ_SAMPLES: i64 = 10_000;
@@ -274,43 +240,28 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
         result.admitted.push(user_id);
     }
 
-    // Every waiting fan's exact place, from the ranks as they are after this tick's admissions:
-    // one batch (the ordered waiting ids) per tick, which every replica turns into a
-    // `queue-position` for each fan whose socket it holds (see `crate::socket`). One message
-    // per tick instead of one adapter PUBLISH per fan: measured, the per-fan publishes did not
-    // reach 10,000 waiting fans on 2 cores.
-    if result.waiting > 0 {
-        let waiting: Vec<String> = crate::queue::waiting_order(state, event_id)
-            .await?
-            .iter()
-            .map(Uuid::to_string)
-            .collect();
-        let size = waiting.len() as u64;
-        state.realtime.emit(
-            Room::Queue(event_id),
-            POSITIONS_BATCH,
-            json!({
-                "eventId": event_id,
-                "queueSize": size,
-                "admittedLastMin": admitted_last_min,
-                "threshold": threshold.max(1),
-                "admissionTtlSec": (ttl_ms / 1000).max(1),
-                "sentAt": crate::queue::now_ms(),
-                "ids": waiting,
-            }),
-        );
-        result.positions_sent = size;
-    }
-    state.realtime.emit(
-        Room::Queue(event_id),
-        "queue-updated",
-        json!({
-            "eventId": event_id,
-            "queueSize": result.waiting,
-            "currentUsers": result.active,
-            "threshold": threshold,
-        }),
-    );
+    // Every waiting fan's exact place, from the line as it is after this tick's admissions, and
+    // the queue room's summary: one batch per tick (the ordered waiting ids), which every
+    // replica turns into a `queue-position` for each fan whose socket it holds and a
+    // `queue-updated` for its sockets in the queue room (see `crate::socket`). One message per
+    // tick instead of one adapter PUBLISH per fan: measured, the per-fan publishes did not reach
+    // 10,000 waiting fans on 2 cores.
+    let ids = if result.waiting > 0 {
+        crate::queue::waiting_order(state, event_id).await?
+    } else {
+        Vec::new()
+    };
+    result.positions_sent = ids.len() as u64;
+    let clamp = |n: i64| n.clamp(0, i64::from(u32::MAX)) as u32;
+    state.realtime.emit_positions(PositionBatch {
+        event_id,
+        sent_at: crate::queue::now_ms(),
+        current_users: clamp(result.active as i64),
+        threshold: clamp(threshold),
+        admitted_last_min: clamp(admitted_last_min as i64),
+        admission_ttl_sec: clamp(ttl_ms / 1000).max(1),
+        ids,
+    });
 
     let event = event_id.to_string();
     metrics::gauge!("queue_waiting", "event" => event.clone()).set(result.waiting as f64);
