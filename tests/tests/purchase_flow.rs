@@ -1,17 +1,26 @@
-//! The services together: the waiting room gates holding and paying, a purchase frees the fan's
-//! slot at once, and paid reservations are refunded through the payment service whether the fan
-//! cancels or an admin cancels the event.
+//! The services together: the waiting room gates holding, reserving ticket types and paying, a
+//! purchase (paid, or confirmed by an admin) frees the fan's slot at once, and paid reservations
+//! are refunded through the payment service whether the fan cancels or an admin cancels the
+//! event.
 
 #[path = "inventory_common/mod.rs"]
 mod inventory_common;
 
-use inventory_common::{created_id, event_on_sale, hold, seats};
+use inventory_common::{created_id, event_on_sale, hold, reserve, seats, ticket_type};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tiketi_core::testing::test_db;
 use tiketi_payment::provider::sandbox::payment_key_for;
 use tiketi_tests::TestApp;
+use tiketi_ticket::AppState;
+use tiketi_ticket::queue;
+use tiketi_ticket::workers::queue_processor::tick;
 use uuid::Uuid;
+
+/// The longest processor interval: the server's own processor stays out of the way (it ticks at
+/// start-up, before any queue exists, then not for a minute) and the test drives the ticks with
+/// a chosen clock, so admissions run out without waiting for them.
+const MANUAL_TICKS: (&str, &str) = ("QUEUE_PROCESSOR_INTERVAL", "60000");
 
 async fn call(
     app: &TestApp,
@@ -127,6 +136,115 @@ async fn the_waiting_room_gates_holds_and_payments_and_a_purchase_frees_the_slot
         (status, body["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("not_admitted"))
     );
+}
+
+/// A one-fan waiting room whose admissions last 30 s; nobody idles out during the test.
+async fn queue_of_one(app: &TestApp, admin: &str, event: Uuid) {
+    let (status, body) = call(
+        app,
+        reqwest::Method::PUT,
+        admin,
+        &format!("/api/queue/admin/{event}/settings"),
+        json!({"threshold": 1, "admissionTtlSec": 30, "idleGraceSec": 3600}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Asserts `response` is 403 `not_admitted`.
+async fn assert_not_admitted(response: reqwest::Response, who: &str) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_admitted")),
+        "{who}: {body}"
+    );
+}
+
+async fn tickets_left(pool: &sqlx::PgPool, ticket_type: Uuid) -> i32 {
+    sqlx::query_scalar("SELECT available_quantity FROM ticket.ticket_types WHERE id = $1")
+        .bind(ticket_type)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn reserving_ticket_types_on_a_queued_event_needs_an_admission_that_has_not_expired() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event = event_on_sale(&pool).await;
+    let standing = ticket_type(&pool, event, 10, 10000).await;
+    queue_of_one(&app, &admin, event).await;
+    let (first, first_token) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+
+    // Never joined the waiting room: refused.
+    assert_not_admitted(
+        reserve(&app, &first_token, event, standing, 2).await,
+        "never joined",
+    )
+    .await;
+    // The first fan walks in (the line is empty); the second waits, and waiting is not admitted.
+    let (_, joined) = post(
+        &app,
+        &first_token,
+        &format!("/api/queue/check/{event}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(joined["queued"], false, "{joined}");
+    let (_, joined) = post(
+        &app,
+        &second_token,
+        &format!("/api/queue/check/{event}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(joined["position"], 1, "{joined}");
+    assert_not_admitted(
+        reserve(&app, &second_token, event, standing, 1).await,
+        "waiting in line",
+    )
+    .await;
+    // Admitted: reserved.
+    created_id(reserve(&app, &first_token, event, standing, 1).await).await;
+
+    // The processor's clock passes the 30 s admission: the first fan's slot is reclaimed and the
+    // second fan is admitted in its place.
+    let state = AppState::new(app.infra.clone());
+    let t = tick(&state, queue::now_ms() + 31_000)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(t.reclaimed, 1);
+    assert_eq!(t.admitted, vec![second.id]);
+    assert_not_admitted(
+        reserve(&app, &first_token, event, standing, 1).await,
+        "admission expired",
+    )
+    .await;
+    let (status, body) = app
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/queue/status/{event}"),
+            Some(&first_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("not_in_queue")),
+        "{} is out: {body}",
+        first.id
+    );
+    created_id(reserve(&app, &second_token, event, standing, 2).await).await;
+    // Only the two admitted reservations took tickets; the refused ones took none.
+    assert_eq!(tickets_left(&pool, standing).await, 10 - 1 - 2);
 }
 
 async fn paid_reservation(
