@@ -247,6 +247,107 @@ async fn reserving_ticket_types_on_a_queued_event_needs_an_admission_that_has_no
     assert_eq!(tickets_left(&pool, standing).await, 10 - 1 - 2);
 }
 
+#[tokio::test]
+async fn an_admin_confirming_a_reservation_frees_the_fans_slot_but_not_a_later_place_in_line() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event = event_on_sale(&pool).await;
+    let seat_ids = seats(&pool, event, 2).await;
+    queue_of_one(&app, &admin, event).await;
+    let check = format!("/api/queue/check/{event}");
+    let status_of = |token: String| {
+        let app = &app;
+        async move {
+            app.send(
+                reqwest::Method::GET,
+                &format!("/api/queue/status/{event}"),
+                Some(&token),
+                None,
+            )
+            .await
+            .1
+        }
+    };
+    let confirm = |reservation: Uuid| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            call(
+                app,
+                reqwest::Method::PATCH,
+                &admin,
+                &format!("/api/admin/reservations/{reservation}/status"),
+                json!({"status": "confirmed"}),
+            )
+            .await
+        }
+    };
+    let (_, first) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+    let (third, third_token) = tokens.fan();
+
+    // The first fan is admitted and holds a seat to pay by bank transfer; the second waits.
+    assert_eq!(
+        post(&app, &first, &check, json!({})).await.1["queued"],
+        false
+    );
+    let transfer = created_id(hold(&app, &first, event, &[seat_ids[0]]).await).await;
+    assert_eq!(
+        post(&app, &second_token, &check, json!({})).await.1["position"],
+        1
+    );
+
+    // The admin marks the transfer paid: the purchase is complete and the slot frees at once.
+    let (status, body) = confirm(transfer).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reservation"]["status"], "confirmed", "{body}");
+    assert_eq!(status_of(first.clone()).await["status"], "not_in_queue");
+    let state = AppState::new(app.infra.clone());
+    let now = queue::now_ms();
+    let t = tick(&state, now).await.unwrap().remove(0);
+    assert_eq!(t.admitted, vec![second.id], "the next fan got the slot");
+
+    // The second fan holds a seat for a transfer too, but the admission runs out (the third fan
+    // gets the slot) and the second fan queues again before the transfer is confirmed.
+    let late = created_id(hold(&app, &second_token, event, &[seat_ids[1]]).await).await;
+    assert_eq!(
+        post(&app, &third_token, &check, json!({})).await.1["position"],
+        1
+    );
+    let t = tick(&state, now + 31_000).await.unwrap().remove(0);
+    assert_eq!((t.reclaimed, t.admitted.clone()), (1, vec![third.id]));
+    assert_eq!(
+        post(&app, &second_token, &check, json!({})).await.1["position"],
+        1
+    );
+    // Confirming that transfer takes nothing from the fan's new place, nor the third fan's slot.
+    let (status, body) = confirm(late).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let standing = status_of(second_token.clone()).await;
+    assert_eq!(
+        (standing["status"].as_str(), standing["position"].as_u64()),
+        (Some("queued"), Some(1)),
+        "{standing}"
+    );
+    assert_eq!(status_of(third_token.clone()).await["status"], "active");
+    let (_, view) = call(
+        &app,
+        reqwest::Method::GET,
+        &admin,
+        &format!("/api/queue/admin/{event}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (view["currentUsers"].as_u64(), view["queueSize"].as_u64()),
+        (Some(1), Some(1)),
+        "{view}"
+    );
+    assert_eq!(view["totals"]["left"], 0, "nobody gave a place up: {view}");
+}
+
 async fn paid_reservation(
     app: &TestApp,
     pool: &sqlx::PgPool,

@@ -222,6 +222,17 @@ if was ~= 'none' then redis.call('HINCRBY', K_STATS, 'left', 1) end
 return was
 "#;
 
+/// `complete(user)`: a purchase finished: frees the fan's admitted slot at once. Only the slot: a
+/// fan who is waiting in line again (for another purchase) keeps that place, unlike `leave`.
+/// Answer: `active` when a slot was freed, `none` otherwise.
+const COMPLETE: &str = r#"
+if redis.call('ZREM', K_ACT, ARGV[1]) == 1 then
+  redis.call('HINCRBY', K_STATS, 'completed', 1)
+  return 'active'
+end
+return 'none'
+"#;
+
 /// `admit(now, lease_value, max_samples, sweep)`: the processor's step, refused (`{-1}`) unless
 /// the caller holds the lease with exactly this fencing token. Reclaims expired admissions, drops
 /// fans silent for longer than `idle_grace_ms` (pre-queued ones all, waiting ones among the next
@@ -446,6 +457,8 @@ pub struct Scripts {
     pub touch: Script,
     /// See [`LEAVE`].
     pub leave: Script,
+    /// See [`COMPLETE`].
+    pub complete: Script,
     /// See [`ADMIT`].
     pub admit: Script,
     /// See [`ORDER`].
@@ -472,6 +485,7 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     status: script(STATUS),
     touch: script(TOUCH),
     leave: script(LEAVE),
+    complete: script(COMPLETE),
     admit: script(ADMIT),
     order: script(ORDER),
     inspect: script(INSPECT),
