@@ -1,17 +1,26 @@
-//! The services together: the waiting room gates holding and paying, a purchase frees the fan's
-//! slot at once, and paid reservations are refunded through the payment service whether the fan
-//! cancels or an admin cancels the event.
+//! The services together: the waiting room gates holding, reserving ticket types and paying, a
+//! purchase (paid, or confirmed by an admin) frees the fan's slot at once, and paid reservations
+//! are refunded through the payment service whether the fan cancels or an admin cancels the
+//! event.
 
 #[path = "inventory_common/mod.rs"]
 mod inventory_common;
 
-use inventory_common::{created_id, event_on_sale, hold, seats};
+use inventory_common::{created_id, event_on_sale, hold, reserve, seats, ticket_type};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tiketi_core::testing::test_db;
 use tiketi_payment::provider::sandbox::payment_key_for;
 use tiketi_tests::TestApp;
+use tiketi_ticket::AppState;
+use tiketi_ticket::queue;
+use tiketi_ticket::workers::queue_processor::tick;
 use uuid::Uuid;
+
+/// The longest processor interval: the server's own processor stays out of the way (it ticks at
+/// start-up, before any queue exists, then not for a minute) and the test drives the ticks with
+/// a chosen clock, so admissions run out without waiting for them.
+const MANUAL_TICKS: (&str, &str) = ("QUEUE_PROCESSOR_INTERVAL", "60000");
 
 async fn call(
     app: &TestApp,
@@ -127,6 +136,216 @@ async fn the_waiting_room_gates_holds_and_payments_and_a_purchase_frees_the_slot
         (status, body["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("not_admitted"))
     );
+}
+
+/// A one-fan waiting room whose admissions last 30 s; nobody idles out during the test.
+async fn queue_of_one(app: &TestApp, admin: &str, event: Uuid) {
+    let (status, body) = call(
+        app,
+        reqwest::Method::PUT,
+        admin,
+        &format!("/api/queue/admin/{event}/settings"),
+        json!({"threshold": 1, "admissionTtlSec": 30, "idleGraceSec": 3600}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Asserts `response` is 403 `not_admitted`.
+async fn assert_not_admitted(response: reqwest::Response, who: &str) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_admitted")),
+        "{who}: {body}"
+    );
+}
+
+async fn tickets_left(pool: &sqlx::PgPool, ticket_type: Uuid) -> i32 {
+    sqlx::query_scalar("SELECT available_quantity FROM ticket.ticket_types WHERE id = $1")
+        .bind(ticket_type)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn reserving_ticket_types_on_a_queued_event_needs_an_admission_that_has_not_expired() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event = event_on_sale(&pool).await;
+    let standing = ticket_type(&pool, event, 10, 10000).await;
+    queue_of_one(&app, &admin, event).await;
+    let (first, first_token) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+
+    // Never joined the waiting room: refused.
+    assert_not_admitted(
+        reserve(&app, &first_token, event, standing, 2).await,
+        "never joined",
+    )
+    .await;
+    // The first fan walks in (the line is empty); the second waits, and waiting is not admitted.
+    let (_, joined) = post(
+        &app,
+        &first_token,
+        &format!("/api/queue/check/{event}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(joined["queued"], false, "{joined}");
+    let (_, joined) = post(
+        &app,
+        &second_token,
+        &format!("/api/queue/check/{event}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(joined["position"], 1, "{joined}");
+    assert_not_admitted(
+        reserve(&app, &second_token, event, standing, 1).await,
+        "waiting in line",
+    )
+    .await;
+    // Admitted: reserved.
+    created_id(reserve(&app, &first_token, event, standing, 1).await).await;
+
+    // The processor's clock passes the 30 s admission: the first fan's slot is reclaimed and the
+    // second fan is admitted in its place.
+    let state = AppState::new(app.infra.clone());
+    let t = tick(&state, queue::now_ms() + 31_000)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(t.reclaimed, 1);
+    assert_eq!(t.admitted, vec![second.id]);
+    assert_not_admitted(
+        reserve(&app, &first_token, event, standing, 1).await,
+        "admission expired",
+    )
+    .await;
+    let (status, body) = app
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/queue/status/{event}"),
+            Some(&first_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("not_in_queue")),
+        "{} is out: {body}",
+        first.id
+    );
+    created_id(reserve(&app, &second_token, event, standing, 2).await).await;
+    // Only the two admitted reservations took tickets; the refused ones took none.
+    assert_eq!(tickets_left(&pool, standing).await, 10 - 1 - 2);
+}
+
+#[tokio::test]
+async fn an_admin_confirming_a_reservation_frees_the_fans_slot_but_not_a_later_place_in_line() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event = event_on_sale(&pool).await;
+    let seat_ids = seats(&pool, event, 2).await;
+    queue_of_one(&app, &admin, event).await;
+    let check = format!("/api/queue/check/{event}");
+    let status_of = |token: String| {
+        let app = &app;
+        async move {
+            app.send(
+                reqwest::Method::GET,
+                &format!("/api/queue/status/{event}"),
+                Some(&token),
+                None,
+            )
+            .await
+            .1
+        }
+    };
+    let confirm = |reservation: Uuid| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            call(
+                app,
+                reqwest::Method::PATCH,
+                &admin,
+                &format!("/api/admin/reservations/{reservation}/status"),
+                json!({"status": "confirmed"}),
+            )
+            .await
+        }
+    };
+    let (_, first) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+    let (third, third_token) = tokens.fan();
+
+    // The first fan is admitted and holds a seat to pay by bank transfer; the second waits.
+    assert_eq!(
+        post(&app, &first, &check, json!({})).await.1["queued"],
+        false
+    );
+    let transfer = created_id(hold(&app, &first, event, &[seat_ids[0]]).await).await;
+    assert_eq!(
+        post(&app, &second_token, &check, json!({})).await.1["position"],
+        1
+    );
+
+    // The admin marks the transfer paid: the purchase is complete and the slot frees at once.
+    let (status, body) = confirm(transfer).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reservation"]["status"], "confirmed", "{body}");
+    assert_eq!(status_of(first.clone()).await["status"], "not_in_queue");
+    let state = AppState::new(app.infra.clone());
+    let now = queue::now_ms();
+    let t = tick(&state, now).await.unwrap().remove(0);
+    assert_eq!(t.admitted, vec![second.id], "the next fan got the slot");
+
+    // The second fan holds a seat for a transfer too, but the admission runs out (the third fan
+    // gets the slot) and the second fan queues again before the transfer is confirmed.
+    let late = created_id(hold(&app, &second_token, event, &[seat_ids[1]]).await).await;
+    assert_eq!(
+        post(&app, &third_token, &check, json!({})).await.1["position"],
+        1
+    );
+    let t = tick(&state, now + 31_000).await.unwrap().remove(0);
+    assert_eq!((t.reclaimed, t.admitted.clone()), (1, vec![third.id]));
+    assert_eq!(
+        post(&app, &second_token, &check, json!({})).await.1["position"],
+        1
+    );
+    // Confirming that transfer takes nothing from the fan's new place, nor the third fan's slot.
+    let (status, body) = confirm(late).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let standing = status_of(second_token.clone()).await;
+    assert_eq!(
+        (standing["status"].as_str(), standing["position"].as_u64()),
+        (Some("queued"), Some(1)),
+        "{standing}"
+    );
+    assert_eq!(status_of(third_token.clone()).await["status"], "active");
+    let (_, view) = call(
+        &app,
+        reqwest::Method::GET,
+        &admin,
+        &format!("/api/queue/admin/{event}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (view["currentUsers"].as_u64(), view["queueSize"].as_u64()),
+        (Some(1), Some(1)),
+        "{view}"
+    );
+    assert_eq!(view["totals"]["left"], 0, "nobody gave a place up: {view}");
 }
 
 async fn paid_reservation(

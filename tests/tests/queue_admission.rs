@@ -224,6 +224,15 @@ async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
     .await
     .unwrap();
     assert_eq!(stored_seed, seed.to_string());
+    let (applied, placed): (bool, Option<i32>) = sqlx::query_as(
+        "SELECT applied_at IS NOT NULL, placed FROM ticket.queue_draws WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(applied, "the draw that placed the fans is marked applied");
+    assert_eq!(placed, Some(40));
     let mut ids: Vec<String> = fans.iter().map(|(u, _)| u.id.to_string()).collect();
     ids.sort();
     assert_eq!(participants.0, ids, "every pre-queued fan took part");
@@ -270,6 +279,151 @@ async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
             .await
             .unwrap();
     assert_eq!(draws, 1);
+}
+
+/// Runs one Redis command on the test's own key prefix.
+async fn redis_run(app: &TestApp, cmd: &redis::Cmd) -> redis::Value {
+    let mut conn = app.infra.redis.conn().await.unwrap();
+    cmd.query_async(&mut *conn).await.unwrap()
+}
+
+/// The `ticket.queue_draws` rows of `event_id` in the order they were recorded: id, seed,
+/// drawn order, whether marked applied, fans placed.
+async fn draw_records(
+    pool: &sqlx::PgPool,
+    event_id: Uuid,
+) -> Vec<(
+    i64,
+    String,
+    sqlx::types::Json<Vec<String>>,
+    bool,
+    Option<i32>,
+)> {
+    sqlx::query_as(
+        "SELECT id, seed, drawn_order, applied_at IS NOT NULL, placed
+         FROM ticket.queue_draws WHERE event_id = $1 ORDER BY id",
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_draw_refused_for_a_lost_lease_stays_on_record_unapplied_and_only_the_draw_that_placed_the_fans_is_marked()
+ {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, 3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 2, "mode": "scheduled", "idleGraceSec": 86400}),
+    )
+    .await;
+    let fans: Vec<_> = (0..12).map(|_| tokens.fan()).collect();
+    for (_, token) in &fans {
+        assert_eq!(join(&app, token, event_id).await.1["preQueue"], true);
+    }
+    let keys = queue::keys::EventKeys::new(&app.infra.redis, event_id);
+
+    // Replica A leads before sale start, then stalls: its lease lapses (deleted here rather than
+    // waited out) and replica B takes over with a new fencing token.
+    let a = AppState::new(app.infra.clone());
+    let stale = tick(&a, queue::now_ms()).await.unwrap().remove(0).lease;
+    let stale = stale.expect("A leads");
+    redis_run(&app, redis::cmd("DEL").arg(keys.lease())).await;
+    let b = AppState::new(app.infra.clone());
+    let t = tick(&b, queue::now_ms()).await.unwrap().remove(0);
+    assert!(t.led && t.lease.as_deref() != Some(stale.as_str()));
+
+    // A wakes up at sale start and draws with the lease it no longer holds: recorded, refused,
+    // and nobody placed.
+    let sale_start = queue::now_ms() + 3_601_000;
+    let refused = queue_processor::run_draw(&a, event_id, &stale, sale_start)
+        .await
+        .unwrap();
+    assert_eq!(refused.placed, None);
+    assert!(refused.refused_for_lease);
+    let view = admin_view(&app, &admin, event_id).await;
+    assert_eq!(
+        (view["preQueueSize"].as_u64(), view["queueSize"].as_u64()),
+        (Some(12), Some(0))
+    );
+
+    // B draws at sale start with a seed of its own.
+    let t = tick(&b, sale_start).await.unwrap().remove(0);
+    let seed = t.draw_seed.expect("B's draw applied");
+    assert_eq!(t.admitted.len(), 2);
+    let records = draw_records(&pool, event_id).await;
+    assert_eq!(records.len(), 2, "both attempts are on record");
+    let (refused_id, ref refused_seed, _, refused_applied, refused_placed) = records[0];
+    assert_eq!(refused_id, refused.record_id);
+    assert_eq!(*refused_seed, refused.seed.to_string());
+    assert_eq!(
+        (refused_applied, refused_placed),
+        (false, None),
+        "never applied"
+    );
+    let (applied_id, ref applied_seed, ref order, applied, placed) = records[1];
+    assert_eq!(*applied_seed, seed.to_string());
+    assert_eq!(
+        (applied, placed),
+        (true, Some(12)),
+        "the draw that placed the fans"
+    );
+    // The line is the marked draw's order: its first two admitted, the other ten after them.
+    let admitted: Vec<String> = t.admitted.iter().map(Uuid::to_string).collect();
+    assert_eq!(admitted, order.0[..2]);
+    for (i, id) in order.0[2..].iter().enumerate() {
+        let standing = queue::status(&b, id.parse().unwrap(), event_id, false)
+            .await
+            .unwrap()
+            .standing;
+        assert_eq!(
+            standing,
+            queue::Standing::Queued {
+                position: i as u64 + 1
+            }
+        );
+    }
+    assert_eq!(
+        redis_run(&app, redis::cmd("GET").arg(keys.draw())).await,
+        redis::Value::Nil,
+        "the applied draw's marker is gone once its record is marked"
+    );
+
+    // B dies between the draw script and marking the record (or loses Redis's answer): the
+    // record is unmarked and the script's marker is left in Redis. The next tick marks it.
+    sqlx::query("UPDATE ticket.queue_draws SET applied_at = NULL, placed = NULL WHERE id = $1")
+        .bind(applied_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    redis_run(
+        &app,
+        redis::cmd("SET")
+            .arg(keys.draw())
+            .arg(format!("{applied_id}:12")),
+    )
+    .await;
+    let t = tick(&b, sale_start + 1000).await.unwrap().remove(0);
+    assert!(t.led && t.draw_seed.is_none(), "no second draw");
+    let marks: Vec<(bool, Option<i32>)> = draw_records(&pool, event_id)
+        .await
+        .into_iter()
+        .map(|r| (r.3, r.4))
+        .collect();
+    assert_eq!(marks, vec![(false, None), (true, Some(12))]);
+    assert_eq!(
+        redis_run(&app, redis::cmd("GET").arg(keys.draw())).await,
+        redis::Value::Nil,
+        "the applied draw's marker is gone once its record is marked"
+    );
 }
 
 #[tokio::test]

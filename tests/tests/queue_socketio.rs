@@ -1,7 +1,8 @@
 //! The waiting room over Socket.IO with the official clients, JavaScript (socket.io-client 4.8)
-//! and Python (python-socketio 5): tokens checked at connect, rooms, live positions, admission
-//! told to the fan alone, and a fan connected to one replica told of an admission decided on
-//! another (Redis adapter).
+//! and Python (python-socketio 5): tokens checked at connect, rooms, live positions, a place kept
+//! across a dropped socket for `idle_grace` (and lost after it), admission told to the fan
+//! alone, and a fan connected to one replica told of an admission decided on another (Redis
+//! adapter).
 
 mod queue_common;
 
@@ -9,6 +10,18 @@ use queue_common::*;
 use serde_json::json;
 use tiketi_core::testing::test_db;
 use tiketi_tests::TestApp;
+use tiketi_ticket::AppState;
+use tiketi_ticket::queue::{self, Standing};
+use tiketi_ticket::workers::queue_processor::tick;
+use uuid::Uuid;
+
+/// Where `user` stands, read without counting as a sign of life (unlike the HTTP status call).
+async fn standing(state: &AppState, user: Uuid, event_id: Uuid) -> Standing {
+    queue::status(state, user, event_id, false)
+        .await
+        .expect("queue status")
+        .standing
+}
 
 #[tokio::test]
 async fn a_bad_token_is_refused_at_connect() {
@@ -70,6 +83,98 @@ async fn a_waiting_fan_hears_its_position_keeps_it_across_a_reconnect_then_hears
         .expect("told of the admission");
     assert_eq!(allowed["userId"], json!(second.id));
     assert_eq!(allowed["eventId"], json!(event_id));
+}
+
+#[tokio::test]
+async fn a_fan_whose_socket_drops_keeps_its_place_among_others_within_idle_grace_and_a_silent_fan_loses_its()
+ {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    // The processor is driven by the test with a chosen clock: idle grace passes without waiting.
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let (tokens, admin, event_id) = on_sale_queue(
+        &app,
+        json!({"threshold": 1, "admissionTtlSec": 86400, "idleGraceSec": 60}),
+    )
+    .await;
+    // One fan takes the only slot for the whole test, so nobody moves up by admission; five wait.
+    let fans: Vec<_> = (0..6).map(|_| tokens.fan()).collect();
+    let before = queue::now_ms();
+    for (i, (_, token)) in fans.iter().enumerate() {
+        let (status, body) = join(&app, token, event_id).await;
+        assert_eq!(status, 200, "{body}");
+        match i {
+            0 => assert_eq!(body["queued"], false, "{body}"),
+            _ => assert_eq!(body["position"].as_u64(), Some(i as u64), "{body}"),
+        }
+    }
+    let state = AppState::new(app.infra.clone());
+    let id = |i: usize| fans[i].0.id;
+
+    // Fan 3 watches over Socket.IO, then the socket drops (the client process is killed).
+    let mut client = SocketClient::start(&app, &fans[3].1, event_id, "never").await;
+    let position = client.event("queue-position").await.expect("a position");
+    assert_eq!(position["position"], 3, "{position}");
+    drop(client);
+
+    // 60 s later on the processor's clock: the whole grace since the earliest join, so within
+    // everyone's. Nobody is dropped, nobody moves.
+    let t = tick(&state, before + 60_000).await.unwrap().remove(0);
+    assert_eq!((t.abandoned, t.waiting, t.admitted.len()), (0, 5, 0));
+
+    // Fan 3 reconnects (strictly after `mark`): the same place, behind 1 and 2, ahead of 4 and 5.
+    let mark = queue::now_ms();
+    while queue::now_ms() <= mark {
+        tokio::task::yield_now().await;
+    }
+    let mut client = SocketClient::start(&app, &fans[3].1, event_id, "never").await;
+    let position = client.event("queue-position").await.expect("a position");
+    assert_eq!(
+        (
+            position["position"].as_u64(),
+            position["queueSize"].as_u64()
+        ),
+        (Some(3), Some(5)),
+        "{position}"
+    );
+    for i in 1..=5 {
+        assert_eq!(
+            standing(&state, id(i), event_id).await,
+            Standing::Queued { position: i as u64 },
+            "fan {i}"
+        );
+    }
+
+    // Fans 1, 4 and 5 send heartbeats and fan 3's socket joined the room, all after `mark`; fan 2
+    // has been silent since it joined, before `mark`. Past fan 2's grace, within the others':
+    // fan 2 alone is dropped and those behind it move up by one.
+    for i in [1, 4, 5] {
+        let res = app
+            .client
+            .post(app.url(&format!("/api/queue/heartbeat/{event_id}")))
+            .bearer_auth(&fans[i].1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let t = tick(&state, mark + 60_001).await.unwrap().remove(0);
+    assert_eq!((t.abandoned, t.waiting, t.admitted.len()), (1, 4, 0));
+    assert_eq!(
+        standing(&state, id(2), event_id).await,
+        Standing::NotInQueue
+    );
+    for (i, position) in [(1, 1), (3, 2), (4, 3), (5, 4)] {
+        assert_eq!(
+            standing(&state, id(i), event_id).await,
+            Standing::Queued { position },
+            "fan {i}"
+        );
+    }
+    let view = admin_view(&app, &admin, event_id).await;
+    assert_eq!(view["totals"]["abandoned"], 1, "{view}");
+    assert_eq!(view["queueSize"], 4, "{view}");
+    drop(client);
 }
 
 #[tokio::test]

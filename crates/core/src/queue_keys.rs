@@ -27,6 +27,7 @@
 //! | `q:{E}:lease` | string | `<replica>:<token>` of the one admitter, with a PX expiry |
 //! | `q:{E}:fence` | string | fencing-token counter, INCR on every new lease |
 //! | `q:{E}:drawn` | string | `1` once the scheduled pre-queue draw ran (outlives a retired `cfg`, so a draw never repeats) |
+//! | `q:{E}:draw` | string | `<record id>:<fans placed>` of the draw just applied, set by the draw script in the same step as `drawn` and deleted once its `ticket.queue_draws` row is marked applied (a crash in between leaves it for the next tick to finish) |
 
 use uuid::Uuid;
 
@@ -40,16 +41,16 @@ pub fn registry(redis: &Redis) -> String {
 /// All keys of one event's queue, in the order every script receives them as `KEYS`.
 #[derive(Debug, Clone)]
 pub struct EventKeys {
-    /// `KEYS[1..=13]`, see [`EventKeys::ALL`] for the names. The `i:` and `r:` keys of the
+    /// `KEYS[1..=14]`, see [`EventKeys::ALL`] for the names. The `i:` and `r:` keys of the
     /// waiting line are not among them: the scripts derive them from `KEYS[1]`'s prefix.
-    keys: [String; 13],
+    keys: [String; 14],
 }
 
 impl EventKeys {
-    /// The key parts, in `KEYS` order (Lua indices 1..=13).
-    pub const ALL: [&'static str; 13] = [
+    /// The key parts, in `KEYS` order (Lua indices 1..=14).
+    pub const ALL: [&'static str; 14] = [
         "cfg", "seq", "waiting", "seen", "active", "bits", "pre", "lease", "rate", "tiq", "stats",
-        "fence", "drawn",
+        "fence", "drawn", "draw",
     ];
 
     /// The keys of `event_id`'s queue.
@@ -99,6 +100,10 @@ impl EventKeys {
     /// The draw-done flag.
     pub fn drawn(&self) -> &str {
         self.get("drawn")
+    }
+    /// The applied draw whose Postgres record is not yet marked applied.
+    pub fn draw(&self) -> &str {
+        self.get("draw")
     }
     /// The lease string.
     pub fn lease(&self) -> &str {

@@ -129,8 +129,9 @@ pub struct SetStatus {
     status: String,
 }
 
-/// Allowed admin transitions: pending -> confirmed (a payment settled outside Tiketi) and
-/// pending -> cancelled. A confirmed reservation is cancelled through a refund (payment).
+/// Allowed admin transitions: pending -> confirmed (a payment settled outside Tiketi; like a
+/// payment, it frees the fan's waiting-room slot) and pending -> cancelled. A confirmed
+/// reservation is cancelled through a refund (payment).
 #[utoipa::path(
     patch,
     path = "/api/admin/reservations/{id}/status",
@@ -164,10 +165,11 @@ async fn set_reservation_status(
         .await?
         .ok_or_else(|| ApiError::not_found("reservation_not_found", "no such reservation"))?;
     let mut released = None;
+    let mut purchased = false;
     match (row.status.as_str(), body.status.as_str()) {
         (from, to) if from == to => {}
         ("pending", "confirmed") => match reservation::confirm(&mut tx, &row, None).await? {
-            Ok(_) => {}
+            Ok(_) => purchased = true,
             Err(ConfirmRefusal::Expired) => {
                 return Err(ApiError::conflict(
                     "reservation_expired",
@@ -200,6 +202,12 @@ async fn set_reservation_status(
     tx.commit().await?;
     if let Some(released) = released {
         released.emit(&state.realtime);
+    }
+    // An admin confirming marks a payment settled outside Tiketi (a bank transfer): the purchase
+    // is complete, exactly as when the payment service confirms, so the fan's waiting-room slot
+    // goes to the next fan now instead of idling until the admission expires.
+    if purchased && let Err(e) = crate::queue::complete(&state, row.user_id, row.event_id).await {
+        tracing::warn!(error = %e, reservation = %id, "could not free the queue slot; it expires on its own");
     }
     Ok(AppJson(
         json!({ "message": "status updated", "reservation": summary }),

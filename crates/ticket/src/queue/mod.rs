@@ -236,9 +236,15 @@ pub async fn leave(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<St
     Ok(text(answer.first()))
 }
 
-/// Frees the fan's slot at once after a completed purchase (the same as an admitted fan leaving).
+/// Frees the fan's slot at once after a completed purchase (paid, or confirmed by an admin), like
+/// an admitted fan leaving. Only the admission goes: a purchase can complete after the fan's
+/// admission ran out and the fan queued again (an admin confirming a bank transfer hours later),
+/// and that waiting place is the fan's, not the finished purchase's.
 pub async fn complete(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<(), ApiError> {
-    leave(state, user_id, event_id).await.map(|_| ())
+    let user = user_id.to_string();
+    run_script(state, event_id, &SCRIPTS.complete, &[user.as_bytes()])
+        .await
+        .map(|_| ())
 }
 
 /// The check holding seats, reserving and paying call: `Ok` when the event has no queue or the

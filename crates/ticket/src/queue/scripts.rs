@@ -1,5 +1,5 @@
 //! The waiting room's Lua scripts: each queue operation is one script, so it is atomic and one
-//! round trip. Every script receives the thirteen keys of [`super::keys::EventKeys`] (all in one
+//! round trip. Every script receives the fourteen keys of [`super::keys::EventKeys`] (all in one
 //! hash slot) and the caller's clock as `now` in milliseconds, so the processor's tick can be
 //! driven with a chosen time in tests.
 //!
@@ -38,8 +38,8 @@ pub const RECORD: usize = 24;
 
 /// Names the keys and reads the settings every script needs.
 const PRELUDE: &str = r#"
-local K_CFG, K_SEQ, K_WAIT, K_SEEN, K_ACT, K_BITS, K_PRE, K_LEASE, K_RATE, K_TIQ, K_STATS, K_FENCE, K_DRAWN =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local K_CFG, K_SEQ, K_WAIT, K_SEEN, K_ACT, K_BITS, K_PRE, K_LEASE, K_RATE, K_TIQ, K_STATS, K_FENCE, K_DRAWN, K_DRAW =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 local P = string.sub(K_CFG, 1, -4)
 local CHUNK, REC, WRAP = 340, 24, 4294967296
 local function active_count(now)
@@ -222,6 +222,17 @@ if was ~= 'none' then redis.call('HINCRBY', K_STATS, 'left', 1) end
 return was
 "#;
 
+/// `complete(user)`: a purchase finished: frees the fan's admitted slot at once. Only the slot: a
+/// fan who is waiting in line again (for another purchase) keeps that place, unlike `leave`.
+/// Answer: `active` when a slot was freed, `none` otherwise.
+const COMPLETE: &str = r#"
+if redis.call('ZREM', K_ACT, ARGV[1]) == 1 then
+  redis.call('HINCRBY', K_STATS, 'completed', 1)
+  return 'active'
+end
+return 'none'
+"#;
+
 /// `admit(now, lease_value, max_samples, sweep)`: the processor's step, refused (`{-1}`) unless
 /// the caller holds the lease with exactly this fencing token. Reclaims expired admissions, drops
 /// fans silent for longer than `idle_grace_ms` (pre-queued ones all, waiting ones among the next
@@ -377,14 +388,17 @@ if redis.call('GET', K_LEASE) == ARGV[1] then return redis.call('DEL', K_LEASE) 
 return 0
 "#;
 
-/// `draw(lease_value, now, id1, id2, ...)`: places the pre-queued fans at the tail in the given
-/// (shuffled) order and marks the draw done, so later fans join in FIFO order. Fenced like
-/// `admit`. Fans who left the pre-queue meanwhile are skipped. Answer: how many were placed.
+/// `draw(lease_value, now, record_id, id1, id2, ...)`: places the pre-queued fans at the tail in
+/// the given (shuffled) order and marks the draw done, so later fans join in FIFO order. Fenced
+/// like `admit`. Fans who left the pre-queue meanwhile are skipped. In the same step it leaves
+/// `<record_id>:<placed>` in `draw`, so the `ticket.queue_draws` row of the draw that applied is
+/// marked even if the caller dies before doing so (the next tick finishes it). Answer: how many
+/// were placed, `-1` when the lease is not the caller's, `-3` when a draw already applied.
 const DRAW: &str = r#"
 if redis.call('GET', K_LEASE) ~= ARGV[1] then return -1 end
 if redis.call('GET', K_DRAWN) == '1' then return -3 end
 local now, placed = tonumber(ARGV[2]), 0
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local u = ARGV[i]
   local arrived = redis.call('ZSCORE', K_PRE, u)
   if arrived then
@@ -397,6 +411,7 @@ for i = 3, #ARGV do
 end
 redis.call('DEL', K_PRE, K_SEEN)
 redis.call('SET', K_DRAWN, '1')
+redis.call('SET', K_DRAW, ARGV[3] .. ':' .. placed)
 return placed
 "#;
 
@@ -442,6 +457,8 @@ pub struct Scripts {
     pub touch: Script,
     /// See [`LEAVE`].
     pub leave: Script,
+    /// See [`COMPLETE`].
+    pub complete: Script,
     /// See [`ADMIT`].
     pub admit: Script,
     /// See [`ORDER`].
@@ -468,6 +485,7 @@ pub static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     status: script(STATUS),
     touch: script(TOUCH),
     leave: script(LEAVE),
+    complete: script(COMPLETE),
     admit: script(ADMIT),
     order: script(ORDER),
     inspect: script(INSPECT),

@@ -64,7 +64,7 @@ pub struct EventTick {
     pub active: u64,
     /// `queue-position` pushes sent.
     pub positions_sent: u64,
-    /// A pre-queue draw ran in this tick, with this seed.
+    /// A pre-queue draw applied in this tick, with this seed.
     pub draw_seed: Option<u64>,
 }
 
@@ -176,12 +176,29 @@ pub async fn tick_event(state: &AppState, event_id: Uuid, now: i64) -> anyhow::R
     result.lease = Some(lease.clone());
 
     if cfg[1].as_deref() == Some("scheduled") && now >= sale_start_ms {
-        let drawn: Option<String> = {
+        let (drawn, unmarked): (Option<String>, Option<String>) = {
             let mut conn = state.infra.redis.conn().await?;
-            conn.get(keys.drawn()).await?
+            redis::cmd("MGET")
+                .arg(keys.drawn())
+                .arg(keys.draw())
+                .query_async(&mut *conn)
+                .await?
         };
         if drawn.as_deref() != Some("1") {
-            result.draw_seed = Some(run_draw(state, &keys, event_id, &lease, now).await?);
+            let attempt = run_draw(state, event_id, &lease, now).await?;
+            match attempt.placed {
+                Some(_) => result.draw_seed = Some(attempt.seed),
+                None if attempt.refused_for_lease => {
+                    // Fenced out between the lease and the draw: another replica admits now.
+                    result.led = false;
+                    return Ok(result);
+                }
+                None => {}
+            }
+        } else if let Some(unmarked) = unmarked {
+            // A draw applied but its record was not marked (the replica died or lost Redis's
+            // answer in between): mark it now.
+            mark_applied(state, &keys, &unmarked).await?;
         }
     }
 
@@ -295,16 +312,39 @@ async fn retire_if_empty(state: &AppState, keys: &EventKeys, event_id: Uuid) -> 
     Ok(())
 }
 
-/// The scheduled mode's draw at sale start: records the seed and participants in Postgres (before
-/// touching Redis, so an applied draw always has its record), logs the seed, then places the
-/// pre-queued fans in the drawn order.
-async fn run_draw(
+/// One attempt at the scheduled mode's pre-queue draw (see [`run_draw`]).
+#[derive(Debug, Clone)]
+pub struct DrawAttempt {
+    /// The attempt's `ticket.queue_draws` row.
+    pub record_id: i64,
+    /// The seed it drew with.
+    pub seed: u64,
+    /// Fans placed in the line when the draw applied; `None` when Redis refused it.
+    pub placed: Option<u64>,
+    /// Refused because the lease was no longer the caller's (another replica admits now).
+    pub refused_for_lease: bool,
+}
+
+/// The scheduled mode's draw at sale start, by the holder of `lease`: records the seed and
+/// participants in `ticket.queue_draws` (before touching Redis, so an applied draw always has
+/// its record), then places the pre-queued fans in the drawn order, then marks the record
+/// applied (`applied_at`, `placed`).
+///
+/// Every attempt keeps its row, but only the one that placed the fans is marked: an attempt
+/// refused by Redis (the lease moved to another replica, or a draw already applied) stays with
+/// `applied_at` NULL, so an auditor never has to guess which of two seeds placed the fans. The
+/// draw script leaves the applied record's id in Redis in the same atomic step that places the
+/// fans, so a replica dying between the script and the mark does not leave the applied draw
+/// unmarked: the next tick marks it (see [`tick_event`]). Recording the attempt first and
+/// marking it after (rather than retrying with the first recorded seed) keeps each row an exact
+/// account of what one attempt saw: a later attempt may see different participants.
+pub async fn run_draw(
     state: &AppState,
-    keys: &EventKeys,
     event_id: Uuid,
     lease: &str,
     now: i64,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<DrawAttempt> {
+    let keys = EventKeys::new(&state.infra.redis, event_id);
     let mut participants: Vec<String> = {
         let mut conn = state.infra.redis.conn().await?;
         conn.zrange(keys.pre(), 0, -1).await?
@@ -312,22 +352,60 @@ async fn run_draw(
     participants.sort();
     let seed = draw::fresh_seed();
     let order = draw::draw_order(seed, &participants);
-    sqlx::query(
+    let record_id: i64 = sqlx::query_scalar(
         "INSERT INTO ticket.queue_draws (event_id, seed, participants, drawn_order)
-         VALUES ($1, $2, $3, $4)",
+         VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(event_id)
     .bind(seed.to_string())
     .bind(sqlx::types::Json(&participants))
     .bind(sqlx::types::Json(&order))
-    .execute(&state.infra.db)
+    .fetch_one(&state.infra.db)
     .await?;
-    tracing::info!(%event_id, seed, participants = participants.len(), "pre-queue draw");
-    let mut args = vec![lease.to_owned(), now.to_string()];
+    tracing::info!(%event_id, seed, record_id, participants = participants.len(), "pre-queue draw");
+    let mut args = vec![lease.to_owned(), now.to_string(), record_id.to_string()];
     args.extend(order);
-    let placed = invoke(state, keys, &SCRIPTS.draw, &args).await?;
-    tracing::info!(%event_id, seed, placed = ?placed, "pre-queue placed");
-    Ok(seed)
+    let answer = i64::from_redis_value(invoke(state, &keys, &SCRIPTS.draw, &args).await?)?;
+    let mut attempt = DrawAttempt {
+        record_id,
+        seed,
+        placed: None,
+        refused_for_lease: answer == -1,
+    };
+    if answer < 0 {
+        tracing::warn!(%event_id, seed, record_id, answer, "pre-queue draw refused; its record stays unapplied");
+        return Ok(attempt);
+    }
+    attempt.placed = Some(answer as u64);
+    tracing::info!(%event_id, seed, record_id, placed = answer, "pre-queue placed");
+    mark_applied(state, &keys, &format!("{record_id}:{answer}")).await?;
+    Ok(attempt)
+}
+
+/// Marks the draw record named by `unmarked` (`<record id>:<placed>`, as the draw script left it
+/// in the `draw` key) applied, then forgets the key. Idempotent: a record already marked keeps
+/// its first `applied_at`.
+async fn mark_applied(state: &AppState, keys: &EventKeys, unmarked: &str) -> anyhow::Result<()> {
+    let parsed = unmarked
+        .split_once(':')
+        .and_then(|(id, placed)| Some((id.parse::<i64>().ok()?, placed.parse::<i32>().ok()?)));
+    match parsed {
+        Some((id, placed)) => {
+            sqlx::query(
+                "UPDATE ticket.queue_draws SET applied_at = now(), placed = $2
+                 WHERE id = $1 AND applied_at IS NULL",
+            )
+            .bind(id)
+            .bind(placed)
+            .execute(&state.infra.db)
+            .await?;
+        }
+        // Nothing to mark by; dropping the key keeps every later tick from failing on it.
+        None => tracing::warn!(unmarked, "malformed applied-draw marker dropped"),
+    }
+    let mut conn = state.infra.redis.conn().await?;
+    let () = conn.del(keys.draw()).await?;
+    Ok(())
 }
 
 /// Gives up every lease this replica holds (on shutdown), so another replica takes over at once.
