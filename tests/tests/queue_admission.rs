@@ -427,6 +427,64 @@ async fn a_draw_refused_for_a_lost_lease_stays_on_record_unapplied_and_only_the_
 }
 
 #[tokio::test]
+async fn a_fan_who_pre_queues_while_the_draw_is_being_recorded_follows_the_drawn_fans() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&pool, 3600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"threshold": 1, "mode": "scheduled", "idleGraceSec": 86400}),
+    )
+    .await;
+    let fans: Vec<_> = (0..6).map(|_| tokens.fan()).collect();
+    for (_, token) in &fans {
+        assert_eq!(join(&app, token, event_id).await.1["preQueue"], true);
+    }
+    let state = AppState::new(app.infra.clone());
+    let lease = tick(&state, queue::now_ms()).await.unwrap().remove(0).lease;
+    let lease = lease.expect("this replica leads");
+    // The processor read the participants when five had pre-queued; the sixth arrived before
+    // the draw script ran. The script is given the five, shuffled.
+    let drawn: Vec<String> = [3, 0, 4, 1, 2]
+        .iter()
+        .map(|i| fans[*i].0.id.to_string())
+        .collect();
+    let keys = queue::keys::EventKeys::new(&app.infra.redis, event_id);
+    let mut draw = queue::scripts::SCRIPTS.draw.prepare_invoke();
+    for k in keys.all() {
+        draw.key(k);
+    }
+    draw.arg(&lease).arg(queue::now_ms() + 3_601_000).arg(0);
+    for id in &drawn {
+        draw.arg(id);
+    }
+    let mut conn = app.infra.redis.conn().await.unwrap();
+    let placed: i64 = draw.invoke_async(&mut *conn).await.unwrap();
+    assert_eq!(placed, 5, "the drawn fans are placed");
+    for (i, id) in drawn.iter().enumerate() {
+        let standing = queue::status(&state, id.parse().unwrap(), event_id, false)
+            .await
+            .unwrap()
+            .standing;
+        assert_eq!(standing, queue::Standing::Queued { position: i as u64 + 1 });
+    }
+    let late = queue::status(&state, fans[5].0.id, event_id, false)
+        .await
+        .unwrap()
+        .standing;
+    assert_eq!(
+        late,
+        queue::Standing::Queued { position: 6 },
+        "the late arrival is in line behind the drawn fans, not dropped"
+    );
+}
+
+#[tokio::test]
 async fn shopping_requires_an_unexpired_admission_when_the_event_has_a_queue() {
     let db = test_db().await;
     let pool = db.pool.clone();

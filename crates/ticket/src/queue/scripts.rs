@@ -390,10 +390,12 @@ return 0
 
 /// `draw(lease_value, now, record_id, id1, id2, ...)`: places the pre-queued fans at the tail in
 /// the given (shuffled) order and marks the draw done, so later fans join in FIFO order. Fenced
-/// like `admit`. Fans who left the pre-queue meanwhile are skipped. In the same step it leaves
+/// like `admit`. Fans who left the pre-queue meanwhile are skipped; fans who pre-queued after the
+/// caller read the participants follow the drawn ones, in arrival order. In the same step it leaves
 /// `<record_id>:<placed>` in `draw`, so the `ticket.queue_draws` row of the draw that applied is
 /// marked even if the caller dies before doing so (the next tick finishes it). Answer: how many
-/// were placed, `-1` when the lease is not the caller's, `-3` when a draw already applied.
+/// drawn fans were placed (late arrivals not counted), `-1` when the lease is not the caller's,
+/// `-3` when a draw already applied.
 const DRAW: &str = r#"
 if redis.call('GET', K_LEASE) ~= ARGV[1] then return -1 end
 if redis.call('GET', K_DRAWN) == '1' then return -3 end
@@ -407,7 +409,15 @@ for i = 4, #ARGV do
       enqueue(redis.call('INCR', K_SEQ), b, tonumber(arrived), now)
       placed = placed + 1
     end
+    redis.call('ZREM', K_PRE, u)
   end
+end
+-- Fans who pre-queued after the caller read the participants (between its snapshot and this
+-- step) were not drawn: they follow the drawn fans in arrival order instead of being dropped.
+local late = redis.call('ZRANGE', K_PRE, 0, -1, 'WITHSCORES')
+for i = 1, #late, 2 do
+  local b = bin(late[i])
+  if not ticket_of(b) then enqueue(redis.call('INCR', K_SEQ), b, tonumber(late[i + 1]), now) end
 end
 redis.call('DEL', K_PRE, K_SEEN)
 redis.call('SET', K_DRAWN, '1')
