@@ -282,7 +282,7 @@ fn report(args: &HoldArgs, outcomes: &[Outcome], seconds: f64) -> serde_json::Va
 }
 
 /// Fisher-Yates with a v4 UUID's randomness (no RNG crate needed for a benchmark's shuffle).
-fn shuffle(items: &mut [Uuid]) {
+pub(crate) fn shuffle(items: &mut [Uuid]) {
     for i in (1..items.len()).rev() {
         let r = u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]));
         let j = (r % (i as u64 + 1)) as usize;

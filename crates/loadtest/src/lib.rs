@@ -5,9 +5,16 @@
 //! admission p50/p99, position updates per second, FIFO inversions, fans lost, fans admitted
 //! twice, the largest `currentUsers` seen against the threshold, and errors by kind.
 //!
-//! Fans sign in through `/api/auth/register` (or log in when the account exists). For benches
-//! without the auth service, `--signingKey` mints tokens with a local Ed25519 key the server
-//! trusts through `JWT_PUBLIC_KEY` (`--keygen` writes one and prints the server settings).
+//! With `--reserve` an admitted fan, after its `--holdMs`, buys instead of leaving: it holds
+//! `--seatsPerFan` seats (or general-admission tickets when the event has no seats) and pays with
+//! the sandbox (`--payMethod`), and the report adds fans who held, paid or found the event sold
+//! out, and hold and pay latency p50/p99. A fan who paid does not leave: the purchase freed its
+//! slot on the server. `src/buy.rs` tells how fans pick seats without colliding.
+//!
+//! Fans sign in through `/api/auth/register` (or log in when the account exists, as on a second
+//! run with the same `--runId`). For benches without the auth service, `--signingKey` mints
+//! tokens with a local Ed25519 key the server trusts through `JWT_PUBLIC_KEY` (`--keygen` writes
+//! one and prints the server settings).
 //!
 //! The Socket.IO client is written here (Engine.IO v4 over a WebSocket, the packets `0`, `2`/`3`,
 //! `40`, `42`, `44`): a task and a socket per fan, so ten thousand fans fit in one process.
@@ -18,6 +25,7 @@
 //!
 //! Run it against 127.0.0.1 only. The seat-hold benchmark's load generator is [`holds`].
 
+mod buy;
 pub mod holds;
 pub mod sio_reference;
 
@@ -63,7 +71,8 @@ pub struct Args {
     /// How long fans wait for admission, seconds, before the run ends.
     #[arg(long, default_value_t = 120)]
     pub duration: u64,
-    /// How long an admitted fan shops before leaving (and freeing the slot), milliseconds.
+    /// How long an admitted fan shops before leaving (and freeing the slot), milliseconds; with
+    /// --reserve, before it holds.
     #[arg(long = "holdMs", default_value_t = 500)]
     pub hold_ms: u64,
     /// The queue's tick, for the FIFO check's tolerance (fans admitted in one tick are unordered).
@@ -87,6 +96,20 @@ pub struct Args {
     /// The fans' password when registering.
     #[arg(long, default_value = "surge-password-2026")]
     pub password: String,
+    /// Names the fans' accounts (`surge-<runId>-<i>@loadtest.example`); a second run with the
+    /// same id logs the same fans in instead of registering new ones. Random by default.
+    #[arg(long = "runId")]
+    pub run_id: Option<String>,
+    /// Admitted fans buy: hold seats (or general-admission tickets) and pay, instead of leaving
+    /// after --holdMs (which becomes the time they look at the seat map first).
+    #[arg(long, conflicts_with = "no_socket")]
+    pub reserve: bool,
+    /// With --reserve: seats (or tickets) each fan holds.
+    #[arg(long = "seatsPerFan", default_value_t = 1)]
+    pub seats_per_fan: usize,
+    /// With --reserve: the sandbox payment method (`card`, `kakao_pay`, ... or `sandbox_decline`).
+    #[arg(long = "payMethod", default_value = "card")]
+    pub pay_method: String,
     /// In-process callers (tests) may watch the surge: one message per join and admission.
     #[arg(skip)]
     pub progress: Option<tokio::sync::mpsc::UnboundedSender<Progress>>,
@@ -162,6 +185,18 @@ pub struct Report {
     pub errors: BTreeMap<String, usize>,
     /// Socket reconnects after a drop, all fans.
     pub reconnects: u64,
+    /// With `--reserve`: fans whose hold (seats or tickets) answered 201.
+    pub fans_held: usize,
+    /// With `--reserve`: fans whose payment was confirmed.
+    pub fans_paid: usize,
+    /// With `--reserve`: admitted fans who found nothing left to hold.
+    pub fans_sold_out: usize,
+    /// With `--reserve`: the hold request that succeeded.
+    pub hold_latency_ms: Percentiles,
+    /// With `--reserve`: prepare and confirm together, for fans who paid.
+    pub pay_latency_ms: Percentiles,
+    /// With `--reserve`: holds refused `seat_unavailable` and tried again with other seats.
+    pub hold_retries: u64,
     /// Wall time of the run.
     pub elapsed_seconds: f64,
     /// Per fan, in start order.
@@ -187,6 +222,8 @@ struct Fan {
     /// Admission decision to receipt of `queue-entry-allowed`, ms.
     admission_delay: Option<f64>,
     outcome: FanOutcome,
+    /// With `--reserve`.
+    purchase: buy::Purchase,
 }
 
 /// Runs the surge described by `args` (or `--keygen`) and returns the measurements.
@@ -198,7 +235,11 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
     let Some(event_id) = args.event_id else {
         bail!("--eventId is required");
     };
-    let started = Instant::now();
+    if args.run_id.as_ref().is_some_and(|id| {
+        id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    }) {
+        bail!("--runId must be letters, digits and dashes (it goes into e-mail addresses)");
+    }
     let signer = match &args.signing_key {
         Some(path) => Some(tiketi_core::auth::SigningKey::from_pem(
             &args.kid,
@@ -211,8 +252,18 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
         .pool_max_idle_per_host(4096)
         .timeout(Duration::from_secs(30))
         .build()?;
+    // Read before the clock, like a fan who has the seat map open before the on-sale.
+    let stock = if args.reserve {
+        Some(Arc::new(buy::Stock::load(&client, &args, event_id).await?))
+    } else {
+        None
+    };
+    let started = Instant::now();
     let fans: Arc<Mutex<Vec<Fan>>> = Arc::new(Mutex::new(vec![Fan::default(); args.users]));
-    let run_id = Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| Uuid::new_v4().simple().to_string()[..8].to_owned());
     let spacing = if args.ramp > 0 {
         Duration::from_secs(args.ramp) / args.users.max(1) as u32
     } else {
@@ -224,6 +275,9 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
         "surge: {} fans on event {event_id} via {} (run {run_id})",
         args.users, args.api_url
     );
+    if let Some(stock) = &stock {
+        eprintln!("surge: fans buy: {}", stock.describe());
+    }
     // Tokens first, so minting does not pace the joins.
     let mut minted: Vec<Option<String>> = Vec::with_capacity(args.users);
     for i in 0..args.users {
@@ -244,7 +298,7 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
     for (i, token) in minted.into_iter().enumerate() {
         let limit = limit.clone();
         let (args, client, fans) = (args.clone(), client.clone(), fans.clone());
-        let run_id = run_id.clone();
+        let (run_id, stock) = (run_id.clone(), stock.clone());
         tasks.spawn(async move {
             let mut fan = Fan::default();
             let token = match token {
@@ -258,8 +312,9 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
                     } else {
                         None
                     };
+                    let stock = stock.as_deref();
                     if let Err(e) =
-                        run_fan(&args, &client, event_id, &token, deadline, &mut fan).await
+                        run_fan(&args, &client, event_id, &token, deadline, stock, &mut fan).await
                     {
                         fan.errors.push(error_kind(&e));
                     }
@@ -425,7 +480,8 @@ async fn reconnect(
 }
 
 /// Sends an HTTP request, again when a load balancer answers 502/503/504 because the backend it
-/// chose just stopped (joins, status checks and leaves are idempotent).
+/// chose just stopped (joins, status checks, leaves, payment prepares and confirms are
+/// idempotent; holds are not and do not come here).
 async fn send_retrying(
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> anyhow::Result<reqwest::Response> {
@@ -461,6 +517,7 @@ async fn run_fan(
     event_id: Uuid,
     token: &str,
     deadline: Instant,
+    stock: Option<&buy::Stock>,
     fan: &mut Fan,
 ) -> anyhow::Result<()> {
     let mut ws = if args.no_socket {
@@ -577,15 +634,26 @@ async fn run_fan(
             _ => {}
         }
     }
-    if fan.admitted_at.is_some() {
-        // Done shopping: free the slot at once.
+    let paid = match stock {
+        Some(stock) if fan.admitted_at.is_some() => {
+            let bought = buy::buy(client, args, stock, event_id, token, &mut fan.purchase).await;
+            if let Err(e) = bought {
+                fan.errors.push(error_kind(&e));
+            }
+            fan.purchase.paid
+        }
+        _ => false,
+    };
+    // A fan who paid does not leave: the purchase freed its slot on the server (see buy::buy).
+    if fan.admitted_at.is_some() && !paid {
+        // Done shopping (or sold out, or the purchase failed): free the slot at once.
         let _ = send_retrying(|| {
             client
                 .post(format!("{}/api/queue/leave/{event_id}", args.api_url))
                 .bearer_auth(token)
         })
         .await;
-    } else {
+    } else if fan.admitted_at.is_none() {
         // Never admitted: still waiting is fine (the run ended); gone from the queue is lost.
         let status: Value = send_retrying(|| {
             client
@@ -685,6 +753,14 @@ fn report(args: &Args, fans: &[Fan], elapsed: Duration) -> Report {
         }
     }
     let wait_window = elapsed.as_secs_f64().max(1e-9);
+    let sorted = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        Percentiles {
+            p50: round(percentile(&v, 50.0)),
+            p99: round(percentile(&v, 99.0)),
+        }
+    };
+    let purchases: Vec<&buy::Purchase> = fans.iter().map(|f| &f.purchase).collect();
     Report {
         fans: fans.len(),
         joined: joined.len(),
@@ -715,6 +791,12 @@ fn report(args: &Args, fans: &[Fan], elapsed: Duration) -> Report {
         threshold,
         errors,
         reconnects: fans.iter().map(|f| u64::from(f.outcome.reconnects)).sum(),
+        fans_held: purchases.iter().filter(|p| p.held).count(),
+        fans_paid: purchases.iter().filter(|p| p.paid).count(),
+        fans_sold_out: purchases.iter().filter(|p| p.sold_out).count(),
+        hold_latency_ms: sorted(purchases.iter().filter_map(|p| p.hold_ms).collect()),
+        pay_latency_ms: sorted(purchases.iter().filter_map(|p| p.pay_ms).collect()),
+        hold_retries: purchases.iter().map(|p| u64::from(p.hold_retries)).sum(),
         elapsed_seconds: round(elapsed.as_secs_f64()),
         outcomes: fans.iter().map(|f| f.outcome.clone()).collect(),
     }
