@@ -110,8 +110,19 @@ async fn a_fan_on_replica_a_is_told_of_an_admission_decided_on_replica_b() {
         let position = client.event("queue-position").await.expect("a position");
         assert_eq!(position["position"], 1);
     }
-    let lease = admin_view(&a, &admin, event_id).await["lease"].clone();
-    assert!(!lease.as_str().unwrap().is_empty(), "B holds the lease");
+    // The lease (`<replica>:<fencing token>`) names B: B is the admitter, A is not.
+    assert_ne!(a.replica, b.replica);
+    let lease = admin_view(&a, &admin, event_id).await["lease"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        lease.split_once(':').map(|(replica, _)| replica),
+        Some(b.replica.as_str()),
+        "the lease {lease:?} is not B's ({}); A is {}",
+        b.replica,
+        a.replica
+    );
 
     let res = a
         .client
@@ -126,6 +137,12 @@ async fn a_fan_on_replica_a_is_told_of_an_admission_decided_on_replica_b() {
         .await
         .expect("told of the admission decided on B");
     assert_eq!(allowed["userId"], json!(second.id));
+    // The admit script runs only under the exact lease value, and any other replica taking the
+    // lease would have drawn a new fencing token: the same value after the admission means B,
+    // and only B, decided it (the first fan was admitted at its join, the second by that tick).
+    let view = admin_view(&a, &admin, event_id).await;
+    assert_eq!(view["lease"], json!(lease), "the lease moved: {view}");
+    assert_eq!(view["totals"]["admitted"], 2, "{view}");
     drop(b);
 }
 

@@ -195,8 +195,19 @@ pub async fn run(
     infra: Infra,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    run_with(listener, tiketi_ticket::AppState::new(infra), shutdown).await
+}
+
+/// [`run`] around a given ticket state (its `infra` is the process's), so the caller knows
+/// what the ticket service's handlers and workers share: tests read the queue replica identity
+/// (`ticket.queue.replica`) the admitter leases of this process carry.
+pub async fn run_with(
+    listener: TcpListener,
+    ticket: tiketi_ticket::AppState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let infra = ticket.infra.clone();
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
-    let ticket = tiketi_ticket::AppState::new(infra.clone());
     let payment = tiketi_payment::AppState::new(infra.clone());
     let mut workers = tiketi_ticket::start_workers(ticket.clone(), shutdown.clone());
     workers.push(tiketi_payment::start_workers(
