@@ -1,7 +1,8 @@
 # A fan's Socket.IO client (the official python-socketio 5), driven by the Rust tests; the same
 # protocol as watch.mjs: connects with `auth={token}`, joins the queue and event rooms of
-# EVENT_ID, and prints one JSON line per thing that happens (connect, connect_error, every server
-# event). It exits after EXIT_ON arrives, or after TIMEOUT_MS, or on connect_error.
+# EVENT_ID, and prints one JSON line per thing that happens (connect, with the transport in use;
+# connect_error; disconnect; every server event). It exits after EXIT_ON arrives, or after
+# TIMEOUT_MS, or on connect_error or disconnect. TRANSPORT is `websocket` (default) or `polling`.
 #
 #   python watch.py URL TOKEN EVENT_ID [EXIT_ON] [TIMEOUT_MS] [TRANSPORT]
 import importlib.metadata
@@ -33,7 +34,12 @@ sio = socketio.Client(reconnection=False)
 
 @sio.event
 def connect():
-    emit_line({"type": "connect", "id": sio.get_sid(), "client": "python-socketio " + importlib.metadata.version("python-socketio")})
+    emit_line({
+        "type": "connect",
+        "id": sio.get_sid(),
+        "client": "python-socketio " + importlib.metadata.version("python-socketio"),
+        "transport": sio.transport(),
+    })
     sio.emit("join-queue", {"eventId": event_id})
     sio.emit("join-event", {"eventId": event_id})
 
@@ -41,6 +47,12 @@ def connect():
 @sio.event
 def connect_error(data):
     emit_line({"type": "connect_error", "message": str(data)})
+    done.set()
+
+
+@sio.event
+def disconnect(reason=None):
+    emit_line({"type": "disconnect", "reason": str(reason)})
     done.set()
 
 

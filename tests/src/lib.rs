@@ -34,6 +34,10 @@ pub struct TestApp {
     pub infra: Infra,
     /// A client without a cookie jar or redirects, for asserting raw answers.
     pub client: reqwest::Client,
+    /// This server's identity in the waiting room: the `<replica>` of the admitter leases
+    /// (`<replica>:<token>`) its queue processor takes, so tests with several servers can tell
+    /// which one admits.
+    pub replica: String,
     shutdown: CancellationToken,
 }
 
@@ -88,10 +92,13 @@ impl TestApp {
         let config = test_config(&all);
         let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");
         let shutdown = CancellationToken::new();
+        let ticket = tiketi_ticket::AppState::new(infra.clone());
+        let replica = ticket.queue.replica.to_string();
         if workers {
-            tokio::spawn(tiketi::run(listener, infra.clone(), shutdown.clone()));
+            tokio::spawn(tiketi::run_with(listener, ticket, shutdown.clone()));
         } else {
-            let app = tiketi::app(infra.clone());
+            let payment = tiketi_payment::AppState::new(infra.clone());
+            let app = tiketi::app_with(infra.clone(), ticket, payment, None);
             let grace = std::time::Duration::from_secs(1);
             tokio::spawn(tiketi_core::server::serve(
                 listener,
@@ -105,6 +112,7 @@ impl TestApp {
             addr,
             infra,
             client,
+            replica,
             shutdown,
         }
     }

@@ -1,4 +1,5 @@
-//! Fault tests: Postgres restarted during a surge, Redis restarted during a surge, and the
+//! Fault tests: Postgres restarted during a surge, Redis restarted during a surge (and, with a
+//! fan watching over Socket.IO, the processor's ticks and the pushes after it), and the
 //! payment provider going silent. Each checks the outcome docs/FAILURES.md defines: 503 with
 //! `Retry-After` while a dependency is down (never a 500, never a hang), recovery in the same
 //! process without a restart, and afterwards no seat held twice, no order charged twice, no
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use inventory_common::{audit_no_double_allocation, created_id, event_on_sale, hold, seats};
-use queue_common::put_settings;
+use queue_common::{SocketClient, put_settings};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -671,6 +672,133 @@ async fn redis_restarted_during_a_surge_answers_503_and_fans_who_rejoin_are_each
         reservation_status(&pool, holding_reservation).await.0,
         "confirmed"
     );
+}
+
+#[tokio::test]
+async fn after_a_redis_restart_the_same_process_admits_by_ticks_and_pushes_to_connected_sockets() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let mut redis = RedisServer::start(free_port()).await;
+    let url = redis.url();
+    let app = TestApp::spawn_with(
+        pool.clone(),
+        &[("REDIS_URL", &url), ("QUEUE_PROCESSOR_INTERVAL", "100")],
+    )
+    .await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event = event_on_sale(&pool).await;
+    put_settings(
+        &app,
+        &admin,
+        event,
+        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    let check = format!("/api/queue/check/{event}");
+    let join = |token: String| {
+        let (app, check) = (&app, &check);
+        async move { app.send(Method::POST, check, Some(&token), None).await }
+    };
+    let (_, first) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+    assert_eq!(join(first.clone()).await.1["queued"], false);
+    assert_eq!(join(second_token.clone()).await.1["position"], 1);
+
+    // The second fan watches over Socket.IO (one connection, kept through the outage). A
+    // position stamped `sentAt` comes from a processor tick, not from the answer to join-queue.
+    let mut client = SocketClient::start(&app, &second_token, event, "queue-entry-allowed").await;
+    let tick_position = |after: i64| {
+        move |v: &Value| {
+            v["event"] == "queue-position"
+                && v["data"]["sentAt"].is_i64()
+                && v["at"].as_i64().is_some_and(|at| at > after)
+        }
+    };
+    let heard = client
+        .until(tick_position(0))
+        .await
+        .expect("a tick's position before the outage");
+    assert_eq!(heard["data"]["position"], 1, "{heard}");
+
+    // Redis dies and comes back empty on the same port; the process is not restarted.
+    redis.stop().await;
+    eventually(
+        "/ready reports Redis down",
+        Duration::from_secs(30),
+        || async {
+            let (status, _, body) = ready(&app).await;
+            status == StatusCode::SERVICE_UNAVAILABLE && body["checks"]["redis"] != "ok"
+        },
+    )
+    .await;
+    let (status, _) = join(second_token.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let _redis = RedisServer::start(redis.port).await;
+    let back = wall_ms();
+
+    // The queue forgot both fans; they join again (as the web client does on `not_in_queue`).
+    eventually(
+        "joins are answered again",
+        Duration::from_secs(30),
+        || async { join(first.clone()).await.0 == StatusCode::OK },
+    )
+    .await;
+    let (_, body) = join(second_token.clone()).await;
+    assert_eq!(body["position"], 1, "{body}");
+
+    // The socket, still connected, hears the ticks' positions again: the processor pushes and
+    // the positions channel delivers.
+    let heard = client
+        .until(tick_position(back))
+        .await
+        .expect("a tick's position after Redis came back");
+    assert_eq!(heard["data"]["position"], 1, "{heard}");
+
+    // The first fan leaves; the second is admitted by a tick (not at a join: it waited).
+    let leave = format!("/api/queue/leave/{event}");
+    let (status, _) = app.send(Method::POST, &leave, Some(&first), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let status_path = format!("/api/queue/status/{event}");
+    eventually(
+        "a tick admits the waiting fan",
+        Duration::from_secs(10),
+        || async {
+            let (_, body) = app
+                .send(Method::GET, &status_path, Some(&second_token), None)
+                .await;
+            body["status"] == "active"
+        },
+    )
+    .await;
+    // ...and the fan's socket is told, through the Socket.IO adapter (a tick is 100 ms; 10 s
+    // is ample, and says "never" sooner than the client's own 30 s).
+    let told = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.until(|v| v["event"] == "queue-entry-allowed"),
+    )
+    .await
+    .ok()
+    .flatten();
+    let Some(allowed) = told else {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        let push_errors: Vec<&str> = metrics
+            .lines()
+            .filter(|l| l.starts_with("socket_push_errors_total"))
+            .collect();
+        panic!(
+            "the processor admitted the fan after Redis came back, but queue-entry-allowed \
+             never reached its socket (push errors: {push_errors:?})"
+        );
+    };
+    assert_eq!(allowed["data"]["userId"], json!(second.id), "{allowed}");
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// A fan of a fresh event holding one 10,000 won seat, with a prepared order:

@@ -1,8 +1,9 @@
 //! The waiting room over Socket.IO with the official clients, JavaScript (socket.io-client 4.8)
 //! and Python (python-socketio 5): tokens checked at connect, rooms, live positions, a place kept
 //! across a dropped socket for `idle_grace` (and lost after it), admission told to the fan
-//! alone, and a fan connected to one replica told of an admission decided on another (Redis
-//! adapter).
+//! alone, a fan connected to one replica told of an admission decided on another (Redis
+//! adapter), and clients limited to HTTP long-polling, alone and behind haproxy in front of two
+//! replicas (with the ALB's stickiness cookie, which polling needs and WebSockets do not).
 
 mod queue_common;
 
@@ -215,8 +216,19 @@ async fn a_fan_on_replica_a_is_told_of_an_admission_decided_on_replica_b() {
         let position = client.event("queue-position").await.expect("a position");
         assert_eq!(position["position"], 1);
     }
-    let lease = admin_view(&a, &admin, event_id).await["lease"].clone();
-    assert!(!lease.as_str().unwrap().is_empty(), "B holds the lease");
+    // The lease (`<replica>:<fencing token>`) names B: B is the admitter, A is not.
+    assert_ne!(a.replica, b.replica);
+    let lease = admin_view(&a, &admin, event_id).await["lease"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        lease.split_once(':').map(|(replica, _)| replica),
+        Some(b.replica.as_str()),
+        "the lease {lease:?} is not B's ({}); A is {}",
+        b.replica,
+        a.replica
+    );
 
     let res = a
         .client
@@ -231,6 +243,12 @@ async fn a_fan_on_replica_a_is_told_of_an_admission_decided_on_replica_b() {
         .await
         .expect("told of the admission decided on B");
     assert_eq!(allowed["userId"], json!(second.id));
+    // The admit script runs only under the exact lease value, and any other replica taking the
+    // lease would have drawn a new fencing token: the same value after the admission means B,
+    // and only B, decided it (the first fan was admitted at its join, the second by that tick).
+    let view = admin_view(&a, &admin, event_id).await;
+    assert_eq!(view["lease"], json!(lease), "the lease moved: {view}");
+    assert_eq!(view["totals"]["admitted"], 2, "{view}");
     drop(b);
 }
 
@@ -296,4 +314,151 @@ async fn the_python_client_is_refused_a_bad_token_and_hears_its_position_then_it
         .expect("told of the admission");
     assert_eq!(allowed["userId"], json!(second.id));
     assert_eq!(allowed["eventId"], json!(event_id));
+}
+
+/// Three fans for one place, joined on `app`: the first is admitted at its join; the second and
+/// third wait at 1 and 2 and watch over HTTP long-polling only, through `url` (a server, or a
+/// load balancer in front of several), the second with the JavaScript client and the third with
+/// the Python one. Each hears its position, and its admission once the fan ahead leaves.
+async fn polling_fans_hear_positions_and_admissions(
+    app: &TestApp,
+    url: &str,
+    tokens: &tiketi_core::testing::TestTokens,
+    event_id: uuid::Uuid,
+) {
+    let (_, first) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+    let (third, third_token) = tokens.fan();
+    assert_eq!(join(app, &first, event_id).await.1["queued"], false);
+    assert_eq!(join(app, &second_token, event_id).await.1["position"], 1);
+    assert_eq!(join(app, &third_token, event_id).await.1["position"], 2);
+
+    let mut js = SocketClient::start_at(
+        url,
+        Lang::JavaScript,
+        Transport::Polling,
+        &second_token,
+        event_id,
+        "queue-entry-allowed",
+    );
+    let mut py = SocketClient::start_at(
+        url,
+        Lang::Python,
+        Transport::Polling,
+        &third_token,
+        event_id,
+        "queue-entry-allowed",
+    );
+    for (client, position) in [(&mut js, 1), (&mut py, 2)] {
+        let connected = client
+            .until(|v| v["type"] != "event")
+            .await
+            .expect("the client reports its connection");
+        assert_eq!(connected["type"], "connect", "{connected}");
+        assert_eq!(connected["transport"], "polling", "{connected}");
+        let heard = client.event("queue-position").await.expect("a position");
+        assert_eq!(heard["position"], position, "{heard}");
+        assert_eq!(heard["queueSize"], 2, "{heard}");
+        assert!(heard["estimatedWait"].as_u64().is_some(), "{heard}");
+    }
+
+    let leave = |token: String| async move {
+        let res = app
+            .client
+            .post(app.url(&format!("/api/queue/leave/{event_id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    };
+    leave(first).await;
+    let allowed = js
+        .event("queue-entry-allowed")
+        .await
+        .expect("the JavaScript polling client is told of its admission");
+    assert_eq!(allowed["userId"], json!(second.id));
+    // The third fan moves up, then is admitted when the second leaves.
+    py.until(|v| v["event"] == "queue-position" && v["data"]["position"] == 1)
+        .await
+        .expect("the Python polling client hears it moved up");
+    leave(second_token).await;
+    let allowed = py
+        .event("queue-entry-allowed")
+        .await
+        .expect("the Python polling client is told of its admission");
+    assert_eq!(allowed["userId"], json!(third.id));
+}
+
+#[tokio::test]
+async fn clients_limited_to_http_long_polling_hear_their_positions_and_admissions() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[("QUEUE_PROCESSOR_INTERVAL", "100")]).await;
+    let (tokens, _, event_id) = on_sale_queue(
+        &app,
+        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    polling_fans_hear_positions_and_admissions(&app, &app.url(""), &tokens, event_id).await;
+}
+
+#[tokio::test]
+async fn behind_a_balancer_polling_needs_the_stickiness_cookie_and_websockets_do_not() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let prefix = tiketi_core::testing::unique_redis_prefix();
+    let replica = [
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("QUEUE_PROCESSOR_INTERVAL", "100"),
+    ];
+    let a = TestApp::spawn_with(pool.clone(), &replica).await;
+    let b = TestApp::spawn_with(pool.clone(), &replica).await;
+    let (tokens, _, event_id) = on_sale_queue(
+        &a,
+        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    tokens.trusted_by(&b.infra);
+
+    // With the cookie (the ALB's `lb_cookie` stickiness), every request of a polling session
+    // reaches the replica that opened it.
+    let sticky = Balancer::start(&[&a, &b], true).await;
+    polling_fans_hear_positions_and_admissions(&a, &sticky.url, &tokens, event_id).await;
+
+    // Without it: a WebSocket is one connection, so it stays on one replica anyway...
+    let plain = Balancer::start(&[&a, &b], false).await;
+    let (_, fourth) = tokens.fan();
+    assert_eq!(join(&a, &fourth, event_id).await.1["position"], 1);
+    let mut ws = SocketClient::start_at(
+        &plain.url,
+        Lang::JavaScript,
+        Transport::WebSocket,
+        &fourth,
+        event_id,
+        "never",
+    );
+    let heard = ws.event("queue-position").await.expect("a position");
+    assert_eq!(heard["position"], 1);
+    // ...but a polling session's requests alternate between the replicas, and the one that did
+    // not open the session refuses it (Engine.IO "Session ID unknown"): the client never gets
+    // to hear anything.
+    let mut polling = SocketClient::start_at(
+        &plain.url,
+        Lang::JavaScript,
+        Transport::Polling,
+        &fourth,
+        event_id,
+        "never",
+    );
+    let outcome = polling
+        .until(|v| {
+            v["type"] == "connect_error" || v["type"] == "disconnect" || v["type"] == "event"
+        })
+        .await
+        .expect("the client reports how it ended");
+    assert!(
+        outcome["type"] == "connect_error" || outcome["type"] == "disconnect",
+        "without stickiness a polling client still heard from the server: {outcome}"
+    );
 }

@@ -71,6 +71,15 @@ impl TestTokens {
         Self { key }
     }
 
+    /// Makes another server's verifier trust these tokens too (several replicas in one test).
+    pub fn trusted_by(&self, infra: &crate::Infra) -> &Self {
+        let public =
+            jsonwebtoken::DecodingKey::from_jwk(&self.key.public_jwk().expect("public jwk"))
+                .expect("decoding key");
+        infra.verifier.keys.pin(&self.key.kid, public);
+        self
+    }
+
     /// An access token for a fan with a fresh id.
     pub fn fan(&self) -> (crate::auth::AuthUser, String) {
         self.token_for(crate::auth::Role::User)

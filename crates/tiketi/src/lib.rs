@@ -58,25 +58,35 @@ pub fn app_with(
     payment: tiketi_payment::AppState,
     socket: Option<tiketi_ticket::socket::SocketLayer>,
 ) -> Router {
+    // Each mounted router is called as a service on every request (`dispatch`), so it is made
+    // final here, as `axum::serve` does with the router it is given (`with_state(())`): until
+    // then axum keeps a handler fallback (our JSON 404) as a handler and turns it, with every
+    // layer around it, into a service on each request. Socket.IO's layer builds its Engine.IO
+    // server when it is applied, so `/socket.io` (served by the fallback) got a new Engine.IO
+    // server per request: WebSockets (one request) worked, but HTTP long-polling answered every
+    // request after the handshake "Session ID unknown".
     let mount = |service: Service, api: Router| service_layers(api, service.name(), &infra);
     let frontend_dir = std::path::PathBuf::from(&infra.config.frontend_dir);
     let mounts = Arc::new(Mounts {
         auth: mount(
             Service::Auth,
             tiketi_auth::api_router(tiketi_auth::AppState::new(infra.clone())),
-        ),
+        )
+        .with_state(()),
         ticket: {
             let api = mount(Service::Ticket, tiketi_ticket::api_router(ticket));
             match socket {
                 Some(socket) => socket.apply(api),
                 None => api,
             }
+            .with_state(())
         },
-        payment: mount(Service::Payment, tiketi_payment::api_router(payment)),
+        payment: mount(Service::Payment, tiketi_payment::api_router(payment)).with_state(()),
         stats: mount(
             Service::Stats,
             tiketi_stats::api_router(tiketi_stats::AppState::new(infra.clone())),
-        ),
+        )
+        .with_state(()),
         // A single-page client: unknown paths get index.html and the client routes them.
         frontend: ServeDir::new(&frontend_dir)
             .fallback(ServeFile::new(frontend_dir.join("index.html"))),
@@ -195,8 +205,19 @@ pub async fn run(
     infra: Infra,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    run_with(listener, tiketi_ticket::AppState::new(infra), shutdown).await
+}
+
+/// [`run`] around a given ticket state (its `infra` is the process's), so the caller knows
+/// what the ticket service's handlers and workers share: tests read the queue replica identity
+/// (`ticket.queue.replica`) the admitter leases of this process carry.
+pub async fn run_with(
+    listener: TcpListener,
+    ticket: tiketi_ticket::AppState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let infra = ticket.infra.clone();
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
-    let ticket = tiketi_ticket::AppState::new(infra.clone());
     let payment = tiketi_payment::AppState::new(infra.clone());
     let mut workers = tiketi_ticket::start_workers(ticket.clone(), shutdown.clone());
     workers.push(tiketi_payment::start_workers(

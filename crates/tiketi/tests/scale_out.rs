@@ -1,8 +1,12 @@
 //! Scale-out on one machine: the four service binaries on their own ports (three ticket
 //! replicas) sharing one Postgres database and one Redis prefix, behind haproxy configured like
 //! the ALB (the path table's prefix rules, an `AWSALB` stickiness cookie, `/ready` health
-//! checks, long tunnels for WebSockets). A surge goes through haproxy while the replica holding
-//! the queue's admitter lease is SIGKILLed, and the queue's guarantees must still hold.
+//! checks, long tunnels for WebSockets). First, fans join a paused queue at once through all
+//! three replicas and must get exactly the places 1..N. Then a surge goes through haproxy while
+//! the replica holding the queue's admitter lease is SIGKILLed, and the queue's guarantees must
+//! still hold: never more admitted than the threshold (read from Redis every 50 ms), nobody lost
+//! or admitted twice, and admission resumed on another replica within the lease's lifetime plus
+//! three ticks of the kill.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -25,6 +29,13 @@ const FANS: usize = 200;
 const THRESHOLD: u64 = 10;
 /// Admissions seen before the admitter is killed (the first `THRESHOLD` happen at the join).
 const KILL_AFTER_ADMISSIONS: usize = 40;
+/// The processors' tick (`QUEUE_PROCESSOR_INTERVAL` and the event's `tick_ms`), ms.
+const TICK_MS: i64 = 200;
+/// The admitter lease's lifetime at that tick: three ticks, at least a second
+/// (`queue_processor::lease_ttl_ms`).
+const LEASE_TTL_MS: i64 = 1000;
+/// Fans who join a paused queue at once, spread over the replicas, before the surge.
+const POSITION_FANS: usize = 60;
 
 /// A service binary next to the `tiketi` binary the test was built with.
 fn binary(name: &str) -> std::path::PathBuf {
@@ -146,10 +157,11 @@ async fn a_surge_through_haproxy_keeps_the_queue_guarantees_when_the_admitter_re
     .unwrap();
     sqlx::query(
         "INSERT INTO ticket.queue_settings (event_id, enabled, max_active, tick_ms, idle_grace_sec)
-         VALUES ($1, true, $2, 200, 60)",
+         VALUES ($1, true, $2, $3, 60)",
     )
     .bind(event_id)
     .bind(THRESHOLD as i32)
+    .bind(TICK_MS as i32)
     .execute(&db.pool)
     .await
     .unwrap();
@@ -201,7 +213,7 @@ async fn a_surge_through_haproxy_keeps_the_queue_guarantees_when_the_admitter_re
             "PAYMENT_INTERNAL_URL",
             format!("http://127.0.0.1:{}", ports["payment"][0]),
         ),
-        ("QUEUE_PROCESSOR_INTERVAL", "200".to_owned()),
+        ("QUEUE_PROCESSOR_INTERVAL", TICK_MS.to_string()),
         ("AUTH_LOGIN_PER_MINUTE_IP", "100000".to_owned()),
     ]
     .into_iter()
@@ -284,28 +296,98 @@ async fn a_surge_through_haproxy_keeps_the_queue_guarantees_when_the_admitter_re
         assert!(body["code"].is_string(), "{path}: {body}");
     }
 
-    // Watch who holds the admitter lease, every 50 ms, for the whole surge.
+    // Before the surge: fans join a paused queue (nobody is admitted) all at once, each through
+    // a different replica than its neighbour; the places they are given are exactly 1..N, and
+    // each fan's place reads the same on the next replica.
+    let paused_event = paused_queue(&db.pool).await;
+    let replica_url = |i: usize| {
+        let ports = &ports["ticket"];
+        format!("http://127.0.0.1:{}", ports[i % ports.len()])
+    };
+    let fans: Vec<String> = (0..POSITION_FANS)
+        .map(|i| {
+            let fan = tiketi_core::auth::AuthUser {
+                id: Uuid::new_v4(),
+                email: format!("position-{i}@scale-out.example"),
+                role: tiketi_core::auth::Role::User,
+            };
+            key.mint(&fan, 600).unwrap()
+        })
+        .collect();
+    let joins = fans.iter().enumerate().map(|(i, token)| {
+        let (client, url) = (client.clone(), replica_url(i));
+        let token = token.clone();
+        tokio::spawn(async move {
+            let res = client
+                .post(format!("{url}/api/queue/check/{paused_event}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(body["queued"], true, "{body}");
+            body["position"].as_u64().expect("a position")
+        })
+    });
+    let mut positions = Vec::new();
+    for join in joins.collect::<Vec<_>>() {
+        positions.push(join.await.unwrap());
+    }
+    let mut sorted = positions.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        (1..=POSITION_FANS as u64).collect::<Vec<_>>(),
+        "places given by concurrent joins on {TICKET_REPLICAS} replicas"
+    );
+    for (i, token) in fans.iter().enumerate() {
+        let status: serde_json::Value = client
+            .get(format!(
+                "{}/api/queue/status/{paused_event}",
+                replica_url(i + 1)
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(status["position"], positions[i], "{status}");
+    }
+
+    // Watch, every 50 ms for the whole surge, who holds the admitter lease and how many fans are
+    // admitted (unexpired entries of the active set, as the scripts count them).
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
     let mut redis = redis::Client::open(redis_url)
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let lease_key = format!("{prefix}q:{{{event_id}}}:lease");
-    let holders: Arc<Mutex<Vec<LeaseSample>>> = Arc::default();
+    let key_of = |part: &str| format!("{prefix}q:{{{event_id}}}:{part}");
+    let (lease_key, active_key, rate_key) = (key_of("lease"), key_of("active"), key_of("rate"));
+    let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
     let sampler = {
-        let holders = holders.clone();
+        let samples = samples.clone();
+        let mut redis = redis.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_millis(50));
             loop {
                 every.tick().await;
-                let lease: Option<String> = redis::cmd("GET")
-                    .arg(&lease_key)
+                let now = wall_ms();
+                let (lease, active): (Option<String>, u64) = redis::pipe()
+                    .get(&lease_key)
+                    .zcount(&active_key, format!("({now}"), "+inf")
                     .query_async(&mut redis)
                     .await
                     .unwrap();
                 let holder = lease.and_then(|l| l.split(':').next().map(str::to_owned));
-                holders.lock().unwrap().push((wall_ms(), holder));
+                samples.lock().unwrap().push(Sample {
+                    at: wall_ms(),
+                    holder,
+                    active,
+                });
             }
         })
     };
@@ -351,20 +433,47 @@ async fn a_surge_through_haproxy_keeps_the_queue_guarantees_when_the_admitter_re
             Err(_) => panic!("the surge stalled after {admissions} admissions"),
         }
     }
-    let killed_at = wall_ms();
-    let admitter = holders
+    let admitter = samples
         .lock()
         .unwrap()
         .iter()
         .rev()
-        .find_map(|(_, h)| h.clone())
+        .find_map(|s| s.holder.clone())
         .expect("a replica holds the lease");
     let killed = tickets
         .iter_mut()
         .find(|t| t.replica.as_deref() == Some(admitter.as_str()))
         .expect("the lease holder is one of our replicas");
+    let killed_at = wall_ms();
     killed.child.start_kill().unwrap();
     killed.child.wait().await.unwrap();
+    let dead_at = wall_ms();
+
+    // The hand-over, timed: the first tick that admits after the killed process is gone (the
+    // rate set's score is the admitting tick's clock) must come within the lease's lifetime
+    // plus three ticks of the kill.
+    let first_admission_after: i64 = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let first: Vec<(String, i64)> = redis::cmd("ZRANGEBYSCORE")
+                .arg(&rate_key)
+                .arg(dead_at)
+                .arg("+inf")
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(1)
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            if let Some((_, at)) = first.first() {
+                return *at;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("another replica admits within 10 s of the kill");
+    let handoff_ms = first_admission_after - killed_at;
     // Keep draining progress so the channel does not grow unread.
     tokio::spawn(async move { while progress.recv().await.is_some() {} });
 
@@ -394,13 +503,35 @@ async fn a_surge_through_haproxy_keeps_the_queue_guarantees_when_the_admitter_re
     // The killed replica's fans were on it, and came back through the balancer.
     assert!(report.reconnects > 0, "no socket was on the killed replica");
 
+    // Never more admitted at once than the threshold, as Redis itself said every 50 ms (and
+    // the sampler did see fans admitted: it reads the right set).
+    let samples = samples.lock().unwrap().clone();
+    let most_active = samples.iter().map(|s| s.active).max().unwrap_or(0);
+    assert!(
+        (1..=THRESHOLD).contains(&most_active),
+        "{most_active} admitted at once (threshold {THRESHOLD})"
+    );
+    // The hand-over came within "a few ticks" of the lease lapsing.
+    let new_holder_ms = samples
+        .iter()
+        .find(|s| s.at > killed_at && s.holder.as_ref().is_some_and(|h| *h != admitter))
+        .map(|s| s.at - killed_at);
+    eprintln!(
+        "after the kill: first admission by another replica in {handoff_ms} ms, its lease seen \
+         after {new_holder_ms:?} ms (bound {} ms)",
+        LEASE_TTL_MS + 3 * TICK_MS
+    );
+    assert!(
+        handoff_ms <= LEASE_TTL_MS + 3 * TICK_MS,
+        "admission resumed {handoff_ms} ms after the kill"
+    );
+
     // Before the kill one replica admitted everyone; fans whose sockets sat on the other
     // replicas heard of it through the Redis adapter: Socket.IO messages crossed replicas.
-    let holders = holders.lock().unwrap().clone();
-    let before: BTreeSet<&String> = holders
+    let before: BTreeSet<&String> = samples
         .iter()
-        .filter(|(t, _)| *t < killed_at)
-        .filter_map(|(_, h)| h.as_ref())
+        .filter(|s| s.at < killed_at)
+        .filter_map(|s| s.holder.as_ref())
         .collect();
     assert_eq!(
         before,
@@ -420,10 +551,10 @@ async fn a_surge_through_haproxy_keeps_the_queue_guarantees_when_the_admitter_re
     );
     eprintln!("admissions pushed across replicas before the kill: {crossed}");
     // After the kill another replica took the lease over and admitted the rest.
-    let after: BTreeSet<&String> = holders
+    let after: BTreeSet<&String> = samples
         .iter()
-        .filter(|(t, _)| *t > killed_at)
-        .filter_map(|(_, h)| h.as_ref())
+        .filter(|s| s.at > killed_at)
+        .filter_map(|s| s.holder.as_ref())
         .collect();
     assert!(
         after.iter().any(|h| **h != admitter),
@@ -441,8 +572,37 @@ async fn a_surge_through_haproxy_keeps_the_queue_guarantees_when_the_admitter_re
     );
 }
 
-/// When (Unix ms) the lease was read, and which replica held it.
-type LeaseSample = (i64, Option<String>);
+/// What the sampler read from Redis at one moment.
+#[derive(Debug, Clone)]
+struct Sample {
+    /// When (Unix ms), taken after the answer arrived.
+    at: i64,
+    /// The replica holding the admitter lease, if any.
+    holder: Option<String>,
+    /// Fans admitted and unexpired.
+    active: u64,
+}
+
+/// A second event whose queue is paused (joins queue, nobody is admitted), for the places test.
+async fn paused_queue(pool: &sqlx::PgPool) -> Uuid {
+    let event_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.events (title, venue, event_date, sale_start_date, sale_end_date)
+         VALUES ('Places night', 'Hall', now() + interval '30 days', now() - interval '1 hour', now() + interval '1 day')
+         RETURNING id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO ticket.queue_settings (event_id, enabled, max_active, paused, idle_grace_sec)
+         VALUES ($1, true, 1, true, 600)",
+    )
+    .bind(event_id)
+    .execute(pool)
+    .await
+    .unwrap();
+    event_id
+}
 
 fn wall_ms() -> i64 {
     std::time::SystemTime::now()
