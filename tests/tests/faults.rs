@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use inventory_common::{audit_no_double_allocation, created_id, event_on_sale, hold, seats};
-use queue_common::{SocketClient, put_settings};
+use queue_common::{MANUAL_TICKS, SocketClient, put_settings};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -675,14 +675,31 @@ async fn redis_restarted_during_a_surge_answers_503_and_fans_who_rejoin_are_each
 }
 
 #[tokio::test]
-async fn after_a_redis_restart_the_same_process_admits_by_ticks_and_pushes_to_connected_sockets() {
+async fn after_a_redis_restart_the_same_processes_admit_by_ticks_and_push_across_replicas() {
     let db = test_db().await;
     let pool = db.pool.clone();
     let mut redis = RedisServer::start(free_port()).await;
     let url = redis.url();
+    // The fan's socket is on `app`, whose processor only ticks at start-up; `admitter` ticks
+    // every 100 ms. So every tick's push reaches the socket from the other replica, through
+    // Redis: a replica that lost its Socket.IO adapter's connection would never hear it.
+    let prefix = tiketi_core::testing::unique_redis_prefix();
     let app = TestApp::spawn_with(
         pool.clone(),
-        &[("REDIS_URL", &url), ("QUEUE_PROCESSOR_INTERVAL", "100")],
+        &[
+            ("REDIS_URL", &url),
+            ("REDIS_KEY_PREFIX", &prefix),
+            MANUAL_TICKS,
+        ],
+    )
+    .await;
+    let admitter = TestApp::spawn_with(
+        pool.clone(),
+        &[
+            ("REDIS_URL", &url),
+            ("REDIS_KEY_PREFIX", &prefix),
+            ("QUEUE_PROCESSOR_INTERVAL", "100"),
+        ],
     )
     .await;
     let tokens = app.tokens();
@@ -792,6 +809,91 @@ async fn after_a_redis_restart_the_same_process_admits_by_ticks_and_pushes_to_co
         );
     };
     assert_eq!(allowed["data"]["userId"], json!(second.id), "{allowed}");
+    drop(admitter);
+}
+
+#[tokio::test]
+async fn replicas_started_while_redis_is_down_push_to_each_others_sockets_once_it_is_up() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let mut redis = RedisServer::start(free_port()).await;
+    let url = redis.url();
+    redis.stop().await;
+    // Both replicas start with no Redis to reach; their Socket.IO adapters keep trying.
+    let prefix = tiketi_core::testing::unique_redis_prefix();
+    let app = TestApp::spawn_with(
+        pool.clone(),
+        &[
+            ("REDIS_URL", &url),
+            ("REDIS_KEY_PREFIX", &prefix),
+            MANUAL_TICKS,
+        ],
+    )
+    .await;
+    let admitter = TestApp::spawn_with(
+        pool.clone(),
+        &[
+            ("REDIS_URL", &url),
+            ("REDIS_KEY_PREFIX", &prefix),
+            ("QUEUE_PROCESSOR_INTERVAL", "100"),
+        ],
+    )
+    .await;
+    // A process serves only once its Socket.IO layer is built: both adapters were made without
+    // Redis.
+    for replica in [&app, &admitter] {
+        assert_eq!(replica.get("/health").await.status(), StatusCode::OK);
+    }
+    let _redis = RedisServer::start(redis.port).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event = event_on_sale(&pool).await;
+    put_settings(
+        &app,
+        &admin,
+        event,
+        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    let check = format!("/api/queue/check/{event}");
+    let (_, first) = tokens.fan();
+    let (second, second_token) = tokens.fan();
+    eventually("joins are answered", Duration::from_secs(30), || async {
+        app.send(Method::POST, &check, Some(&first), None).await.0 == StatusCode::OK
+    })
+    .await;
+    let (_, body) = app
+        .send(Method::POST, &check, Some(&second_token), None)
+        .await;
+    assert_eq!(body["position"], 1, "{body}");
+    let mut client = SocketClient::start(&app, &second_token, event, "queue-entry-allowed").await;
+    // A position from a tick (stamped `sentAt`, so not the answer to join-queue): the socket is
+    // connected and the other replica's batches reach it.
+    let heard = client
+        .until(|v| v["event"] == "queue-position" && v["data"]["sentAt"].is_i64())
+        .await
+        .expect("a tick's position");
+    assert_eq!(heard["data"]["position"], 1, "{heard}");
+    let (status, _) = app
+        .send(
+            Method::POST,
+            &format!("/api/queue/leave/{event}"),
+            Some(&first),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Only the other replica admits, so this push crossed Redis to the socket on `app`.
+    let told = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.until(|v| v["event"] == "queue-entry-allowed"),
+    )
+    .await
+    .ok()
+    .flatten()
+    .expect("queue-entry-allowed reached the socket on the replica that did not admit");
+    assert_eq!(told["data"]["userId"], json!(second.id), "{told}");
+    drop(admitter);
 }
 
 fn wall_ms() -> i64 {

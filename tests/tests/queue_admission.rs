@@ -471,7 +471,12 @@ async fn a_fan_who_pre_queues_while_the_draw_is_being_recorded_follows_the_drawn
             .await
             .unwrap()
             .standing;
-        assert_eq!(standing, queue::Standing::Queued { position: i as u64 + 1 });
+        assert_eq!(
+            standing,
+            queue::Standing::Queued {
+                position: i as u64 + 1
+            }
+        );
     }
     let late = queue::status(&state, fans[5].0.id, event_id, false)
         .await

@@ -9,9 +9,10 @@
 //!   `{eventId, userCount}` to the joining socket (`userCount`: this replica's sockets in the
 //!   room, see [`RoomCounts`]).
 //! - With the Redis adapter (channels prefixed with `REDIS_KEY_PREFIX`), an emit on any replica
-//!   reaches the fan's socket wherever it is connected. If the adapter cannot reach Redis at
-//!   start-up the process falls back to the in-process adapter (a single replica still works)
-//!   and says so in its log.
+//!   reaches the fan's socket wherever it is connected. Its connection to Redis is
+//!   [`redis_driver::ReconnectingDriver`]'s, which subscribes again after a Redis restart and
+//!   lets a replica start while Redis is down; while Redis is away, pushes still reach this
+//!   replica's own sockets.
 //! - Positions: the processor's one position batch per tick
 //!   ([`crate::queue::positions::PositionBatch`]) travels on one Redis channel to every replica,
 //!   and each emits `queue-position` to the fans whose sockets it holds (found through
@@ -33,7 +34,8 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
-use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use tiketi_core::ApiError;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -44,7 +46,10 @@ use crate::queue::positions::{PositionBatch, QueuePosition};
 use crate::queue::scripts::SCRIPTS;
 use crate::realtime::Room;
 use futures_util::StreamExt;
+use redis_driver::ReconnectingDriver;
 use socketioxide::socket::Sid;
+
+pub mod redis_driver;
 
 /// How often a replica refreshes the last-seen time of fans connected to a queue room.
 pub const PRESENCE_EVERY: Duration = Duration::from_secs(5);
@@ -111,51 +116,36 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
         // chunks), so each socket reads through a 1 KiB buffer instead of the default 4 KiB:
         // ~2 KiB less per connected fan (BENCHMARKS.md, the 10,000-fan run).
         .ws_read_buffer_size(1024);
-    match redis_adapter(state).await {
-        Ok(adapter) => {
-            let (layer, io) = builder
-                .with_adapter::<RedisAdapter<_>>(adapter)
-                .build_layer();
-            if let Err(e) = io.ns("/", on_connect.with(authenticate)).await {
-                tracing::error!(error = %e, "socket.io: redis adapter init failed");
-            }
-            spawn_loops(io, state, fans, shutdown, true);
-            SocketLayer(Box::new(move |router: Router| router.layer(layer)))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "socket.io: redis adapter unavailable, using the in-process adapter (this replica cannot reach fans on others)");
-            let (layer, io) = builder.build_layer();
-            io.ns("/", on_connect.with(authenticate));
-            spawn_loops(io, state, fans, shutdown, false);
-            SocketLayer(Box::new(move |router: Router| router.layer(layer)))
-        }
+    // Always the Redis adapter: its driver subscribes and reconnects on its own, so a replica
+    // that starts while Redis is down joins the others once Redis answers.
+    let (layer, io) = builder
+        .with_adapter::<CustomRedisAdapter<_, ReconnectingDriver>>(redis_adapter(state).await)
+        .build_layer();
+    if let Err(e) = io.ns("/", on_connect.with(authenticate)).await {
+        tracing::error!(error = %e, "socket.io: redis adapter init failed");
     }
+    spawn_loops(io, state, fans, shutdown);
+    SocketLayer(Box::new(move |router: Router| router.layer(layer)))
 }
 
-/// `shared`: replicas share pushes through Redis (the Redis adapter is up), so position batches
-/// go through the positions channel; otherwise they are delivered here directly.
 fn spawn_loops<A: Adapter>(
     io: SocketIo<A>,
     state: &AppState,
     fans: FanSockets,
     shutdown: CancellationToken,
-    shared: bool,
 ) {
     tokio::spawn(forward(
         io.clone(),
         state.clone(),
         fans.clone(),
-        shared,
         shutdown.clone(),
     ));
-    if shared {
-        tokio::spawn(positions_subscriber(
-            io.clone(),
-            state.clone(),
-            fans,
-            shutdown.clone(),
-        ));
-    }
+    tokio::spawn(positions_subscriber(
+        io.clone(),
+        state.clone(),
+        fans,
+        shutdown.clone(),
+    ));
     tokio::spawn(presence(io, state.clone(), shutdown));
 }
 
@@ -238,24 +228,19 @@ async fn positions_subscriber<A: Adapter>(
     }
 }
 
-async fn redis_adapter(
-    state: &AppState,
-) -> anyhow::Result<RedisAdapterCtr<socketioxide_redis::drivers::redis::RedisDriver>> {
+async fn redis_adapter(state: &AppState) -> RedisAdapterCtr<ReconnectingDriver> {
     let url = state.infra.config.redis_url.expose();
     // The adapter's driver speaks RESP3 (push messages for pub/sub).
     let sep = if url.contains('?') { '&' } else { '?' };
-    let client = redis::Client::open(format!("{url}{sep}protocol=resp3"))?;
     let config = RedisAdapterConfig::new()
         .with_prefix(format!("{}socket.io", state.infra.redis.prefix()))
         .with_request_timeout(Duration::from_secs(2))
         .with_stream_buffer(65_536);
-    let ctr = tokio::time::timeout(
-        Duration::from_secs(5),
-        RedisAdapterCtr::new_with_redis_config(&client, config),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("redis did not answer within 5 s"))??;
-    Ok(ctr)
+    // The pools opened a client on the same URL at start-up, so it parses.
+    let client = redis::Client::open(format!("{url}{sep}protocol=resp3"))
+        .expect("REDIS_URL was parsed at start-up");
+    let driver = ReconnectingDriver::new(client).await;
+    RedisAdapterCtr::new_with_driver(driver, config)
 }
 
 /// Connect middleware: the JWT from `auth: {token}`; refusing the connection otherwise.
@@ -455,12 +440,12 @@ async fn join_queue<A: Adapter>(
 
 /// Delivers every realtime push to its room until `shutdown`. Pushes are taken in batches and a
 /// batch's emits run concurrently (with the Redis adapter each is a PUBLISH); batches stay in
-/// order, so one fan's messages of one tick arrive before the next tick's.
+/// order, so one fan's messages of one tick arrive before the next tick's. When Redis cannot
+/// take a push, this replica's own sockets still get it.
 async fn forward<A: Adapter>(
     io: SocketIo<A>,
     state: AppState,
     fans: FanSockets,
-    shared: bool,
     shutdown: CancellationToken,
 ) {
     let mut rx = state.realtime.subscribe();
@@ -489,22 +474,20 @@ async fn forward<A: Adapter>(
         let mut set = tokio::task::JoinSet::new();
         for push in batch {
             if let Some(positions) = &push.positions {
-                if shared {
-                    publish_positions(&state, &channel, positions).await;
-                } else {
+                if let Err(e) = publish_positions(&state, &channel, positions).await {
+                    metrics::counter!("socket_push_errors_total").increment(1);
+                    tracing::warn!(error = %e, "could not publish queue positions; delivering them to this replica's sockets only");
                     deliver_positions(&io, &fans, positions);
                 }
                 continue;
             }
             let io = io.clone();
             set.spawn(async move {
-                if let Err(e) = io
-                    .to(push.room.name())
-                    .emit(push.event, &push.payload)
-                    .await
-                {
+                let room = push.room.name();
+                if let Err(e) = io.to(room.clone()).emit(push.event, &push.payload).await {
                     metrics::counter!("socket_push_errors_total").increment(1);
-                    tracing::debug!(error = %e, event = push.event, "socket.io emit failed");
+                    tracing::warn!(error = %e, event = push.event, "socket.io emit through redis failed; delivering it to this replica's sockets only");
+                    let _ = io.local().to(room).emit(push.event, &push.payload).await;
                 }
             });
         }
@@ -512,26 +495,18 @@ async fn forward<A: Adapter>(
     }
 }
 
-async fn publish_positions(state: &AppState, channel: &str, batch: &PositionBatch) {
-    let result = async {
-        let mut conn = state
-            .infra
-            .redis
-            .shared()
-            .await
-            .map_err(|e| e.to_string())?;
-        redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(batch.encode())
-            .query_async::<i64>(&mut conn)
-            .await
-            .map_err(|e| e.to_string())
-    }
-    .await;
-    if let Err(e) = result {
-        metrics::counter!("socket_push_errors_total").increment(1);
-        tracing::warn!(error = %e, "could not publish queue positions");
-    }
+async fn publish_positions(
+    state: &AppState,
+    channel: &str,
+    batch: &PositionBatch,
+) -> Result<(), ApiError> {
+    let mut conn = state.infra.redis.shared().await?;
+    redis::cmd("PUBLISH")
+        .arg(channel)
+        .arg(batch.encode())
+        .query_async::<i64>(&mut conn)
+        .await?;
+    Ok(())
 }
 
 /// Refreshes last-seen for fans whose sockets on this replica watch a queue.
