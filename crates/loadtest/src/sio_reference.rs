@@ -197,6 +197,7 @@ async fn measure(
     let rss_connected_kib = rss_kib(server_pid)?;
 
     let expected = bursts * sockets as u64;
+    tiketi_core::outbound::install_crypto_provider();
     let started = Instant::now();
     reqwest::Client::new()
         .post(format!("{url}/burst?n={bursts}"))
