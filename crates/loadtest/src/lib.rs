@@ -148,6 +148,20 @@ pub struct Percentiles {
     pub p99: f64,
 }
 
+/// How one tick's `queue-position` messages (those sharing a `sentAt` stamp) arrived.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TickDelivery {
+    /// The tick's `sentAt` stamp, in seconds since the run started.
+    pub at_second: f64,
+    /// Positions of that tick received.
+    pub received: usize,
+    /// Delivery of that tick's positions, ms.
+    pub delivery_ms: Percentiles,
+    /// The slowest one, ms.
+    pub max_ms: f64,
+}
+
 /// What a surge measured.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -170,6 +184,9 @@ pub struct Report {
     pub position_updates: u64,
     /// From the server's `sentAt` stamp to receipt of each `queue-position`.
     pub position_delivery_ms: Percentiles,
+    /// The ticks whose positions arrived slowest (by their p99), worst first: one stalled tick
+    /// is enough to set the run's p99, and this tells it from a slow run.
+    pub slowest_ticks: Vec<TickDelivery>,
     /// From the admission decision (`decidedAt`) to receipt of `queue-entry-allowed`.
     pub admission_delivery_ms: Percentiles,
     /// Pairs admitted out of join order by more than a tick.
@@ -218,8 +235,8 @@ struct Fan {
     threshold: u64,
     lost: bool,
     errors: Vec<String>,
-    /// Server stamp to receipt of each `queue-position`, ms.
-    position_delays: Vec<f64>,
+    /// Each `queue-position`'s server stamp (`sentAt`, Unix ms) and delay to receipt, ms.
+    position_delays: Vec<(i64, f64)>,
     /// Admission decision to receipt of `queue-entry-allowed`, ms.
     admission_delay: Option<f64>,
     outcome: FanOutcome,
@@ -459,6 +476,10 @@ pub async fn open_socketio(
     }
 }
 
+/// The end-of-run status checks of fans still waiting, in flight at once (across every surge
+/// of the process).
+static END_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
+
 /// How many times a fan opens its socket again after it dropped.
 const RECONNECT_ATTEMPTS: u32 = 20;
 
@@ -627,10 +648,12 @@ async fn run_fan(
             continue;
         };
         match name.as_ref() {
+            // A position read after the deadline waited behind the run's end (the tool stops
+            // reading then): outside the measured window.
             "queue-position" => {
                 fan.positions += 1;
                 if let Some(sent) = data.sent_at {
-                    fan.position_delays.push((wall_ms() - sent) as f64);
+                    fan.position_delays.push((sent, (wall_ms() - sent) as f64));
                 }
             }
             "queue-updated" => {
@@ -675,6 +698,9 @@ async fn run_fan(
         .await;
     } else if fan.admitted_at.is_none() {
         // Never admitted: still waiting is fine (the run ended); gone from the queue is lost.
+        // Every waiting fan asks at the same deadline: a few at a time, so the tool's own
+        // bookkeeping does not flood the server it measures.
+        let _permit = END_CHECKS.acquire().await;
         let status: Value = send_retrying(|| {
             client
                 .get(format!("{}/api/queue/status/{event_id}", args.api_url))
@@ -739,11 +765,30 @@ fn report(args: &Args, fans: &[Fan], elapsed: Duration) -> Report {
         .collect();
     to_admission.sort_by(f64::total_cmp);
     let positions: u64 = fans.iter().map(|f| f.positions).sum();
-    let mut position_delays: Vec<f64> = fans
-        .iter()
-        .flat_map(|f| f.position_delays.iter().copied())
-        .collect();
+    let mut by_tick: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for (sent, delay) in fans.iter().flat_map(|f| f.position_delays.iter().copied()) {
+        by_tick.entry(sent).or_default().push(delay);
+    }
+    let mut position_delays: Vec<f64> = by_tick.values().flatten().copied().collect();
     position_delays.sort_by(f64::total_cmp);
+    let started_ms = wall_ms() - elapsed.as_millis() as i64;
+    let mut slowest_ticks: Vec<TickDelivery> = by_tick
+        .into_iter()
+        .map(|(sent, mut delays)| {
+            delays.sort_by(f64::total_cmp);
+            TickDelivery {
+                at_second: round((sent - started_ms) as f64 / 1000.0),
+                received: delays.len(),
+                delivery_ms: Percentiles {
+                    p50: round(percentile(&delays, 50.0)),
+                    p99: round(percentile(&delays, 99.0)),
+                },
+                max_ms: round(delays.last().copied().unwrap_or(f64::NAN)),
+            }
+        })
+        .collect();
+    slowest_ticks.sort_by(|a, b| b.delivery_ms.p99.total_cmp(&a.delivery_ms.p99));
+    slowest_ticks.truncate(5);
     let mut admission_delays: Vec<f64> = fans.iter().filter_map(|f| f.admission_delay).collect();
     admission_delays.sort_by(f64::total_cmp);
     let admitted = fans.iter().filter(|f| f.admitted_at.is_some()).count();
@@ -800,6 +845,7 @@ fn report(args: &Args, fans: &[Fan], elapsed: Duration) -> Report {
             p50: round(percentile(&position_delays, 50.0)),
             p99: round(percentile(&position_delays, 99.0)),
         },
+        slowest_ticks,
         admission_delivery_ms: Percentiles {
             p50: round(percentile(&admission_delays, 50.0)),
             p99: round(percentile(&admission_delays, 99.0)),

@@ -23,7 +23,7 @@
 //!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
 //!   position (the place belongs to the fan, not the socket).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -63,10 +63,6 @@ struct ConnectAuth {
 /// The verified fan behind a socket, kept in its extensions.
 #[derive(Debug, Clone, Copy)]
 struct SocketUser(Uuid);
-
-/// The events a socket watches the queue of, kept in its extensions for presence.
-#[derive(Debug, Clone, Default)]
-struct QueueWatch(Vec<Uuid>);
 
 /// `{eventId}` in client events.
 #[derive(Debug, Deserialize)]
@@ -188,12 +184,12 @@ fn spawn_loops<A: Adapter>(
         shutdown.clone(),
     ));
     tokio::spawn(positions_subscriber(
-        io.clone(),
+        io,
         state.clone(),
-        fans,
+        fans.clone(),
         shutdown.clone(),
     ));
-    tokio::spawn(presence(io, state.clone(), shutdown));
+    tokio::spawn(presence(state.clone(), fans, shutdown));
 }
 
 /// The Redis channel position batches travel on (prefixed like every key).
@@ -202,37 +198,45 @@ fn positions_channel(state: &AppState) -> String {
 }
 
 /// Emits each fan of a position batch its own `queue-position`, to the sockets on this replica
-/// only (every replica receives the batch and serves its own sockets), then the queue room's
-/// `queue-updated` to this replica's sockets in it. The fans are found through [`FanSockets`],
-/// not the adapter's per-fan rooms: one map lookup per waiting fan instead of a room operation.
+/// only (every replica receives the batch and serves its own sockets), and `queue-updated` to
+/// this replica's sockets in the queue room. The fans are found through [`FanSockets`], not the
+/// adapter's per-fan rooms: one map lookup per waiting fan instead of a room operation. A
+/// watching socket gets its `queue-updated` right behind its `queue-position`, so the socket's
+/// writer sends both in one write.
 fn deliver_positions<A: Adapter>(io: &SocketIo<A>, fans: &FanSockets, batch: &PositionBatch) {
     let Some(ns) = io.of("/") else {
         return;
     };
+    let summary = batch.summary();
+    let mut told = HashSet::new();
     {
-        let fans = fans.0.read().unwrap_or_else(|p| p.into_inner());
+        let fans = fans.read();
         if !fans.is_empty() {
             for (i, id) in batch.ids.iter().enumerate() {
-                let Some(sids) = fans.get(id) else {
+                let Some(sockets) = fans.get(id) else {
                     continue;
                 };
                 let position = batch.position_at(i);
-                for sid in sids {
-                    if let Some(socket) = ns.get_socket(*sid) {
-                        let _ = socket.emit("queue-position", &position);
+                for fan_socket in sockets {
+                    let Some(socket) = ns.get_socket(fan_socket.sid) else {
+                        continue;
+                    };
+                    let _ = socket.emit("queue-position", &position);
+                    if fan_socket.queues.contains(&batch.event_id) {
+                        let _ = socket.emit("queue-updated", &summary);
+                        told.insert(fan_socket.sid);
                     }
                 }
             }
         }
     }
-    let summary = batch.summary();
-    tokio::spawn(async move {
-        let _ = ns
-            .local()
-            .to(Room::Queue(summary.event_id).name())
-            .emit("queue-updated", &summary)
-            .await;
-    });
+    // The rest of the room: admitted fans still on the page, fans whose place is not in this
+    // batch.
+    for socket in ns.local().to(Room::Queue(batch.event_id).name()).sockets() {
+        if !told.contains(&socket.id) {
+            let _ = socket.emit("queue-updated", &summary);
+        }
+    }
 }
 
 /// Receives position batches from whichever replica admits, until `shutdown`; reconnects after
@@ -336,25 +340,73 @@ impl RoomCounts {
     }
 }
 
-/// The sockets each fan has open on this replica, kept as sockets connect and disconnect, so a
-/// tick's positions find their sockets with one map lookup per waiting fan.
+/// The sockets each fan has open on this replica and the queues each socket watches, kept as
+/// sockets connect, join a queue room and disconnect: a tick's positions find a waiting fan's
+/// sockets with one map lookup, and presence finds the fans watching a queue without visiting
+/// every socket.
 #[derive(Debug, Clone, Default)]
-struct FanSockets(Arc<RwLock<HashMap<Uuid, Vec<Sid>>>>);
+struct FanSockets(Arc<RwLock<HashMap<Uuid, Vec<FanSocket>>>>);
+
+/// One of a fan's sockets.
+#[derive(Debug, Clone)]
+struct FanSocket {
+    sid: Sid,
+    /// Events whose queue room the socket joined (`join-queue`).
+    queues: Vec<Uuid>,
+}
 
 impl FanSockets {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uuid, Vec<FanSocket>>> {
+        self.0.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, Vec<FanSocket>>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn add(&self, user: Uuid, sid: Sid) {
-        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
-        map.entry(user).or_default().push(sid);
+        self.write().entry(user).or_default().push(FanSocket {
+            sid,
+            queues: Vec::new(),
+        });
+    }
+
+    fn watch_queue(&self, user: Uuid, sid: Sid, event_id: Uuid) {
+        if let Some(socket) = self
+            .write()
+            .get_mut(&user)
+            .and_then(|sockets| sockets.iter_mut().find(|s| s.sid == sid))
+            && !socket.queues.contains(&event_id)
+        {
+            socket.queues.push(event_id);
+        }
     }
 
     fn remove(&self, user: Uuid, sid: Sid) {
-        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(sids) = map.get_mut(&user) {
-            sids.retain(|s| *s != sid);
-            if sids.is_empty() {
+        let mut map = self.write();
+        if let Some(sockets) = map.get_mut(&user) {
+            sockets.retain(|s| s.sid != sid);
+            if sockets.is_empty() {
                 map.remove(&user);
             }
         }
+    }
+
+    /// The fans with a socket watching each queue.
+    fn watchers(&self) -> HashMap<Uuid, Vec<Uuid>> {
+        let mut by_event: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (user, sockets) in self.read().iter() {
+            let mut events: Vec<Uuid> = sockets
+                .iter()
+                .flat_map(|s| s.queues.iter().copied())
+                .collect();
+            events.sort_unstable();
+            events.dedup();
+            for event_id in events {
+                by_event.entry(event_id).or_default().push(*user);
+            }
+        }
+        by_event
     }
 }
 
@@ -456,15 +508,14 @@ async fn join_queue<A: Adapter>(
     TryData(data): TryData<EventRef>,
     State(state): State<AppState>,
     State(counts): State<RoomCounts>,
+    State(fans): State<FanSockets>,
 ) {
     let Ok(EventRef { event_id }) = data else {
         return;
     };
     enter_room(&socket, &counts, event_id, Room::Queue(event_id));
-    let mut watch = socket.extensions.get::<QueueWatch>().unwrap_or_default();
-    if !watch.0.contains(&event_id) {
-        watch.0.push(event_id);
-        socket.extensions.insert(watch);
+    if let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>() {
+        fans.watch_queue(user_id, socket.id, event_id);
     }
     // Joining the room counts as a sign of life, and the fan learns the place at once instead
     // of at the next tick.
@@ -557,25 +608,14 @@ async fn publish_positions(
 }
 
 /// Refreshes last-seen for fans whose sockets on this replica watch a queue.
-async fn presence<A: Adapter>(io: SocketIo<A>, state: AppState, shutdown: CancellationToken) {
+async fn presence(state: AppState, fans: FanSockets, shutdown: CancellationToken) {
     let mut interval = tokio::time::interval(PRESENCE_EVERY);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = interval.tick() => {}
         }
-        let mut by_event: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for socket in io.sockets() {
-            let (Some(SocketUser(user)), Some(QueueWatch(events))) = (
-                socket.extensions.get::<SocketUser>(),
-                socket.extensions.get::<QueueWatch>(),
-            ) else {
-                continue;
-            };
-            for event_id in events {
-                by_event.entry(event_id).or_default().push(user);
-            }
-        }
+        let by_event = fans.watchers();
         if by_event.is_empty() {
             continue;
         }
