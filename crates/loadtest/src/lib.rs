@@ -27,6 +27,7 @@
 
 mod buy;
 pub mod holds;
+mod lanes;
 pub mod sio_reference;
 
 use std::collections::BTreeMap;
@@ -311,6 +312,19 @@ pub async fn run(args: Args) -> anyhow::Result<Option<Report>> {
             None => None,
         });
     }
+    if args.no_socket && signer.is_some() {
+        let tokens = minted.into_iter().flatten().collect();
+        let fans = lanes::join_all(
+            &args.api_url,
+            event_id,
+            tokens,
+            args.connections,
+            spacing,
+            args.progress.clone(),
+        )
+        .await?;
+        return Ok(Some(report(&args, &fans, started.elapsed())));
+    }
     let limit = Arc::new(tokio::sync::Semaphore::new(args.connections.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (i, token) in minted.into_iter().enumerate() {
@@ -526,6 +540,15 @@ async fn send_retrying(
     }
 }
 
+/// The fields of the join answer the tool reads.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinAnswer {
+    queued: bool,
+    threshold: Option<u64>,
+    current_users: Option<u64>,
+}
+
 /// A Socket.IO event packet's array, `[name, payload]`, with the payload fields the tool reads.
 #[derive(serde::Deserialize)]
 struct Pushed<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>, PushedData);
@@ -582,11 +605,11 @@ async fn run_fan(
     if !res.status().is_success() {
         bail!("join: http {}", res.status().as_u16());
     }
-    let body: Value = res.json().await.context("join")?;
+    let body: JoinAnswer = res.json().await.context("join")?;
     fan.join_done = Some(Instant::now());
-    fan.threshold = body["threshold"].as_u64().unwrap_or(0);
-    fan.max_current = body["currentUsers"].as_u64().unwrap_or(0);
-    fan.queued = body["queued"] == true;
+    fan.threshold = body.threshold.unwrap_or(0);
+    fan.max_current = body.current_users.unwrap_or(0);
+    fan.queued = body.queued;
     notify(args, Progress::Joined);
     if !fan.queued {
         fan.admitted_at = fan.join_done;
