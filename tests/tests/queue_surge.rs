@@ -100,6 +100,46 @@ async fn a_surge_of_300_socket_fans_is_admitted_once_each_in_order_within_the_th
 }
 
 #[tokio::test]
+async fn joins_without_sockets_admit_exactly_the_threshold_and_queue_everyone_else_once() {
+    let db = test_db().await;
+    let app = TestApp::spawn_with(db.pool.clone(), &[MANUAL_TICKS]).await;
+    let (tokens, admin, event_id) = on_sale_queue(
+        &app,
+        json!({"threshold": 30, "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    // The join-only path: keep-alive connections, each sending its next fan's join as soon as
+    // the previous one is answered.
+    let report = surge(
+        &app,
+        &tokens,
+        event_id,
+        400,
+        &["--noSocket", "--connections", "16"],
+    )
+    .await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.joined, 400);
+    assert_eq!(
+        report.admitted, 30,
+        "admitted at once while slots were free"
+    );
+    assert_eq!(report.threshold, 30);
+    assert!(
+        report.max_active_observed <= 30,
+        "{}",
+        report.max_active_observed
+    );
+    assert!(report.joins_per_second > 0.0 && report.join_latency_ms.p99 > 0.0);
+    let view = admin_view(&app, &admin, event_id).await;
+    assert_eq!(
+        (view["currentUsers"].as_u64(), view["queueSize"].as_u64()),
+        (Some(30), Some(370)),
+        "every other fan waits, once: {view}"
+    );
+}
+
+#[tokio::test]
 async fn fans_who_keep_their_socket_open_are_never_dropped_as_idle() {
     // A short grace and a slow admission: most of the 400 fans wait for longer than the grace
     // with nothing but their socket open (no heartbeat, no status poll), so presence must see

@@ -2,9 +2,10 @@
 //! bare socketioxide, the version and defaults Tiketi builds on, with nothing of ours in it, and
 //! a client that measures it the way the surge tool measures Tiketi.
 //!
-//! - `tiketi-bench-sio server --port P`: an axum server whose only route is Socket.IO (every
-//!   socket joins room `all`) and `POST /burst?n=K`, which emits K events to the room as fast as
-//!   socketioxide takes them.
+//! - `tiketi-bench-sio server --port P`: an axum server whose only routes are Socket.IO (every
+//!   socket joins room `all`), `POST /burst?n=K`, which emits K events to the room as fast as
+//!   socketioxide takes them, and `GET /trivial`, the trivial axum handler whose rate under
+//!   `wrk` is the ceiling HTTP joins are compared with.
 //! - `tiketi-bench-sio client --url U --sockets N --serverPid PID`: opens N WebSocket-only
 //!   Socket.IO connections (Engine.IO v4, as the surge tool does), reads the server's resident
 //!   memory before and after (the two processes share this machine), then asks for bursts and
@@ -107,6 +108,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", async |socket: SocketRef| socket.join("all"));
     let app = Router::new()
+        .route("/trivial", axum::routing::get(async || "ok"))
         .route(
             "/burst",
             post(async |State(io): State<SocketIo>, Query(b): Query<Burst>| {
