@@ -88,11 +88,6 @@ impl ReconnectingDriver {
             .ok_or(DriverError::Disconnected)
     }
 
-    /// Whether a connection is up (for tests and probes).
-    pub fn connected(&self) -> bool {
-        self.conn().is_ok()
-    }
-
     /// A command failed: if the connection itself is broken, drop it so the background task
     /// opens another.
     fn failed(&self, e: redis::RedisError) -> DriverError {
