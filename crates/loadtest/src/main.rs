@@ -2,10 +2,6 @@
 
 use tiketi_loadtest::{Args, Parser};
 
-/// mimalloc: measured faster than glibc's allocator on the request paths (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

@@ -3,10 +3,6 @@
 use tiketi_core::{Infra, Service, server, shutdown};
 use tokio_util::sync::CancellationToken;
 
-/// mimalloc: measured faster than glibc's allocator on the request paths (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = server::load_service_config(Service::Payment);

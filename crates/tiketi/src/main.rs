@@ -7,10 +7,6 @@ use clap::{Parser, Subcommand};
 use tiketi_core::{Infra, db, server, shutdown};
 use tokio_util::sync::CancellationToken;
 
-/// mimalloc: measured faster than glibc's allocator on the request paths (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "tiketi",

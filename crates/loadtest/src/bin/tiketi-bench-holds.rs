@@ -4,10 +4,6 @@
 use tiketi_loadtest::Parser;
 use tiketi_loadtest::holds::{HoldArgs, run};
 
-/// mimalloc: measured faster than glibc's allocator on the request paths (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let report = run(HoldArgs::parse()).await?;

@@ -3,6 +3,8 @@
 //! `crate::queue`; this module only maps it to JSON.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 use tiketi_core::auth::{AdminUser, AuthUser};
 use tiketi_core::{ApiResult, AppJson, AppPath};
@@ -87,7 +89,7 @@ async fn check_queue(
     State(state): State<AppState>,
     user: AuthUser,
     AppPath(event_id): AppPath<Uuid>,
-) -> ApiResult<AppJson<Value>> {
+) -> ApiResult<Response> {
     let report = match queue::join(&state, user.id, event_id).await {
         Ok(report) => report,
         Err(e) => {
@@ -96,29 +98,66 @@ async fn check_queue(
             return Ok(AppJson(json!({
                 "queued": false, "status": "active", "failOpen": true,
                 "threshold": threshold_of(&state, event_id).await, "currentUsers": 0,
-            })));
+            }))
+            .into_response());
         }
     };
     let queued = matches!(
         report.standing,
         Standing::Queued { .. } | Standing::PreQueue
     );
-    let mut body = json!({
-        "queued": queued,
-        "status": status_word(&report.standing),
-        "threshold": report.threshold,
-        "currentUsers": report.current_users,
-        "eventInfo": {"title": report.title, "artist": report.artist},
-        "queueEnabled": report.standing != Standing::NoQueue,
-    });
-    if queued {
-        body["queueSize"] = json!(report.queue_size);
-    }
-    if let Some(at) = expires_at(&report.standing) {
-        body["admissionExpiresAt"] = json!(at);
-    }
-    add_place(&report, &mut body);
-    Ok(AppJson(body))
+    let position = match report.standing {
+        Standing::Queued { position } => Some(position),
+        _ => None,
+    };
+    Ok(AppJson(JoinAnswer {
+        queued,
+        status: status_word(&report.standing),
+        threshold: report.threshold,
+        current_users: report.current_users,
+        event_info: EventInfo {
+            title: &report.title,
+            artist: &report.artist,
+        },
+        queue_enabled: report.standing != Standing::NoQueue,
+        queue_size: queued.then_some(report.queue_size),
+        admission_expires_at: expires_at(&report.standing),
+        position,
+        estimated_wait: report.estimated_wait(),
+        pre_queue: report.standing == Standing::PreQueue,
+    })
+    .into_response())
+}
+
+/// The answer to a join, with the fields [`add_place`] gives the other routes, serialized
+/// straight from this struct: a surge of joins is this route's whole load, and a JSON tree per
+/// answer was a dozen allocations.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinAnswer<'a> {
+    queued: bool,
+    status: &'static str,
+    threshold: u32,
+    current_users: u64,
+    event_info: EventInfo<'a>,
+    queue_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admission_expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    estimated_wait: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pre_queue: bool,
+}
+
+/// `eventInfo` of a join answer.
+#[derive(Serialize)]
+struct EventInfo<'a> {
+    title: &'a str,
+    artist: &'a str,
 }
 
 /// The caller's place in the waiting room.
