@@ -674,6 +674,20 @@ async fn redis_restarted_during_a_surge_answers_503_and_fans_who_rejoin_are_each
     );
 }
 
+/// Two replicas on the Redis at `url`, sharing its keys: the first's processor ticks only at
+/// start-up (so it never admits), the second's every 100 ms (so it does).
+async fn two_replicas(pool: &PgPool, url: &str) -> (TestApp, TestApp) {
+    let prefix = tiketi_core::testing::unique_redis_prefix();
+    let shared = [("REDIS_URL", url), ("REDIS_KEY_PREFIX", prefix.as_str())];
+    let quiet = TestApp::spawn_with(pool.clone(), &[shared[0], shared[1], MANUAL_TICKS]).await;
+    let admitter = TestApp::spawn_with(
+        pool.clone(),
+        &[shared[0], shared[1], ("QUEUE_PROCESSOR_INTERVAL", "100")],
+    )
+    .await;
+    (quiet, admitter)
+}
+
 #[tokio::test]
 async fn after_a_redis_restart_the_same_processes_admit_by_ticks_and_push_across_replicas() {
     let db = test_db().await;
@@ -683,25 +697,7 @@ async fn after_a_redis_restart_the_same_processes_admit_by_ticks_and_push_across
     // The fan's socket is on `app`, whose processor only ticks at start-up; `admitter` ticks
     // every 100 ms. So every tick's push reaches the socket from the other replica, through
     // Redis: a replica that lost its Socket.IO adapter's connection would never hear it.
-    let prefix = tiketi_core::testing::unique_redis_prefix();
-    let app = TestApp::spawn_with(
-        pool.clone(),
-        &[
-            ("REDIS_URL", &url),
-            ("REDIS_KEY_PREFIX", &prefix),
-            MANUAL_TICKS,
-        ],
-    )
-    .await;
-    let admitter = TestApp::spawn_with(
-        pool.clone(),
-        &[
-            ("REDIS_URL", &url),
-            ("REDIS_KEY_PREFIX", &prefix),
-            ("QUEUE_PROCESSOR_INTERVAL", "100"),
-        ],
-    )
-    .await;
+    let (app, admitter) = two_replicas(&pool, &url).await;
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
     let event = event_on_sale(&pool).await;
@@ -820,25 +816,7 @@ async fn replicas_started_while_redis_is_down_push_to_each_others_sockets_once_i
     let url = redis.url();
     redis.stop().await;
     // Both replicas start with no Redis to reach; their Socket.IO adapters keep trying.
-    let prefix = tiketi_core::testing::unique_redis_prefix();
-    let app = TestApp::spawn_with(
-        pool.clone(),
-        &[
-            ("REDIS_URL", &url),
-            ("REDIS_KEY_PREFIX", &prefix),
-            MANUAL_TICKS,
-        ],
-    )
-    .await;
-    let admitter = TestApp::spawn_with(
-        pool.clone(),
-        &[
-            ("REDIS_URL", &url),
-            ("REDIS_KEY_PREFIX", &prefix),
-            ("QUEUE_PROCESSOR_INTERVAL", "100"),
-        ],
-    )
-    .await;
+    let (app, admitter) = two_replicas(&pool, &url).await;
     // A process serves only once its Socket.IO layer is built: both adapters were made without
     // Redis.
     for replica in [&app, &admitter] {

@@ -177,24 +177,26 @@ async fn admission_follows_join_order_and_each_fan_is_told_alone() {
     assert_eq!(first_positions[&fans[5].0.id], 3);
 }
 
-#[tokio::test]
-async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
-    let db = test_db().await;
-    let pool = db.pool.clone();
-    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+/// A scheduled on-sale starting in an hour with `threshold`, and `count` fans in its pre-queue
+/// (each `(user, token)`).
+async fn pre_queued(
+    app: &TestApp,
+    threshold: u32,
+    count: usize,
+) -> (Uuid, Vec<(tiketi_core::auth::AuthUser, String)>) {
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
-    let event_id = event(&pool, 3600).await;
+    let event_id = event(&app.infra.db, 3600).await;
     put_settings(
-        &app,
+        app,
         &admin,
         event_id,
-        json!({"threshold": 5, "mode": "scheduled", "idleGraceSec": 86400}),
+        json!({"threshold": threshold, "mode": "scheduled", "idleGraceSec": 86400}),
     )
     .await;
-    let fans: Vec<_> = (0..40).map(|_| tokens.fan()).collect();
+    let fans: Vec<_> = (0..count).map(|_| tokens.fan()).collect();
     for (_, token) in &fans {
-        let (status, body) = join(&app, token, event_id).await;
+        let (status, body) = join(app, token, event_id).await;
         assert_eq!(status, 200);
         assert_eq!(
             body["queued"], true,
@@ -202,6 +204,15 @@ async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
         );
         assert_eq!(body["preQueue"], true);
     }
+    (event_id, fans)
+}
+
+#[tokio::test]
+async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let (event_id, fans) = pre_queued(&app, 5, 40).await;
     let state = AppState::new(app.infra.clone());
     // A tick before sale start draws nothing and admits nobody.
     let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
@@ -254,7 +265,7 @@ async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
         assert_eq!(body["position"].as_u64(), Some(i as u64 + 1));
     }
     // Latecomers after the draw queue FIFO behind the drawn fans.
-    let (_, late) = tokens.fan();
+    let (_, late) = app.tokens().fan();
     let (_, body) = join(&app, &late, event_id).await;
     assert_eq!(body["position"].as_u64(), Some(36));
 
@@ -315,20 +326,7 @@ async fn a_draw_refused_for_a_lost_lease_stays_on_record_unapplied_and_only_the_
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
-    let tokens = app.tokens();
-    let (_, admin) = tokens.admin();
-    let event_id = event(&pool, 3600).await;
-    put_settings(
-        &app,
-        &admin,
-        event_id,
-        json!({"threshold": 2, "mode": "scheduled", "idleGraceSec": 86400}),
-    )
-    .await;
-    let fans: Vec<_> = (0..12).map(|_| tokens.fan()).collect();
-    for (_, token) in &fans {
-        assert_eq!(join(&app, token, event_id).await.1["preQueue"], true);
-    }
+    let (event_id, _) = pre_queued(&app, 2, 12).await;
     let keys = queue::keys::EventKeys::new(&app.infra.redis, event_id);
 
     // Replica A leads before sale start, then stalls: its lease lapses (deleted here rather than
@@ -349,6 +347,7 @@ async fn a_draw_refused_for_a_lost_lease_stays_on_record_unapplied_and_only_the_
         .unwrap();
     assert_eq!(refused.placed, None);
     assert!(refused.refused_for_lease);
+    let (_, admin) = app.tokens().admin();
     let view = admin_view(&app, &admin, event_id).await;
     assert_eq!(
         (view["preQueueSize"].as_u64(), view["queueSize"].as_u64()),
@@ -431,20 +430,7 @@ async fn a_fan_who_pre_queues_while_the_draw_is_being_recorded_follows_the_drawn
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
-    let tokens = app.tokens();
-    let (_, admin) = tokens.admin();
-    let event_id = event(&pool, 3600).await;
-    put_settings(
-        &app,
-        &admin,
-        event_id,
-        json!({"threshold": 1, "mode": "scheduled", "idleGraceSec": 86400}),
-    )
-    .await;
-    let fans: Vec<_> = (0..6).map(|_| tokens.fan()).collect();
-    for (_, token) in &fans {
-        assert_eq!(join(&app, token, event_id).await.1["preQueue"], true);
-    }
+    let (event_id, fans) = pre_queued(&app, 1, 6).await;
     let state = AppState::new(app.infra.clone());
     let lease = tick(&state, queue::now_ms()).await.unwrap().remove(0).lease;
     let lease = lease.expect("this replica leads");
