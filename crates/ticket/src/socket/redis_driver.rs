@@ -79,24 +79,21 @@ impl ReconnectingDriver {
         Self(shared)
     }
 
-    /// The live connection, or [`DriverError::Disconnected`].
-    fn conn(&self) -> Result<MultiplexedConnection, DriverError> {
+    /// The live connection with its generation, or [`DriverError::Disconnected`].
+    fn conn(&self) -> Result<(u64, MultiplexedConnection), DriverError> {
         let current = self.0.conn.lock().unwrap_or_else(|p| p.into_inner());
-        current
-            .as_ref()
-            .map(|(_, c)| c.clone())
-            .ok_or(DriverError::Disconnected)
+        current.clone().ok_or(DriverError::Disconnected)
     }
 
-    /// A command failed: if the connection itself is broken, drop it so the background task
-    /// opens another.
-    fn failed(&self, e: redis::RedisError) -> DriverError {
+    /// A command on the connection of `generation` failed: if the connection itself is broken,
+    /// drop it (unless another already replaced it) so the background task opens another.
+    fn failed(&self, generation: u64, e: redis::RedisError) -> DriverError {
         if e.is_io_error()
             || e.is_connection_dropped()
             || e.is_timeout()
             || e.is_unrecoverable_error()
         {
-            drop_connection(&self.0, None);
+            drop_connection(&self.0, generation);
         }
         DriverError::Redis(e)
     }
@@ -147,14 +144,11 @@ async fn connect(shared: &Arc<Shared>) -> Result<(), redis::RedisError> {
     Ok(())
 }
 
-/// Forgets the live connection (only if it is of `generation`, when given) and wakes the
+/// Forgets the live connection if it is still the one of `generation`, and wakes the
 /// reconnecting task.
-fn drop_connection(shared: &Shared, generation: Option<u64>) {
+fn drop_connection(shared: &Shared, generation: u64) {
     let mut current = shared.conn.lock().unwrap_or_else(|p| p.into_inner());
-    if current
-        .as_ref()
-        .is_some_and(|(g, _)| generation.is_none_or(|want| *g == want))
-    {
+    if current.as_ref().is_some_and(|(g, _)| *g == generation) {
         *current = None;
         drop(current);
         tracing::warn!("socket.io redis adapter: connection to redis lost, reconnecting");
@@ -164,7 +158,7 @@ fn drop_connection(shared: &Shared, generation: Option<u64>) {
 
 fn on_push(shared: &Shared, generation: u64, msg: PushInfo) {
     match msg.kind {
-        PushKind::Disconnection => drop_connection(shared, Some(generation)),
+        PushKind::Disconnection => drop_connection(shared, generation),
         PushKind::Message | PushKind::SMessage if msg.data.len() >= 2 => {
             let mut data = msg.data.into_iter();
             let (Ok(channel), Ok(payload)) = (
@@ -222,13 +216,13 @@ impl Driver for ReconnectingDriver {
     type Error = DriverError;
 
     async fn publish(&self, chan: String, val: Vec<u8>) -> Result<(), Self::Error> {
-        let mut conn = self.conn()?;
+        let (generation, mut conn) = self.conn()?;
         redis::cmd("PUBLISH")
             .arg(chan)
             .arg(val)
             .query_async::<redis::Value>(&mut conn)
             .await
-            .map_err(|e| self.failed(e))?;
+            .map_err(|e| self.failed(generation, e))?;
         Ok(())
     }
 
@@ -244,10 +238,10 @@ impl Driver for ReconnectingDriver {
             .unwrap_or_else(|p| p.into_inner())
             .insert(chan.clone(), tx);
         // Without a connection the channel is subscribed when one opens.
-        if let Ok(mut conn) = self.conn() {
+        if let Ok((generation, mut conn)) = self.conn() {
             conn.subscribe(chan.as_str())
                 .await
-                .map_err(|e| self.failed(e))?;
+                .map_err(|e| self.failed(generation, e))?;
         }
         Ok(MessageStream::new(rx))
     }
@@ -258,22 +252,22 @@ impl Driver for ReconnectingDriver {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&chan);
-        if let Ok(mut conn) = self.conn() {
+        if let Ok((generation, mut conn)) = self.conn() {
             conn.unsubscribe(chan.as_str())
                 .await
-                .map_err(|e| self.failed(e))?;
+                .map_err(|e| self.failed(generation, e))?;
         }
         Ok(())
     }
 
     async fn num_serv(&self, chan: &str) -> Result<u16, Self::Error> {
-        let mut conn = self.conn()?;
+        let (generation, mut conn) = self.conn()?;
         let (_, count): (String, u16) = redis::cmd("PUBSUB")
             .arg("NUMSUB")
             .arg(chan)
             .query_async(&mut conn)
             .await
-            .map_err(|e| self.failed(e))?;
+            .map_err(|e| self.failed(generation, e))?;
         Ok(count)
     }
 }
