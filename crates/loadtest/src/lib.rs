@@ -22,6 +22,11 @@
 //! `join-queue` and asks `/api/queue/status` once, so an admission decided while it was away is
 //! not missed; the server keeps its place for `idle_grace`. Behind a load balancer with an
 //! `AWSALB` stickiness cookie the tool records which backend each fan's socket landed on.
+//! The report lists the slowest ticks' deliveries next to the run's percentiles, and at the end
+//! the fans still waiting check their status a few at a time, not all at once.
+//!
+//! `--noSocket` with `--signingKey` measures joins alone: fans join over `--connections`
+//! keep-alive connections, one join after another on each (`lanes`).
 //!
 //! Run it against 127.0.0.1 only. The seat-hold benchmark's load generator is [`holds`].
 
