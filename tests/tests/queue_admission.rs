@@ -91,6 +91,158 @@ async fn two_thousand_concurrent_joins_with_threshold_50_admit_50_and_queue_the_
 }
 
 #[tokio::test]
+async fn two_thousand_joins_over_three_replicas_with_live_processors_keep_the_same_guarantees() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let prefix = tiketi_core::testing::unique_redis_prefix();
+    // Three replicas on one Redis, each with its processor ticking every 100 ms: they compete
+    // for the event's lease, and whichever holds it admits.
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let settings = [
+            ("REDIS_KEY_PREFIX", prefix.as_str()),
+            ("QUEUE_PROCESSOR_INTERVAL", "100"),
+        ];
+        replicas.push(std::sync::Arc::new(
+            TestApp::spawn_with(pool.clone(), &settings).await,
+        ));
+    }
+    let (tokens, admin, event_id) = on_sale_queue(
+        &replicas[0],
+        json!({"threshold": 50, "admissionTtlSec": 600, "idleGraceSec": 86400}),
+    )
+    .await;
+    for replica in &replicas[1..] {
+        tokens.trusted_by(&replica.infra);
+    }
+    let keys = queue::keys::EventKeys::new(&replicas[0].infra.redis, event_id);
+    let mut redis = replicas[0].infra.redis.conn().await.unwrap();
+
+    // Active never exceeds the threshold, sampled every 20 ms for the whole test.
+    let over = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let sampler = {
+        let (over, stop) = (over.clone(), stop.clone());
+        let (key, mut conn) = (
+            keys.active().to_owned(),
+            replicas[1].infra.redis.conn().await.unwrap(),
+        );
+        tokio::spawn(async move {
+            let mut max = 0;
+            while !stop.is_cancelled() {
+                let now = queue::now_ms();
+                let active: u64 = redis::cmd("ZCOUNT")
+                    .arg(&key)
+                    .arg(format!("({now}"))
+                    .arg("+inf")
+                    .query_async(&mut *conn)
+                    .await
+                    .unwrap();
+                max = max.max(active);
+                if active > 50 {
+                    over.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            max
+        })
+    };
+
+    // 2,000 fans join at once, spread over the replicas.
+    let fans: Vec<(Uuid, String)> = (0..2000)
+        .map(|_| {
+            let (user, token) = tokens.fan();
+            (user.id, token)
+        })
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (id, token)) in fans.iter().cloned().enumerate() {
+        let replica = replicas[i % 3].clone();
+        set.spawn(async move { (id, join(&replica, &token, event_id).await) });
+    }
+    let mut first_in = Vec::new();
+    let mut by_position = std::collections::BTreeMap::new();
+    while let Some(done) = set.join_next().await {
+        let (id, (status, body)) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+        if body["queued"] == false {
+            first_in.push(id);
+        } else {
+            by_position.insert(body["position"].as_u64().unwrap(), id);
+        }
+    }
+    assert_eq!(first_in.len(), 50);
+    assert_eq!(
+        by_position.keys().copied().collect::<Vec<u64>>(),
+        (1..=1950).collect::<Vec<u64>>(),
+        "distinct places 1..1950 across the three replicas"
+    );
+
+    // Waves: the 50 shoppers leave (through any replica); the lease holder admits the next 50
+    // in line, and only them.
+    let in_line: Vec<Uuid> = by_position.into_values().collect();
+    let mut shoppers = first_in;
+    let mut admitted_once = HashSet::new();
+    for (wave, expected) in in_line.chunks(50).enumerate() {
+        let mut leaves = tokio::task::JoinSet::new();
+        for (i, id) in shoppers.iter().enumerate() {
+            let token = fans.iter().find(|(f, _)| f == id).unwrap().1.clone();
+            let replica = replicas[(i + wave) % 3].clone();
+            leaves.spawn(async move {
+                let res = replica
+                    .client
+                    .post(replica.url(&format!("/api/queue/leave/{event_id}")))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+            });
+        }
+        while leaves.join_next().await.is_some() {}
+        let expected: HashSet<Uuid> = expected.iter().copied().collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let now_active = loop {
+            let members: Vec<String> = redis::cmd("ZRANGE")
+                .arg(keys.active())
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut *redis)
+                .await
+                .unwrap();
+            let members: HashSet<Uuid> = members.iter().map(|m| m.parse().unwrap()).collect();
+            if members.len() == expected.len() || std::time::Instant::now() > deadline {
+                break members;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(
+            now_active, expected,
+            "wave {wave}: the next in line, and only them"
+        );
+        for id in &now_active {
+            assert!(admitted_once.insert(*id), "{id} admitted twice");
+        }
+        shoppers = now_active.into_iter().collect();
+    }
+    assert_eq!(
+        admitted_once.len(),
+        1950,
+        "every waiting fan admitted, none lost"
+    );
+    stop.cancel();
+    let max = sampler.await.unwrap();
+    assert_eq!(
+        over.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "active went over 50"
+    );
+    assert_eq!(max, 50);
+    let view = admin_view(&replicas[2], &admin, event_id).await;
+    assert_eq!(view["queueSize"], 0, "{view}");
+}
+
+#[tokio::test]
 async fn admission_follows_join_order_and_each_fan_is_told_alone() {
     let db = test_db().await;
     let pool = db.pool.clone();
