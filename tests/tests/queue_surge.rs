@@ -55,10 +55,20 @@ async fn surge_watched(
         &tokens.key().kid,
     ];
     argv.extend_from_slice(more);
+    let report = run_tool(&argv, progress).await;
+    std::fs::remove_dir_all(&dir).ok();
+    report
+}
+
+/// The surge tool run in this process with the command line `argv`.
+async fn run_tool(
+    argv: &[&str],
+    progress: Option<tokio::sync::mpsc::UnboundedSender<Progress>>,
+) -> tiketi_loadtest::Report {
     let mut args = Args::parse_from(argv);
     args.progress = progress;
     let report = tiketi_loadtest::run(args).await.unwrap().unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
     report
 }
 
@@ -300,12 +310,7 @@ async fn surge_signing_up(
         "--tickMs",
         "100",
     ];
-    let report = tiketi_loadtest::run(Args::parse_from(argv))
-        .await
-        .unwrap()
-        .unwrap();
-    println!("{}", serde_json::to_string_pretty(&report).unwrap());
-    report
+    run_tool(&argv, None).await
 }
 
 #[tokio::test]

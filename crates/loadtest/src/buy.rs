@@ -211,20 +211,13 @@ async fn hold_seats(
         }
         // Not retried on a 502: a hold is not idempotent, and one that reached the server before
         // the load balancer gave up would leave this fan holding seats twice.
-        let sent = Instant::now();
-        let res = client
+        let request = client
             .post(format!("{}/api/seats/reserve", args.api_url))
-            .bearer_auth(token)
-            .json(&json!({"eventId": event_id, "seatIds": wanted}))
-            .send()
-            .await
-            .context("reserve")?;
-        let status = res.status().as_u16();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        if status == 201 {
-            purchase.hold_ms = Some(crate::ms(sent.elapsed()));
-            return held(&body).map(Some);
-        }
+            .json(&json!({"eventId": event_id, "seatIds": wanted}));
+        let (status, body) = match reserve(request, token, purchase).await? {
+            Ok(held) => return Ok(Some(held)),
+            Err(refused) => refused,
+        };
         if status != 409 || body["code"] != "seat_unavailable" {
             bail!("reserve: http {status} {}", code(&body));
         }
@@ -264,29 +257,40 @@ async fn reserve_tickets(
         if sold_out.load(Ordering::Relaxed) {
             continue;
         }
-        let sent = Instant::now();
-        let res = client
+        let request = client
             .post(format!("{}/api/reservations", args.api_url))
-            .bearer_auth(token)
             .json(&json!({
                 "eventId": event_id,
                 "items": [{"ticketTypeId": type_id, "quantity": stock.seats_per_fan}],
-            }))
-            .send()
-            .await
-            .context("reserve")?;
-        let status = res.status().as_u16();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        if status == 201 {
-            purchase.hold_ms = Some(crate::ms(sent.elapsed()));
-            return held(&body).map(Some);
-        }
+            }));
+        let (status, body) = match reserve(request, token, purchase).await? {
+            Ok(held) => return Ok(Some(held)),
+            Err(refused) => refused,
+        };
         if status != 409 || body["code"] != "sold_out" {
             bail!("reserve: http {status} {}", code(&body));
         }
         sold_out.store(true, Ordering::Relaxed);
     }
     Ok(None)
+}
+
+/// Sends one reservation (seats or tickets) as the fan `token`: the reservation when it was
+/// made (its latency recorded in `purchase`), or the refusal's status and body.
+async fn reserve(
+    request: reqwest::RequestBuilder,
+    token: &str,
+    purchase: &mut Purchase,
+) -> anyhow::Result<Result<Held, (u16, Value)>> {
+    let sent = Instant::now();
+    let res = request.bearer_auth(token).send().await.context("reserve")?;
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    if status != 201 {
+        return Ok(Err((status, body)));
+    }
+    purchase.hold_ms = Some(crate::ms(sent.elapsed()));
+    held(&body).map(Ok)
 }
 
 fn held(body: &Value) -> anyhow::Result<Held> {
