@@ -129,6 +129,10 @@ pub struct JwtConfig {
     pub access_ttl_secs: u64,
     /// `JWT_REFRESH_TTL_SECS`: refresh-token lifetime. Default 1209600 (14 days).
     pub refresh_ttl_secs: u64,
+    /// `JWT_JWKS_REFRESH_SECS`: how old the verifier's keys may get before it reads them again
+    /// (auth's JWKS, or auth's key table), i.e. the longest a retired key keeps verifying.
+    /// Default 60; 1..=3600.
+    pub jwks_refresh_secs: u64,
 }
 
 /// Google sign-in. The endpoints are configuration so tests can run a stand-in provider.
@@ -564,6 +568,13 @@ impl Config {
             }
         };
 
+        let jwks_refresh_secs: u64 = parse_or(&get, "JWT_JWKS_REFRESH_SECS", 60)?;
+        if !(1..=3600).contains(&jwks_refresh_secs) {
+            return Err(ConfigError::new(
+                "JWT_JWKS_REFRESH_SECS",
+                "must be between 1 and 3600 seconds",
+            ));
+        }
         let db_max_connections: u32 = parse_or(&get, "DB_MAX_CONNECTIONS", 20)?;
         // The seat holds keep their connections out of the pool: they must leave some for
         // everything else, or the rest of the service would wait for connections that never free.
@@ -596,6 +607,7 @@ impl Config {
                 public_key_id: get("JWT_PUBLIC_KEY_ID").unwrap_or_else(|| "configured".to_owned()),
                 access_ttl_secs: parse_or(&get, "JWT_ACCESS_TTL_SECS", 900)?,
                 refresh_ttl_secs: parse_or(&get, "JWT_REFRESH_TTL_SECS", 14 * 24 * 3600)?,
+                jwks_refresh_secs,
             },
             google: GoogleConfig {
                 client_id: get("GOOGLE_CLIENT_ID"),
