@@ -79,6 +79,12 @@ pub struct QueueDefaults {
     pub threshold: u32,
     /// `QUEUE_PROCESSOR_INTERVAL`: processor tick in milliseconds. Default 1000.
     pub tick_ms: u64,
+    /// `SOCKET_MAX_EVENTS`: events one Socket.IO connection may join rooms of (`join-queue`,
+    /// `join-event`, `join-seat-selection`). Default 8; 1..=100.
+    pub socket_max_events: usize,
+    /// `SOCKET_EVENTS_PER_MINUTE`: client events (room joins and leaves) one fan may send per
+    /// minute over all its sockets on one replica. Default 120; 0: off.
+    pub socket_events_per_minute: u32,
 }
 
 /// Inventory settings of the ticket service (holds and the internal interface for payment).
@@ -388,7 +394,15 @@ impl Config {
         let queue = QueueDefaults {
             threshold: parse_or(&get, "QUEUE_THRESHOLD", 1000)?,
             tick_ms: parse_or(&get, "QUEUE_PROCESSOR_INTERVAL", 1000)?,
+            socket_max_events: parse_or(&get, "SOCKET_MAX_EVENTS", 8)?,
+            socket_events_per_minute: parse_or(&get, "SOCKET_EVENTS_PER_MINUTE", 120)?,
         };
+        if !(1..=100).contains(&queue.socket_max_events) {
+            return Err(ConfigError::new(
+                "SOCKET_MAX_EVENTS",
+                "must be between 1 and 100",
+            ));
+        }
         if queue.threshold == 0 {
             return Err(ConfigError::new("QUEUE_THRESHOLD", "must be at least 1"));
         }
