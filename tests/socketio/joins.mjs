@@ -1,6 +1,7 @@
 // A Socket.IO client (the official socket.io-client 4.8) that sends room joins one after
 // another, each waiting for its acknowledgement, driven by the Rust tests: connects with
-// `auth: {token}`, sends every `[event, eventId]` of the JSON list JOINS, and prints one JSON line
+// `auth: {token}`, sends every `[event, eventId, bare]` of the JSON list JOINS (`{eventId}`, or
+// the bare id when `bare` is true, as the original client does), and prints one JSON line
 // per thing that happens (connect; connect_error; each ack, or `no-ack` when none came within
 // 3 s, after which it stops; every server event). It ends with `{type: "done"}`.
 //
@@ -23,9 +24,9 @@ socket.on("connect_error", (err) => {
 socket.onAny((event, data) => print({ type: "event", event, data }));
 socket.on("connect", async () => {
   print({ type: "connect", id: socket.id });
-  for (const [event, eventId] of JSON.parse(joins)) {
+  for (const [event, eventId, bare] of JSON.parse(joins)) {
     try {
-      const data = await socket.timeout(3000).emitWithAck(event, { eventId });
+      const data = await socket.timeout(3000).emitWithAck(event, bare ? eventId : { eventId });
       print({ type: "ack", event, eventId, data });
     } catch {
       print({ type: "no-ack", event, eventId });

@@ -464,9 +464,17 @@ async fn behind_a_balancer_polling_needs_the_stickiness_cookie_and_websockets_do
 }
 
 /// Runs `tests/socketio/joins.mjs` (socket.io-client 4.8) as the fan holding `token`: it sends
-/// each `(event, eventId)` and waits for its acknowledgement. Answers every line it printed.
-async fn send_joins(app: &TestApp, token: &str, joins: &[(&str, Uuid)]) -> Vec<serde_json::Value> {
-    let list: Vec<_> = joins.iter().map(|(e, id)| json!([e, id])).collect();
+/// each `(event, eventId, bare)` (`{eventId}`, or the bare id) and waits for its
+/// acknowledgement. Answers every line it printed.
+async fn send_joins(
+    app: &TestApp,
+    token: &str,
+    joins: &[(&str, Uuid, bool)],
+) -> Vec<serde_json::Value> {
+    let list: Vec<_> = joins
+        .iter()
+        .map(|(e, id, bare)| json!([e, id, bare]))
+        .collect();
     let out = tokio::process::Command::new("node")
         .arg(tiketi_tests::workspace_root().join("tests/socketio/joins.mjs"))
         .args([
@@ -510,10 +518,11 @@ async fn socket_joins_are_capped_per_socket_checked_against_known_events_and_rat
     }
     let (_, token) = app.tokens().fan();
     let unknown = Uuid::new_v4();
-    let mut joins = vec![("join-queue", unknown)];
-    joins.extend(events.iter().map(|e| ("join-queue", *e)));
-    // Another room of an event the socket already follows is not one more event.
-    joins.push(("join-event", events[0]));
+    let mut joins = vec![("join-queue", unknown, false)];
+    joins.extend(events.iter().map(|e| ("join-queue", *e, false)));
+    // Another room of an event the socket already follows is not one more event (sent as the
+    // bare id, as the original client does).
+    joins.push(("join-event", events[0], true));
     let lines = send_joins(&app, &token, &joins).await;
     let answers = acks(&lines);
     assert_eq!(
@@ -540,7 +549,9 @@ async fn socket_joins_are_capped_per_socket_checked_against_known_events_and_rat
     // Another fan floods random ids: refused as unknown until the fan's rate is spent, then as
     // rate-limited, and a second socket of the same fan is limited too.
     let (_, flooder) = app.tokens().fan();
-    let flood: Vec<_> = (0..40).map(|_| ("join-queue", Uuid::new_v4())).collect();
+    let flood: Vec<_> = (0..40)
+        .map(|_| ("join-queue", Uuid::new_v4(), false))
+        .collect();
     let lines = send_joins(&app, &flooder, &flood).await;
     let codes: Vec<_> = acks(&lines).iter().map(|a| a["code"].clone()).collect();
     assert_eq!(codes.len(), 40, "{lines:?}");
@@ -552,6 +563,6 @@ async fn socket_joins_are_capped_per_socket_checked_against_known_events_and_rat
         codes[35..].iter().all(|c| *c == "rate_limited"),
         "{codes:?}"
     );
-    let lines = send_joins(&app, &flooder, &[("join-queue", events[0])]).await;
+    let lines = send_joins(&app, &flooder, &[("join-queue", events[0], false)]).await;
     assert_eq!(acks(&lines)[0]["code"], "rate_limited", "{lines:?}");
 }

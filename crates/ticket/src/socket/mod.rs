@@ -74,11 +74,30 @@ struct ConnectAuth {
 #[derive(Debug, Clone, Copy)]
 struct SocketUser(Uuid);
 
-/// `{eventId}` in client events.
+/// `{eventId}` in client events, or the bare id (as the original client sends it).
 #[derive(Debug, Deserialize)]
+#[serde(from = "EventArg")]
 struct EventRef {
-    #[serde(rename = "eventId")]
     event_id: Uuid,
+}
+
+/// The two spellings of [`EventRef`].
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EventArg {
+    Object {
+        #[serde(rename = "eventId")]
+        event_id: Uuid,
+    },
+    Bare(Uuid),
+}
+
+impl From<EventArg> for EventRef {
+    fn from(arg: EventArg) -> Self {
+        match arg {
+            EventArg::Object { event_id } | EventArg::Bare(event_id) => EventRef { event_id },
+        }
+    }
 }
 
 #[derive(Debug)]
