@@ -659,7 +659,19 @@ async fn the_auth_config_tells_a_client_which_sign_ins_are_on() {
 /// Each service as its own process would run it: its own router and its own verifier, which
 /// learns auth's keys only from auth's JWKS over HTTP.
 async fn spawn_service(pool: &PgPool, service: tiketi_core::Service, jwks_url: &str) -> String {
-    let config = tiketi_core::testing::test_config(&[("JWT_JWKS_URL", jwks_url)]);
+    spawn_service_with(pool, service, jwks_url, &[]).await
+}
+
+/// [`spawn_service`] with more configuration.
+async fn spawn_service_with(
+    pool: &PgPool,
+    service: tiketi_core::Service,
+    jwks_url: &str,
+    overrides: &[(&str, &str)],
+) -> String {
+    let mut all = vec![("JWT_JWKS_URL", jwks_url)];
+    all.extend_from_slice(overrides);
+    let config = tiketi_core::testing::test_config(&all);
     let infra = tiketi_core::Infra::with_pool(config, pool.clone()).unwrap();
     let router = match service {
         tiketi_core::Service::Auth => tiketi_auth::router(tiketi_auth::AppState::new(infra)),
@@ -774,4 +786,95 @@ async fn tokens_minted_by_auth_are_accepted_by_every_service_and_others_refused(
         };
         assert_eq!(as_fan.status(), expected, "{service:?} as a fan");
     }
+}
+
+#[tokio::test]
+async fn a_retired_key_is_refused_by_a_payment_service_running_alone_within_its_refresh_without_a_restart()
+ {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    use tiketi_core::Service;
+    let refresh = [("JWT_JWKS_REFRESH_SECS", "1")];
+    let auth =
+        spawn_service_with(&pool, Service::Auth, "http://127.0.0.1:9/unused", &refresh).await;
+    let jwks_url = format!("{auth}/api/auth/.well-known/jwks.json");
+    let payment = spawn_service_with(&pool, Service::Payment, &jwks_url, &refresh).await;
+    let client = tiketi_core::outbound::client(Duration::from_secs(30));
+    let register = |email: &'static str| {
+        let client = client.clone();
+        let auth = auth.clone();
+        async move {
+            let body: Value = client
+                .post(format!("{auth}/api/auth/register"))
+                .json(&json!({"email": email, "password": "correct horse battery", "name": "F"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let leaked = register("leaked@example.com").await;
+    let my_payments = |token: String| {
+        let client = client.clone();
+        let url = format!("{payment}/api/payments/user/me");
+        async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // The payment service learned the key and trusts it.
+    assert_eq!(my_payments(leaked.clone()).await, StatusCode::OK);
+    let kid = jsonwebtoken::decode_header(&leaked).unwrap().kid.unwrap();
+
+    tiketi_auth::keys::KeyStore::retire(&pool, &kid)
+        .await
+        .unwrap();
+    // Within the refresh interval (1 s here, plus auth's own reload), with no restart, the
+    // payment service refuses the unexpired token the retired key signed.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = my_payments(leaked.clone()).await;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            Instant::now() < deadline,
+            "the payment service still accepts a token signed by a retired key"
+        );
+        // Polling a condition with a deadline (a few requests a second, well under the rate
+        // limits).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let jwks: Value = client
+        .get(&jwks_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kid"] != kid.as_str()),
+        "the JWKS still publishes the retired key: {jwks}"
+    );
+    // Auth signs with a new key, which the payment service accepts.
+    let fresh = register("fresh@example.com").await;
+    assert_ne!(
+        jsonwebtoken::decode_header(&fresh).unwrap().kid.unwrap(),
+        kid
+    );
+    assert_eq!(my_payments(fresh).await, StatusCode::OK);
 }

@@ -857,3 +857,107 @@ async fn silent_waiting_fans_are_dropped_after_idle_grace_and_a_heartbeat_keeps_
     let view = admin_view(&app, &admin, event_id).await;
     assert_eq!(view["totals"]["abandoned"], 3);
 }
+
+#[tokio::test]
+async fn replicas_whose_clocks_disagree_neither_admit_past_the_threshold_nor_cut_admissions_short()
+{
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let (tokens, _, event_id) = on_sale_queue(
+        &app,
+        json!({"threshold": 2, "admissionTtlSec": 30, "idleGraceSec": 3600}),
+    )
+    .await;
+    let steady = AppState::new(app.infra.clone());
+    // One replica's clock runs ahead by more than an admission's lifetime (to it, every
+    // admission has run out), another's as far behind.
+    let mut ahead = AppState::new(app.infra.clone());
+    ahead.queue.clock_skew_ms = 31_000;
+    let mut behind = AppState::new(app.infra.clone());
+    behind.queue.clock_skew_ms = -31_000;
+    let fans: Vec<_> = (0..4).map(|_| tokens.fan().0).collect();
+
+    for fan in &fans[..2] {
+        let joined = queue::join(&steady, fan.id, event_id).await.unwrap();
+        assert!(matches!(joined.standing, queue::Standing::Active { .. }));
+    }
+    // Two of two slots are taken: the replica ahead must not count them as run out.
+    let third = queue::join(&ahead, fans[2].id, event_id).await.unwrap();
+    assert_eq!(
+        third.standing,
+        queue::Standing::Queued { position: 1 },
+        "a replica whose clock runs ahead admitted past the threshold"
+    );
+    let fourth = queue::join(&behind, fans[3].id, event_id).await.unwrap();
+    assert_eq!(fourth.standing, queue::Standing::Queued { position: 2 });
+    let report = queue::status(&steady, fans[0].id, event_id, false)
+        .await
+        .unwrap();
+    assert_eq!(report.current_users, 2);
+
+    // On another event, the replica behind admits a fan: the admission lasts its 30 s on every
+    // replica.
+    let (_, _, other) = on_sale_queue(
+        &app,
+        json!({"threshold": 2, "admissionTtlSec": 30, "idleGraceSec": 3600}),
+    )
+    .await;
+    let first = queue::join(&behind, fans[0].id, other).await.unwrap();
+    assert!(matches!(first.standing, queue::Standing::Active { .. }));
+    queue::require_admission(&steady, fans[0].id, other)
+        .await
+        .expect("an admission granted by a replica whose clock is behind is cut short");
+}
+
+#[tokio::test]
+async fn switching_a_scheduled_event_to_fifo_before_the_draw_puts_the_pre_queue_first() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let (_, admin) = app.tokens().admin();
+    let (event_id, fans) = pre_queued(&app, 2, 3).await;
+    put_settings(&app, &admin, event_id, json!({"mode": "fifo"})).await;
+
+    // A newcomer after the switch joins behind the pre-queued fans, not ahead of them.
+    let (_, newcomer_token) = app.tokens().fan();
+    let (status, body) = join(&app, &newcomer_token, event_id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["queued"].as_bool(), body["position"].as_u64()),
+        (Some(true), Some(4)),
+        "a newcomer was let in ahead of the pre-queue: {body}"
+    );
+    // The pre-queued fans stand in line in arrival order, no longer in a pre-queue.
+    for (i, (_, token)) in fans.iter().enumerate() {
+        let (_, body) = join(&app, token, event_id).await;
+        assert_ne!(body["preQueue"], true, "{body}");
+        assert_eq!(body["position"].as_u64(), Some(i as u64 + 1), "{body}");
+    }
+    let state = AppState::new(app.infra.clone());
+    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    assert_eq!(t.admitted, vec![fans[0].0.id, fans[1].0.id]);
+    let (_, body) = join(&app, &newcomer_token, event_id).await;
+    assert_eq!(body["position"].as_u64(), Some(2), "{body}");
+}
+
+#[tokio::test]
+async fn after_a_switch_to_fifo_the_processor_admits_the_pre_queue_even_if_nobody_else_joins() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let (_, admin) = app.tokens().admin();
+    let (event_id, fans) = pre_queued(&app, 2, 3).await;
+    put_settings(&app, &admin, event_id, json!({"mode": "fifo"})).await;
+    let state = AppState::new(app.infra.clone());
+    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    assert_eq!(
+        t.admitted,
+        vec![fans[0].0.id, fans[1].0.id],
+        "the pre-queue is stranded after the switch to FIFO"
+    );
+    assert_eq!(t.waiting, 1);
+    let (_, body) = join(&app, &fans[2].1, event_id).await;
+    assert_ne!(body["preQueue"], true, "{body}");
+    assert_eq!(body["position"].as_u64(), Some(1), "{body}");
+}

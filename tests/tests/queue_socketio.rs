@@ -462,3 +462,107 @@ async fn behind_a_balancer_polling_needs_the_stickiness_cookie_and_websockets_do
         "without stickiness a polling client still heard from the server: {outcome}"
     );
 }
+
+/// Runs `tests/socketio/joins.mjs` (socket.io-client 4.8) as the fan holding `token`: it sends
+/// each `(event, eventId, bare)` (`{eventId}`, or the bare id) and waits for its
+/// acknowledgement. Answers every line it printed.
+async fn send_joins(
+    app: &TestApp,
+    token: &str,
+    joins: &[(&str, Uuid, bool)],
+) -> Vec<serde_json::Value> {
+    let list: Vec<_> = joins
+        .iter()
+        .map(|(e, id, bare)| json!([e, id, bare]))
+        .collect();
+    let out = tokio::process::Command::new("node")
+        .arg(tiketi_tests::workspace_root().join("tests/socketio/joins.mjs"))
+        .args([
+            app.url("").trim_end_matches('/'),
+            token,
+            &serde_json::to_string(&list).unwrap(),
+        ])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs the client");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("the client prints JSON"))
+        .collect()
+}
+
+/// The answers to the joins, in order: each ack's data, or `null` where none came.
+fn acks(lines: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .filter(|l| l["type"] == "ack" || l["type"] == "no-ack")
+        .map(|l| l["data"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn socket_joins_are_capped_per_socket_checked_against_known_events_and_rate_limited_per_fan()
+{
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(
+        pool.clone(),
+        &[MANUAL_TICKS, ("SOCKET_EVENTS_PER_MINUTE", "30")],
+    )
+    .await;
+    let mut events = Vec::new();
+    for _ in 0..9 {
+        events.push(event(&pool, -3600).await);
+    }
+    let (_, token) = app.tokens().fan();
+    let unknown = Uuid::new_v4();
+    let mut joins = vec![("join-queue", unknown, false)];
+    joins.extend(events.iter().map(|e| ("join-queue", *e, false)));
+    // Another room of an event the socket already follows is not one more event (sent as the
+    // bare id, as the original client does).
+    joins.push(("join-event", events[0], true));
+    let lines = send_joins(&app, &token, &joins).await;
+    let answers = acks(&lines);
+    assert_eq!(
+        answers.len(),
+        joins.len(),
+        "a join went unanswered: {lines:?}"
+    );
+    assert_eq!(answers[0]["code"], "event_not_found", "{lines:?}");
+    for a in &answers[1..9] {
+        assert_eq!(a["ok"], true, "{a}");
+    }
+    assert_eq!(answers[9]["code"], "too_many_events", "{lines:?}");
+    assert_eq!(answers[10]["ok"], true, "{lines:?}");
+    let refused: Vec<_> = lines
+        .iter()
+        .filter(|l| l["event"] == "request-refused")
+        .map(|l| l["data"]["code"].clone())
+        .collect();
+    assert_eq!(
+        refused,
+        vec![json!("event_not_found"), json!("too_many_events")]
+    );
+
+    // Another fan floods random ids: refused as unknown until the fan's rate is spent, then as
+    // rate-limited, and a second socket of the same fan is limited too.
+    let (_, flooder) = app.tokens().fan();
+    let flood: Vec<_> = (0..40)
+        .map(|_| ("join-queue", Uuid::new_v4(), false))
+        .collect();
+    let lines = send_joins(&app, &flooder, &flood).await;
+    let codes: Vec<_> = acks(&lines).iter().map(|a| a["code"].clone()).collect();
+    assert_eq!(codes.len(), 40, "{lines:?}");
+    assert!(
+        codes[..30].iter().all(|c| *c == "event_not_found"),
+        "{codes:?}"
+    );
+    assert!(
+        codes[35..].iter().all(|c| *c == "rate_limited"),
+        "{codes:?}"
+    );
+    let lines = send_joins(&app, &flooder, &[("join-queue", events[0], false)]).await;
+    assert_eq!(acks(&lines)[0]["code"], "rate_limited", "{lines:?}");
+}

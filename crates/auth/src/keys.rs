@@ -4,7 +4,13 @@
 //! Rotation (`tiketi keys rotate`) adds a new active key and retires the old ones with
 //! `verify_until = now + access-token lifetime + margin`, so tokens signed just before the
 //! rotation keep verifying until they expire. Each replica reloads the table at most every
-//! [`RELOAD_EVERY`], so a rotation done by any process reaches every replica within that time.
+//! [`RELOAD_EVERY`] (or `JWT_JWKS_REFRESH_SECS` when shorter), so a rotation done by any process
+//! reaches every replica within that time.
+//!
+//! A leaked key is retired at once (`tiketi keys retire <kid>`, or `tiketi keys rotate
+//! --retire-old` for every older key): its `verify_until` becomes now, so it leaves the JWKS at
+//! the next reload and services that fetch the JWKS stop trusting it at their next scheduled
+//! refresh (`JWT_JWKS_REFRESH_SECS`), even for tokens that have not expired yet.
 //!
 //! The private keys are in the database, readable only by the auth service's role; a
 //! compromised ticket, payment or stats pod holds only public keys.
@@ -35,6 +41,8 @@ pub struct KeyStore {
     db: PgPool,
     verifier: Arc<TokenVerifier>,
     loaded: RwLock<Option<Loaded>>,
+    /// [`RELOAD_EVERY`], or the verifier's refresh interval when shorter.
+    reload_every: Duration,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -50,6 +58,7 @@ impl KeyStore {
             db,
             verifier: verifier.clone(),
             loaded: RwLock::new(None),
+            reload_every: RELOAD_EVERY.min(verifier.keys.refresh_every()),
         });
         verifier.keys.set_source(store.clone());
         store
@@ -68,12 +77,18 @@ impl KeyStore {
     async fn with_loaded<T>(&self, f: impl Fn(&Loaded) -> T) -> anyhow::Result<T> {
         {
             let guard = self.loaded.read().await;
-            if let Some(l) = guard.as_ref().filter(|l| l.at.elapsed() < RELOAD_EVERY) {
+            if let Some(l) = guard
+                .as_ref()
+                .filter(|l| l.at.elapsed() < self.reload_every)
+            {
                 return Ok(f(l));
             }
         }
         let mut guard = self.loaded.write().await;
-        if let Some(l) = guard.as_ref().filter(|l| l.at.elapsed() < RELOAD_EVERY) {
+        if let Some(l) = guard
+            .as_ref()
+            .filter(|l| l.at.elapsed() < self.reload_every)
+        {
             return Ok(f(l));
         }
         let fresh = self.load().await?;
@@ -120,6 +135,17 @@ impl KeyStore {
     /// Adds a new signing key and retires the others after `access_ttl_secs` (plus a margin).
     /// Returns the new `kid`.
     pub async fn rotate(db: &PgPool, access_ttl_secs: u64) -> anyhow::Result<String> {
+        Self::rotate_keeping_old_for(db, access_ttl_secs as i64 + RETIRE_MARGIN_SECS).await
+    }
+
+    /// Adds a new signing key and retires the others at once (`keys rotate --retire-old`): tokens
+    /// they signed stop verifying within the refresh interval, so their holders sign in again.
+    /// Returns the new `kid`.
+    pub async fn rotate_retiring_old(db: &PgPool) -> anyhow::Result<String> {
+        Self::rotate_keeping_old_for(db, 0).await
+    }
+
+    async fn rotate_keeping_old_for(db: &PgPool, keep_secs: i64) -> anyhow::Result<String> {
         let mut tx = db.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tiketi-signing-keys'))")
             .execute(&mut *tx)
@@ -129,13 +155,41 @@ impl KeyStore {
              SET retired_at = now(), verify_until = now() + make_interval(secs => $1)
              WHERE retired_at IS NULL",
         )
-        .bind((access_ttl_secs as i64 + RETIRE_MARGIN_SECS) as f64)
+        .bind(keep_secs as f64)
         .execute(&mut *tx)
         .await?;
         let kid = insert_new_key(&mut tx).await?;
         tx.commit().await?;
-        tracing::info!(kid, "signing key rotated");
+        tracing::info!(kid, keep_secs, "signing key rotated");
         Ok(kid)
+    }
+
+    /// Stops trusting `kid` at once (a leaked key): it leaves the JWKS at every replica's next
+    /// reload and tokens it signed are refused from then on, expired or not. Retiring the active
+    /// key creates a new one to sign with. Errors when no live key is named `kid`.
+    pub async fn retire(db: &PgPool, kid: &str) -> anyhow::Result<()> {
+        let mut tx = db.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tiketi-signing-keys'))")
+            .execute(&mut *tx)
+            .await?;
+        let retired = sqlx::query(
+            "UPDATE auth.signing_keys
+             SET retired_at = COALESCE(retired_at, now()), verify_until = now()
+             WHERE kid = $1 AND (verify_until IS NULL OR verify_until > now())",
+        )
+        .bind(kid)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if retired == 0 {
+            anyhow::bail!("no live signing key is named {kid}");
+        }
+        if !live_keys(&mut tx).await?.iter().any(|r| !r.retired) {
+            insert_new_key(&mut tx).await?;
+        }
+        tx.commit().await?;
+        tracing::warn!(kid, "signing key retired at once");
+        Ok(())
     }
 }
 

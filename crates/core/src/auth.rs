@@ -7,7 +7,9 @@
 //!   [`KeySource`] and hands it every key set it loads ([`KeyCache::set_keys`]);
 //! - a service running alone fetches auth's JWKS (`JWT_JWKS_URL`), caches it, and fetches again
 //!   when a token names a `kid` it does not know (at most every [`JWKS_MIN_REFRESH`]), which is
-//!   how a key rotation reaches it;
+//!   how a key rotation reaches it, and on a schedule (`JWT_JWKS_REFRESH_SECS`, see
+//!   [`KeyCache::set_refresh_every`]), which is how a retirement reaches it: a key auth no
+//!   longer publishes (`tiketi keys retire`) stops verifying within that time, without a restart;
 //! - or a fixed public key is configured (`JWT_PUBLIC_KEY` with `JWT_PUBLIC_KEY_ID`).
 //!
 //! A token whose `kid` is not cached while the key source cannot be reached (auth or its
@@ -47,6 +49,9 @@ pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
 /// After a failed fetch the source is asked again this soon, so verification recovers quickly
 /// once auth is back.
 pub const JWKS_RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+/// How old fetched keys may get before the next verification fetches them again, unless
+/// configured otherwise (`JWT_JWKS_REFRESH_SECS`).
+pub const JWKS_REFRESH_DEFAULT: Duration = Duration::from_secs(60);
 /// Clock skew tolerated between pods when checking `exp`.
 pub const LEEWAY_SECS: u64 = 5;
 
@@ -160,9 +165,14 @@ impl KeySource for RemoteJwks {
 }
 
 /// Public keys by `kid`, refreshed from a [`KeySource`] on an unknown `kid` (at most every
-/// [`JWKS_MIN_REFRESH`], so forged `kid`s cannot make us hammer the source).
+/// [`JWKS_MIN_REFRESH`], so forged `kid`s cannot make us hammer the source) and once they are
+/// older than the refresh interval, so a key the source dropped is no longer trusted.
 pub struct KeyCache {
     keys: RwLock<Arc<HashMap<String, DecodingKey>>>,
+    /// When `keys` were last replaced.
+    keys_at: RwLock<Option<Instant>>,
+    /// How old `keys` may get before a verification fetches them again, in milliseconds.
+    refresh_every_ms: std::sync::atomic::AtomicU64,
     /// Keys trusted regardless of the source: `JWT_PUBLIC_KEY`, and test keys.
     pinned: RwLock<HashMap<String, DecodingKey>>,
     source: RwLock<Option<Arc<dyn KeySource>>>,
@@ -192,6 +202,10 @@ impl KeyCache {
     pub fn new(source: Option<Arc<dyn KeySource>>) -> Self {
         Self {
             keys: RwLock::new(Arc::new(HashMap::new())),
+            keys_at: RwLock::new(None),
+            refresh_every_ms: std::sync::atomic::AtomicU64::new(
+                JWKS_REFRESH_DEFAULT.as_millis() as u64
+            ),
             pinned: RwLock::new(HashMap::new()),
             source: RwLock::new(source),
             last_fetch: tokio::sync::Mutex::new(None),
@@ -212,6 +226,40 @@ impl KeyCache {
             }
         }
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+        *self.keys_at.write().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    /// How old the fetched keys may get before a verification fetches them again
+    /// (`JWT_JWKS_REFRESH_SECS`): the longest a key the source stopped publishing stays trusted.
+    pub fn set_refresh_every(&self, every: Duration) {
+        self.refresh_every_ms.store(
+            every.as_millis().max(1) as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// See [`set_refresh_every`](Self::set_refresh_every).
+    pub fn refresh_every(&self) -> Duration {
+        Duration::from_millis(
+            self.refresh_every_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// The fetched keys are older than the refresh interval (never true without a source).
+    fn stale(&self) -> bool {
+        if self
+            .source
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
+            return false;
+        }
+        self.keys_at
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none_or(|at| at.elapsed() >= self.refresh_every())
     }
 
     /// Trusts `key` under `kid` for the life of this cache, whatever the source says.
@@ -246,6 +294,15 @@ impl KeyCache {
     /// Like [`get`](Self::get), but tells an unknown `kid` (`Ok(None)`) from one that could
     /// not be checked because the source is unreachable (`Err`).
     pub async fn lookup(&self, kid: &str) -> Result<Option<DecodingKey>, KeysUnavailable> {
+        if self.stale() {
+            // The scheduled refresh, by whichever verification comes first (the others go on
+            // with the keys they have meanwhile). A key the source no longer publishes is
+            // dropped here. When the source cannot be reached the keys at hand stay in use: auth
+            // being down must not sign everyone out.
+            if let Ok(last) = self.last_fetch.try_lock() {
+                let _ = self.refresh_with(last).await;
+            }
+        }
         if let Some(key) = self.cached(kid) {
             return Ok(Some(key));
         }
@@ -254,15 +311,24 @@ impl KeyCache {
     }
 
     async fn refresh(&self) -> Result<(), KeysUnavailable> {
+        let last = self.last_fetch.lock().await;
+        self.refresh_with(last).await
+    }
+
+    async fn refresh_with(
+        &self,
+        mut last: tokio::sync::MutexGuard<'_, Option<(Instant, bool)>>,
+    ) -> Result<(), KeysUnavailable> {
         let source = self
             .source
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let Some(source) = source else { return Ok(()) };
-        let mut last = self.last_fetch.lock().await;
         match *last {
-            Some((at, true)) if at.elapsed() < JWKS_MIN_REFRESH => return Ok(()),
+            Some((at, true)) if at.elapsed() < JWKS_MIN_REFRESH.min(self.refresh_every()) => {
+                return Ok(());
+            }
             Some((at, false)) if at.elapsed() < JWKS_RETRY_AFTER_FAILURE => {
                 return Err(KeysUnavailable);
             }

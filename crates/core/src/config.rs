@@ -79,6 +79,12 @@ pub struct QueueDefaults {
     pub threshold: u32,
     /// `QUEUE_PROCESSOR_INTERVAL`: processor tick in milliseconds. Default 1000.
     pub tick_ms: u64,
+    /// `SOCKET_MAX_EVENTS`: events one Socket.IO connection may join rooms of (`join-queue`,
+    /// `join-event`, `join-seat-selection`). Default 8; 1..=100.
+    pub socket_max_events: usize,
+    /// `SOCKET_EVENTS_PER_MINUTE`: client events (room joins and leaves) one fan may send per
+    /// minute over all its sockets on one replica. Default 120; 0: off.
+    pub socket_events_per_minute: u32,
 }
 
 /// Inventory settings of the ticket service (holds and the internal interface for payment).
@@ -129,6 +135,10 @@ pub struct JwtConfig {
     pub access_ttl_secs: u64,
     /// `JWT_REFRESH_TTL_SECS`: refresh-token lifetime. Default 1209600 (14 days).
     pub refresh_ttl_secs: u64,
+    /// `JWT_JWKS_REFRESH_SECS`: how old the verifier's keys may get before it reads them again
+    /// (auth's JWKS, or auth's key table), i.e. the longest a retired key keeps verifying.
+    /// Default 60; 1..=3600.
+    pub jwks_refresh_secs: u64,
 }
 
 /// Google sign-in. The endpoints are configuration so tests can run a stand-in provider.
@@ -384,7 +394,15 @@ impl Config {
         let queue = QueueDefaults {
             threshold: parse_or(&get, "QUEUE_THRESHOLD", 1000)?,
             tick_ms: parse_or(&get, "QUEUE_PROCESSOR_INTERVAL", 1000)?,
+            socket_max_events: parse_or(&get, "SOCKET_MAX_EVENTS", 8)?,
+            socket_events_per_minute: parse_or(&get, "SOCKET_EVENTS_PER_MINUTE", 120)?,
         };
+        if !(1..=100).contains(&queue.socket_max_events) {
+            return Err(ConfigError::new(
+                "SOCKET_MAX_EVENTS",
+                "must be between 1 and 100",
+            ));
+        }
         if queue.threshold == 0 {
             return Err(ConfigError::new("QUEUE_THRESHOLD", "must be at least 1"));
         }
@@ -564,6 +582,13 @@ impl Config {
             }
         };
 
+        let jwks_refresh_secs: u64 = parse_or(&get, "JWT_JWKS_REFRESH_SECS", 60)?;
+        if !(1..=3600).contains(&jwks_refresh_secs) {
+            return Err(ConfigError::new(
+                "JWT_JWKS_REFRESH_SECS",
+                "must be between 1 and 3600 seconds",
+            ));
+        }
         let db_max_connections: u32 = parse_or(&get, "DB_MAX_CONNECTIONS", 20)?;
         // The seat holds keep their connections out of the pool: they must leave some for
         // everything else, or the rest of the service would wait for connections that never free.
@@ -596,6 +621,7 @@ impl Config {
                 public_key_id: get("JWT_PUBLIC_KEY_ID").unwrap_or_else(|| "configured".to_owned()),
                 access_ttl_secs: parse_or(&get, "JWT_ACCESS_TTL_SECS", 900)?,
                 refresh_ttl_secs: parse_or(&get, "JWT_REFRESH_TTL_SECS", 14 * 24 * 3600)?,
+                jwks_refresh_secs,
             },
             google: GoogleConfig {
                 client_id: get("GOOGLE_CLIENT_ID"),

@@ -42,6 +42,9 @@ impl Infra {
             Some(pem) => TokenVerifier::with_public_key(&config.jwt.public_key_id, pem.expose())?,
             None => TokenVerifier::new(config.jwt.jwks_url.clone()),
         };
+        verifier
+            .keys
+            .set_refresh_every(std::time::Duration::from_secs(config.jwt.jwks_refresh_secs));
         Ok(Self {
             config: Arc::new(config),
             db,

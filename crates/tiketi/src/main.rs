@@ -41,7 +41,18 @@ enum Command {
 #[derive(Subcommand)]
 enum KeysCommand {
     /// Add a new signing key; older keys keep verifying until their tokens have expired.
-    Rotate,
+    Rotate {
+        /// Retire the older keys at once instead (a leaked key): their tokens stop verifying
+        /// within JWT_JWKS_REFRESH_SECS and their holders must sign in again.
+        #[arg(long)]
+        retire_old: bool,
+    },
+    /// Stop trusting one key at once (a leaked key): it leaves the JWKS, and services stop
+    /// accepting its tokens within JWT_JWKS_REFRESH_SECS, without a restart.
+    Retire {
+        /// The key's `kid` (as in the JWKS and in token headers).
+        kid: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,15 +127,32 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys {
-            command: KeysCommand::Rotate,
+            command: KeysCommand::Rotate { retire_old },
         } => {
             let ttl = config.jwt.access_ttl_secs;
+            let refresh = config.jwt.jwks_refresh_secs;
             let infra = Infra::new(config)?;
-            let kid = tiketi_auth::keys::KeyStore::rotate(&infra.db, ttl).await?;
+            let kid = if retire_old {
+                tiketi_auth::keys::KeyStore::rotate_retiring_old(&infra.db).await?
+            } else {
+                tiketi_auth::keys::KeyStore::rotate(&infra.db, ttl).await?
+            };
             println!(
                 "new signing key {kid}; running services pick it up within {} s",
                 tiketi_auth::keys::RELOAD_EVERY.as_secs()
             );
+            if retire_old {
+                println!("older keys retired: their tokens stop verifying within {refresh} s");
+            }
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Retire { kid },
+        } => {
+            let refresh = config.jwt.jwks_refresh_secs;
+            let infra = Infra::new(config)?;
+            tiketi_auth::keys::KeyStore::retire(&infra.db, &kid).await?;
+            println!("signing key {kid} retired: its tokens stop verifying within {refresh} s");
             Ok(())
         }
         Command::SeedDemo => {

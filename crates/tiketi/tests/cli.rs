@@ -192,6 +192,55 @@ async fn keys_rotate_adds_a_signing_key_and_retires_the_old_one() {
     assert_eq!((active, retired), (1, 1));
 }
 
+#[tokio::test]
+async fn keys_retire_and_rotate_retire_old_stop_trusting_a_key_at_once() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let out = tiketi(&pool, &["keys", "rotate"]);
+    assert!(out.status.success());
+    let live = || async {
+        let kids: Vec<String> = sqlx::query_scalar(
+            "SELECT kid FROM auth.signing_keys WHERE verify_until IS NULL OR verify_until > now()
+             ORDER BY created_at",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        kids
+    };
+    let before = live().await;
+    assert_eq!(before.len(), 1);
+    // Retiring the active key: it is no longer live (so no longer in the JWKS) and a new key
+    // signs instead.
+    let out = tiketi(&pool, &["keys", "retire", &before[0]]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("retired"));
+    let after = live().await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0], before[0]);
+    // An unknown key is an error, not a silent success.
+    let out = tiketi(&pool, &["keys", "retire", "ed25519-nosuchkey"]);
+    assert!(!out.status.success());
+
+    let out = tiketi(&pool, &["keys", "rotate", "--retire-old"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated = live().await;
+    assert_eq!(
+        rotated.len(),
+        1,
+        "the older key is still published: {rotated:?}"
+    );
+    assert_ne!(rotated[0], after[0]);
+}
+
 /// Starts `tiketi serve` on `port` and returns once it logged that it listens.
 async fn serve(
     db_url: &str,

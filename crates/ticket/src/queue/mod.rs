@@ -31,13 +31,25 @@ use settings::Settings;
 pub struct Runtime {
     /// This replica's lease identity (a fresh v4 UUID per process state).
     pub replica: std::sync::Arc<str>,
+    /// How far this replica's clock is off, in milliseconds: always 0 in a running service; tests
+    /// set it to play a replica whose clock runs ahead or behind (the processor's ticks use it;
+    /// the fans' scripts read Redis' clock instead, see [`scripts`]).
+    pub clock_skew_ms: i64,
 }
 
 impl Default for Runtime {
     fn default() -> Self {
         Self {
             replica: Uuid::new_v4().simple().to_string().into(),
+            clock_skew_ms: 0,
         }
+    }
+}
+
+impl Runtime {
+    /// This replica's wall clock in Unix milliseconds ([`now_ms`] shifted by the test skew).
+    pub fn now_ms(&self) -> i64 {
+        now_ms() + self.clock_skew_ms
     }
 }
 
@@ -183,12 +195,12 @@ fn report_of(answer: &[RedisValue]) -> Report {
 
 /// Joins (or re-joins) `user_id` to `event_id`'s queue.
 pub async fn join(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<Report, ApiError> {
-    let (user, now) = (user_id.to_string(), now_ms().to_string());
+    let user = user_id.to_string();
     let answer = run_script(
         state,
         event_id,
         &SCRIPTS.join,
-        &[user.as_bytes(), now.as_bytes(), user_id.as_bytes()],
+        &[user.as_bytes(), user_id.as_bytes()],
     )
     .await?;
     let report = report_of(&answer);
@@ -210,13 +222,13 @@ pub async fn status(
     event_id: Uuid,
     touch: bool,
 ) -> Result<Report, ApiError> {
-    let (user, now) = (user_id.to_string(), now_ms().to_string());
+    let user = user_id.to_string();
     let touch: &[u8] = if touch { b"1" } else { b"0" };
     let answer = run_script(
         state,
         event_id,
         &SCRIPTS.status,
-        &[user.as_bytes(), now.as_bytes(), touch, user_id.as_bytes()],
+        &[user.as_bytes(), touch, user_id.as_bytes()],
     )
     .await?;
     Ok(report_of(&answer))
@@ -225,12 +237,12 @@ pub async fn status(
 /// Leaves the queue: frees an admitted fan's slot at once, or gives up a waiting place.
 /// Answers what the fan was (`active`, `queued`, `pre`, `none`).
 pub async fn leave(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<String, ApiError> {
-    let (user, now) = (user_id.to_string(), now_ms().to_string());
+    let user = user_id.to_string();
     let answer = run_script(
         state,
         event_id,
         &SCRIPTS.leave,
-        &[user.as_bytes(), now.as_bytes(), user_id.as_bytes()],
+        &[user.as_bytes(), user_id.as_bytes()],
     )
     .await?;
     Ok(text(answer.first()))
@@ -331,8 +343,7 @@ pub struct AdminView {
 pub async fn admin_view(state: &AppState, event_id: Uuid) -> Result<AdminView, ApiError> {
     let settings = settings::load_existing(&state.infra, event_id).await?;
     settings::cache(&state.infra, &settings).await?;
-    let now = now_ms().to_string();
-    let a = run_script(state, event_id, &SCRIPTS.view, &[now.as_bytes()]).await?;
+    let a = run_script(state, event_id, &SCRIPTS.view, &[]).await?;
     let n = |i: usize| a.get(i).map(int).unwrap_or(0) as u64;
     let active = n(3);
     Ok(AdminView {

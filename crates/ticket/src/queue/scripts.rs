@@ -1,7 +1,16 @@
 //! The waiting room's Lua scripts: each queue operation is one script, so it is atomic and one
 //! round trip. Every script receives the fourteen keys of [`super::keys::EventKeys`] (all in one
-//! hash slot) and the caller's clock as `now` in milliseconds, so the processor's tick can be
-//! driven with a chosen time in tests.
+//! hash slot).
+//!
+//! Time: the fans' scripts (`join`, `status`, `touch`, `view`) read Redis' own clock (`TIME`,
+//! allowed in scripts since Redis replicates their effects), so whether an admission is still
+//! running and how many slots are free is decided by one clock, whatever the calling replica's
+//! clock says: a replica running ahead would otherwise count unexpired admissions as run out and
+//! admit past the threshold, and one running behind would stamp admissions that end early.
+//! The processor's `admit` and `draw` take the tick's time from the caller (`now`, in ms), so
+//! tests drive ticks with a chosen time; `admit` cannot exceed the threshold whatever its clock
+//! says, because it counts every admission still in `active` (`ZCARD`, after reclaiming those
+//! whose end passed by its clock), and only the one lease holder runs it.
 //!
 //! The waiting line is laid out compactly (about 50 bytes of Redis memory per waiting fan, see
 //! [`tiketi_core::queue_keys`]): each fan who queues draws a ticket number `t` from `seq`;
@@ -42,6 +51,11 @@ local K_CFG, K_SEQ, K_WAIT, K_SEEN, K_ACT, K_BITS, K_PRE, K_LEASE, K_RATE, K_TIQ
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 local P = string.sub(K_CFG, 1, -4)
 local CHUNK, REC, WRAP = 340, 24, 4294967296
+-- Redis' clock in Unix milliseconds: one clock for every replica.
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local function active_count(now)
   return redis.call('ZCOUNT', K_ACT, '(' .. now, '+inf')
 end
@@ -116,17 +130,40 @@ local function drop_line()
   redis.call('DEL', K_BITS)
   redis.call('HSET', K_WAIT, 'count', 0, 'head', seq + 1, 'sweep', seq + 1, 'low', math.floor((seq + 1) / CHUNK))
 end
+-- The pre-queue waits for a draw only in scheduled mode before the draw ran.
+local function pre_phase(mode)
+  return mode == 'scheduled' and redis.call('GET', K_DRAWN) ~= '1'
+end
+-- Places a pre-queue no draw will place (the event was switched to FIFO before its draw) at the
+-- tail of the line in arrival order, ahead of anyone who joins after. Answers how many.
+local function flush_pre(now)
+  if redis.call('EXISTS', K_PRE) == 0 then return 0 end
+  local pre = redis.call('ZRANGE', K_PRE, 0, -1, 'WITHSCORES')
+  local placed = 0
+  for i = 1, #pre, 2 do
+    local b = bin(pre[i])
+    if not ticket_of(b) then
+      enqueue(redis.call('INCR', K_SEQ), b, tonumber(pre[i + 1]), now)
+      placed = placed + 1
+    end
+  end
+  redis.call('DEL', K_PRE, K_SEEN)
+  return placed
+end
 "#;
 
-/// `join(user, now, user_bin)`: admit at once only if nobody waits (or is pre-queued), a slot is
+/// `join(user, user_bin)`: admit at once only if nobody waits (or is pre-queued), a slot is
 /// free and admissions are not paused; otherwise append at the tail with the next ticket number.
-/// A fan already waiting, pre-queued or admitted gets the same place back.
+/// A fan already waiting, pre-queued or admitted gets the same place back. Outside the
+/// scheduled mode's pre-queue phase, a pre-queue left over (a switch to FIFO before the draw) is
+/// first placed in line in arrival order, so no newcomer goes ahead of it. Times by Redis'
+/// clock.
 ///
 /// Answer: `{state, position, queue_size, active, admitted_last_min, expires, max_active,
 /// admission_ttl_ms, title, artist}` with state `nocfg` (settings not cached yet), `disabled`,
 /// `active`, `queued` or `pre`.
 const JOIN: &str = r#"
-local user, now, b = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local user, b, now = ARGV[1], ARGV[2], clock()
 local c = cfg_get('enabled', 'max_active', 'paused', 'mode', 'drawn', 'admission_ttl_ms', 'title', 'artist')
 if not c[1] then return {'nocfg'} end
 local max_active, ttl = tonumber(c[2]), tonumber(c[6])
@@ -142,12 +179,14 @@ if exp then
   -- The admission ran out: the fan joins again like anyone else.
   redis.call('ZREM', K_ACT, user)
 end
+local pre = pre_phase(c[4])
+if not pre then flush_pre(now) end
 local ticket = ticket_of(b)
 if ticket then
   touch(ticket, now)
   return answer('queued', position(ticket), waiting_count(), active_count(now), 0)
 end
-if redis.call('ZSCORE', K_PRE, user) or (c[4] == 'scheduled' and redis.call('GET', K_DRAWN) ~= '1') then
+if pre then
   redis.call('ZADD', K_PRE, 'NX', now, user)
   redis.call('ZADD', K_SEEN, now, user)
   return answer('pre', 0, redis.call('ZCARD', K_PRE), active_count(now), 0)
@@ -163,11 +202,11 @@ local size = enqueue(redis.call('INCR', K_SEQ), b, now, now)
 return answer('queued', size, size, active, 0)
 "#;
 
-/// `status(user, now, touch, user_bin)`: where the fan stands; `touch = 1` also counts as a sign
+/// `status(user, touch, user_bin)`: where the fan stands (by Redis' clock); `touch = 1` also counts as a sign
 /// of life. Answer: like `join`'s (title and artist empty), with state `nocfg`, `disabled`,
 /// `active`, `queued`, `pre` or `none`.
 const STATUS: &str = r#"
-local user, now, touching, b = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4]
+local user, touching, b, now = ARGV[1], ARGV[2] == '1', ARGV[3], clock()
 local c = cfg_get('enabled', 'max_active', 'admission_ttl_ms')
 if not c[1] then return {'nocfg'} end
 local function answer(state, position, size, active, expires)
@@ -190,21 +229,22 @@ end
 return answer('none', 0, waiting_count(), active_count(now), 0)
 "#;
 
-/// `touch(now, user1, user1_bin, user2, user2_bin, ...)`: signs of life for many fans at once
-/// (the Socket.IO presence refresh). Fans in neither the line nor the pre-queue are ignored.
+/// `touch(user1, user1_bin, user2, user2_bin, ...)`: signs of life for many fans at once
+/// (the Socket.IO presence refresh), by Redis' clock. Fans in neither the line nor the pre-queue
+/// are ignored.
 const TOUCH: &str = r#"
-local now = tonumber(ARGV[1])
-for i = 2, #ARGV - 1, 2 do
+local now = clock()
+for i = 1, #ARGV - 1, 2 do
   local ticket = ticket_of(ARGV[i + 1])
   if ticket then touch(ticket, now) else redis.call('ZADD', K_SEEN, 'XX', now, ARGV[i]) end
 end
 return 1
 "#;
 
-/// `leave(user, now, user_bin)`: frees an active slot at once, or gives up a waiting or
+/// `leave(user, user_bin)`: frees an active slot at once, or gives up a waiting or
 /// pre-queued place. Answer: `was` (`active`, `queued`, `pre` or `none`).
 const LEAVE: &str = r#"
-local user, b = ARGV[1], ARGV[3]
+local user, b = ARGV[1], ARGV[2]
 if redis.call('ZREM', K_ACT, user) == 1 then
   redis.call('HINCRBY', K_STATS, 'completed', 1)
   return 'active'
@@ -237,7 +277,8 @@ return 'none'
 /// the caller holds the lease with exactly this fencing token. Reclaims expired admissions, drops
 /// fans silent for longer than `idle_grace_ms` (pre-queued ones all, waiting ones among the next
 /// `sweep` tickets from where the last sweep stopped: every waiting fan each tick while the line
-/// spans at most `sweep` tickets), then admits `min(free slots, admit_per_tick)` fans in ticket
+/// spans at most `sweep` tickets), places a pre-queue no draw will place (a switch to FIFO before the
+/// draw) in line in arrival order, then admits `min(free slots, admit_per_tick)` fans in ticket
 /// order (none while paused or before the draw).
 /// Answer: `{reclaimed, abandoned, waiting, active, admitted_last_min, head_ticket, id1, wait1_ms, id2, ...}`.
 const ADMIT: &str = r#"
@@ -290,8 +331,13 @@ if tonumber(w[3] or '0') > 0 then
 end
 if abandoned > 0 then redis.call('HINCRBY', K_STATS, 'abandoned', abandoned) end
 local out = {reclaimed, abandoned, 0, 0, 0, 0}
+local pre = pre_phase(c[4])
+if not pre and flush_pre(now) > 0 then
+  -- The line may have been empty: its head is the first placed ticket now.
+  head = tonumber(redis.call('HGET', K_WAIT, 'head') or '0')
+end
 local n = 0
-if c[1] == '1' and c[3] ~= '1' and not (c[4] == 'scheduled' and redis.call('GET', K_DRAWN) ~= '1') then
+if c[1] == '1' and c[3] ~= '1' and not pre then
   n = tonumber(c[2]) - redis.call('ZCARD', K_ACT)
   local per_tick = tonumber(c[8] or '0')
   if per_tick > 0 and per_tick < n then n = per_tick end
@@ -434,10 +480,10 @@ drop_line()
 return {w, a, p}
 "#;
 
-/// `view(now)`: the admin view. Answer: `{enabled, paused, waiting, active, pre, admitted,
+/// `view()`: the admin view (active fans by Redis' clock). Answer: `{enabled, paused, waiting, active, pre, admitted,
 /// abandoned, left, reclaimed, admitted_last_min, lease, seq}`.
 const VIEW: &str = r#"
-local now = tonumber(ARGV[1])
+local now = clock()
 local c = cfg_get('enabled', 'paused')
 local s = redis.call('HMGET', K_STATS, 'admitted', 'abandoned', 'left', 'reclaimed', 'admitted_last_min')
 return {c[1] or '', c[2] or '0', waiting_count(), active_count(now), redis.call('ZCARD', K_PRE),

@@ -18,21 +18,31 @@
 //!   and each emits `queue-position` to the fans whose sockets it holds (found through
 //!   [`FanSockets`]) and `queue-updated` to its sockets in the queue room: one publish per tick
 //!   instead of one per fan.
+//! - Limits (HTTP's rate limits do not see socket events): each client event counts against the
+//!   fan's `SOCKET_EVENTS_PER_MINUTE` (governor, keyed by user, over all the fan's sockets on
+//!   this replica); a socket follows at most `SOCKET_MAX_EVENTS` events; an event id is checked
+//!   against a cached lookup of existing events before any room, Redis script or presence entry
+//!   is made for it ([`Guard`]). A refused join is answered, never dropped: the ack (when the
+//!   client asked for one) is `{ok: false, code, message, eventId}`, and `request-refused`
+//!   `{event, eventId, code, message}` goes to the socket; codes `rate_limited`,
+//!   `too_many_events`, `event_not_found`, `invalid_event_id`, `unavailable`. An accepted join's
+//!   ack is `{ok: true, eventId}`.
 //! - Presence: every [`PRESENCE_EVERY`], each replica refreshes the last-seen time of the fans
 //!   whose sockets sit in a queue room, so a fan watching over Socket.IO alone keeps the place; a
 //!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
 //!   position (the place belongs to the fan, not the socket).
 
 use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tiketi_core::ApiError;
@@ -64,11 +74,30 @@ struct ConnectAuth {
 #[derive(Debug, Clone, Copy)]
 struct SocketUser(Uuid);
 
-/// `{eventId}` in client events.
+/// `{eventId}` in client events, or the bare id (as the original client sends it).
 #[derive(Debug, Deserialize)]
+#[serde(from = "EventArg")]
 struct EventRef {
-    #[serde(rename = "eventId")]
     event_id: Uuid,
+}
+
+/// The two spellings of [`EventRef`].
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EventArg {
+    Object {
+        #[serde(rename = "eventId")]
+        event_id: Uuid,
+    },
+    Bare(Uuid),
+}
+
+impl From<EventArg> for EventRef {
+    fn from(arg: EventArg) -> Self {
+        match arg {
+            EventArg::Object { event_id } | EventArg::Bare(event_id) => EventRef { event_id },
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -102,8 +131,10 @@ impl SocketLayer {
 /// `shutdown`).
 pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer {
     let fans = FanSockets::default();
+    let guard = Guard::new(state);
     let builder = SocketIo::builder()
         .with_state(state.clone())
+        .with_state(guard.clone())
         .with_state(RoomCounts::default())
         .with_state(fans.clone())
         .ping_interval(Duration::from_secs(20))
@@ -120,7 +151,7 @@ pub async fn layer(state: &AppState, shutdown: CancellationToken) -> SocketLayer
     if let Err(e) = io.ns("/", on_connect.with(authenticate)).await {
         tracing::error!(error = %e, "socket.io: redis adapter init failed");
     }
-    spawn_loops(io, state, fans, shutdown);
+    spawn_loops(io, state, fans, guard, shutdown);
     SocketLayer(Box::new(move |router: Router| {
         router
             .layer(layer)
@@ -175,6 +206,7 @@ fn spawn_loops<A: Adapter>(
     io: SocketIo<A>,
     state: &AppState,
     fans: FanSockets,
+    guard: Guard,
     shutdown: CancellationToken,
 ) {
     tokio::spawn(forward(
@@ -189,7 +221,7 @@ fn spawn_loops<A: Adapter>(
         fans.clone(),
         shutdown.clone(),
     ));
-    tokio::spawn(presence(state.clone(), fans, shutdown));
+    tokio::spawn(presence(state.clone(), fans, guard, shutdown));
 }
 
 /// The Redis channel position batches travel on (prefixed like every key).
@@ -423,9 +455,184 @@ impl FanSockets {
     }
 }
 
-/// The rooms (besides the fan's own) this socket joined, to count them down on leave.
+/// The rooms (besides the fan's own) this socket joined, each with its event: to count them down
+/// on leave and to cap the events one socket follows. Shared (one per socket, put in its
+/// extensions at connect), so two joins handled at once cannot both take the last place.
 #[derive(Debug, Clone, Default)]
-struct Joined(Vec<String>);
+struct Joined(Arc<Mutex<Vec<(String, Uuid)>>>);
+
+impl Joined {
+    fn of<A: Adapter>(socket: &SocketRef<A>) -> Joined {
+        socket.extensions.get::<Joined>().unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Uuid)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Why a client event was refused: a stable `code` and a sentence.
+#[derive(Debug, Clone, Copy)]
+struct Refusal {
+    code: &'static str,
+    message: &'static str,
+}
+
+impl Refusal {
+    const RATE_LIMITED: Refusal = Refusal {
+        code: "rate_limited",
+        message: "too many socket events; slow down",
+    };
+    const TOO_MANY_EVENTS: Refusal = Refusal {
+        code: "too_many_events",
+        message: "this connection follows as many events as it may; open another page or leave one",
+    };
+    const NOT_FOUND: Refusal = Refusal {
+        code: "event_not_found",
+        message: "no such event",
+    };
+    const INVALID: Refusal = Refusal {
+        code: "invalid_event_id",
+        message: "send {eventId} with the event's id",
+    };
+    const UNAVAILABLE: Refusal = Refusal {
+        code: "unavailable",
+        message: "the event cannot be checked right now, please retry shortly",
+    };
+}
+
+/// Answers a client event: the ack (when the client asked for one) and, for a refusal,
+/// `request-refused` to the socket.
+fn answer<A: Adapter>(
+    socket: &SocketRef<A>,
+    ack: AckSender<A>,
+    event: &'static str,
+    event_id: Option<Uuid>,
+    outcome: Result<(), Refusal>,
+) {
+    match outcome {
+        Ok(()) => {
+            let _ = ack.send(&json!({"ok": true, "eventId": event_id}));
+        }
+        Err(r) => {
+            metrics::counter!("socket_events_refused_total", "code" => r.code).increment(1);
+            let _ = ack.send(&json!({
+                "ok": false, "code": r.code, "message": r.message, "eventId": event_id,
+            }));
+            let _ = socket.emit(
+                "request-refused",
+                &json!({"event": event, "eventId": event_id, "code": r.code, "message": r.message}),
+            );
+        }
+    }
+}
+
+/// Cheap checks before a client event costs anything: the fan's event rate, and whether the
+/// event exists (a cached lookup), so random ids cost no room, Redis script or presence entry.
+#[derive(Clone)]
+struct Guard(Arc<GuardInner>);
+
+struct GuardInner {
+    db: sqlx::PgPool,
+    max_events: usize,
+    limiter: Option<governor::DefaultKeyedRateLimiter<Uuid>>,
+    /// Event id -> (exists, when looked up).
+    known: Mutex<HashMap<Uuid, (bool, Instant)>>,
+}
+
+/// How long an existing event is remembered as existing.
+const KNOWN_FOR: Duration = Duration::from_secs(300);
+/// How long an unknown id is remembered as unknown (an event created meanwhile is joinable
+/// after this).
+const UNKNOWN_FOR: Duration = Duration::from_secs(10);
+/// Lookups remembered at most (then forgotten all at once; the rate limit bounds how fast
+/// one fan can fill it).
+const KNOWN_MAX: usize = 100_000;
+
+impl Guard {
+    fn new(state: &AppState) -> Self {
+        let config = &state.infra.config.queue;
+        Self(Arc::new(GuardInner {
+            db: state.infra.db.clone(),
+            max_events: config.socket_max_events,
+            limiter: NonZeroU32::new(config.socket_events_per_minute)
+                .map(|n| governor::RateLimiter::keyed(governor::Quota::per_minute(n))),
+            known: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Counts one client event of `user`; refused past the fan's rate.
+    fn allow(&self, user: Uuid) -> Result<(), Refusal> {
+        match &self.0.limiter {
+            Some(limiter) if limiter.check_key(&user).is_err() => Err(Refusal::RATE_LIMITED),
+            _ => Ok(()),
+        }
+    }
+
+    /// The event exists (cached; one indexed read when not).
+    async fn exists(&self, event_id: Uuid) -> Result<(), Refusal> {
+        let cached = self
+            .0
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&event_id)
+            .copied();
+        let exists = match cached {
+            Some((exists, at)) if at.elapsed() < if exists { KNOWN_FOR } else { UNKNOWN_FOR } => {
+                exists
+            }
+            _ => {
+                let exists: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ticket.events WHERE id = $1)")
+                        .bind(event_id)
+                        .fetch_one(&self.0.db)
+                        .await
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "socket.io: cannot check an event id");
+                            Refusal::UNAVAILABLE
+                        })?;
+                let mut known = self.0.known.lock().unwrap_or_else(|p| p.into_inner());
+                if known.len() >= KNOWN_MAX {
+                    known.clear();
+                }
+                known.insert(event_id, (exists, Instant::now()));
+                exists
+            }
+        };
+        if exists {
+            Ok(())
+        } else {
+            Err(Refusal::NOT_FOUND)
+        }
+    }
+
+    /// The checks every room join passes: the rate, a well-formed id, an existing event.
+    async fn check<A: Adapter>(
+        &self,
+        socket: &SocketRef<A>,
+        data: Result<EventRef, impl std::fmt::Debug>,
+    ) -> Result<Uuid, (Option<Uuid>, Refusal)> {
+        if let Some(SocketUser(user)) = socket.extensions.get::<SocketUser>() {
+            self.allow(user).map_err(|r| (None, r))?;
+        }
+        let Ok(EventRef { event_id }) = data else {
+            return Err((None, Refusal::INVALID));
+        };
+        self.exists(event_id)
+            .await
+            .map_err(|r| (Some(event_id), r))?;
+        Ok(event_id)
+    }
+
+    /// Forgets idle fans' rate state (called every presence round).
+    fn tidy(&self) {
+        if let Some(limiter) = &self.0.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
 
 /// The connect handler socketioxide requires; the work is done by [`admit_socket`] in the
 /// middleware.
@@ -440,18 +647,25 @@ async fn on_connect<A: Adapter>(_socket: SocketRef<A>) {}
 /// connected fan (measured: 83 of 2,000 fans with a 10 s grace, 48 of 10,000 with 60 s).
 fn admit_socket<A: Adapter>(socket: &SocketRef<A>, user_id: Uuid) {
     socket.join(Room::User(user_id).name());
+    socket.extensions.insert(Joined::default());
     metrics::gauge!("socket_connections").increment(1.0);
     socket.on("join-event", join_event);
     socket.on("join-seat-selection", join_seat_selection);
     socket.on("join-queue", join_queue);
     socket.on(
         "leave-event",
-        async |socket: SocketRef<A>,
-               TryData(data): TryData<EventRef>,
-               State(counts): State<RoomCounts>| {
-            if let Ok(EventRef { event_id }) = data {
+        async move |socket: SocketRef<A>,
+                    TryData(data): TryData<EventRef>,
+                    ack: AckSender<A>,
+                    State(counts): State<RoomCounts>,
+                    State(guard): State<Guard>| {
+            let allowed = guard.allow(user_id);
+            let event_id = data.as_ref().ok().map(|d| d.event_id);
+            let outcome = allowed.and_then(|()| event_id.ok_or(Refusal::INVALID));
+            if let Ok(event_id) = outcome {
                 leave_room(&socket, &counts, Room::Event(event_id));
             }
+            answer(&socket, ack, "leave-event", event_id, outcome.map(|_| ()));
         },
     );
     socket.on_disconnect(
@@ -460,73 +674,147 @@ fn admit_socket<A: Adapter>(socket: &SocketRef<A>, user_id: Uuid) {
                     State(fans): State<FanSockets>| {
             metrics::gauge!("socket_connections").decrement(1.0);
             fans.remove(user_id, socket.id);
-            for room in socket.extensions.get::<Joined>().unwrap_or_default().0 {
+            for (room, _) in Joined::of(&socket).lock().drain(..) {
                 counts.add(&room, -1);
             }
         },
     );
 }
 
-/// Joins `room` and answers `room-info`.
-fn enter_room<A: Adapter>(socket: &SocketRef<A>, counts: &RoomCounts, event_id: Uuid, room: Room) {
+/// Joins `room` and answers `room-info`; refused when the socket already follows
+/// `max_events` other events.
+fn enter_room<A: Adapter>(
+    socket: &SocketRef<A>,
+    counts: &RoomCounts,
+    max_events: usize,
+    event_id: Uuid,
+    room: Room,
+) -> Result<(), Refusal> {
     let name = room.name();
-    let mut joined = socket.extensions.get::<Joined>().unwrap_or_default();
-    let count = if joined.0.contains(&name) {
+    let joined = Joined::of(socket);
+    let mut rooms = joined.lock();
+    let count = if rooms.iter().any(|(r, _)| *r == name) {
         counts.add(&name, 0)
     } else {
+        if !rooms.iter().any(|(_, e)| *e == event_id) {
+            let mut events: Vec<Uuid> = rooms.iter().map(|(_, e)| *e).collect();
+            events.sort_unstable();
+            events.dedup();
+            if events.len() >= max_events {
+                return Err(Refusal::TOO_MANY_EVENTS);
+            }
+        }
         socket.join(name.clone());
-        joined.0.push(name.clone());
-        socket.extensions.insert(joined);
+        rooms.push((name.clone(), event_id));
         counts.add(&name, 1)
     };
+    drop(rooms);
     let _ = socket.emit(
         "room-info",
         &json!({"eventId": event_id, "userCount": count}),
     );
+    Ok(())
 }
 
 fn leave_room<A: Adapter>(socket: &SocketRef<A>, counts: &RoomCounts, room: Room) {
     let name = room.name();
-    let mut joined = socket.extensions.get::<Joined>().unwrap_or_default();
-    if let Some(i) = joined.0.iter().position(|r| *r == name) {
-        joined.0.swap_remove(i);
-        socket.extensions.insert(joined);
+    let joined = Joined::of(socket);
+    let mut rooms = joined.lock();
+    if let Some(i) = rooms.iter().position(|(r, _)| *r == name) {
+        rooms.swap_remove(i);
         socket.leave(name.clone());
         counts.add(&name, -1);
     }
 }
 
+/// `join-event` and `join-seat-selection`: the guard's checks, then the room.
+async fn join_plain<A: Adapter>(
+    socket: &SocketRef<A>,
+    data: Result<EventRef, impl std::fmt::Debug>,
+    ack: AckSender<A>,
+    guard: &Guard,
+    counts: &RoomCounts,
+    event: &'static str,
+    room: fn(Uuid) -> Room,
+) {
+    let (event_id, outcome) = match guard.check(socket, data).await {
+        Ok(event_id) => (
+            Some(event_id),
+            enter_room(socket, counts, guard.0.max_events, event_id, room(event_id)),
+        ),
+        Err((event_id, refusal)) => (event_id, Err(refusal)),
+    };
+    answer(socket, ack, event, event_id, outcome);
+}
+
 async fn join_event<A: Adapter>(
     socket: SocketRef<A>,
     TryData(data): TryData<EventRef>,
+    ack: AckSender<A>,
+    State(guard): State<Guard>,
     State(counts): State<RoomCounts>,
 ) {
-    if let Ok(EventRef { event_id }) = data {
-        enter_room(&socket, &counts, event_id, Room::Event(event_id));
-    }
+    join_plain(
+        &socket,
+        data,
+        ack,
+        &guard,
+        &counts,
+        "join-event",
+        Room::Event,
+    )
+    .await;
 }
 
 async fn join_seat_selection<A: Adapter>(
     socket: SocketRef<A>,
     TryData(data): TryData<EventRef>,
+    ack: AckSender<A>,
+    State(guard): State<Guard>,
     State(counts): State<RoomCounts>,
 ) {
-    if let Ok(EventRef { event_id }) = data {
-        enter_room(&socket, &counts, event_id, Room::SeatMap(event_id));
-    }
+    join_plain(
+        &socket,
+        data,
+        ack,
+        &guard,
+        &counts,
+        "join-seat-selection",
+        Room::SeatMap,
+    )
+    .await;
 }
 
 async fn join_queue<A: Adapter>(
     socket: SocketRef<A>,
     TryData(data): TryData<EventRef>,
+    ack: AckSender<A>,
     State(state): State<AppState>,
+    State(guard): State<Guard>,
     State(counts): State<RoomCounts>,
     State(fans): State<FanSockets>,
 ) {
-    let Ok(EventRef { event_id }) = data else {
-        return;
+    let checked = guard.check(&socket, data).await.and_then(|event_id| {
+        enter_room(
+            &socket,
+            &counts,
+            guard.0.max_events,
+            event_id,
+            Room::Queue(event_id),
+        )
+        .map(|()| event_id)
+        .map_err(|r| (Some(event_id), r))
+    });
+    let event_id = match checked {
+        Ok(event_id) => {
+            answer(&socket, ack, "join-queue", Some(event_id), Ok(()));
+            event_id
+        }
+        Err((event_id, refusal)) => {
+            answer(&socket, ack, "join-queue", event_id, Err(refusal));
+            return;
+        }
     };
-    enter_room(&socket, &counts, event_id, Room::Queue(event_id));
     if let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>() {
         fans.watch_queue(user_id, socket.id, event_id);
     }
@@ -620,19 +908,20 @@ async fn publish_positions(
     Ok(())
 }
 
-/// Refreshes last-seen for fans whose sockets on this replica watch a queue.
-async fn presence(state: AppState, fans: FanSockets, shutdown: CancellationToken) {
+/// Refreshes last-seen for fans whose sockets on this replica watch a queue (and lets the
+/// socket rate limiter forget idle fans).
+async fn presence(state: AppState, fans: FanSockets, guard: Guard, shutdown: CancellationToken) {
     let mut interval = tokio::time::interval(PRESENCE_EVERY);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = interval.tick() => {}
         }
+        guard.tidy();
         let by_event = fans.watchers();
         if by_event.is_empty() {
             continue;
         }
-        let now = crate::queue::now_ms().to_string();
         let result: Result<(), String> = async {
             let mut conn = state
                 .infra
@@ -648,7 +937,6 @@ async fn presence(state: AppState, fans: FanSockets, shutdown: CancellationToken
                     for k in keys.all() {
                         invocation.key(k);
                     }
-                    invocation.arg(&now);
                     for u in chunk {
                         invocation.arg(u.to_string()).arg(u.as_bytes());
                     }

@@ -435,7 +435,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
         }
         let started = Instant::now();
         let due = |id: Uuid| next_due.get(&id).is_none_or(|d| *d <= started);
-        match tick_where(&state, crate::queue::now_ms(), due).await {
+        match tick_where(&state, state.queue.now_ms(), due).await {
             Ok((live, ticks)) => {
                 next_due.retain(|id, _| live.contains(id));
                 held.retain(|id, _| live.contains(id));
