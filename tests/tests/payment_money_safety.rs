@@ -179,6 +179,15 @@ async fn a_virtual_account_keeps_the_hold_and_only_the_verified_deposit_issues_t
     assert_eq!(reservation_status(&pool, reservation).await, "confirmed");
     assert_eq!(seat_status(&pool, seat).await, "sold");
     assert_eq!(payment_status(&pool, &order).await, "completed");
+    // The callback's secret is compared, not kept.
+    let kept: String = sqlx::query_scalar("SELECT payload::text FROM payment.webhook_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        !kept.contains(callback["secret"].as_str().unwrap()),
+        "{kept}"
+    );
     let (status, body) = confirm(&app, &token, "toss_vbank_one", &order).await;
     assert_eq!(
         (status, body["success"].as_bool()),

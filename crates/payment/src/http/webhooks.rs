@@ -218,19 +218,26 @@ async fn toss_webhook(
 }
 
 /// Records a processed notification; a concurrent copy recorded first is fine (every effect is
-/// a guarded state change).
+/// a guarded state change). A deposit callback's `secret` is not kept with it.
 async fn record<'e>(
     db: impl sqlx::PgExecutor<'e>,
     event_id: &str,
     payload: &Value,
 ) -> Result<(), sqlx::Error> {
+    let mut payload = payload.clone();
+    if let Some(map) = payload.as_object_mut() {
+        map.remove("secret");
+    }
+    if let Some(map) = payload.get_mut("data").and_then(Value::as_object_mut) {
+        map.remove("secret");
+    }
     sqlx::query(
         "INSERT INTO payment.webhook_events (provider, provider_event_id, payload, processed_at)
          VALUES ('toss', $1, $2, now())
          ON CONFLICT ON CONSTRAINT webhook_events_pkey DO NOTHING",
     )
     .bind(event_id)
-    .bind(payload)
+    .bind(&payload)
     .execute(db)
     .await?;
     Ok(())
