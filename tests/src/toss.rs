@@ -50,6 +50,7 @@ struct Ledger {
     charges: u32,
     misbehave: Option<Misbehave>,
     outage: Option<Outage>,
+    refuse_next: Option<(StatusCode, String)>,
 }
 
 #[derive(Clone)]
@@ -110,6 +111,13 @@ impl FakeToss {
     /// Makes the next calls misbehave.
     pub fn misbehave(&self, how: Misbehave) {
         self.state.ledger.lock().unwrap().misbehave = Some(how);
+    }
+
+    /// Answers the next confirm call with this 4xx and `code` (before its idempotency key is
+    /// looked at, and charging nothing), as Toss may answer a second confirm of an order whose
+    /// first confirm is still being processed (`ALREADY_PROCESSED_PAYMENT`, `PROVIDER_ERROR`).
+    pub fn refuse_next_confirm(&self, status: StatusCode, code: &str) {
+        self.state.ledger.lock().unwrap().refuse_next = Some((status, code.to_owned()));
     }
 
     /// Starts an outage: from now on every call hangs (see [`Outage`]).
@@ -297,6 +305,10 @@ async fn confirm(
     }
     if let Some(response) = outage(&state, true).await {
         return response;
+    }
+    if let Some((status, code)) = state.ledger.lock().unwrap().refuse_next.take() {
+        let (s, b) = error(status, &code, "refused");
+        return (s, Json(b)).into_response();
     }
     let (hang, early) = misbehaviour(&state);
     if let Some(response) = early {

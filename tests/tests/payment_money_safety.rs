@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use tiketi_core::testing::test_db;
 use tiketi_payment::provider::sandbox::payment_key_for;
 use tiketi_tests::TestApp;
-use tiketi_tests::toss::{FakeToss, Outage};
+use tiketi_tests::toss::{FakeToss, Misbehave, Outage};
 use uuid::Uuid;
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
@@ -447,6 +447,56 @@ async fn a_non_decline_refusal_leaves_the_order_in_doubt_and_the_reconciler_find
     assert_eq!(payment_status(&pool, &order).await, "completed");
     assert_eq!(reservation_status(&pool, reservation).await, "confirmed");
     assert_eq!(seat_status(&pool, seat).await, "sold");
+    assert_eq!(toss.charges(), 1);
+}
+
+#[tokio::test]
+async fn two_replicas_confirming_at_once_charge_once_when_the_second_is_refused_with_a_4xx() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    // Toss answers the first confirm after a second (well within the client's timeout).
+    let toss = FakeToss::start(Duration::from_secs(1)).await;
+    let a = std::sync::Arc::new(
+        toss_app(&pool, &toss, &[("PAYMENT_PROVIDER_TIMEOUT_MS", "5000")]).await,
+    );
+    let b = toss_app(&pool, &toss, &[("PAYMENT_PROVIDER_TIMEOUT_MS", "5000")]).await;
+    let (token, reservation, seat) = fan_with_hold(&a, &pool).await;
+    let fan: tiketi_core::auth::AuthUser = a.infra.verifier.verify(&token).await.unwrap().into();
+    let b_token = b.tokens().key().mint(&fan, 600).unwrap();
+    let order = order_of(&a, &token, reservation).await;
+
+    toss.misbehave(Misbehave::Hang(1));
+    let first = {
+        let (a, token, order) = (a.clone(), token.clone(), order.clone());
+        tokio::spawn(async move { confirm(&a, &token, "toss_key_race", &order).await })
+    };
+    until("the first confirm charged", || async {
+        toss.charges() == 1
+    })
+    .await;
+    // The second replica's confirm, while the first is being processed, is refused with a
+    // 4xx that is not a decline.
+    toss.refuse_next_confirm(StatusCode::BAD_REQUEST, "ALREADY_PROCESSED_PAYMENT");
+    let (status, body) = confirm(&b, &b_token, "toss_key_race", &order).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_in_doubt")),
+        "{body}"
+    );
+    assert_ne!(payment_status(&pool, &order).await, "failed");
+
+    let (status, body) = first.await.unwrap();
+    assert_eq!(
+        (status, body["success"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{body}"
+    );
+    assert_eq!(payment_status(&pool, &order).await, "completed");
+    assert_eq!(reservation_status(&pool, reservation).await, "confirmed");
+    assert_eq!(seat_status(&pool, seat).await, "sold");
+    // The second replica's fan now gets the same success; still one charge.
+    let (status, again) = confirm(&b, &b_token, "toss_key_race", &order).await;
+    assert_eq!((status, &again), (StatusCode::OK, &body));
     assert_eq!(toss.charges(), 1);
 }
 
