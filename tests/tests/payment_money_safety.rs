@@ -500,6 +500,33 @@ async fn two_replicas_confirming_at_once_charge_once_when_the_second_is_refused_
     assert_eq!(toss.charges(), 1);
 }
 
+#[tokio::test]
+async fn an_order_in_doubt_that_the_provider_never_charged_is_released_for_a_new_attempt() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let toss = FakeToss::start(Duration::from_secs(2)).await;
+    let app = toss_app(&pool, &toss, &[]).await;
+    let (token, reservation, _) = fan_with_hold(&app, &pool).await;
+    let order = order_of(&app, &token, reservation).await;
+    toss.refuse_next_confirm(StatusCode::CONFLICT, "PROVIDER_ERROR");
+    let (status, body) = confirm(&app, &token, "toss_key_refused", &order).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_in_doubt")),
+        "{body}"
+    );
+    assert_eq!(payment_status(&pool, &order).await, "ready");
+    // Toss knows no payment for the order: nothing was charged, so the order is given up and
+    // the fan may try again under a new order id.
+    let pass = reconcile(&app).await;
+    assert_eq!(pass.finished, 1, "{pass:?}");
+    assert_eq!(payment_status(&pool, &order).await, "failed");
+    let (status, body) = prepare(&app, &token, reservation).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_ne!(body["orderId"], order.as_str());
+    assert_eq!(toss.charges(), 0);
+}
+
 // Finding 13: nothing slips past an event's cancellation.
 
 /// Whether some session of this test's database waits for a lock.

@@ -692,13 +692,25 @@ pub async fn keep_hold_for_deposit(state: &AppState, payment: &Payment) {
 }
 
 /// The virtual account expired or was cancelled before any deposit: nothing was charged. The
-/// payment fails and the reservation is cancelled, releasing its seats.
+/// reservation is cancelled first (releasing its seats), then the payment fails: if the ticket
+/// service cannot be reached, nothing changed and the webhook's retry or the reconciler's next
+/// pass does it all again.
 pub async fn deposit_failed(
     state: &AppState,
     payment: &Payment,
     provider_status: &str,
     via: &str,
 ) -> Result<(), ApiError> {
+    state
+        .ticket
+        .cancel(payment.reservation_id)
+        .await
+        .map_err(|e| {
+            ApiError::unavailable(
+                "ticket_service_unavailable",
+                format!("cannot release the reservation yet: {e}"),
+            )
+        })?;
     let changed = sqlx::query(
         "UPDATE payment.payments SET status = 'failed', failure_code = 'deposit_not_made',
              failure_message = $2
@@ -721,18 +733,6 @@ pub async fn deposit_failed(
         .await;
         metrics::counter!("payment_outcomes_total", "outcome" => "deposit_not_made").increment(1);
     }
-    // Release the seats (idempotent; a failure is retried by the reconciler's next pass over
-    // the reservation, see `workers::reconciler`).
-    state
-        .ticket
-        .cancel(payment.reservation_id)
-        .await
-        .map_err(|e| {
-            ApiError::unavailable(
-                "ticket_service_unavailable",
-                format!("cannot release the reservation yet: {e}"),
-            )
-        })?;
     Ok(())
 }
 
