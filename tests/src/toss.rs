@@ -2,7 +2,9 @@
 //! lookup by payment key and by order id, with Basic authentication and `Idempotency-Key`
 //! honoured like the real service. It can misbehave on request: time out, answer 5xx, lose its
 //! answer after charging, or stop answering altogether for a while (an outage); and it can send
-//! (duplicate) webhooks.
+//! (duplicate) webhooks. A payment key containing `vbank` pays by virtual account: the confirm
+//! answers `WAITING_FOR_DEPOSIT` (with `virtualAccount.dueDate` and a callback `secret`), and
+//! the money arrives only when the test calls [`FakeToss::deposit`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -44,9 +46,11 @@ struct Ledger {
     by_order: HashMap<String, String>,
     idempotent: HashMap<String, (StatusCode, Value)>,
     confirm_calls: u32,
+    lookups: u32,
     charges: u32,
     misbehave: Option<Misbehave>,
     outage: Option<Outage>,
+    refuse_next: Option<(StatusCode, String)>,
 }
 
 #[derive(Clone)]
@@ -109,6 +113,13 @@ impl FakeToss {
         self.state.ledger.lock().unwrap().misbehave = Some(how);
     }
 
+    /// Answers the next confirm call with this 4xx and `code` (before its idempotency key is
+    /// looked at, and charging nothing), as Toss may answer a second confirm of an order whose
+    /// first confirm is still being processed (`ALREADY_PROCESSED_PAYMENT`, `PROVIDER_ERROR`).
+    pub fn refuse_next_confirm(&self, status: StatusCode, code: &str) {
+        self.state.ledger.lock().unwrap().refuse_next = Some((status, code.to_owned()));
+    }
+
     /// Starts an outage: from now on every call hangs (see [`Outage`]).
     pub fn outage(&self, how: Outage) {
         self.state.ledger.lock().unwrap().outage = Some(how);
@@ -127,6 +138,11 @@ impl FakeToss {
     /// Confirm calls received (including retries).
     pub fn confirm_calls(&self) -> u32 {
         self.state.ledger.lock().unwrap().confirm_calls
+    }
+
+    /// Lookups received (by payment key or order id, including retries).
+    pub fn lookups(&self) -> u32 {
+        self.state.ledger.lock().unwrap().lookups
     }
 
     /// Distinct charges made.
@@ -154,6 +170,52 @@ impl FakeToss {
         }
     }
 
+    /// Records a charge for `order_id` as if another replica's confirm had made it and lost the
+    /// answer (no call from this test's Tiketi).
+    pub fn charge(&self, payment_key: &str, order_id: &str, amount: i64) {
+        let mut ledger = self.state.ledger.lock().unwrap();
+        ledger.charges += 1;
+        let payment = done_payment(payment_key, order_id, amount);
+        ledger.payments.insert(payment_key.to_owned(), payment);
+        ledger
+            .by_order
+            .insert(order_id.to_owned(), payment_key.to_owned());
+    }
+
+    /// The fan transfers the money into the virtual account of `payment_key`: the payment
+    /// becomes `DONE`. Returns the `DEPOSIT_CALLBACK` body Toss then sends.
+    pub fn deposit(&self, payment_key: &str) -> Value {
+        let mut ledger = self.state.ledger.lock().unwrap();
+        ledger.charges += 1;
+        let p = ledger
+            .payments
+            .get_mut(payment_key)
+            .expect("a virtual account");
+        p["status"] = json!("DONE");
+        p["approvedAt"] = json!(chrono::Utc::now());
+        json!({
+            "createdAt": chrono::Utc::now(), "secret": p["secret"], "status": "DONE",
+            "transactionKey": format!("tx_{}", uuid::Uuid::new_v4().simple()),
+            "orderId": p["orderId"],
+        })
+    }
+
+    /// The virtual account of `payment_key` ends without a deposit (`status`: `EXPIRED` or
+    /// `CANCELED`). Returns the `DEPOSIT_CALLBACK` body Toss then sends.
+    pub fn end_deposit(&self, payment_key: &str, status: &str) -> Value {
+        let mut ledger = self.state.ledger.lock().unwrap();
+        let p = ledger
+            .payments
+            .get_mut(payment_key)
+            .expect("a virtual account");
+        p["status"] = json!(status);
+        json!({
+            "createdAt": chrono::Utc::now(), "secret": p["secret"], "status": status,
+            "transactionKey": format!("tx_{}", uuid::Uuid::new_v4().simple()),
+            "orderId": p["orderId"],
+        })
+    }
+
     /// The body of a `PAYMENT_STATUS_CHANGED` webhook for `payment_key`.
     pub fn webhook_body(&self, payment_key: &str) -> Value {
         let payment = self
@@ -161,6 +223,14 @@ impl FakeToss {
             .unwrap_or(json!({ "paymentKey": payment_key }));
         json!({ "eventType": "PAYMENT_STATUS_CHANGED", "createdAt": chrono::Utc::now(), "data": payment })
     }
+}
+
+fn done_payment(key: &str, order: &str, amount: i64) -> Value {
+    json!({
+        "paymentKey": key, "orderId": order, "status": "DONE", "method": "카드",
+        "totalAmount": amount, "balanceAmount": amount,
+        "approvedAt": chrono::Utc::now(), "receipt": { "url": format!("https://toss.test/receipt/{key}") },
+    })
 }
 
 fn authorized(state: &TossState, headers: &HeaderMap) -> bool {
@@ -236,6 +306,10 @@ async fn confirm(
     if let Some(response) = outage(&state, true).await {
         return response;
     }
+    if let Some((status, code)) = state.ledger.lock().unwrap().refuse_next.take() {
+        let (s, b) = error(status, &code, "refused");
+        return (s, Json(b)).into_response();
+    }
     let (hang, early) = misbehaviour(&state);
     if let Some(response) = early {
         return response;
@@ -268,13 +342,27 @@ async fn confirm(
                         "ALREADY_PROCESSED_PAYMENT",
                         "already processed",
                     )
+                } else if key.contains("vbank") {
+                    // A virtual account: issued, no money yet.
+                    let payment = json!({
+                        "paymentKey": key, "orderId": order, "status": "WAITING_FOR_DEPOSIT",
+                        "method": "가상계좌", "totalAmount": amount, "balanceAmount": amount,
+                        "approvedAt": null, "receipt": null,
+                        "secret": format!("ps_{}", uuid::Uuid::new_v4().simple()),
+                        "virtualAccount": {
+                            "accountNumber": "X6516657", "bankCode": "20",
+                            "dueDate": (chrono::Utc::now() + chrono::Duration::days(2))
+                                .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
+                                .to_rfc3339(),
+                            "expired": false,
+                        },
+                    });
+                    ledger.payments.insert(key.clone(), payment.clone());
+                    ledger.by_order.insert(order, key);
+                    (StatusCode::OK, payment)
                 } else {
                     ledger.charges += 1;
-                    let payment = json!({
-                        "paymentKey": key, "orderId": order, "status": "DONE", "method": "카드",
-                        "totalAmount": amount, "balanceAmount": amount,
-                        "approvedAt": chrono::Utc::now(), "receipt": { "url": format!("https://toss.test/receipt/{key}") },
-                    });
+                    let payment = done_payment(&key, &order, amount);
                     ledger.payments.insert(key.clone(), payment.clone());
                     ledger.by_order.insert(order, key);
                     (StatusCode::OK, payment)
@@ -358,6 +446,7 @@ async fn by_key(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    state.ledger.lock().unwrap().lookups += 1;
     if let Some(response) = outage(&state, false).await {
         return response;
     }
@@ -379,6 +468,7 @@ async fn by_order(
     Path(order): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    state.ledger.lock().unwrap().lookups += 1;
     if let Some(response) = outage(&state, false).await {
         return response;
     }

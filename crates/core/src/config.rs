@@ -185,12 +185,16 @@ pub struct RateLimits {
     /// `RATE_LIMIT_PAYMENT_PER_MINUTE`: payment prepare/confirm/process/cancel calls per user
     /// per minute. Default 30.
     pub payment_per_minute: u32,
+    /// `RATE_LIMIT_WEBHOOK_PER_MINUTE_IP`: payment-provider webhooks per client IP per minute.
+    /// Default 300 (Toss sends from a few addresses; a flood from elsewhere is cut short).
+    pub webhook_per_ip_per_minute: u32,
 }
 
 /// The payment service's settings.
 #[derive(Debug, Clone)]
 pub struct PaymentConfig {
-    /// `PAYMENT_PROVIDER`: `sandbox` (default; no money moves) or `toss`.
+    /// `PAYMENT_PROVIDER`: `sandbox` (default outside production; no money moves) or `toss`.
+    /// Required in production, where `sandbox` is refused.
     pub provider: String,
     /// `TOSS_API_URL`: TossPayments' API base. Default `https://api.tosspayments.com`.
     pub toss_api_url: String,
@@ -500,11 +504,30 @@ impl Config {
         };
 
         let payment = {
-            let provider = get("PAYMENT_PROVIDER").unwrap_or_else(|| "sandbox".to_owned());
+            // Production names its provider, and it is never the sandbox: the sandbox settles any
+            // reservation for free (`POST /api/payments/process`), and no production deployment
+            // wants that. A demo or staging with the sandbox runs with APP_ENV=development (as
+            // the k8s dev overlay does), so there is no acknowledgement switch to get wrong.
+            let provider = match get("PAYMENT_PROVIDER") {
+                Some(p) => p,
+                None if production => {
+                    return Err(ConfigError::new(
+                        "PAYMENT_PROVIDER",
+                        "required when APP_ENV=production (toss)",
+                    ));
+                }
+                None => "sandbox".to_owned(),
+            };
             if !["sandbox", "toss"].contains(&provider.as_str()) {
                 return Err(ConfigError::new(
                     "PAYMENT_PROVIDER",
                     "expected sandbox or toss",
+                ));
+            }
+            if production && provider == "sandbox" {
+                return Err(ConfigError::new(
+                    "PAYMENT_PROVIDER",
+                    "sandbox moves no money and is refused when APP_ENV=production",
                 ));
             }
             let toss_secret_key = get("TOSS_SECRET_KEY").map(Secret::new);
@@ -656,6 +679,7 @@ impl Config {
                 per_user_per_minute: parse_or(&get, "RATE_LIMIT_USER_PER_MINUTE", 600)?,
                 queue_join_per_minute: parse_or(&get, "RATE_LIMIT_QUEUE_JOIN_PER_MINUTE", 20)?,
                 payment_per_minute: parse_or(&get, "RATE_LIMIT_PAYMENT_PER_MINUTE", 30)?,
+                webhook_per_ip_per_minute: parse_or(&get, "RATE_LIMIT_WEBHOOK_PER_MINUTE_IP", 300)?,
             },
             trusted_proxies: get("TRUSTED_PROXIES")
                 .map(|v| {
@@ -793,10 +817,36 @@ mod tests {
             config(&[
                 ("APP_ENV", "production"),
                 ("DB_HOST", "db"),
-                ("REDIS_HOST", "r")
+                ("REDIS_HOST", "r"),
+                ("PAYMENT_PROVIDER", "toss"),
+                ("TOSS_SECRET_KEY", "live_sk_x"),
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn production_names_a_real_payment_provider_and_never_the_sandbox() {
+        let prod = [
+            ("APP_ENV", "production"),
+            ("DB_HOST", "db"),
+            ("REDIS_HOST", "r"),
+        ];
+        let err = config(&prod).unwrap_err();
+        assert_eq!(err.variable, "PAYMENT_PROVIDER");
+        let mut with_sandbox = prod.to_vec();
+        with_sandbox.push(("PAYMENT_PROVIDER", "sandbox"));
+        let err = config(&with_sandbox).unwrap_err();
+        assert_eq!(err.variable, "PAYMENT_PROVIDER");
+        assert!(err.to_string().contains("sandbox"), "{err}");
+        let mut with_toss = prod.to_vec();
+        with_toss.extend([
+            ("PAYMENT_PROVIDER", "toss"),
+            ("TOSS_SECRET_KEY", "live_sk_x"),
+        ]);
+        assert_eq!(config(&with_toss).unwrap().payment.provider, "toss");
+        // Outside production the sandbox stays the default.
+        assert_eq!(config(&[]).unwrap().payment.provider, "sandbox");
     }
 
     #[test]

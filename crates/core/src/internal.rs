@@ -67,7 +67,7 @@ where
 }
 
 /// Compares without an early exit, so response timing does not reveal a prefix of the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

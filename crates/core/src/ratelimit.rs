@@ -44,6 +44,8 @@ pub enum Class {
     QueueJoin,
     /// Creating, confirming and cancelling payments: `RATE_LIMIT_PAYMENT_PER_MINUTE` per user.
     Payment,
+    /// Payment-provider webhooks (no user): `RATE_LIMIT_WEBHOOK_PER_MINUTE_IP` per IP.
+    Webhook,
     /// Service-to-service calls (`/internal/...`, authenticated by the internal token): none.
     Internal,
 }
@@ -64,6 +66,7 @@ pub fn classify(method: &Method, route: &str) -> Class {
             | "/api/payments/process"
             | "/api/payments/{payment_key}/cancel",
         ) => Class::Payment,
+        ("POST", "/api/payments/webhooks/toss") => Class::Webhook,
         _ => Class::General,
     }
 }
@@ -105,6 +108,7 @@ pub struct Limiter {
     credentials_per_ip: Keyed<IpAddr>,
     queue_join_per_user: Keyed<Uuid>,
     payment_per_user: Keyed<Uuid>,
+    webhook_per_ip: Keyed<IpAddr>,
     checks: AtomicU64,
 }
 
@@ -127,6 +131,7 @@ impl Limiter {
             credentials_per_ip: Keyed::per_minute(credentials_per_ip),
             queue_join_per_user: Keyed::per_minute(limits.queue_join_per_minute),
             payment_per_user: Keyed::per_minute(limits.payment_per_minute),
+            webhook_per_ip: Keyed::per_minute(limits.webhook_per_ip_per_minute),
             checks: AtomicU64::new(0),
         }
     }
@@ -141,6 +146,7 @@ impl Limiter {
             (Class::Credentials, _) => self.credentials_per_ip.check(&ip),
             (Class::QueueJoin, Some(user)) => self.queue_join_per_user.check(&user),
             (Class::Payment, Some(user)) => self.payment_per_user.check(&user),
+            (Class::Webhook, _) => self.webhook_per_ip.check(&ip),
             _ => Ok(()),
         };
         strict
@@ -156,6 +162,7 @@ impl Limiter {
             self.credentials_per_ip.retain_recent();
             self.queue_join_per_user.retain_recent();
             self.payment_per_user.retain_recent();
+            self.webhook_per_ip.retain_recent();
         }
     }
 }
@@ -237,6 +244,7 @@ mod tests {
             per_user_per_minute: user,
             queue_join_per_minute: join,
             payment_per_minute: pay,
+            webhook_per_ip_per_minute: 0,
         }
     }
 

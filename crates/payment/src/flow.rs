@@ -126,13 +126,17 @@ pub struct ReservationView {
     pub expires_at: DateTime<Utc>,
     /// For receipts.
     pub reservation_number: String,
+    /// Its event's status (`cancelled`: nothing may be charged for it).
+    pub event_status: String,
 }
 
-/// Reads a reservation.
+/// Reads a reservation (and its event's status).
 pub async fn reservation(state: &AppState, id: Uuid) -> Result<Option<ReservationView>, ApiError> {
     Ok(sqlx::query_as(
-        "SELECT id, user_id, event_id, total_amount, status, expires_at, reservation_number
-         FROM ticket.reservations WHERE id = $1",
+        "SELECT r.id, r.user_id, r.event_id, r.total_amount, r.status, r.expires_at,
+                r.reservation_number, e.status AS event_status
+         FROM ticket.reservations r JOIN ticket.events e ON e.id = r.event_id
+         WHERE r.id = $1",
     )
     .bind(id)
     .fetch_optional(&state.infra.db)
@@ -143,8 +147,17 @@ fn new_order_id() -> String {
     format!("TKT-{}", Uuid::new_v4().simple())
 }
 
+fn event_cancelled() -> ApiError {
+    ApiError::conflict(
+        "event_cancelled",
+        "this event was cancelled; nothing can be paid for it",
+    )
+}
+
 /// `prepare`: one payment per reservation; repeated calls return the same order. A payment that
-/// failed (declined) is given a fresh order id so the fan can try again.
+/// failed (declined) is given a fresh order id so the fan can try again; one whose outcome is
+/// unknown (`ready` with a key, `awaiting_deposit`) never is: the same order is returned until
+/// the reconciler or a webhook settles it, so a second charge under a new order id cannot happen.
 pub async fn prepare(
     state: &AppState,
     caller: &AuthUser,
@@ -159,6 +172,9 @@ pub async fn prepare(
             "not_your_reservation",
             "this reservation belongs to someone else",
         ));
+    }
+    if r.event_status == "cancelled" {
+        return Err(event_cancelled());
     }
     if r.status != "pending" {
         return Err(ApiError::conflict(
@@ -351,6 +367,8 @@ pub async fn confirm(
         "ready" => {}
         // Approved earlier but tickets not yet issued (a crash, the ticket service down): resume.
         "approved" => return finish_approved(state, payment).await,
+        // A virtual account is waiting for the fan's bank transfer: say so again.
+        "awaiting_deposit" => return Ok(awaiting_deposit_answer(state, &payment)),
         other => {
             return Err(ApiError::conflict(
                 "payment_not_confirmable",
@@ -396,8 +414,18 @@ pub async fn confirm(
         })?;
     }
 
-    // Charge nothing for a hold that is already gone.
+    // Charge nothing for a hold that is already gone, or for a cancelled event.
     let r = reservation(state, payment.reservation_id).await?;
+    if r.as_ref().is_some_and(|r| r.event_status == "cancelled") {
+        let answer = failure(
+            state,
+            StatusCode::CONFLICT,
+            "event_cancelled",
+            "this event was cancelled; nothing was charged",
+            json!({}),
+        );
+        return store_answer(state, &payment, answer, "failed", "ready").await;
+    }
     if r.as_ref()
         .is_none_or(|r| r.status != "pending" || r.expires_at <= Utc::now())
     {
@@ -430,7 +458,10 @@ pub async fn confirm(
                 )
                 .await;
                 match lookup(state, &payment, "confirm").await {
-                    Ok(Some(found)) if found.is_approved() && found.payment_key == payment_key => {
+                    Ok(Some(found))
+                        if (found.is_approved() || found.is_awaiting_deposit())
+                            && found.payment_key == payment_key =>
+                    {
                         Ok(found)
                     }
                     Ok(_) => Err(ProviderError::Timeout),
@@ -459,6 +490,28 @@ pub async fn confirm(
         }
     };
     match outcome {
+        // A virtual account: the provider said yes, but no money moved yet. Keep the hold until
+        // the deposit (or its due date); tickets come with the deposit, never before.
+        Ok(waiting) if waiting.is_awaiting_deposit() => {
+            metrics::counter!("payment_outcomes_total", "outcome" => "awaiting_deposit")
+                .increment(1);
+            let payment = record_deposit_wait(state, &payment, &waiting, "confirm").await?;
+            match payment.status.as_str() {
+                "awaiting_deposit" => Ok(awaiting_deposit_answer(state, &payment)),
+                // The deposit arrived meanwhile (a webhook): finish as usual.
+                "approved" => finish_approved(state, payment).await,
+                _ => Ok(payment
+                    .confirm_response
+                    .as_ref()
+                    .map(Answer::from_stored)
+                    .unwrap_or_else(|| awaiting_deposit_answer(state, &payment))),
+            }
+        }
+        // Only `DONE` (money taken) issues tickets; any other 2xx status is not a payment yet.
+        Ok(other) if !other.is_approved() => {
+            metrics::counter!("payment_outcomes_total", "outcome" => "unknown").increment(1);
+            in_doubt(state, &payment, "UNEXPECTED_STATUS", &other.status).await
+        }
         Ok(approved) => {
             let payment = record_approval(state, &payment, &approved, "confirm").await?;
             if state.infra.config.payment.fault.as_deref() == Some("crash_after_approval") {
@@ -489,23 +542,14 @@ pub async fn confirm(
             );
             store_answer(state, &payment, answer, "failed", "ready").await
         }
+        // A refusal that is not a decline (`ALREADY_PROCESSED_PAYMENT`, `PROVIDER_ERROR`, a
+        // 409...) says nothing about whether the order was charged: another replica's confirm of
+        // the same order may be charging it right now. Never `failed` (the reconciler skips
+        // those and `prepare` would reopen it under a new order id: a second charge); the
+        // payment stays `ready` with its key, in doubt, until a lookup by order id settles it.
         Err(ProviderError::Rejected { code, message }) => {
             metrics::counter!("payment_outcomes_total", "outcome" => "rejected").increment(1);
-            ledger::log(
-                &state.infra.db,
-                &payment,
-                "provider_rejected",
-                json!({ "code": code, "message": message }),
-            )
-            .await;
-            let answer = failure(
-                state,
-                StatusCode::CONFLICT,
-                "payment_rejected",
-                "the payment provider refused this payment; nothing was charged",
-                json!({ "providerCode": code }),
-            );
-            store_answer(state, &payment, answer, "failed", "ready").await
+            in_doubt(state, &payment, &code, &message).await
         }
         Err(e) => {
             metrics::counter!("payment_outcomes_total", "outcome" => "unknown").increment(1);
@@ -516,6 +560,180 @@ pub async fn confirm(
             ))
         }
     }
+}
+
+/// The provider refused the confirm without declining it, or answered a status that is not a
+/// payment: the outcome is unknown. The payment stays `ready` (with its key, so the reconciler
+/// looks the order up) and the refusal is noted in `failure_code`; the fan is told to check
+/// back, not that nothing was charged. A repeat confirm asks the provider again (idempotent by
+/// order id).
+async fn in_doubt(
+    state: &AppState,
+    payment: &Payment,
+    code: &str,
+    message: &str,
+) -> Result<Answer, ApiError> {
+    ledger::log(
+        &state.infra.db,
+        payment,
+        "provider_rejected_in_doubt",
+        json!({ "code": code, "message": message }),
+    )
+    .await;
+    sqlx::query(
+        "UPDATE payment.payments SET failure_code = $2, failure_message = $3
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(payment.id)
+    .bind(code)
+    .bind(message)
+    .execute(&state.infra.db)
+    .await?;
+    // The first confirm may have finished meanwhile: its answer wins.
+    if let Some(stored) = ledger::by_order(&state.infra.db, &payment.order_id)
+        .await?
+        .and_then(|p| p.confirm_response)
+    {
+        return Ok(Answer::from_stored(&stored));
+    }
+    Err(ApiError::conflict_with(
+        "payment_in_doubt",
+        "the payment provider did not confirm this payment; we are checking with it whether \
+         anything was charged. Your reservation shows the outcome shortly; do not pay again.",
+        json!({ "providerCode": code }),
+    ))
+}
+
+/// The answer while a virtual account waits for the fan's deposit: 202, not an error; the
+/// hold is kept until the account's due date and the tickets are issued when the money arrives.
+pub fn awaiting_deposit_answer(state: &AppState, payment: &Payment) -> Answer {
+    Answer {
+        status: StatusCode::ACCEPTED,
+        body: label(
+            state,
+            json!({
+                "success": false,
+                "status": "awaiting_deposit",
+                "code": "awaiting_deposit",
+                "message": "your virtual account is issued; your tickets are issued once the deposit arrives",
+                "payment": {
+                    "orderId": payment.order_id,
+                    "paymentKey": payment.payment_key,
+                    "amount": payment.amount,
+                    "method": payment.method,
+                    "depositDueAt": payment.deposit_due,
+                },
+                "reservation": { "id": payment.reservation_id, "status": "pending" },
+            }),
+        ),
+    }
+}
+
+/// Records that the provider issued a virtual account (guarded: only from `ready`) with its due
+/// date and callback secret, then asks the ticket service to keep the hold until the due date.
+/// Returns the payment as stored (which may already be further along).
+pub async fn record_deposit_wait(
+    state: &AppState,
+    payment: &Payment,
+    waiting: &ProviderPayment,
+    via: &str,
+) -> Result<Payment, ApiError> {
+    sqlx::query(
+        "UPDATE payment.payments
+         SET status = 'awaiting_deposit', payment_key = $2, method = COALESCE($3, method),
+             deposit_due = $4, deposit_secret = $5
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(payment.id)
+    .bind(&waiting.payment_key)
+    .bind(&waiting.method)
+    .bind(waiting.deposit_due)
+    .bind(&waiting.deposit_secret)
+    .execute(&state.infra.db)
+    .await?;
+    ledger::log(
+        &state.infra.db,
+        payment,
+        "provider_awaiting_deposit",
+        json!({ "via": via, "provider": waiting }),
+    )
+    .await;
+    let current = ledger::by_order(&state.infra.db, &payment.order_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("payment vanished")))?;
+    if current.status == "awaiting_deposit" {
+        keep_hold_for_deposit(state, &current).await;
+    }
+    Ok(current)
+}
+
+/// Asks the ticket service to keep the hold until the deposit's due date (idempotent; the
+/// reconciler repeats it). A failure is only logged: if the hold lapses first, the deposit is
+/// refunded when it arrives (the usual expired-hold path).
+pub async fn keep_hold_for_deposit(state: &AppState, payment: &Payment) {
+    let Some(due) = payment.deposit_due else {
+        return;
+    };
+    match state.ticket.extend(payment.reservation_id, due).await {
+        Ok(TicketAnswer::Ok) => {}
+        Ok(TicketAnswer::Refused(code)) => {
+            ledger::log(
+                &state.infra.db,
+                payment,
+                "hold_not_extended",
+                json!({ "code": code }),
+            )
+            .await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, order_id = payment.order_id, "cannot extend the hold for a deposit; the reconciler retries");
+        }
+    }
+}
+
+/// The virtual account expired or was cancelled before any deposit: nothing was charged. The
+/// reservation is cancelled first (releasing its seats), then the payment fails: if the ticket
+/// service cannot be reached, nothing changed and the webhook's retry or the reconciler's next
+/// pass does it all again.
+pub async fn deposit_failed(
+    state: &AppState,
+    payment: &Payment,
+    provider_status: &str,
+    via: &str,
+) -> Result<(), ApiError> {
+    state
+        .ticket
+        .cancel(payment.reservation_id)
+        .await
+        .map_err(|e| {
+            ApiError::unavailable(
+                "ticket_service_unavailable",
+                format!("cannot release the reservation yet: {e}"),
+            )
+        })?;
+    let changed = sqlx::query(
+        "UPDATE payment.payments SET status = 'failed', failure_code = 'deposit_not_made',
+             failure_message = $2
+         WHERE id = $1 AND status = 'awaiting_deposit'",
+    )
+    .bind(payment.id)
+    .bind(format!(
+        "the virtual account ended {provider_status} without a deposit"
+    ))
+    .execute(&state.infra.db)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        ledger::log(
+            &state.infra.db,
+            payment,
+            "deposit_not_made",
+            json!({ "via": via, "providerStatus": provider_status }),
+        )
+        .await;
+        metrics::counter!("payment_outcomes_total", "outcome" => "deposit_not_made").increment(1);
+    }
+    Ok(())
 }
 
 /// How long a confirm may spend with the provider (its retries and the lookup after an
@@ -541,7 +759,8 @@ pub async fn lookup(
     found
 }
 
-/// Records that the provider approved (guarded: only from `ready`), and returns the payment.
+/// Records that the provider approved (guarded: only from `ready` or `awaiting_deposit`, the
+/// deposit arriving), and returns the payment.
 /// `via` says who learned it (the confirm call, a webhook, the reconciler's lookup).
 pub async fn record_approval(
     state: &AppState,
@@ -553,7 +772,7 @@ pub async fn record_approval(
         "UPDATE payment.payments
          SET status = 'approved', payment_key = $2, method = COALESCE($3, method),
              approved_at = COALESCE($4, now()), receipt_url = $5
-         WHERE id = $1 AND status = 'ready'",
+         WHERE id = $1 AND status IN ('ready', 'awaiting_deposit')",
     )
     .bind(payment.id)
     .bind(&approved.payment_key)

@@ -25,7 +25,7 @@ pub struct Payment {
     pub method: Option<String>,
     /// The provider's payment id.
     pub payment_key: Option<String>,
-    /// ready, approved, completed, failed, refunded, partially_refunded.
+    /// ready, awaiting_deposit, approved, completed, failed, refunded, partially_refunded.
     pub status: String,
     /// Won refunded so far.
     pub refunded_amount: i32,
@@ -37,11 +37,13 @@ pub struct Payment {
     pub confirm_response: Option<Value>,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// A virtual account's deadline for the deposit (`awaiting_deposit` only).
+    pub deposit_due: Option<DateTime<Utc>>,
 }
 
 /// The columns [`Payment`] reads.
 pub const COLUMNS: &str = "id, order_id, reservation_id, user_id, amount, provider, method, payment_key, status, \
-     refunded_amount, approved_at, receipt_url, confirm_response, created_at";
+     refunded_amount, approved_at, receipt_url, confirm_response, created_at, deposit_due";
 
 impl Payment {
     /// The `payment` object of the contract's answers.

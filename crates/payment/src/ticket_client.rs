@@ -95,6 +95,20 @@ impl TicketClient {
         .await
     }
 
+    /// Keeps a pending reservation's hold (and its seats) until at least `until`: a virtual
+    /// account waits for its deposit. `Refused` when the hold already lapsed or was cancelled.
+    pub async fn extend(
+        &self,
+        reservation_id: Uuid,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<TicketAnswer, Unreachable> {
+        self.post(
+            format!("/internal/reservations/{reservation_id}/extend"),
+            json!({ "until": until }),
+        )
+        .await
+    }
+
     /// Cancels the reservation and releases what it holds.
     pub async fn cancel(&self, reservation_id: Uuid) -> Result<TicketAnswer, Unreachable> {
         self.post(

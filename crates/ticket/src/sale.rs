@@ -27,10 +27,16 @@ pub struct SaleEvent {
 
 /// Loads `event_id` and checks its sale window: 404 `event_not_found`, 409 `event_cancelled`,
 /// `sale_not_open` or `sale_closed`.
+///
+/// The event row is key-share locked until the caller's transaction ends (the lock its
+/// reservation's foreign key takes anyway, taken now): an admin's cancel (`FOR UPDATE`) then
+/// either waits for this reservation to commit and sweeps it, or made this read see the event
+/// cancelled. Without it a reservation could commit `pending` on a cancelled event.
 pub async fn open_event(conn: &mut PgConnection, event_id: Uuid) -> Result<SaleEvent, ApiError> {
     let event: Option<SaleEvent> = sqlx::query_as(
         "SELECT title, status, sale_start_date, sale_end_date, now() AS now
-         FROM ticket.events WHERE id = $1",
+         FROM ticket.events WHERE id = $1
+         FOR KEY SHARE",
     )
     .bind(event_id)
     .fetch_optional(&mut *conn)

@@ -433,6 +433,13 @@ pub fn rows() -> Vec<Row> {
         ),
         with_body(
             M::POST,
+            "/internal/reservations/{id}/extend",
+            "/internal/reservations/{pending}/extend",
+            json!({"until": "2030-01-01T00:00:00Z"}),
+            [401, 401, 401, 401],
+        ),
+        with_body(
+            M::POST,
             "/internal/payments/refund-reservation",
             "/internal/payments/refund-reservation",
             json!({"reservationId": "{paid}"}),

@@ -40,6 +40,7 @@ pub struct RefundReservation {
         (status = 400, description = "Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 401, description = "No `X-Internal-Token` (`internal_token_missing`)", body = ErrorBody),
         (status = 403, description = "Wrong internal token (`internal_token_invalid`)", body = ErrorBody),
+        (status = 409, description = "Charged but its tickets are still being issued (`payment_in_progress`): retry the cancel shortly", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
         (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
     ),
@@ -58,9 +59,15 @@ async fn refund_reservation(
             json!({ "refunded": false, "refundAmount": 0, "message": "nothing was paid" }),
         ));
     };
+    // `approved` was charged at the provider with its tickets still being issued: it goes to the
+    // refund path too, which refuses it (409 `payment_in_progress`) so the cancel fails and is
+    // retried once the payment completed. Answering "nothing was charged" here let the
+    // reservation be cancelled under a payment that then completed: paid, no ticket, no refund.
+    // `awaiting_deposit` and in-doubt payments hold no confirmed reservation and are resolved
+    // by the deposit webhook or the reconciler.
     if !matches!(
         payment.status.as_str(),
-        "completed" | "partially_refunded" | "refunded"
+        "approved" | "completed" | "partially_refunded" | "refunded"
     ) {
         return Ok(AppJson(
             json!({ "refunded": false, "refundAmount": 0, "message": "nothing was charged" }),

@@ -85,7 +85,7 @@ pub struct Prepare {
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Not the caller's reservation (`not_your_reservation`) or not admitted (`not_admitted`)", body = ErrorBody),
         (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody),
-        (status = 409, description = "The reservation is not payable (`reservation_not_payable`, `reservation_not_pending`, `reservation_expired`) or a payment is in progress (`payment_in_progress`)", body = ErrorBody),
+        (status = 409, description = "The reservation is not payable (`reservation_not_payable`, `reservation_not_pending`, `reservation_expired`, `event_cancelled`) or a payment is in progress (`payment_in_progress`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
         (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
     ),
@@ -183,6 +183,11 @@ where
         });
     }
     let answer = run.await?;
+    // A virtual account's 202 is not the outcome yet (the deposit is): not stored, so a repeat
+    // with this key asks again and sees the tickets once the money arrived.
+    if answer.status == StatusCode::ACCEPTED {
+        return Ok(answer);
+    }
     sqlx::query(
         "UPDATE payment.idempotency_keys SET response_status = $3, response_body = $4, updated_at = now()
          WHERE user_id = $1 AND idempotency_key = $2",
@@ -207,11 +212,12 @@ where
     request_body = Confirm,
     responses(
         (status = 200, description = "`{message, payment, reservation?}`", body = Object),
+        (status = 202, description = "A virtual account was issued and waits for the fan's deposit: `{success: false, status: \"awaiting_deposit\", code, message, payment: {orderId, paymentKey, amount, method, depositDueAt}, reservation}`; the hold is kept until `depositDueAt` and the tickets are issued when the money arrives", body = Object),
         (status = 400, description = "Malformed key (`invalid_idempotency_key`), amount mismatch (`amount_mismatch`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Not the caller's payment", body = ErrorBody),
         (status = 404, description = "No such order (`payment_not_found`)", body = ErrorBody),
-        (status = 409, description = "The key was used for another request (`idempotency_key_reused`), the payment cannot be confirmed (`payment_not_confirmable`, `payment_key_mismatch`, `payment_key_in_use`, `payment_state_changed`) or is in progress (`payment_in_progress`)", body = ErrorBody),
+        (status = 409, description = "The key was used for another request (`idempotency_key_reused`), the payment cannot be confirmed (`payment_not_confirmable`, `payment_key_mismatch`, `payment_key_in_use`, `payment_state_changed`), is in progress (`payment_in_progress`), the event was cancelled (`event_cancelled`, nothing charged) or the provider refused the confirm without declining it, so whether it charged is being checked (`payment_in_doubt`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
         (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
     ),

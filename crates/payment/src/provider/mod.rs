@@ -34,12 +34,32 @@ pub struct ProviderPayment {
     pub approved_at: Option<DateTime<Utc>>,
     /// A receipt page.
     pub receipt_url: Option<String>,
+    /// A virtual account's deadline for the deposit (`virtualAccount.dueDate`), while
+    /// [`ProviderPayment::is_awaiting_deposit`].
+    #[serde(default)]
+    pub deposit_due: Option<DateTime<Utc>>,
+    /// The secret Toss repeats in the payment's `DEPOSIT_CALLBACK`s (virtual accounts only);
+    /// never serialized, so it never reaches the payment log.
+    #[serde(skip)]
+    pub deposit_secret: Option<String>,
 }
 
 impl ProviderPayment {
-    /// True when money was taken (and not all given back).
+    /// True when money was taken (and not all given back). Only these issue tickets.
     pub fn is_approved(&self) -> bool {
         matches!(self.status.as_str(), "DONE" | "PARTIAL_CANCELED")
+    }
+
+    /// True for a virtual account issued but not yet paid into (`WAITING_FOR_DEPOSIT`): the
+    /// provider answered the confirm with success, but no money has moved yet.
+    pub fn is_awaiting_deposit(&self) -> bool {
+        self.status == "WAITING_FOR_DEPOSIT"
+    }
+
+    /// True when the provider says this payment will never take money (expired virtual
+    /// account, aborted, cancelled before any deposit).
+    pub fn is_dead(&self) -> bool {
+        matches!(self.status.as_str(), "EXPIRED" | "ABORTED" | "CANCELED")
     }
 }
 

@@ -75,6 +75,8 @@ impl From<Row> for ProviderPayment {
             total_amount: i64::from(r.amount),
             balance_amount: i64::from(r.balance_amount),
             approved_at: Some(r.approved_at),
+            deposit_due: None,
+            deposit_secret: None,
         }
     }
 }

@@ -39,6 +39,14 @@ struct TossPayment {
     balance_amount: Option<i64>,
     approved_at: Option<DateTime<Utc>>,
     receipt: Option<Receipt>,
+    virtual_account: Option<VirtualAccount>,
+    secret: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VirtualAccount {
+    due_date: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +71,8 @@ impl From<TossPayment> for ProviderPayment {
             total_amount: p.total_amount,
             approved_at: p.approved_at,
             receipt_url: p.receipt.and_then(|r| r.url),
+            deposit_due: p.virtual_account.and_then(|v| v.due_date),
+            deposit_secret: p.secret,
         }
     }
 }

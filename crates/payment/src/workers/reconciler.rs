@@ -1,7 +1,9 @@
 //! The reconciler: every payment stuck between "the provider approved" and "tickets issued"
 //! (a crash, the ticket service down) is finished or refunded; a refunded payment whose
 //! reservation still holds seats gets them released; a payment whose confirm never got an
-//! answer is looked up at the provider.
+//! answer, or got a refusal that is not a decline (in doubt), is looked up at the provider by
+//! order id; a virtual account awaiting its deposit is looked up too (tickets on `DONE`, seats
+//! released when it expired or was cancelled).
 //!
 //! Safe on every replica at once: a replica leases the payments it takes
 //! (`reconcile_lease_until`, claimed with `FOR UPDATE SKIP LOCKED`), and every step it runs is
@@ -44,7 +46,7 @@ pub async fn reconcile(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<P
              SELECT p.id FROM payment.payments p
              WHERE p.updated_at <= $1 - make_interval(secs => $2)
                AND (p.reconcile_lease_until IS NULL OR p.reconcile_lease_until < $1)
-               AND (p.status = 'approved'
+               AND (p.status IN ('approved', 'awaiting_deposit')
                     OR (p.status = 'ready' AND p.payment_key IS NOT NULL)
                     OR (p.status = 'refunded' AND EXISTS (
                           SELECT 1 FROM ticket.reservations r
@@ -73,6 +75,13 @@ pub async fn reconcile(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<P
                     pass.pending += 1;
                 }
             },
+            "awaiting_deposit" => {
+                if resolve_deposit(state, &payment).await? {
+                    pass.finished += 1;
+                } else {
+                    pass.pending += 1;
+                }
+            }
             "ready" => {
                 if resolve_unanswered(state, &payment, now).await? {
                     pass.finished += 1;
@@ -97,10 +106,39 @@ async fn resolve_unanswered(
     payment: &Payment,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
+    let in_doubt: bool =
+        sqlx::query_scalar("SELECT failure_code IS NOT NULL FROM payment.payments WHERE id = $1")
+            .bind(payment.id)
+            .fetch_one(&state.infra.db)
+            .await?;
     match flow::lookup(state, payment, "reconciler").await {
         Ok(Some(found)) if found.is_approved() => {
             let current = flow::record_approval(state, payment, &found, "reconciler").await?;
             Ok(flow::finish_approved(state, current).await.is_ok())
+        }
+        Ok(Some(found)) if found.is_awaiting_deposit() => {
+            flow::record_deposit_wait(state, payment, &found, "reconciler").await?;
+            Ok(true)
+        }
+        // The provider refused the confirm without declining it, and (past the reconciler's
+        // minimum age, so no confirm of this order is still in flight) has no payment that
+        // took money for the order: nothing was charged, so the fan may pay again.
+        Ok(found) if in_doubt && found.as_ref().is_none_or(|f| !f.is_awaiting_deposit()) => {
+            sqlx::query(
+                "UPDATE payment.payments SET status = 'failed'
+                 WHERE id = $1 AND status = 'ready'",
+            )
+            .bind(payment.id)
+            .execute(&state.infra.db)
+            .await?;
+            ledger::log(
+                &state.infra.db,
+                payment,
+                "reconcile_in_doubt_not_charged",
+                json!({ "providerStatus": found.map(|f| f.status) }),
+            )
+            .await;
+            Ok(true)
         }
         Ok(_) if (now - payment.created_at).num_seconds() > ABANDON_AFTER_SECS => {
             sqlx::query(
@@ -114,6 +152,33 @@ async fn resolve_unanswered(
             Ok(true)
         }
         Ok(_) => Ok(false),
+        Err(e) => {
+            tracing::warn!(order_id = payment.order_id, error = %e, "reconcile: provider lookup failed");
+            Ok(false)
+        }
+    }
+}
+
+/// A virtual account awaiting its deposit: ask the provider. Deposited: issue the tickets.
+/// Expired or cancelled: fail it and release the seats. Still waiting: keep the hold (again;
+/// idempotent). Returns true when resolved.
+async fn resolve_deposit(state: &AppState, payment: &Payment) -> anyhow::Result<bool> {
+    match flow::lookup(state, payment, "reconciler").await {
+        Ok(Some(found)) if found.is_approved() => {
+            let current = flow::record_approval(state, payment, &found, "reconciler").await?;
+            Ok(flow::finish_approved(state, current).await.is_ok())
+        }
+        Ok(Some(found)) if found.is_dead() => {
+            Ok(
+                flow::deposit_failed(state, payment, &found.status, "reconciler")
+                    .await
+                    .is_ok(),
+            )
+        }
+        Ok(_) => {
+            flow::keep_hold_for_deposit(state, payment).await;
+            Ok(false)
+        }
         Err(e) => {
             tracing::warn!(order_id = payment.order_id, error = %e, "reconcile: provider lookup failed");
             Ok(false)

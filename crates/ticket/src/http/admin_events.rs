@@ -459,6 +459,9 @@ async fn cancel_event(
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
     let mut tx = state.infra.db.begin().await?;
+    // FOR UPDATE, not weaker: it conflicts with the key-share lock every hold and reservation
+    // takes on its event when it reads the status (ticket.hold_seats, sale::open_event), so a
+    // hold either commits before this sweep sees it or reads the event cancelled.
     let previous: Option<String> =
         sqlx::query_scalar("SELECT status FROM ticket.events WHERE id = $1 FOR UPDATE")
             .bind(id)

@@ -1,5 +1,6 @@
 //! The payment service's interface to reservations: `POST /internal/reservations/:id/confirm`,
-//! `POST /internal/reservations/:id/cancel` and `POST /internal/reservations/:id/admission`,
+//! `POST /internal/reservations/:id/cancel`, `POST /internal/reservations/:id/admission` and
+//! `POST /internal/reservations/:id/extend` (a virtual account waiting for its deposit),
 //! authenticated by the shared `X-Internal-Token` (`INTERNAL_API_TOKEN`, see
 //! `tiketi_core::internal`). These paths are not in the ALB path table, so the public never
 //! reaches them in production; the ticket service and the all-in-one binary mount them.
@@ -26,6 +27,87 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_reservation))
         .routes(routes!(cancel_reservation))
         .routes(routes!(check_admission))
+        .routes(routes!(extend_hold))
+}
+
+/// Body of an extend.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ExtendHold)]
+struct Extend {
+    until: chrono::DateTime<chrono::Utc>,
+}
+
+/// The longest a hold may be kept for a deposit: Toss' virtual accounts run for days, not months.
+const MAX_DEPOSIT_WAIT_DAYS: i64 = 30;
+
+/// Keeps a pending hold until at least `until` (payment service only; idempotent): a virtual
+/// account was issued and the money arrives by bank transfer before its due date. The hold
+/// sweeper then leaves the reservation alone until then; the deposit confirms it as usual.
+#[utoipa::path(
+    post,
+    path = "/internal/reservations/{id}/extend",
+    tag = "internal",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    request_body = Extend,
+    responses(
+        (status = 200, description = "`{expiresAt}`", body = Object),
+        (status = 400, description = "Malformed body (`invalid_body`, `validation_failed`) or Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No `X-Internal-Token` (`internal_token_missing`)", body = ErrorBody),
+        (status = 403, description = "Wrong internal token (`internal_token_invalid`)", body = ErrorBody),
+        (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody),
+        (status = 409, description = "The hold already lapsed or was cancelled (`reservation_expired`)", body = ErrorBody)
+    ),
+    security(("internal" = []))
+)]
+async fn extend_hold(
+    State(state): State<AppState>,
+    _caller: InternalCaller,
+    AppPath(id): AppPath<Uuid>,
+    body: Bytes,
+) -> ApiResult<AppJson<Value>> {
+    let body: Extend = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+    if body.until > chrono::Utc::now() + chrono::Duration::days(MAX_DEPOSIT_WAIT_DAYS) {
+        return Err(ApiError::validation(
+            json!({ "until": format!("at most {MAX_DEPOSIT_WAIT_DAYS} days ahead") }),
+        ));
+    }
+    let mut tx = state.infra.db.begin().await?;
+    let expires: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+        "UPDATE ticket.reservations SET expires_at = GREATEST(expires_at, $2)
+         WHERE id = $1 AND status = 'pending' AND expires_at > now()
+         RETURNING expires_at",
+    )
+    .bind(id)
+    .bind(body.until)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(expires) = expires else {
+        tx.rollback().await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT status FROM ticket.reservations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&state.infra.db)
+                .await?;
+        return Err(match exists {
+            None => ApiError::not_found("reservation_not_found", "no such reservation"),
+            Some(_) => ApiError::conflict(
+                "reservation_expired",
+                "the hold already lapsed or was cancelled",
+            ),
+        });
+    };
+    sqlx::query(
+        "UPDATE ticket.seats SET held_until = $2
+         WHERE holder_reservation_id = $1 AND status = 'held'",
+    )
+    .bind(id)
+    .bind(expires)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(AppJson(json!({ "expiresAt": expires })))
 }
 
 /// Optional body of a confirm.
