@@ -14,12 +14,12 @@
 //! | `queues` | set | event ids of live queues (the processor walks this; no SCAN anywhere) |
 //! | `q:{E}:cfg` | hash | the event's settings as the scripts read them, plus `title`, `artist`, `loaded_ms` |
 //! | `q:{E}:seq` | string | ticket counter: INCR per joining fan, so positions are ranks |
-//! | `q:{E}:waiting` | hash | the waiting line's bookkeeping: `count` (fans waiting), `head` (a lower bound of the first waiting ticket), `low` (the lowest live record chunk), `sweep` (where the idle sweep resumes) |
+//! | `q:{E}:waiting` | hash | the waiting line's bookkeeping: `count` (fans waiting), `head` (a lower bound of the first waiting ticket), `low` (the lowest live record chunk), `sweep` (where the idle sweep resumes), `pre_ms` and `pre_n` (the last pre-queue arrival's millisecond and its count within it) |
 //! | `q:{E}:bits` | bitmap | bit `t` = 1 while ticket `t` waits; a fan's position is the `BITCOUNT` from the head to its ticket |
 //! | `q:{E}:r:<n>` | string | the records of tickets `340n..340n+339`, 24 bytes each: the fan's 16-byte id, join time and last sign of life (ms mod 2^32) |
 //! | `q:{E}:i:<b>` | hash | waiting fans whose id ends in byte `b` (256 hashes, small enough to stay listpack-encoded): 16-byte id -> ticket |
 //! | `q:{E}:seen` | zset | pre-queued fans, score = last sign of life (ms) |
-//! | `q:{E}:pre` | zset | scheduled mode: fans who arrived before the draw, score = arrival (ms) |
+//! | `q:{E}:pre` | zset | scheduled mode: fans who arrived before the draw, score = arrival (ms, plus thousandths counting arrivals within one ms) |
 //! | `q:{E}:active` | zset | admitted fans, score = admission expiry (ms) |
 //! | `q:{E}:rate` | zset | admissions of the last minute, member `<ms>:<n>`, score = ms |
 //! | `q:{E}:tiq` | list | the latest time-in-queue samples (ms), newest first, capped |

@@ -143,7 +143,7 @@ local function flush_pre(now)
   for i = 1, #pre, 2 do
     local b = bin(pre[i])
     if not ticket_of(b) then
-      enqueue(redis.call('INCR', K_SEQ), b, tonumber(pre[i + 1]), now)
+      enqueue(redis.call('INCR', K_SEQ), b, math.floor(tonumber(pre[i + 1])), now)
       placed = placed + 1
     end
   end
@@ -187,7 +187,17 @@ if ticket then
   return answer('queued', position(ticket), waiting_count(), active_count(now), 0)
 end
 if pre then
-  redis.call('ZADD', K_PRE, 'NX', now, user)
+  if not redis.call('ZSCORE', K_PRE, user) then
+    -- Arrival order must survive fans who arrive in the same millisecond (the draw's late
+    -- arrivals and a switch to FIFO place them by it): the score is the millisecond plus a
+    -- per-millisecond count in thousandths, written as a string (Lua's number-to-string keeps
+    -- only 14 digits).
+    local last = redis.call('HMGET', K_WAIT, 'pre_ms', 'pre_n')
+    local n = 0
+    if tonumber(last[1] or '-1') == now then n = math.min(tonumber(last[2] or '0') + 1, 999) end
+    redis.call('HSET', K_WAIT, 'pre_ms', now, 'pre_n', n)
+    redis.call('ZADD', K_PRE, string.format('%d.%03d', now, n), user)
+  end
   redis.call('ZADD', K_SEEN, now, user)
   return answer('pre', 0, redis.call('ZCARD', K_PRE), active_count(now), 0)
 end
@@ -452,7 +462,7 @@ for i = 4, #ARGV do
   if arrived then
     local b = bin(u)
     if not ticket_of(b) then
-      enqueue(redis.call('INCR', K_SEQ), b, tonumber(arrived), now)
+      enqueue(redis.call('INCR', K_SEQ), b, math.floor(tonumber(arrived)), now)
       placed = placed + 1
     end
     redis.call('ZREM', K_PRE, u)
@@ -463,7 +473,7 @@ end
 local late = redis.call('ZRANGE', K_PRE, 0, -1, 'WITHSCORES')
 for i = 1, #late, 2 do
   local b = bin(late[i])
-  if not ticket_of(b) then enqueue(redis.call('INCR', K_SEQ), b, tonumber(late[i + 1]), now) end
+  if not ticket_of(b) then enqueue(redis.call('INCR', K_SEQ), b, math.floor(tonumber(late[i + 1])), now) end
 end
 redis.call('DEL', K_PRE, K_SEEN)
 redis.call('SET', K_DRAWN, '1')
