@@ -38,6 +38,34 @@ pub async fn issue(db: &PgPool, user_id: Uuid, ttl_secs: u64) -> Result<Issued, 
     Ok(issued)
 }
 
+/// Starts a new family for a password sign-in, only if the account's password is still the
+/// one that was checked (`checked_hash`). Under the account's lock, like revocation: a password
+/// checked just before an admin promotion or a Google link replaced or dropped it, and the
+/// revocation that came with that, cannot start a session after it.
+pub async fn issue_for_password(
+    db: &PgPool,
+    user_id: Uuid,
+    checked_hash: &str,
+    ttl_secs: u64,
+) -> Result<Issued, ApiError> {
+    let mut tx = db.begin().await?;
+    lock_account(&mut tx, user_id).await?;
+    let current: Option<Option<String>> =
+        sqlx::query_scalar("SELECT password_hash FROM auth.users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if current.flatten().as_deref() != Some(checked_hash) {
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "email or password is incorrect",
+        ));
+    }
+    let (issued, _) = insert(&mut tx, user_id, Uuid::new_v4(), ttl_secs).await?;
+    tx.commit().await?;
+    Ok(issued)
+}
+
 async fn insert(
     db: &mut PgConnection,
     user_id: Uuid,

@@ -186,7 +186,8 @@ async fn login(
         }
     };
     metrics::counter!("auth_logins_total", "outcome" => "ok").increment(1);
-    let session = session::start(&state, &user).await?;
+    let checked = user.password_hash.clone().unwrap_or_default();
+    let session = session::start_with_password(&state, &user, &checked).await?;
     Ok(session::respond(
         &state,
         StatusCode::OK,
