@@ -13,6 +13,7 @@
 
 pub mod idp;
 pub mod postgres;
+pub mod smtp;
 pub mod toss;
 
 use std::net::SocketAddr;

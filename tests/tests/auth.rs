@@ -11,6 +11,7 @@ use tiketi_core::auth::{AuthUser, Role, SigningKey};
 use tiketi_core::testing::test_db;
 use tiketi_tests::TestApp;
 use tiketi_tests::idp::{FakeGoogle, GoogleUser};
+use tiketi_tests::smtp::FakeSmtp;
 
 async fn post(app: &TestApp, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
     app.send(reqwest::Method::POST, path, token, Some(&body))
@@ -563,6 +564,8 @@ async fn the_google_code_flow_uses_pkce_and_state_once() {
 
     let start = app.get("/api/auth/google/start?returnTo=/my/tickets").await;
     assert_eq!(start.status(), StatusCode::FOUND);
+    // The browser keeps the cookie that binds the sign-in to it.
+    let binding = set_cookie(&start, "tiketi_google_binding").expect("binding cookie");
     let to_google = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
     let query: std::collections::HashMap<_, _> = to_google.query_pairs().into_owned().collect();
     assert_eq!(query["code_challenge_method"], "S256");
@@ -575,16 +578,16 @@ async fn the_google_code_flow_uses_pkce_and_state_once() {
     let back = at_google.headers()["location"].to_str().unwrap().to_owned();
     assert!(back.starts_with(&app.url("/api/auth/google/callback")));
 
-    let callback = app.client.get(&back).send().await.unwrap();
+    let callback = app
+        .client
+        .get(&back)
+        .header("cookie", &binding)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(callback.status(), StatusCode::FOUND);
     assert_eq!(callback.headers()["location"], "/my/tickets");
-    let cookie = callback.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = set_cookie(&callback, "tiketi_refresh").expect("refresh cookie");
     let refreshed = app
         .client
         .post(app.url("/api/auth/refresh"))
@@ -597,7 +600,13 @@ async fn the_google_code_flow_uses_pkce_and_state_once() {
     assert_eq!(body["user"]["email"], "flow@gmail.example");
 
     // Replaying the callback: the state was used up.
-    let replay = app.client.get(&back).send().await.unwrap();
+    let replay = app
+        .client
+        .get(&back)
+        .header("cookie", &binding)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         replay.json::<Value>().await.unwrap()["code"],
@@ -606,15 +615,14 @@ async fn the_google_code_flow_uses_pkce_and_state_once() {
     assert_eq!(google.token_requests(), 1);
 
     // Open redirects are refused: the return path stays on this site.
-    let start = app
-        .get("/api/auth/google/start?returnTo=//evil.example/")
-        .await;
-    let to_google = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
-    let back = app.client.get(to_google).send().await.unwrap().headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let callback = app.client.get(&back).send().await.unwrap();
+    let (back, cookies) = google_flow_to_callback(&app, "//evil.example/").await;
+    let callback = app
+        .client
+        .get(&back)
+        .header("cookie", cookies.join("; "))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(callback.headers()["location"], "/");
 }
 
@@ -710,6 +718,7 @@ async fn tokens_minted_by_auth_are_accepted_by_every_service_and_others_refused(
         "admin-to-be@example.com",
         None,
         "correct horse battery",
+        true,
     )
     .await
     .unwrap();
@@ -877,4 +886,462 @@ async fn a_retired_key_is_refused_by_a_payment_service_running_alone_within_its_
         kid
     );
     assert_eq!(my_payments(fresh).await, StatusCode::OK);
+}
+
+/// The `name=value` part of the `Set-Cookie` header naming `name`, if any.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_owned())
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+}
+
+/// Runs the Google redirect flow up to Google's redirect back: returns the callback URL and the
+/// cookies `/start` set in the browser that started it.
+async fn google_flow_to_callback(app: &TestApp, return_to: &str) -> (String, Vec<String>) {
+    let start = app
+        .client
+        .get(app.url("/api/auth/google/start"))
+        .query(&[("returnTo", return_to)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::FOUND, "returnTo {return_to:?}");
+    let cookies: Vec<String> = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    let to_google = start.headers()["location"].to_str().unwrap().to_owned();
+    let at_google = app.client.get(to_google).send().await.unwrap();
+    assert_eq!(at_google.status(), StatusCode::FOUND);
+    let back = at_google.headers()["location"].to_str().unwrap().to_owned();
+    (back, cookies)
+}
+
+/// Login CSRF: the attacker starts a Google sign-in in their own browser, stops at Google's
+/// redirect back, and makes the victim's browser open it. The callback must refuse a browser
+/// that did not start the flow, or the victim ends up signed in to the attacker's account.
+#[tokio::test]
+async fn a_google_callback_is_refused_in_a_browser_that_did_not_start_the_sign_in() {
+    let db = test_db().await;
+    let (app, google) = app_with_google(db.pool.clone()).await;
+    google.sign_in_as(google_user("attacker@gmail.example", true));
+    // The victim's browser either never started a sign-in, or started one of its own (so it
+    // has a binding cookie, just not the attacker's); then it is sent to the attacker's callback.
+    let (_, victim_cookies) = google_flow_to_callback(&app, "/").await;
+    for cookies in [vec![], victim_cookies] {
+        let (back, _attacker_cookies) = google_flow_to_callback(&app, "/").await;
+        let mut request = app.client.get(&back);
+        if !cookies.is_empty() {
+            request = request.header("cookie", cookies.join("; "));
+        }
+        let forced = request.send().await.unwrap();
+        assert_eq!(forced.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            set_cookie(&forced, "tiketi_refresh").is_none_or(|c| c == "tiketi_refresh="),
+            "a session was handed to a browser that did not start the sign-in"
+        );
+        assert_eq!(
+            forced.json::<Value>().await.unwrap()["code"],
+            "oauth_state_mismatch"
+        );
+    }
+
+    // The browser that started it still finishes its own sign-in.
+    google.sign_in_as(google_user("fan@gmail.example", true));
+    let (back, cookies) = google_flow_to_callback(&app, "/my/tickets?tab=1").await;
+    let finished = app
+        .client
+        .get(&back)
+        .header("cookie", cookies.join("; "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finished.status(), StatusCode::FOUND);
+    assert_eq!(finished.headers()["location"], "/my/tickets?tab=1");
+    assert!(set_cookie(&finished, "tiketi_refresh").is_some());
+}
+
+/// `returnTo` must be a plain path on this site: browsers strip tabs and newlines and treat a
+/// backslash as a slash, so `/%09/evil.example` becomes `//evil.example`, another site.
+#[tokio::test]
+async fn google_return_paths_that_a_browser_would_read_as_another_site_go_home() {
+    let db = test_db().await;
+    let (app, google) = app_with_google(db.pool.clone()).await;
+    let fan = google_user("ret@gmail.example", true);
+    for hostile in [
+        "/%09/evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/%0a/evil.example",
+        "/%2F/evil.example",
+        "/%2f%2fevil.example",
+        "/%5Cevil.example",
+        "/\\evil.example",
+        "//evil.example/",
+        "/ok//evil.example",
+        "https://evil.example/",
+        "%2F%2Fevil.example",
+        "/ /evil.example",
+        "/%20/evil.example",
+        "/%00/evil.example",
+    ] {
+        google.sign_in_as(fan.clone());
+        let (back, cookies) = google_flow_to_callback(&app, hostile).await;
+        let callback = app
+            .client
+            .get(&back)
+            .header("cookie", cookies.join("; "))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(callback.status(), StatusCode::FOUND, "{hostile:?}");
+        assert_eq!(callback.headers()["location"], "/", "{hostile:?}");
+    }
+}
+
+/// Account takeover through Google: anyone may register a fan's email with a password (the
+/// address was never proven). When the fan later signs in with Google, the account is theirs:
+/// the squatter's password and sessions must stop working.
+#[tokio::test]
+async fn google_sign_in_to_an_unverified_password_account_ends_the_squatters_password_and_sessions()
+{
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let (app, google) = app_with_google(pool.clone()).await;
+    let squatter = register(&app, "victim@example.com").await;
+    let squatter_refresh = squatter["refreshToken"].as_str().unwrap().to_owned();
+
+    let victim = google_user("victim@example.com", true);
+    let (status, signed_in) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&victim, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(signed_in["user"]["id"], squatter["user"]["id"]);
+
+    let (status, body) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "victim@example.com", "password": "correct horse battery"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": squatter_refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(squatter["user"]["emailVerified"], false);
+    assert_eq!(signed_in["user"]["emailVerified"], true);
+    // The fan's own Google session works.
+    let (status, _) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": signed_in["refreshToken"]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // An account whose owner proved the address keeps its password when Google is linked.
+    register(&app, "proven@example.com").await;
+    sqlx::query("UPDATE auth.users SET email_verified = true WHERE email = 'proven@example.com'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let proven = google_user("proven@example.com", true);
+    let (status, _) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&proven, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "proven@example.com", "password": "correct horse battery"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn app_with_mail(pool: PgPool) -> (TestApp, FakeSmtp) {
+    let smtp = FakeSmtp::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(
+        pool,
+        &[
+            ("SMTP_URL", url.as_str()),
+            ("MAIL_FROM", "Tiketi <no-reply@tiketi.example>"),
+            ("PUBLIC_URL", "http://{addr}"),
+        ],
+    )
+    .await;
+    (app, smtp)
+}
+
+#[tokio::test]
+async fn a_password_account_verifies_its_email_through_the_mailed_link() {
+    let db = test_db().await;
+    let (app, smtp) = app_with_mail(db.pool.clone()).await;
+    let registered = register(&app, "Mailed@Example.com").await;
+    assert_eq!(registered["user"]["emailVerified"], false);
+    let token = registered["token"].as_str().unwrap().to_owned();
+
+    let mail = smtp.wait_for("mailed@example.com", 1).await;
+    assert!(
+        !mail[0].text().contains("correct horse battery"),
+        "a password went into a mail"
+    );
+    let link = mail[0]
+        .link_containing("/api/auth/verify-email?token=")
+        .expect("the mail carries a verification link");
+    assert!(
+        link.starts_with(&app.url("/api/auth/verify-email?token=")),
+        "{link}"
+    );
+
+    // The link opens in a browser: it verifies and sends the browser to the web client.
+    let opened = app.client.get(&link).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_eq!(opened.headers()["location"], "/?emailVerified=true");
+    let (_, me) = get(&app, "/api/auth/me", Some(&token)).await;
+    assert_eq!(me["user"]["emailVerified"], true);
+    // Used once; a second use is refused.
+    let again = app.client.get(&link).send().await.unwrap();
+    assert_eq!(again.headers()["location"], "/?emailVerified=false");
+    let used = link.split("token=").nth(1).unwrap().to_owned();
+    let (status, body) = post(&app, "/api/auth/verify-email", json!({"token": used}), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "invalid_verification_token");
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-email/resend",
+        json!({}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "email_already_verified");
+
+    // A fan who lost the first mail asks for another and verifies with the API call.
+    let other = register(&app, "resend@example.com").await;
+    let other_token = other["token"].as_str().unwrap().to_owned();
+    smtp.wait_for("resend@example.com", 1).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-email/resend",
+        json!({}),
+        Some(&other_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mails = smtp.wait_for("resend@example.com", 2).await;
+    let link = mails[1]
+        .link_containing("/api/auth/verify-email?token=")
+        .unwrap();
+    let fresh = link.split("token=").nth(1).unwrap().to_owned();
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-email",
+        json!({"token": fresh}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["emailVerified"], true);
+    assert_eq!(body["user"]["email"], "resend@example.com");
+    // Asking again at once is a 409 now (verified), and a signed-out caller is a 401.
+    let (status, _) = post(&app, "/api/auth/verify-email/resend", json!({}), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = post(
+        &app,
+        "/api/auth/verify-email",
+        json!({"token": "made-up"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "invalid_verification_token");
+}
+
+/// Registration must not tell a stranger which emails have accounts any more than the contract
+/// forces (register signs a new account in, so a taken address cannot get the same answer):
+/// the refusal names nothing about the account, takes as long as a registration, and the
+/// address's owner is told someone tried.
+#[tokio::test]
+async fn registering_a_taken_email_tells_its_owner_and_reveals_nothing_else() {
+    let db = test_db().await;
+    let (app, smtp) = app_with_mail(db.pool.clone()).await;
+    register(&app, "owner@example.com").await;
+    smtp.wait_for("owner@example.com", 1).await;
+
+    let mut fresh = Vec::new();
+    let mut taken = Vec::new();
+    for i in 0..3 {
+        let started = Instant::now();
+        let (status, _) = post(
+            &app,
+            "/api/auth/register",
+            json!({"email": format!("new{i}@example.com"), "password": "another long password", "name": "N"}),
+            None,
+        )
+        .await;
+        fresh.push(started.elapsed());
+        assert_eq!(status, StatusCode::CREATED);
+        let started = Instant::now();
+        let (status, body) = post(
+            &app,
+            "/api/auth/register",
+            json!({"email": "OWNER@example.com", "password": format!("attacker password {i}"), "name": "Mallory"}),
+            None,
+        )
+        .await;
+        taken.push(started.elapsed());
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["code", "error"], "{body}");
+    }
+    fresh.sort();
+    taken.sort();
+    let (f, t) = (fresh[1], taken[1]);
+    assert!(
+        t * 2 >= f && f * 2 >= t,
+        "median new-email {f:?} vs taken-email {t:?}"
+    );
+
+    // The owner hears about it (once per attempt), and nothing of the attempt's password.
+    let mails = smtp.wait_for("owner@example.com", 4).await;
+    let notice = mails[1].text();
+    assert!(notice.contains("register"), "{notice}");
+    assert!(!notice.contains("attacker password"), "{notice}");
+    assert!(
+        mails[1].link_containing("/api/auth/verify-email").is_none(),
+        "the notice must not carry a verification link the attacker could want"
+    );
+}
+
+/// Finding: ten wrong guesses from anywhere locked the fan out. Guesses now count per account
+/// and client address (and per address), so a stranger slows only themselves, under a much
+/// higher ceiling per account that still bounds a distributed attack.
+#[tokio::test]
+async fn a_strangers_wrong_guesses_do_not_lock_the_fan_out() {
+    let db = test_db().await;
+    let app = TestApp::spawn_with(
+        db.pool.clone(),
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT", "3"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING", "8"),
+        ],
+    )
+    .await;
+    register(&app, "fan@example.com").await;
+    let login = |from: &'static str, password: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", from)
+            .json(&json!({"email": "fan@example.com", "password": password}));
+        async move { request.send().await.unwrap().status() }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(login("203.0.113.66", "guess guess guess").await);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS,
+        ]
+    );
+    // The fan, elsewhere, signs in; the stranger stays slowed, even with the right password.
+    assert_eq!(
+        login("198.51.100.7", "correct horse battery").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login("203.0.113.66", "correct horse battery").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Many addresses together still meet the per-account ceiling (8 attempts a minute here).
+    let mut refused = 0;
+    for from in ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"] {
+        for _ in 0..3 {
+            if login(from, "guess guess guess").await == StatusCode::TOO_MANY_REQUESTS {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused >= 4,
+        "only {refused} of 12 distributed guesses were refused"
+    );
+    assert_eq!(
+        login("198.51.100.8", "correct horse battery").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// Finding (read in the code): rotation marked the token used and inserted its successor in two
+/// statements outside a transaction, so a reuse revoking the family between them left the
+/// successor alive. Rotation and revocation now serialise per account in one transaction each.
+#[tokio::test]
+async fn a_rotation_racing_a_reuse_never_leaves_a_live_token_in_a_revoked_family() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let user: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO auth.users (email, password_hash, name) VALUES ('race@example.com', 'x', 'R')
+         RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    use tiketi_auth::refresh;
+    for i in 0..200 {
+        let first = refresh::issue(&pool, user, 3600).await.unwrap();
+        let (_, second) = refresh::rotate(&pool, &first.token, 3600).await.unwrap();
+        // The thief replays the used token while the holder rotates its successor. The holder
+        // starts 0 to 3 database round trips later, so the runs cover the interleavings of the
+        // two (the window is one round trip wide).
+        let holder = async {
+            for _ in 0..i % 4 {
+                sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+            }
+            refresh::rotate(&pool, &second.token, 3600).await
+        };
+        let (rotated, reused) = tokio::join!(holder, refresh::rotate(&pool, &first.token, 3600));
+        assert!(reused.is_err());
+        if let Ok((_, third)) = rotated {
+            assert!(refresh::rotate(&pool, &third.token, 3600).await.is_err());
+        }
+    }
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM auth.refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(live, 0, "successors survived their family's revocation");
 }

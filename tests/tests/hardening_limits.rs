@@ -155,7 +155,9 @@ async fn sign_in_attempts_per_account_are_counted_across_replicas() {
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
-    // Even the right password waits now: the account is what is protected.
+    // Even the right password waits now, from this address: the count is per account and
+    // client address (another address is not slowed: see auth's
+    // `a_strangers_wrong_guesses_do_not_lock_the_fan_out`).
     let (status, _) = b
         .send(
             Method::POST,

@@ -1,48 +1,116 @@
 //! Admin bootstrap: `tiketi admin create --email --password` ends here. There is no default
 //! admin; the password is hashed at once and never logged.
+//!
+//! Promoting an existing account is where a squatter could win: whoever registered the address
+//! first holds its sessions. So a promotion ends every session of the account (the new admin
+//! signs in with the new password), and an account whose address nobody proved is promoted only
+//! when the operator says so (`--promote-unverified`).
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::{email::Email, password};
+use crate::users::{USER_COLUMNS, User};
 
 /// What happened to the account.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdminOutcome {
     /// A new admin account was created.
     Created(Uuid),
-    /// An account with that email existed; it is now an admin and its password was reset.
-    Promoted(Uuid),
+    /// An account with that email existed; it is now an admin, its password was reset and its
+    /// sessions were ended.
+    Promoted {
+        /// The account.
+        id: Uuid,
+        /// How many live sign-ins (refresh-token families) were ended.
+        sessions_revoked: u64,
+    },
 }
 
-/// Creates an admin account, or promotes the existing account with that email (and sets its
-/// password), so the command is safe to run twice.
+/// Why an account was not promoted.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The existing account's address was never verified; pass `promote_unverified` to promote
+    /// it anyway.
+    #[error(
+        "the account {0} has an email address nobody verified (anyone could have registered it); \
+         have its owner verify it first, or pass --promote-unverified if you are sure the account is yours"
+    )]
+    Unverified(Uuid),
+    /// Bad input or a database failure.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Creates an admin account, or promotes the existing account with that email (sets its
+/// password and ends its sessions), so the command is safe to run twice. An existing non-admin
+/// account whose email is not verified is refused unless `promote_unverified`.
 pub async fn create_admin(
     db: &PgPool,
     email: &str,
     name: Option<&str>,
     plain: &str,
-) -> anyhow::Result<AdminOutcome> {
+    promote_unverified: bool,
+) -> Result<AdminOutcome, AdminError> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
     password::check_policy(plain).map_err(|e| anyhow::anyhow!("{e}"))?;
     let phc = password::hash_blocking(plain.to_owned()).await?;
     let name = name.unwrap_or("Administrator");
-    let (id, inserted): (Uuid, bool) = sqlx::query_as(
-        "INSERT INTO auth.users (email, password_hash, name, role, email_verified)
-         VALUES ($1, $2, $3, 'admin', false)
-         ON CONFLICT ON CONSTRAINT users_email_key
-         DO UPDATE SET role = 'admin', password_hash = EXCLUDED.password_hash
-         RETURNING id, (xmax = 0) AS inserted",
-    )
+    let mut tx = db.begin().await.map_err(anyhow::Error::from)?;
+    let existing: Option<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM auth.users WHERE email = $1 FOR UPDATE"
+    )))
     .bind(email.as_str())
-    .bind(&phc)
-    .bind(name)
-    .fetch_one(db)
-    .await?;
-    tracing::info!(user_id = %id, email = email.as_str(), "admin account ready");
-    Ok(if inserted {
-        AdminOutcome::Created(id)
-    } else {
-        AdminOutcome::Promoted(id)
-    })
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(anyhow::Error::from)?;
+    let outcome = match existing {
+        // An admin already (this command ran before): re-running it is no escalation.
+        Some(user) if !user.email_verified && user.role != "admin" && !promote_unverified => {
+            return Err(AdminError::Unverified(user.id));
+        }
+        Some(user) => {
+            sqlx::query("UPDATE auth.users SET role = 'admin', password_hash = $2 WHERE id = $1")
+                .bind(user.id)
+                .bind(&phc)
+                .execute(&mut *tx)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let sessions_revoked = crate::refresh::revoke_user(&mut tx, user.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            AdminOutcome::Promoted {
+                id: user.id,
+                sessions_revoked,
+            }
+        }
+        None => {
+            // A concurrent registration of the same address makes this fail on the unique
+            // constraint; running the command again promotes (or refuses) that account.
+            let id: Uuid = sqlx::query_scalar(
+                "INSERT INTO auth.users (email, password_hash, name, role, email_verified)
+                 VALUES ($1, $2, $3, 'admin', false) RETURNING id",
+            )
+            .bind(email.as_str())
+            .bind(&phc)
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(anyhow::Error::from)?;
+            AdminOutcome::Created(id)
+        }
+    };
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    match &outcome {
+        AdminOutcome::Created(id) => tracing::info!(user_id = %id, "admin account created"),
+        AdminOutcome::Promoted {
+            id,
+            sessions_revoked,
+        } => tracing::info!(
+            user_id = %id,
+            sessions_revoked,
+            "existing account promoted to admin; its sessions were ended"
+        ),
+    }
+    Ok(outcome)
 }

@@ -89,6 +89,9 @@ pub struct PendingLogin {
     pub nonce: String,
     /// Where to send the browser afterwards (a path on this site).
     pub return_to: String,
+    /// SHA-256 (hex) of the binding cookie set in the browser that started the sign-in; the
+    /// callback must come with that cookie.
+    pub browser: String,
 }
 
 /// Google sign-in, configured.
@@ -195,8 +198,13 @@ impl Google {
         })
     }
 
-    /// Starts the code flow: the URL to send the browser to, its `state`, and what to remember.
-    pub fn start(&self, return_to: String) -> Result<(String, String, PendingLogin), ApiError> {
+    /// Starts the code flow: the URL to send the browser to, its `state`, and what to remember
+    /// (with `browser`, the hash of the cookie binding the flow to the browser that started it).
+    pub fn start(
+        &self,
+        return_to: String,
+        browser: String,
+    ) -> Result<(String, String, PendingLogin), ApiError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = CsrfToken::new_random().secret().clone();
         let (url, state) = self
@@ -215,6 +223,7 @@ impl Google {
                 pkce_verifier: verifier.secret().clone(),
                 nonce,
                 return_to,
+                browser,
             },
         ))
     }
@@ -262,7 +271,8 @@ impl Google {
 
 /// Finds the account for a Google identity, linking or creating it. An existing account is
 /// linked by email only when Google says the email is verified; an unverified email never signs
-/// anyone in.
+/// anyone in. Linking to an account whose own email was never verified drops its password and
+/// ends its sessions (whoever registered it may have been someone else).
 pub async fn find_or_create_user(db: &PgPool, identity: &GoogleIdentity) -> Result<User, ApiError> {
     let unverified = || {
         ApiError::forbidden(
@@ -294,15 +304,52 @@ pub async fn find_or_create_user(db: &PgPool, identity: &GoogleIdentity) -> Resu
     if !identity.email_verified {
         return Err(unverified());
     }
+    // Linking to an existing account by email. If nobody ever proved that address (a password
+    // account whose owner never opened the verification link), whoever set the password may
+    // not be the address's owner: Google has just proven who is, so the unproven password is
+    // dropped and every session it started is ended. The account is then the Google user's.
     let existing: Option<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE auth.users SET google_sub = $2, picture_url = COALESCE($3, picture_url), email_verified = true
-         WHERE email = $1 AND google_sub IS NULL RETURNING {USER_COLUMNS}"
+        "SELECT {USER_COLUMNS} FROM auth.users WHERE email = $1 AND google_sub IS NULL FOR UPDATE"
     )))
     .bind(email.as_str())
-    .bind(&identity.sub)
-    .bind(&identity.picture)
     .fetch_optional(&mut *tx)
     .await?;
+    let existing = match existing {
+        Some(account) => {
+            let unproven = !account.email_verified;
+            let linked: User = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE auth.users SET google_sub = $2, picture_url = COALESCE($3, picture_url),
+                     email_verified = true,
+                     password_hash = CASE WHEN $4 THEN NULL ELSE password_hash END
+                 WHERE id = $1 RETURNING {USER_COLUMNS}"
+            )))
+            .bind(account.id)
+            .bind(&identity.sub)
+            .bind(&identity.picture)
+            .bind(unproven)
+            .fetch_one(&mut *tx)
+            .await?;
+            if unproven {
+                let ended = crate::refresh::revoke_user(&mut tx, account.id).await?;
+                // Links mailed to the address before are moot now; none may be used later.
+                sqlx::query(
+                    "UPDATE auth.email_verifications SET used_at = now()
+                     WHERE user_id = $1 AND used_at IS NULL",
+                )
+                .bind(account.id)
+                .execute(&mut *tx)
+                .await?;
+                metrics::counter!("auth_unproven_password_dropped_total").increment(1);
+                tracing::info!(
+                    user_id = %account.id,
+                    sessions_ended = ended,
+                    "Google linked to an account with an unverified email: its password was dropped and its sessions ended"
+                );
+            }
+            Some(linked)
+        }
+        None => None,
+    };
     let user = match existing {
         Some(user) => user,
         None => {

@@ -6,10 +6,12 @@ pub mod domain;
 pub mod google;
 pub mod http;
 pub mod keys;
+pub mod mail;
 pub mod refresh;
 pub mod session;
 pub mod throttle;
 pub mod users;
+pub mod verification;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,12 +36,23 @@ pub struct AppState {
     pub throttle: Arc<throttle::Throttle>,
     /// Google sign-in, when `GOOGLE_CLIENT_ID` is set.
     pub google: Option<Arc<google::Google>>,
+    /// Outgoing mail: SMTP with `SMTP_URL`, else log-only.
+    pub mailer: Arc<dyn mail::Mailer>,
 }
 
 impl AppState {
     /// Builds the state from shared infrastructure.
     /// The in-process token verifier learns auth's keys from here.
     pub fn new(infra: Infra) -> Self {
+        // SMTP_URL and MAIL_FROM were checked when the configuration was read; what is left (a
+        // sender lettre cannot parse) stops start-up naming the setting, never its value.
+        let mailer = mail::from_config(&infra.config.mail, infra.config.environment)
+            .unwrap_or_else(|e| panic!("mail configuration: {e}"));
+        Self::with_mailer(infra, mailer)
+    }
+
+    /// [`AppState::new`] with a mailer of the caller's (tests capture mail this way).
+    pub fn with_mailer(infra: Infra, mailer: Arc<dyn mail::Mailer>) -> Self {
         let keys = keys::KeyStore::new(infra.db.clone(), infra.verifier.clone());
         let throttle = Arc::new(throttle::Throttle::new(&infra.config.login_limits));
         let google = google::Google::from_config(&infra.config.google)
@@ -49,6 +62,7 @@ impl AppState {
             keys,
             throttle,
             google,
+            mailer,
         }
     }
 }
@@ -66,6 +80,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(http::accounts::routes())
         .merge(http::tokens::routes())
         .merge(http::google::routes())
+        .merge(http::verification::routes())
 }
 
 /// The OpenAPI document of every route [`api_router`] serves.

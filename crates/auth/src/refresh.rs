@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tiketi_core::ApiError;
 use uuid::Uuid;
 
@@ -33,28 +33,72 @@ fn new_token() -> anyhow::Result<String> {
 
 /// Starts a new family for `user_id` (a sign-in).
 pub async fn issue(db: &PgPool, user_id: Uuid, ttl_secs: u64) -> Result<Issued, ApiError> {
-    insert(db, user_id, Uuid::new_v4(), ttl_secs).await
+    let mut conn = db.acquire().await?;
+    let (issued, _) = insert(&mut conn, user_id, Uuid::new_v4(), ttl_secs).await?;
+    Ok(issued)
+}
+
+/// Starts a new family for a password sign-in, only if the account's password is still the
+/// one that was checked (`checked_hash`). Under the account's lock, like revocation: a password
+/// checked just before an admin promotion or a Google link replaced or dropped it, and the
+/// revocation that came with that, cannot start a session after it.
+pub async fn issue_for_password(
+    db: &PgPool,
+    user_id: Uuid,
+    checked_hash: &str,
+    ttl_secs: u64,
+) -> Result<Issued, ApiError> {
+    let mut tx = db.begin().await?;
+    lock_account(&mut tx, user_id).await?;
+    let current: Option<Option<String>> =
+        sqlx::query_scalar("SELECT password_hash FROM auth.users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if current.flatten().as_deref() != Some(checked_hash) {
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "email or password is incorrect",
+        ));
+    }
+    let (issued, _) = insert(&mut tx, user_id, Uuid::new_v4(), ttl_secs).await?;
+    tx.commit().await?;
+    Ok(issued)
 }
 
 async fn insert(
-    db: &PgPool,
+    db: &mut PgConnection,
     user_id: Uuid,
     family: Uuid,
     ttl_secs: u64,
-) -> Result<Issued, ApiError> {
+) -> Result<(Issued, Uuid), ApiError> {
     let token = new_token()?;
     let expires_at = Utc::now() + Duration::seconds(ttl_secs as i64);
-    sqlx::query(
+    let id: Uuid = sqlx::query_scalar(
         "INSERT INTO auth.refresh_tokens (user_id, family_id, token_hash, expires_at)
-         VALUES ($1, $2, $3, $4)",
+         VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(user_id)
     .bind(family)
     .bind(hash(&token))
     .bind(expires_at)
-    .execute(db)
+    .fetch_one(&mut *db)
     .await?;
-    Ok(Issued { token, expires_at })
+    Ok((Issued { token, expires_at }, id))
+}
+
+/// Serialises rotation and revocation of one account's refresh tokens until the transaction
+/// ends. Row locks alone do not: a revocation's `UPDATE ... WHERE family_id = $1` does not see
+/// a successor inserted by a rotation that commits after the revocation's statement began, so
+/// that successor would outlive its revoked family. Per account, not per family, so revoking
+/// every session of an account (`revoke_user`) is serialised with rotations too.
+async fn lock_account(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
+    // Two-key advisory lock: the first key names this use, the second hashes the account.
+    sqlx::query("SELECT pg_advisory_xact_lock(1952805748, hashtext($1::text))")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 fn invalid() -> ApiError {
@@ -66,49 +110,58 @@ fn invalid() -> ApiError {
 
 /// Uses `token` once: returns its user and a successor in the same family. A token used before
 /// revokes its family (401 `refresh_token_reused`).
+///
+/// One transaction under the account's lock: the token is marked used and its successor
+/// inserted only if the family is not revoked, and a concurrent revocation waits for the
+/// successor to exist (and then revokes it too) or happens first (and then there is none).
 pub async fn rotate(db: &PgPool, token: &str, ttl_secs: u64) -> Result<(Uuid, Issued), ApiError> {
     let token_hash = hash(token);
-    let used: Option<(Uuid, Uuid, Uuid)> = sqlx::query_as(
-        "UPDATE auth.refresh_tokens SET used_at = now()
-         WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
-         RETURNING id, user_id, family_id",
-    )
-    .bind(&token_hash)
-    .fetch_optional(db)
-    .await?;
-    let Some((id, user_id, family)) = used else {
-        let seen: Option<(Uuid, bool)> = sqlx::query_as(
-            "SELECT family_id, used_at IS NOT NULL FROM auth.refresh_tokens WHERE token_hash = $1",
-        )
-        .bind(&token_hash)
-        .fetch_optional(db)
-        .await?;
-        if let Some((family, true)) = seen {
-            revoke_family(db, family).await?;
-            tracing::warn!(family = %family, "refresh token reused: family revoked");
-            return Err(ApiError::unauthorized(
-                "refresh_token_reused",
-                "this refresh token was already used; every session of this sign-in was ended",
-            ));
-        }
+    let owner: Option<Uuid> =
+        sqlx::query_scalar("SELECT user_id FROM auth.refresh_tokens WHERE token_hash = $1")
+            .bind(&token_hash)
+            .fetch_optional(db)
+            .await?;
+    let Some(owner) = owner else {
         return Err(invalid());
     };
-    let next = insert(db, user_id, family, ttl_secs).await?;
-    sqlx::query(
-        "UPDATE auth.refresh_tokens SET replaced_by = (SELECT id FROM auth.refresh_tokens WHERE token_hash = $2)
-         WHERE id = $1",
+    let mut tx = db.begin().await?;
+    lock_account(&mut tx, owner).await?;
+    let row: Option<(Uuid, Uuid, bool, bool)> = sqlx::query_as(
+        "SELECT id, family_id, used_at IS NOT NULL, revoked_at IS NULL AND expires_at > now()
+         FROM auth.refresh_tokens WHERE token_hash = $1 FOR UPDATE",
     )
-    .bind(id)
-    .bind(hash(&next.token))
-    .execute(db)
+    .bind(&token_hash)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok((user_id, next))
+    let Some((id, family, used, live)) = row else {
+        return Err(invalid());
+    };
+    if used {
+        revoke_family_locked(&mut tx, family).await?;
+        tx.commit().await?;
+        tracing::warn!(family = %family, "refresh token reused: family revoked");
+        return Err(ApiError::unauthorized(
+            "refresh_token_reused",
+            "this refresh token was already used; every session of this sign-in was ended",
+        ));
+    }
+    if !live {
+        return Err(invalid());
+    }
+    let (next, next_id) = insert(&mut tx, owner, family, ttl_secs).await?;
+    sqlx::query("UPDATE auth.refresh_tokens SET used_at = now(), replaced_by = $2 WHERE id = $1")
+        .bind(id)
+        .bind(next_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((owner, next))
 }
 
-async fn revoke_family(db: &PgPool, family: Uuid) -> Result<(), ApiError> {
+async fn revoke_family_locked(tx: &mut PgConnection, family: Uuid) -> Result<(), ApiError> {
     sqlx::query("UPDATE auth.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL")
         .bind(family)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }
@@ -116,13 +169,34 @@ async fn revoke_family(db: &PgPool, family: Uuid) -> Result<(), ApiError> {
 /// Ends the sign-in `token` belongs to (logout). Unknown tokens are ignored: logging out twice
 /// is not an error.
 pub async fn revoke(db: &PgPool, token: &str) -> Result<(), ApiError> {
-    let family: Option<Uuid> =
-        sqlx::query_scalar("SELECT family_id FROM auth.refresh_tokens WHERE token_hash = $1")
+    let found: Option<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT user_id, family_id FROM auth.refresh_tokens WHERE token_hash = $1")
             .bind(hash(token))
             .fetch_optional(db)
             .await?;
-    if let Some(family) = family {
-        revoke_family(db, family).await?;
+    if let Some((user_id, family)) = found {
+        let mut tx = db.begin().await?;
+        lock_account(&mut tx, user_id).await?;
+        revoke_family_locked(&mut tx, family).await?;
+        tx.commit().await?;
     }
     Ok(())
+}
+
+/// Ends every sign-in of `user_id` inside the caller's transaction (an admin promotion, a
+/// Google identity taking over an unproven account); returns how many sign-ins were live.
+pub async fn revoke_user(tx: &mut PgConnection, user_id: Uuid) -> Result<u64, ApiError> {
+    lock_account(tx, user_id).await?;
+    let families: i64 = sqlx::query_scalar(
+        "WITH revoked AS (
+             UPDATE auth.refresh_tokens SET revoked_at = now()
+             WHERE user_id = $1 AND revoked_at IS NULL
+             RETURNING family_id, used_at IS NULL AND expires_at > now() AS live
+         )
+         SELECT count(DISTINCT family_id) FILTER (WHERE live) FROM revoked",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(families as u64)
 }

@@ -37,6 +37,23 @@ pub async fn start(state: &AppState, user: &User) -> Result<Session, ApiError> {
     continue_with(state, user, refresh).await
 }
 
+/// [`start`] for a password sign-in: the family starts only if the password checked is still
+/// the account's (see [`crate::refresh::issue_for_password`]).
+pub async fn start_with_password(
+    state: &AppState,
+    user: &User,
+    checked_hash: &str,
+) -> Result<Session, ApiError> {
+    let refresh = crate::refresh::issue_for_password(
+        &state.infra.db,
+        user.id,
+        checked_hash,
+        state.infra.config.jwt.refresh_ttl_secs,
+    )
+    .await?;
+    continue_with(state, user, refresh).await
+}
+
 /// Mints an access token next to an already issued refresh token (after a rotation).
 pub async fn continue_with(
     state: &AppState,

@@ -1,14 +1,21 @@
-//! Sign-in brute-force brakes per account: a count in Redis that every auth replica shares, and
-//! governor's keyed GCRA limiter in each process under it.
+//! Sign-in brute-force brakes: counts in Redis that every auth replica shares, and governor's
+//! keyed GCRA limiters in each process under them (what still holds when Redis is down).
 //!
-//! The per-IP brake on sign-in and registration is the rate-limit layer's
-//! (`tiketi_core::ratelimit`, `AUTH_LOGIN_PER_MINUTE_IP`). Per-IP limits live in each process;
-//! the per-account limit must hold across the cluster (an attacker spreading guesses over every
-//! replica behind the ALB would otherwise get N times the allowance), so it is counted in Redis:
-//! `INCR` of a one-minute window per account, keyed by a hash of the account (no email in Redis
-//! keys). When Redis is unreachable, sign-in still works and the per-process limiter still
-//! applies: a Redis outage must not lock every fan out before an on-sale.
+//! Attempts are counted per (account, client IP) with `AUTH_LOGIN_PER_MINUTE_ACCOUNT`, so a
+//! stranger guessing a fan's password slows only the stranger: the fan, from their own address,
+//! still signs in. A guessing attack spread over many addresses is bounded by a per-account
+//! ceiling for all addresses together (`AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING`, much higher),
+//! and each address by `AUTH_LOGIN_PER_MINUTE_IP` across every account and replica. An attempt
+//! refused by its (account, address) count does not count against the ceiling: one address
+//! hammering cannot use the ceiling to lock the fan out.
+//!
+//! The rate-limit layer (`tiketi_core::ratelimit`) also brakes sign-in, registration and Google
+//! sign-in per IP in each process. Counts are `INCR`s of one-minute windows keyed by a hash of
+//! the account and address (no email or IP in Redis keys). When Redis is unreachable, sign-in
+//! still works and the per-process limiters still apply: a Redis outage must not lock every fan
+//! out before an on-sale.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,8 +39,11 @@ return {n, ttl}
 
 /// Sign-in limiters.
 pub struct Throttle {
+    per_client: DefaultKeyedRateLimiter<(String, IpAddr)>,
     per_account: DefaultKeyedRateLimiter<String>,
+    per_client_per_minute: u32,
     per_account_per_minute: u32,
+    per_ip_per_minute: u32,
     script: Script,
     checks: AtomicU64,
 }
@@ -48,49 +58,86 @@ fn quota(per_minute: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(per_minute.max(1)).expect("at least 1"))
 }
 
+/// A short hex digest for Redis keys: the key says whose count it is without naming anyone.
+fn digest(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Throttle {
-    /// Limiters with the configured allowance (a burst of that size, refilled over a minute).
+    /// Limiters with the configured allowances (a burst of that size, refilled over a minute).
     pub fn new(limits: &LoginLimits) -> Self {
         Self {
-            per_account: RateLimiter::keyed(quota(limits.per_account_per_minute)),
-            per_account_per_minute: limits.per_account_per_minute.max(1),
+            per_client: RateLimiter::keyed(quota(limits.per_account_per_minute)),
+            per_account: RateLimiter::keyed(quota(limits.per_account_ceiling_per_minute)),
+            per_client_per_minute: limits.per_account_per_minute.max(1),
+            per_account_per_minute: limits.per_account_ceiling_per_minute.max(1),
+            per_ip_per_minute: limits.per_ip_per_minute.max(1),
             script: Script::new(COUNT_ATTEMPT),
             checks: AtomicU64::new(0),
         }
     }
 
-    /// One sign-in attempt on `account`: 429 with `Retry-After` past the allowance in this
-    /// process or, through Redis, in the whole cluster.
-    pub async fn check_login(&self, redis: &Redis, account: &str) -> Result<(), ApiError> {
+    /// One sign-in attempt on `account` from `ip`: 429 with `Retry-After` past an allowance in
+    /// this process or, through Redis, in the whole cluster. Checked in order (account and
+    /// address, address, account), each only after the one before let the attempt through.
+    pub async fn check_login(
+        &self,
+        redis: &Redis,
+        account: &str,
+        ip: IpAddr,
+    ) -> Result<(), ApiError> {
         self.housekeeping();
-        self.per_account
-            .check_key(&account.to_owned())
-            .map_err(|not_until| {
-                too_many(not_until.wait_time_from(DefaultClock::default().now()))
-            })?;
-        match self.count_shared(redis, account).await {
-            Ok((n, ttl)) if n > i64::from(self.per_account_per_minute) => {
-                Err(too_many(std::time::Duration::from_secs(ttl.max(1) as u64)))
+        let wait = |not_until: governor::NotUntil<_>| {
+            too_many(not_until.wait_time_from(DefaultClock::default().now()))
+        };
+        self.per_client
+            .check_key(&(account.to_owned(), ip))
+            .map_err(wait)?;
+        let ip_text = ip.to_string();
+        let counts = [
+            (
+                digest(&[b"client", account.as_bytes(), ip_text.as_bytes()]),
+                self.per_client_per_minute,
+            ),
+            (digest(&[b"ip", ip_text.as_bytes()]), self.per_ip_per_minute),
+            (
+                digest(&[b"account", account.as_bytes()]),
+                self.per_account_per_minute,
+            ),
+        ];
+        for (i, (key, allowance)) in counts.iter().enumerate() {
+            if i == 2 {
+                self.per_account
+                    .check_key(&account.to_owned())
+                    .map_err(wait)?;
             }
-            Ok(_) => Ok(()),
-            Err(e) => {
-                tracing::warn!(error = %e, "sign-in throttle: redis unavailable, per-process limit only");
-                metrics::counter!("auth_throttle_redis_errors_total").increment(1);
-                Ok(())
+            match self.count_shared(redis, key).await {
+                Ok((n, ttl)) if n > i64::from(*allowance) => {
+                    return Err(too_many(std::time::Duration::from_secs(ttl.max(1) as u64)));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "sign-in throttle: redis unavailable, per-process limits only");
+                    metrics::counter!("auth_throttle_redis_errors_total").increment(1);
+                    return Ok(());
+                }
             }
         }
+        Ok(())
     }
 
-    async fn count_shared(&self, redis: &Redis, account: &str) -> anyhow::Result<(i64, i64)> {
-        let digest = Sha256::digest(account.as_bytes());
-        let key = redis.key(&format!(
-            "auth:login-attempts:{}",
-            digest
-                .iter()
-                .take(16)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        ));
+    async fn count_shared(&self, redis: &Redis, digest: &str) -> anyhow::Result<(i64, i64)> {
+        let key = redis.key(&format!("auth:login-attempts:{digest}"));
         let mut conn = redis.conn().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut invocation = self.script.key(key);
         invocation.arg(60);
@@ -100,9 +147,10 @@ impl Throttle {
         Ok((n, ttl))
     }
 
-    /// Forgets keys whose buckets are full again, so the map does not grow without bound.
+    /// Forgets keys whose buckets are full again, so the maps do not grow without bound.
     fn housekeeping(&self) {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            self.per_client.retain_recent();
             self.per_account.retain_recent();
         }
     }

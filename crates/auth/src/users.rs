@@ -23,13 +23,15 @@ pub struct User {
     pub picture_url: Option<String>,
     /// argon2id PHC string; `None` for Google-only accounts.
     pub password_hash: Option<String>,
+    /// Whether the owner proved the address (a mailed link, or Google saying so).
+    pub email_verified: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
 
 /// The columns [`User`] reads.
 pub const USER_COLUMNS: &str =
-    "id, email, name, phone, role, picture_url, password_hash, created_at";
+    "id, email, name, phone, role, picture_url, password_hash, email_verified, created_at";
 
 impl User {
     /// The identity tokens carry.
@@ -52,6 +54,7 @@ impl User {
             "email": self.email,
             "name": self.name,
             "role": self.role,
+            "emailVerified": self.email_verified,
             "createdAt": self.created_at,
         });
         if let Some(phone) = &self.phone {

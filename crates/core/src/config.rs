@@ -164,12 +164,33 @@ pub struct GoogleConfig {
 /// Sign-in throttling (see the auth service's throttle module and `tiketi_core::ratelimit`).
 #[derive(Debug, Clone)]
 pub struct LoginLimits {
-    /// `AUTH_LOGIN_PER_MINUTE_ACCOUNT`: sign-in attempts per account per minute, counted in
-    /// Redis across every auth replica. Default 10.
+    /// `AUTH_LOGIN_PER_MINUTE_ACCOUNT`: sign-in attempts per account from one client IP per
+    /// minute, counted in Redis across every auth replica. Default 10. Keyed by account and
+    /// address, so a stranger's guesses slow the stranger, not the account's owner.
     pub per_account_per_minute: u32,
+    /// `AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING`: sign-in attempts per account per minute from
+    /// all addresses together (in Redis). Default 100. The bound on a guessing attack spread
+    /// over many addresses; past it the account's sign-in answers 429 for everyone until the
+    /// minute is over.
+    pub per_account_ceiling_per_minute: u32,
     /// `AUTH_LOGIN_PER_MINUTE_IP`: sign-in, registration and Google sign-in attempts per client
-    /// IP per minute, per process. Default 60.
+    /// IP per minute, per process (and sign-ins per IP across the cluster, in Redis). Default 60.
     pub per_ip_per_minute: u32,
+}
+
+/// Outgoing mail (email verification, account notices). Without `SMTP_URL` messages are only
+/// logged, which suits local runs.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `SMTP_URL`: `smtp://[user:password@]host[:port]` (plain, or `?tls=required` for
+    /// STARTTLS) or `smtps://...` (TLS from the start). May carry credentials, hence secret.
+    pub smtp_url: Option<Secret>,
+    /// `MAIL_FROM`: the sender, e.g. `Tiketi <no-reply@tiketi.example>`; required with
+    /// `SMTP_URL`.
+    pub from: Option<String>,
+    /// `PUBLIC_URL`: the site's address as fans reach it, for links in mail. Default
+    /// `http://localhost:8080`.
+    pub public_url: String,
 }
 
 /// Request rate limits per process (see `tiketi_core::ratelimit`). 0 turns a limit off.
@@ -256,6 +277,8 @@ pub struct Config {
     pub google: GoogleConfig,
     /// Login throttling (`AUTH_LOGIN_*`).
     pub login_limits: LoginLimits,
+    /// Outgoing mail (`SMTP_URL`, `MAIL_FROM`, `PUBLIC_URL`).
+    pub mail: MailConfig,
     /// Request rate limits (`RATE_LIMIT_*`).
     pub rate_limits: RateLimits,
     /// `TRUSTED_PROXIES`: comma-separated IPs or CIDRs of the load balancers whose
@@ -449,12 +472,61 @@ impl Config {
         }
         for (name, min) in [
             ("AUTH_LOGIN_PER_MINUTE_ACCOUNT", 1u32),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING", 1),
             ("AUTH_LOGIN_PER_MINUTE_IP", 1),
         ] {
             if parse_or(&get, name, min)? < min {
                 return Err(ConfigError::new(name, "must be at least 1"));
             }
         }
+        let mail = {
+            let smtp_url = get("SMTP_URL");
+            if let Some(url) = &smtp_url {
+                let scheme_ok = reqwest::Url::parse(url)
+                    .map(|u| (u.scheme() == "smtp" || u.scheme() == "smtps") && u.has_host())
+                    .unwrap_or(false);
+                if !scheme_ok {
+                    // The value may hold a password: not repeated in the error.
+                    return Err(ConfigError::new(
+                        "SMTP_URL",
+                        "must be smtp://host[:port] or smtps://host[:port]",
+                    ));
+                }
+            }
+            let from = get("MAIL_FROM");
+            if smtp_url.is_some() && from.is_none() {
+                return Err(ConfigError::new(
+                    "MAIL_FROM",
+                    "required when SMTP_URL is set",
+                ));
+            }
+            if let Some(from) = &from
+                && !from.contains('@')
+            {
+                return Err(ConfigError::new(
+                    "MAIL_FROM",
+                    format!("{from:?} is not an email address"),
+                ));
+            }
+            let public_url = get("PUBLIC_URL")
+                .unwrap_or_else(|| "http://localhost:8080".to_owned())
+                .trim_end_matches('/')
+                .to_owned();
+            if reqwest::Url::parse(&public_url)
+                .map(|u| !u.scheme().starts_with("http"))
+                .unwrap_or(true)
+            {
+                return Err(ConfigError::new(
+                    "PUBLIC_URL",
+                    format!("{public_url:?} is not an http(s) URL"),
+                ));
+            }
+            MailConfig {
+                smtp_url: smtp_url.map(Secret::new),
+                from,
+                public_url,
+            }
+        };
         let inventory = {
             let max_seats_per_fan: u32 = parse_or(&get, "MAX_SEATS_PER_FAN", 4)?;
             if !(1..=100).contains(&max_seats_per_fan) {
@@ -672,8 +744,14 @@ impl Config {
             },
             login_limits: LoginLimits {
                 per_account_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_ACCOUNT", 10)?,
+                per_account_ceiling_per_minute: parse_or(
+                    &get,
+                    "AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING",
+                    100,
+                )?,
                 per_ip_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_IP", 60)?,
             },
+            mail,
             rate_limits: RateLimits {
                 per_ip_per_minute: parse_or(&get, "RATE_LIMIT_IP_PER_MINUTE", 1200)?,
                 per_user_per_minute: parse_or(&get, "RATE_LIMIT_USER_PER_MINUTE", 600)?,
@@ -880,6 +958,32 @@ mod tests {
         assert!(config(&[("HOLD_DB_CONNECTIONS", "3"), ("DB_MAX_CONNECTIONS", "4")]).is_ok());
         let err = config(&[("INTERNAL_API_TOKEN", "short")]).unwrap_err();
         assert_eq!(err.variable, "INTERNAL_API_TOKEN");
+    }
+
+    #[test]
+    fn mail_settings_are_checked_and_the_smtp_url_stays_secret() {
+        let c = config(&[]).unwrap();
+        assert!(c.mail.smtp_url.is_none());
+        assert_eq!(c.mail.public_url, "http://localhost:8080");
+        let c = config(&[
+            ("SMTP_URL", "smtps://mailer:hunter2-smtp@smtp.example:465"),
+            ("MAIL_FROM", "Tiketi <no-reply@tiketi.example>"),
+            ("PUBLIC_URL", "https://tiketi.example/"),
+        ])
+        .unwrap();
+        assert_eq!(c.mail.public_url, "https://tiketi.example");
+        assert!(!format!("{c:?}").contains("hunter2-smtp"));
+        let err = config(&[("SMTP_URL", "smtp://smtp.example")]).unwrap_err();
+        assert_eq!(err.variable, "MAIL_FROM");
+        let err = config(&[
+            ("SMTP_URL", "http://user:hunter2-smtp@smtp.example"),
+            ("MAIL_FROM", "a@b.example"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "SMTP_URL");
+        assert!(!err.problem.contains("hunter2-smtp"));
+        let err = config(&[("PUBLIC_URL", "tiketi.example")]).unwrap_err();
+        assert_eq!(err.variable, "PUBLIC_URL");
     }
 
     #[test]

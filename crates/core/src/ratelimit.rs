@@ -8,7 +8,8 @@
 //! These limits live in each process. Behind the ALB, N replicas of a service give one client
 //! up to N times an allowance; that is the intent (the limits are brakes on a client hammering
 //! one process, sized per process). A limit that must hold across the cluster is kept in Redis
-//! instead: sign-in attempts per account (the auth service's throttle).
+//! instead: sign-in attempts per account and client address, per address, and a ceiling per
+//! account (the auth service's throttle).
 //!
 //! A valid token seen here is put in the request's extensions, so the handler's
 //! [`AuthUser`] extractor does not verify it a second time. An invalid token is not refused

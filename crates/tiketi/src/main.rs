@@ -57,7 +57,8 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create an admin account, or promote an existing account and set its password.
+    /// Create an admin account, or promote an existing account: set its password and sign out
+    /// every session it had.
     Create {
         /// The admin's email address.
         #[arg(long)]
@@ -71,6 +72,10 @@ enum AdminCommand {
         /// Display name.
         #[arg(long)]
         name: Option<String>,
+        /// Promote an existing account even though its email address was never verified
+        /// (anyone could have registered it). Only when you know the account is yours.
+        #[arg(long)]
+        promote_unverified: bool,
     },
 }
 
@@ -103,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
                     password,
                     password_stdin,
                     name,
+                    promote_unverified,
                 },
         } => {
             let password = match (password, password_stdin) {
@@ -115,14 +121,23 @@ async fn main() -> anyhow::Result<()> {
                 _ => anyhow::bail!("give the password with --password or --password-stdin"),
             };
             let infra = Infra::new(config)?;
-            let outcome =
-                tiketi_auth::admin::create_admin(&infra.db, &email, name.as_deref(), &password)
-                    .await?;
+            let outcome = tiketi_auth::admin::create_admin(
+                &infra.db,
+                &email,
+                name.as_deref(),
+                &password,
+                promote_unverified,
+            )
+            .await?;
             match outcome {
                 tiketi_auth::admin::AdminOutcome::Created(id) => println!("admin created: {id}"),
-                tiketi_auth::admin::AdminOutcome::Promoted(id) => {
-                    println!("existing account {id} is now an admin (password updated)")
-                }
+                tiketi_auth::admin::AdminOutcome::Promoted {
+                    id,
+                    sessions_revoked,
+                } => println!(
+                    "existing account {id} is now an admin (password updated; \
+                     {sessions_revoked} sessions signed out: every device signs in again)"
+                ),
             }
             Ok(())
         }

@@ -427,3 +427,127 @@ async fn a_payment_process_killed_after_approval_ends_in_issued_tickets_after_re
     );
     assert!(restarted.wait().await.unwrap().success());
 }
+
+/// An account as a stranger could have registered it: a password, sessions, and an email
+/// address nobody proved (unless `verified`).
+async fn squatted_account(pool: &PgPool, email: &str, verified: bool) -> (uuid::Uuid, String) {
+    let hash = tiketi_auth::domain::password::hash_blocking("squatter's own password".to_owned())
+        .await
+        .unwrap();
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO auth.users (email, password_hash, name, email_verified)
+         VALUES ($1, $2, 'Squatter', $3) RETURNING id",
+    )
+    .bind(email)
+    .bind(hash)
+    .bind(verified)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let session = tiketi_auth::refresh::issue(pool, id, 3600).await.unwrap();
+    tiketi_auth::refresh::issue(pool, id, 3600).await.unwrap();
+    (id, session.token)
+}
+
+async fn live_sessions(pool: &PgPool, id: uuid::Uuid) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM auth.refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn role_of(pool: &PgPool, id: uuid::Uuid) -> String {
+    sqlx::query_scalar("SELECT role FROM auth.users WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Finding: promoting an existing email kept that account's refresh tokens, so whoever had
+/// registered the address first refreshed into admin tokens. Promotion now signs every session
+/// out, and an address nobody proved is promoted only when the operator says so.
+#[tokio::test]
+async fn admin_create_signs_out_a_promoted_account_and_refuses_unverified_ones_unless_told() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let password = "the operator's admin passphrase";
+
+    let (id, _) = squatted_account(&pool, "ops@tiketi.example", false).await;
+    let refused = tiketi(
+        &pool,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "ops@tiketi.example",
+            "--password",
+            password,
+        ],
+    );
+    assert!(
+        !refused.status.success(),
+        "an unverified account was promoted"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--promote-unverified"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(role_of(&pool, id).await, "user");
+    assert_eq!(live_sessions(&pool, id).await, 2);
+
+    let promoted = tiketi(
+        &pool,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "ops@tiketi.example",
+            "--password",
+            password,
+            "--promote-unverified",
+        ],
+    );
+    assert!(
+        promoted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    assert!(
+        stdout(&promoted).contains("2 sessions signed out"),
+        "{}",
+        stdout(&promoted)
+    );
+    assert_eq!(role_of(&pool, id).await, "admin");
+    assert_eq!(live_sessions(&pool, id).await, 0);
+
+    // A verified account needs no flag, and loses its sessions all the same.
+    let (id, token) = squatted_account(&pool, "lead@tiketi.example", true).await;
+    let promoted = tiketi(
+        &pool,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "lead@tiketi.example",
+            "--password",
+            password,
+        ],
+    );
+    assert!(
+        promoted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    assert_eq!(role_of(&pool, id).await, "admin");
+    assert!(
+        tiketi_auth::refresh::rotate(&pool, &token, 3600)
+            .await
+            .is_err(),
+        "a session from before the promotion still refreshes"
+    );
+}

@@ -115,6 +115,25 @@ pub fn rows() -> Vec<Row> {
             json!({"token": "not-a-token"}),
             PUBLIC_200,
         ),
+        with_body(
+            M::POST,
+            "/api/auth/verify-email",
+            "/api/auth/verify-email",
+            json!({"token": "not-a-verification-token"}),
+            [400, 400, 400, 400],
+        ),
+        row(
+            M::GET,
+            "/api/auth/verify-email",
+            "/api/auth/verify-email?token=not-a-verification-token",
+            [303, 303, 303, 303],
+        ),
+        row(
+            M::POST,
+            "/api/auth/verify-email/resend",
+            "/api/auth/verify-email/resend",
+            SIGNED_IN_200,
+        ),
         row(
             M::GET,
             "/api/auth/.well-known/jwks.json",

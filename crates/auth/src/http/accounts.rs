@@ -2,6 +2,12 @@
 //!
 //! Login answers the same 401 for an unknown email and a wrong password, and spends the same
 //! argon2 work on both, so neither the answer nor its timing tells whether an account exists.
+//!
+//! Registration cannot hide it as completely: the contract (and the original clients) want a
+//! new account signed in at once (201 with a token), which a taken address cannot get. So a
+//! taken address gets a 409 that names nothing about the account, after the same argon2 work,
+//! database round trip and mail hand-off as a registration, and the address's owner is mailed
+//! that someone tried. Guessing is braked like sign-in (per IP).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,6 +21,8 @@ use crate::domain::email::Email;
 use crate::domain::password;
 use crate::session;
 use crate::users::{self, USER_COLUMNS, User};
+use crate::verification;
+use tiketi_core::http::ClientIp;
 use tiketi_core::openapi::ErrorBody;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -43,7 +51,8 @@ fn check_phone(phone: &str) -> bool {
             .all(|c| c.is_ascii_digit() || " +-()".contains(c))
 }
 
-/// Creates an account and signs it in.
+/// Creates an account, signs it in and mails a link that verifies its email
+/// (`user.emailVerified` is false until then).
 #[utoipa::path(
     post,
     path = "/api/auth/register",
@@ -52,7 +61,7 @@ fn check_phone(phone: &str) -> bool {
     responses(
         (status = 201, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
         (status = 400, description = "Invalid fields (`validation_failed` with `fields`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
-        (status = 409, description = "An account with this email exists (`email_taken`)", body = ErrorBody),
+        (status = 409, description = "This email cannot be registered (`email_taken`); the address's owner is mailed that someone tried", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
         (status = 429, description = "Too many attempts from this address (`rate_limited`), with `Retry-After`", body = ErrorBody)
     )
@@ -84,25 +93,30 @@ async fn register(
     };
 
     let hash = password::hash_blocking(body.password).await?;
-    let inserted: Result<User, sqlx::Error> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    // ON CONFLICT DO NOTHING: a taken address costs the same statement as a new one, and is
+    // told apart by the missing row, not by an error.
+    let inserted: Option<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO auth.users (email, password_hash, name, phone)
-         VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING
+         RETURNING {USER_COLUMNS}"
     )))
     .bind(email.as_str())
     .bind(hash)
     .bind(&name)
     .bind(&phone)
-    .fetch_one(&state.infra.db)
-    .await;
-    let user = inserted.map_err(|e| {
-        ApiError::from_db(
-            e,
-            &[("users_email_key", || {
-                ApiError::conflict("email_taken", "an account with this email already exists")
-            })],
-        )
-    })?;
+    .fetch_optional(&state.infra.db)
+    .await?;
+    let Some(user) = inserted else {
+        metrics::counter!("auth_registrations_refused_total").increment(1);
+        verification::notify_taken(&state, email.as_str());
+        return Err(ApiError::conflict(
+            "email_taken",
+            "this email cannot be registered; if it is yours, sign in instead",
+        ));
+    };
     metrics::counter!("auth_registrations_total").increment(1);
+    verification::send_link(&state, &user).await?;
     let session = session::start(&state, &user).await?;
     Ok(session::respond(
         &state,
@@ -131,11 +145,12 @@ pub struct Login {
         (status = 400, description = "Password too long (`invalid_body`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 401, description = "Email or password is incorrect (`invalid_credentials`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
-        (status = 429, description = "Too many attempts for this account or address (`rate_limited`), with `Retry-After`", body = ErrorBody)
+        (status = 429, description = "Too many attempts on this account from this address, from this address, or on this account from everywhere (`rate_limited`), with `Retry-After`", body = ErrorBody)
     )
 )]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     AppJson(body): AppJson<Login>,
 ) -> ApiResult<Response> {
     // A malformed email cannot match an account, but it still costs a hash: same answer, same time.
@@ -146,7 +161,7 @@ async fn login(
     );
     state
         .throttle
-        .check_login(&state.infra.redis, &account_key)
+        .check_login(&state.infra.redis, &account_key, ip)
         .await?;
     if body.password.chars().count() > password::MAX_LENGTH {
         return Err(ApiError::bad_request(
@@ -171,7 +186,8 @@ async fn login(
         }
     };
     metrics::counter!("auth_logins_total", "outcome" => "ok").increment(1);
-    let session = session::start(&state, &user).await?;
+    let checked = user.password_hash.clone().unwrap_or_default();
+    let session = session::start_with_password(&state, &user, &checked).await?;
     Ok(session::respond(
         &state,
         StatusCode::OK,

@@ -3,3 +3,4 @@
 pub mod accounts;
 pub mod google;
 pub mod tokens;
+pub mod verification;

@@ -1,0 +1,164 @@
+//! Email verification for password accounts (`auth.email_verifications`): a random token mailed
+//! as a link, stored only as its SHA-256, single-use, valid for [`TOKEN_TTL_HOURS`] and bound to
+//! the address it was sent to. Also the notice an address's owner gets when someone tries to
+//! register it again.
+//!
+//! An unverified account can queue and buy as before (the original clients have no verification
+//! step); what it cannot do is keep its password when a Google identity is linked to it (see
+//! `google::find_or_create_user`) or be promoted without `--promote-unverified`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use sha2::{Digest, Sha256};
+use tiketi_core::ApiError;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::mail::{self, Mail};
+use crate::users::{USER_COLUMNS, User};
+
+/// How long a mailed link works.
+pub const TOKEN_TTL_HOURS: i64 = 24;
+
+/// At most this many links per account within [`RESEND_WINDOW_MINUTES`] (the one sent at
+/// registration counts): a squatter who registered someone else's address cannot use "send it
+/// again" to flood that inbox.
+pub const MAX_LINKS_PER_WINDOW: i64 = 3;
+
+/// The window of [`MAX_LINKS_PER_WINDOW`].
+pub const RESEND_WINDOW_MINUTES: i64 = 15;
+
+fn hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn new_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The link a fan opens: `PUBLIC_URL/api/auth/verify-email?token=...`.
+fn link(state: &AppState, token: &str) -> String {
+    format!(
+        "{}/api/auth/verify-email?token={token}",
+        state.infra.config.mail.public_url
+    )
+}
+
+/// Creates a verification for `user` and mails its link in the background.
+pub async fn send_link(state: &AppState, user: &User) -> Result<(), ApiError> {
+    let token = new_token()?;
+    sqlx::query(
+        "INSERT INTO auth.email_verifications (user_id, email, token_hash, expires_at)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user.id)
+    .bind(&user.email)
+    .bind(hash(&token))
+    .bind(Utc::now() + Duration::hours(TOKEN_TTL_HOURS))
+    .execute(&state.infra.db)
+    .await?;
+    let body = format!(
+        "Hello {name},\n\n\
+         Please confirm that this address belongs to your Tiketi account by opening this link:\n\n\
+         {link}\n\n\
+         The link works once and for {TOKEN_TTL_HOURS} hours. If you did not create a Tiketi \
+         account, ignore this message: nothing happens without the link.\n",
+        name = user.name,
+        link = link(state, &token),
+    );
+    mail::send_in_background(
+        &state.mailer,
+        "verify_email",
+        Mail {
+            to: user.email.clone(),
+            subject: "Confirm your email address for Tiketi".to_owned(),
+            body,
+        },
+    );
+    Ok(())
+}
+
+/// Tells the owner of `email` that someone tried to register it (no link, nothing the person
+/// who tried typed).
+pub fn notify_taken(state: &AppState, email: &str) {
+    let body = format!(
+        "Hello,\n\n\
+         Someone just tried to register a new Tiketi account with this email address, which \
+         already has one. If it was you, sign in instead at {site}.\n\n\
+         If it was not you, you need not do anything: no account was created and your account \
+         is unchanged.\n",
+        site = state.infra.config.mail.public_url,
+    );
+    mail::send_in_background(
+        &state.mailer,
+        "register_attempt",
+        Mail {
+            to: email.to_owned(),
+            subject: "Someone tried to register with your email address".to_owned(),
+            body,
+        },
+    );
+}
+
+fn invalid() -> ApiError {
+    ApiError::bad_request(
+        "invalid_verification_token",
+        "this verification link is invalid, expired or already used; ask for a new one",
+    )
+}
+
+/// Uses `token`: marks its account's address verified and returns the account.
+pub async fn verify(state: &AppState, token: &str) -> Result<User, ApiError> {
+    if token.is_empty() || token.len() > 200 {
+        return Err(invalid());
+    }
+    let mut tx = state.infra.db.begin().await?;
+    let used: Option<(Uuid, String)> = sqlx::query_as(
+        "UPDATE auth.email_verifications SET used_at = now()
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+         RETURNING user_id, email",
+    )
+    .bind(hash(token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((user_id, email)) = used else {
+        return Err(invalid());
+    };
+    // Only while the account still has the address the link was sent to.
+    let user: Option<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE auth.users SET email_verified = true WHERE id = $1 AND email = $2
+         RETURNING {USER_COLUMNS}"
+    )))
+    .bind(user_id)
+    .bind(&email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let user = user.ok_or_else(invalid)?;
+    tx.commit().await?;
+    metrics::counter!("auth_emails_verified_total").increment(1);
+    Ok(user)
+}
+
+/// Seconds until `user` may ask for another link, when [`MAX_LINKS_PER_WINDOW`] were sent
+/// within the window.
+pub async fn resend_wait(state: &AppState, user: Uuid) -> Result<Option<u64>, ApiError> {
+    let recent: Vec<chrono::DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT created_at FROM auth.email_verifications
+         WHERE user_id = $1 AND created_at > now() - make_interval(mins => $2::int)
+         ORDER BY created_at DESC LIMIT $3",
+    )
+    .bind(user)
+    .bind(RESEND_WINDOW_MINUTES as i32)
+    .bind(MAX_LINKS_PER_WINDOW)
+    .fetch_all(&state.infra.db)
+    .await?;
+    if (recent.len() as i64) < MAX_LINKS_PER_WINDOW {
+        return Ok(None);
+    }
+    let oldest = recent.last().copied().unwrap_or_else(Utc::now);
+    let left = (oldest + Duration::minutes(RESEND_WINDOW_MINUTES) - Utc::now()).num_seconds();
+    Ok(Some(left.max(1) as u64))
+}
