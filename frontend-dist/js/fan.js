@@ -54,6 +54,12 @@ export async function home(main) {
     ['', ...STATUS_ORDER.slice(0, 2)].map((s) => h('a', { href: `#/?${new URLSearchParams({ ...(q && { q }), ...(s && { status: s }) })}`, 'aria-current': s === status ? 'page' : null }, t(s || 'all'))));
   const list = h('div', { 'aria-live': 'polite' }, notice('info', t('loading')));
   main.replaceChildren(form, tabs, list);
+  // The mailed verification link lands on `/?emailVerified=true|false`.
+  const verified = new URLSearchParams(location.search).get('emailVerified');
+  if (verified) {
+    history.replaceState(null, '', location.pathname + location.hash);
+    main.prepend(notice(verified === 'true' ? 'ok' : 'error', t(verified === 'true' ? 'email_verified_ok' : 'email_verified_bad')));
+  }
   try {
     const params = new URLSearchParams({ limit: '100' });
     if (q) params.set('q', q);
@@ -116,6 +122,8 @@ export function authPage(main, mode) {
     form.querySelector('button[type=submit]').disabled = true;
     try {
       const body = await api(`/api/auth/${mode}`, { body: fd });
+      // REGISTRATION_MODE=verify-first: no session until the mailed link is opened.
+      if (body.verificationRequired) { form.replaceChildren(notice('ok', t('check_email'))); return; }
       session.set(body.token, body.user);
       go(next, true);
     } catch (e) { showError(msg, e); } finally { form.querySelector('button[type=submit]').disabled = false; }

@@ -1237,6 +1237,137 @@ async fn registering_a_taken_email_tells_its_owner_and_reveals_nothing_else() {
     );
 }
 
+/// Finding 10 in full: with `REGISTRATION_MODE=verify-first` registration answers the same
+/// whether or not the address has an account (status, body, and no account until the link), so
+/// it reveals nothing; the address's owner gets a notice, a new address a link that creates the
+/// account, verified. (In the default mode registration must sign the fan in, as the original
+/// clients expect, so a taken address cannot get the same answer; see SECURITY.md.)
+#[tokio::test]
+async fn in_verify_first_mode_registration_answers_alike_for_taken_and_new_addresses() {
+    let db = test_db().await;
+    let smtp = FakeSmtp::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(
+        db.pool.clone(),
+        &[
+            ("SMTP_URL", url.as_str()),
+            ("MAIL_FROM", "Tiketi <no-reply@tiketi.example>"),
+            ("PUBLIC_URL", "http://{addr}"),
+            ("REGISTRATION_MODE", "verify-first"),
+        ],
+    )
+    .await;
+    // An existing account (made with the admin command: no registration route makes one here).
+    tiketi_auth::admin::create_admin(
+        &db.pool,
+        "taken@example.com",
+        Some("Owner"),
+        "the owners long password",
+        true,
+    )
+    .await
+    .expect("an existing account");
+
+    let attempt = |email: &str, password: &str| {
+        post(
+            &app,
+            "/api/auth/register",
+            json!({"email": email, "password": password, "name": "Someone"}),
+            None,
+        )
+    };
+    let (taken_status, taken_body) = attempt("Taken@Example.com", "an attackers password").await;
+    let (new_status, new_body) = attempt("Fresh@Example.com", "a new fans password").await;
+    assert_eq!(taken_status, StatusCode::ACCEPTED, "{taken_body}");
+    assert_eq!(new_status, StatusCode::ACCEPTED, "{new_body}");
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("email");
+        v
+    };
+    assert_eq!(
+        strip(taken_body.clone()),
+        strip(new_body.clone()),
+        "registration tells a taken address apart"
+    );
+    assert!(taken_body.get("token").is_none() && new_body.get("token").is_none());
+    // Nothing to sign in to before the link: a new address is as unknown as before.
+    let (status, body) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "fresh@example.com", "password": "a new fans password"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["code"], "invalid_credentials");
+
+    // The owner is told, with no link; the new address gets the link that creates the account.
+    let notice = smtp.wait_for("taken@example.com", 1).await;
+    assert!(
+        notice[0]
+            .link_containing("/api/auth/verify-email")
+            .is_none()
+    );
+    assert!(!notice[0].text().contains("attackers password"));
+    let mail = smtp.wait_for("fresh@example.com", 1).await;
+    assert!(!mail[0].text().contains("a new fans password"));
+    let link = mail[0]
+        .link_containing("/api/auth/verify-email?token=")
+        .expect("a link finishes the registration");
+    let opened = app.client.get(&link).send().await.unwrap();
+    assert_eq!(opened.headers()["location"], "/?emailVerified=true");
+    let (status, body) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "fresh@example.com", "password": "a new fans password"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["emailVerified"], true);
+    assert_eq!(body["user"]["name"], "Someone");
+    // The link works once; the owner's account and password are untouched.
+    let again = app.client.get(&link).send().await.unwrap();
+    assert_eq!(again.headers()["location"], "/?emailVerified=false");
+    let (status, _) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "taken@example.com", "password": "the owners long password"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "taken@example.com", "password": "an attackers password"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Two registrations of one free address: the first link opened wins, the other is spent.
+    attempt("twice@example.com", "first long password").await;
+    attempt("twice@example.com", "second long password").await;
+    let mails = smtp.wait_for("twice@example.com", 2).await;
+    let links: Vec<String> = mails
+        .iter()
+        .map(|m| m.link_containing("/api/auth/verify-email?token=").unwrap())
+        .collect();
+    let second = app.client.get(&links[1]).send().await.unwrap();
+    assert_eq!(second.headers()["location"], "/?emailVerified=true");
+    let first = app.client.get(&links[0]).send().await.unwrap();
+    assert_eq!(first.headers()["location"], "/?emailVerified=false");
+    let (status, _) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "twice@example.com", "password": "second long password"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 /// Finding: ten wrong guesses from anywhere locked the fan out. Guesses now count per account
 /// and client address (and per address), so a stranger slows only themselves, under a much
 /// higher ceiling per account that still bounds a distributed attack.

@@ -103,6 +103,105 @@ pub fn notify_taken(state: &AppState, email: &str) {
     );
 }
 
+/// `REGISTRATION_MODE=verify-first`: a registration creates no account. When the address has
+/// none, the registration is stored and its link mailed (at most [`MAX_LINKS_PER_WINDOW`]
+/// within [`RESEND_WINDOW_MINUTES`] per address, so nobody floods an inbox through the form);
+/// when it has one, its owner is told someone tried. The caller answers the same either way, so
+/// the same queries run on both paths.
+pub async fn register_pending(
+    state: &AppState,
+    email: &str,
+    password_hash: &str,
+    name: &str,
+    phone: Option<&str>,
+) -> Result<(), ApiError> {
+    let (taken, recent): (bool, i64) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM auth.users WHERE email = $1),
+                (SELECT count(*) FROM auth.pending_registrations
+                 WHERE email = $1 AND created_at > now() - make_interval(mins => $2::int))",
+    )
+    .bind(email)
+    .bind(RESEND_WINDOW_MINUTES as i32)
+    .fetch_one(&state.infra.db)
+    .await?;
+    if taken {
+        metrics::counter!("auth_registrations_refused_total").increment(1);
+        notify_taken(state, email);
+        return Ok(());
+    }
+    if recent >= MAX_LINKS_PER_WINDOW {
+        return Ok(());
+    }
+    let token = new_token()?;
+    sqlx::query(
+        "INSERT INTO auth.pending_registrations
+             (email, password_hash, name, phone, token_hash, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .bind(name)
+    .bind(phone)
+    .bind(hash(&token))
+    .bind(Utc::now() + Duration::hours(TOKEN_TTL_HOURS))
+    .execute(&state.infra.db)
+    .await?;
+    let body = format!(
+        "Hello {name},\n\n\
+         To finish creating your Tiketi account for this address, open this link:\n\n\
+         {link}\n\n\
+         The link works once and for {TOKEN_TTL_HOURS} hours; then sign in with the password you \
+         chose. If you did not register at Tiketi, ignore this message: no account is created \
+         without the link.\n",
+        link = link(state, &token),
+    );
+    mail::send_in_background(
+        &state.mailer,
+        "finish_registration",
+        Mail {
+            to: email.to_owned(),
+            subject: "Finish creating your Tiketi account".to_owned(),
+            body,
+        },
+    );
+    Ok(())
+}
+
+/// Uses a pending registration's `token` (verify-first mode): creates its account, verified,
+/// unless the address has an account by now. `None` when the token is not a registration's.
+async fn finish_registration(state: &AppState, token: &str) -> Result<Option<User>, ApiError> {
+    let mut tx = state.infra.db.begin().await?;
+    let used: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+        "UPDATE auth.pending_registrations SET used_at = now()
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+         RETURNING email, password_hash, name, phone",
+    )
+    .bind(hash(token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((email, password_hash, name, phone)) = used else {
+        return Ok(None);
+    };
+    let user: Option<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO auth.users (email, password_hash, name, phone, email_verified)
+         VALUES ($1, $2, $3, $4, true)
+         ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING
+         RETURNING {USER_COLUMNS}"
+    )))
+    .bind(&email)
+    .bind(&password_hash)
+    .bind(&name)
+    .bind(&phone)
+    .fetch_optional(&mut *tx)
+    .await?;
+    // The address got an account meanwhile (another of its links, Google): this link is spent.
+    let user = user.ok_or_else(invalid)?;
+    tx.commit().await?;
+    metrics::counter!("auth_registrations_total").increment(1);
+    metrics::counter!("auth_emails_verified_total").increment(1);
+    Ok(Some(user))
+}
+
 fn invalid() -> ApiError {
     ApiError::bad_request(
         "invalid_verification_token",
@@ -125,7 +224,8 @@ pub async fn verify(state: &AppState, token: &str) -> Result<User, ApiError> {
     .fetch_optional(&mut *tx)
     .await?;
     let Some((user_id, email)) = used else {
-        return Err(invalid());
+        drop(tx);
+        return finish_registration(state, token).await?.ok_or_else(invalid);
     };
     // Only while the account still has the address the link was sent to.
     let user: Option<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(

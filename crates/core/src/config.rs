@@ -191,6 +191,22 @@ pub struct MailConfig {
     /// `PUBLIC_URL`: the site's address as fans reach it, for links in mail. Default
     /// `http://localhost:8080`.
     pub public_url: String,
+    /// `REGISTRATION_MODE`: how a password registration ends.
+    pub registration: RegistrationMode,
+}
+
+/// `REGISTRATION_MODE`: whether registering signs the fan in at once or only after the emailed
+/// link is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationMode {
+    /// `immediate` (default): 201 with a session, as the original clients expect; a taken email
+    /// answers 409 `email_taken` (at the same cost, and its owner is mailed), so registration
+    /// tells whether an address has an account.
+    Immediate,
+    /// `verify-first`: every registration answers the same 202 ("check your email"), whether or
+    /// not the address has an account; the account is created, verified, only when the mailed
+    /// link is opened, and the owner of a taken address gets a notice instead of a link.
+    VerifyFirst,
 }
 
 /// Request rate limits per process (see `tiketi_core::ratelimit`). 0 turns a limit off.
@@ -521,10 +537,21 @@ impl Config {
                     format!("{public_url:?} is not an http(s) URL"),
                 ));
             }
+            let registration = match get("REGISTRATION_MODE").as_deref() {
+                None | Some("immediate") => RegistrationMode::Immediate,
+                Some("verify-first") => RegistrationMode::VerifyFirst,
+                Some(other) => {
+                    return Err(ConfigError::new(
+                        "REGISTRATION_MODE",
+                        format!("{other:?} is neither immediate nor verify-first"),
+                    ));
+                }
+            };
             MailConfig {
                 smtp_url: smtp_url.map(Secret::new),
                 from,
                 public_url,
+                registration,
             }
         };
         let inventory = {
@@ -883,6 +910,23 @@ mod tests {
         assert_eq!(err.variable, "SOCKET_IO_CORS_ORIGIN");
         let err = config(&[("REDIS_KEY_PREFIX", "a{b}")]).unwrap_err();
         assert_eq!(err.variable, "REDIS_KEY_PREFIX");
+        let err = config(&[("REGISTRATION_MODE", "later")]).unwrap_err();
+        assert_eq!(err.variable, "REGISTRATION_MODE");
+    }
+
+    #[test]
+    fn registration_signs_in_at_once_unless_told_to_verify_first() {
+        assert_eq!(
+            config(&[]).unwrap().mail.registration,
+            RegistrationMode::Immediate
+        );
+        assert_eq!(
+            config(&[("REGISTRATION_MODE", "verify-first")])
+                .unwrap()
+                .mail
+                .registration,
+            RegistrationMode::VerifyFirst
+        );
     }
 
     #[test]

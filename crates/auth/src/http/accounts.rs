@@ -11,9 +11,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tiketi_core::config::RegistrationMode;
 use tiketi_core::{ApiError, ApiResult, AppJson};
 
 use crate::AppState;
@@ -60,6 +61,7 @@ fn check_phone(phone: &str) -> bool {
     request_body = Register,
     responses(
         (status = 201, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
+        (status = 202, description = "`REGISTRATION_MODE=verify-first`: `{message, email, verificationRequired: true}`, the same whether or not the address has an account; the account is created when the mailed link is opened", body = Object),
         (status = 400, description = "Invalid fields (`validation_failed` with `fields`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 409, description = "This email cannot be registered (`email_taken`); the address's owner is mailed that someone tried", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
@@ -93,6 +95,19 @@ async fn register(
     };
 
     let hash = password::hash_blocking(body.password).await?;
+    if state.infra.config.mail.registration == RegistrationMode::VerifyFirst {
+        verification::register_pending(&state, email.as_str(), &hash, &name, phone.as_deref())
+            .await?;
+        return Ok((
+            StatusCode::ACCEPTED,
+            AppJson(json!({
+                "message": "check your email: open the link we sent to finish registering, then sign in",
+                "email": email.as_str(),
+                "verificationRequired": true,
+            })),
+        )
+            .into_response());
+    }
     // ON CONFLICT DO NOTHING: a taken address costs the same statement as a new one, and is
     // told apart by the missing row, not by an error.
     let inserted: Option<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
