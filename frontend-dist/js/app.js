@@ -27,6 +27,7 @@ const routes = [
   [/^\/me$/, () => fan.myPage(main)],
   [/^\/login$/, () => fan.authPage(main, 'login')],
   [/^\/register$/, () => fan.authPage(main, 'register')],
+  [/^\/verify-email$/, () => fan.verifyEmailPage(main)],
   [/^\/admin$/, () => admin.dashboard(main)],
   [/^\/admin\/events$/, () => admin.events(main)],
   [/^\/admin\/events\/([\w-]+)$/, (id) => admin.eventForm(main, id)],

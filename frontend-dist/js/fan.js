@@ -54,12 +54,6 @@ export async function home(main) {
     ['', ...STATUS_ORDER.slice(0, 2)].map((s) => h('a', { href: `#/?${new URLSearchParams({ ...(q && { q }), ...(s && { status: s }) })}`, 'aria-current': s === status ? 'page' : null }, t(s || 'all'))));
   const list = h('div', { 'aria-live': 'polite' }, notice('info', t('loading')));
   main.replaceChildren(form, tabs, list);
-  // The mailed verification link lands on `/?emailVerified=true|false`.
-  const verified = new URLSearchParams(location.search).get('emailVerified');
-  if (verified) {
-    history.replaceState(null, '', location.pathname + location.hash);
-    main.prepend(notice(verified === 'true' ? 'ok' : 'error', t(verified === 'true' ? 'email_verified_ok' : 'email_verified_bad')));
-  }
   try {
     const params = new URLSearchParams({ limit: '100' });
     if (q) params.set('q', q);
@@ -145,6 +139,27 @@ export function authPage(main, mode) {
     const returnTo = `/#${next}`;
     googleSlot.replaceChildren(h('a', { class: 'button google', href: `/api/auth/google/start?returnTo=${encodeURIComponent(returnTo)}` }, t('google')));
   });
+}
+
+/**
+ * The mailed verification link lands here (`#/verify-email?token=`). Opening the link changes
+ * nothing: the fan confirms with the button, so a mail scanner that fetches links cannot verify
+ * an address (or finish a registration) for them.
+ */
+export function verifyEmailPage(main) {
+  const token = route().query.get('token') || '';
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const button = h('button', { class: 'primary', 'data-testid': 'confirm-email', onclick: async () => {
+    button.disabled = true;
+    try {
+      const body = await api('/api/auth/verify-email', { body: { token }, anonymous: true });
+      if (session.token && session.user?.id === body.user?.id) session.set(session.token, body.user);
+      msg.replaceChildren(notice('ok', t('email_verified_ok')),
+        session.token ? null : h('a', { class: 'button', href: '#/login' }, t('sign_in')));
+      button.remove();
+    } catch (e) { button.disabled = false; msg.replaceChildren(notice('error', t('email_verified_bad'))); }
+  } }, t('confirm_email'));
+  main.replaceChildren(h('h1', {}, t('confirm_email')), h('p', {}, t('confirm_email_text')), token ? button : notice('error', t('email_verified_bad')), msg);
 }
 
 /** Sends to sign-in (and back here afterwards) when no one is signed in; true when signed in. */

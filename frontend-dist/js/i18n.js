@@ -5,7 +5,7 @@ const dict = {
   ko: {
     brand_tag: '공연 예매', home: '홈', search: '검색', search_ph: '공연, 아티스트, 장소 검색', my: '내 예매', admin: '관리자',
     sign_in: '로그인', sign_out: '로그아웃', register: '회원가입', email: '이메일', password: '비밀번호', name: '이름', phone: '전화번호 (선택)',
-    google: 'Google로 계속하기', no_account: '계정이 없으신가요?', have_account: '이미 계정이 있으신가요?', password_hint: '8자 이상', check_email: '메일함을 확인하세요: 보내 드린 링크를 열면 가입이 끝나고, 그다음 로그인할 수 있습니다.', email_verified_ok: '이메일 주소가 확인되었습니다. 로그인하세요.', email_verified_bad: '이 링크는 유효하지 않거나 만료되었거나 이미 사용되었습니다.',
+    google: 'Google로 계속하기', no_account: '계정이 없으신가요?', have_account: '이미 계정이 있으신가요?', password_hint: '8자 이상', check_email: '메일함을 확인하세요: 보내 드린 링크를 열면 가입이 끝나고, 그다음 로그인할 수 있습니다.', email_verified_ok: '이메일 주소가 확인되었습니다. 로그인하세요.', email_verified_bad: '이 링크는 유효하지 않거나 만료되었거나 이미 사용되었습니다.', confirm_email: '이메일 주소 확인', confirm_email_text: '이 주소로 Tiketi 계정을 만든 분이 본인이라면 아래 버튼을 누르세요. 본인이 아니라면 이 페이지를 닫으세요.',
     on_sale: '예매 중', upcoming: '오픈 예정', sold_out: '매진', ended: '종료', cancelled: '취소됨', all: '전체',
     opens_in: '오픈까지 {t}', closes_in: '마감까지 {t}', no_events: '공연이 없습니다.', loading: '불러오는 중…',
     from_price: '{p}부터', venue: '장소', date: '공연일', sale: '예매 기간', artist: '아티스트', book: '예매하기', not_on_sale: '지금은 예매할 수 없습니다.',
@@ -44,7 +44,7 @@ const dict = {
   en: {
     brand_tag: 'Tickets', home: 'Home', search: 'Search', search_ph: 'Search events, artists, venues', my: 'My tickets', admin: 'Admin',
     sign_in: 'Sign in', sign_out: 'Sign out', register: 'Register', email: 'Email', password: 'Password', name: 'Name', phone: 'Phone (optional)',
-    google: 'Continue with Google', no_account: 'No account yet?', have_account: 'Already registered?', password_hint: 'At least 8 characters', check_email: 'Check your email: open the link we sent to finish registering, then sign in.', email_verified_ok: 'Your email address is confirmed. Sign in to continue.', email_verified_bad: 'This link is invalid, expired or already used.',
+    google: 'Continue with Google', no_account: 'No account yet?', have_account: 'Already registered?', password_hint: 'At least 8 characters', check_email: 'Check your email: open the link we sent to finish registering, then sign in.', email_verified_ok: 'Your email address is confirmed. Sign in to continue.', email_verified_bad: 'This link is invalid, expired or already used.', confirm_email: 'Confirm your email address', confirm_email_text: 'If you created a Tiketi account with this address, press the button. If you did not, close this page.',
     on_sale: 'On sale', upcoming: 'Upcoming', sold_out: 'Sold out', ended: 'Ended', cancelled: 'Cancelled', all: 'All',
     opens_in: 'Opens in {t}', closes_in: 'Closes in {t}', no_events: 'No events.', loading: 'Loading…',
     from_price: 'From {p}', venue: 'Venue', date: 'Date', sale: 'On sale', artist: 'Artist', book: 'Book tickets', not_on_sale: 'Not on sale right now.',

@@ -1096,6 +1096,21 @@ async fn app_with_mail(pool: PgPool) -> (TestApp, FakeSmtp) {
     (app, smtp)
 }
 
+/// Opens a mailed verification link as a browser (or a mail scanner) would, checks that doing so
+/// only sends it to the web client's confirmation page, then confirms as the page's button does.
+async fn confirm_link(app: &TestApp, link: &str) -> (StatusCode, Value) {
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    for method in [reqwest::Method::HEAD, reqwest::Method::GET] {
+        let opened = app.client.request(method, link).send().await.unwrap();
+        assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            opened.headers()["location"],
+            format!("/#/verify-email?token={token}").as_str()
+        );
+    }
+    post(app, "/api/auth/verify-email", json!({"token": token}), None).await
+}
+
 #[tokio::test]
 async fn a_password_account_verifies_its_email_through_the_mailed_link() {
     let db = test_db().await;
@@ -1117,15 +1132,15 @@ async fn a_password_account_verifies_its_email_through_the_mailed_link() {
         "{link}"
     );
 
-    // The link opens in a browser: it verifies and sends the browser to the web client.
-    let opened = app.client.get(&link).send().await.unwrap();
-    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
-    assert_eq!(opened.headers()["location"], "/?emailVerified=true");
+    // Opening the link (a browser, or a scanner fetching it) changes nothing until the fan
+    // confirms on the page it opens.
+    let (_, me) = get(&app, "/api/auth/me", Some(&token)).await;
+    assert_eq!(me["user"]["emailVerified"], false);
+    let (status, body) = confirm_link(&app, &link).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (_, me) = get(&app, "/api/auth/me", Some(&token)).await;
     assert_eq!(me["user"]["emailVerified"], true);
     // Used once; a second use is refused.
-    let again = app.client.get(&link).send().await.unwrap();
-    assert_eq!(again.headers()["location"], "/?emailVerified=false");
     let used = link.split("token=").nth(1).unwrap().to_owned();
     let (status, body) = post(&app, "/api/auth/verify-email", json!({"token": used}), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -1314,8 +1329,8 @@ async fn in_verify_first_mode_registration_answers_alike_for_taken_and_new_addre
     let link = mail[0]
         .link_containing("/api/auth/verify-email?token=")
         .expect("a link finishes the registration");
-    let opened = app.client.get(&link).send().await.unwrap();
-    assert_eq!(opened.headers()["location"], "/?emailVerified=true");
+    let (status, body) = confirm_link(&app, &link).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = post(
         &app,
         "/api/auth/login",
@@ -1327,8 +1342,8 @@ async fn in_verify_first_mode_registration_answers_alike_for_taken_and_new_addre
     assert_eq!(body["user"]["emailVerified"], true);
     assert_eq!(body["user"]["name"], "Someone");
     // The link works once; the owner's account and password are untouched.
-    let again = app.client.get(&link).send().await.unwrap();
-    assert_eq!(again.headers()["location"], "/?emailVerified=false");
+    let (status, _) = confirm_link(&app, &link).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = post(
         &app,
         "/api/auth/login",
@@ -1354,10 +1369,11 @@ async fn in_verify_first_mode_registration_answers_alike_for_taken_and_new_addre
         .iter()
         .map(|m| m.link_containing("/api/auth/verify-email?token=").unwrap())
         .collect();
-    let second = app.client.get(&links[1]).send().await.unwrap();
-    assert_eq!(second.headers()["location"], "/?emailVerified=true");
-    let first = app.client.get(&links[0]).send().await.unwrap();
-    assert_eq!(first.headers()["location"], "/?emailVerified=false");
+    assert_eq!(confirm_link(&app, &links[1]).await.0, StatusCode::OK);
+    assert_eq!(
+        confirm_link(&app, &links[0]).await.0,
+        StatusCode::BAD_REQUEST
+    );
     let (status, _) = post(
         &app,
         "/api/auth/login",
@@ -1366,6 +1382,74 @@ async fn in_verify_first_mode_registration_answers_alike_for_taken_and_new_addre
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// From the attack on the fixes: the mail Tiketi sends must not become a way to flood or phish
+/// an address. Notices of refused registrations are capped per address, verification links per
+/// account even under parallel requests, and no mail carries the name a registrant typed.
+#[tokio::test]
+async fn registration_mail_is_capped_per_address_and_carries_no_strangers_words() {
+    let db = test_db().await;
+    let (app, smtp) = app_with_mail(db.pool.clone()).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/register",
+        json!({"email": "inbox@example.com", "password": "correct horse battery",
+               "name": "Re-enter your card at http://evil.example"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let first = smtp.wait_for("inbox@example.com", 1).await;
+    assert!(
+        !first[0].text().contains("evil.example"),
+        "{}",
+        first[0].text()
+    );
+
+    // Six refused registrations at once: the owner hears of three.
+    let attempts = (0..6).map(|i| {
+        post(
+            &app,
+            "/api/auth/register",
+            json!({"email": "inbox@example.com", "password": format!("guess number {i} here"),
+                   "name": "Mallory"}),
+            None,
+        )
+    });
+    for (status, _) in futures_util::future::join_all(attempts).await {
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
+    smtp.wait_for("inbox@example.com", 4).await;
+    // Twenty resends at once make at most the window's three links (the first one counts).
+    let resends = (0..20).map(|_| {
+        post(
+            &app,
+            "/api/auth/verify-email/resend",
+            json!({}),
+            Some(&token),
+        )
+    });
+    let answers = futures_util::future::join_all(resends).await;
+    let sent = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(sent, 2, "resends past the cap: {answers:?}");
+    let links: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM auth.email_verifications v JOIN auth.users u ON u.id = v.user_id
+         WHERE u.email = 'inbox@example.com'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(links, 3);
+    // Had a fourth notice gone out, it was sent before these links: the three mails after the
+    // four above are the links, not notices.
+    let mails = smtp.wait_for("inbox@example.com", 6).await;
+    let notices = mails
+        .iter()
+        .filter(|m| m.link_containing("/api/auth/verify-email").is_none())
+        .count();
+    assert_eq!(notices, 3, "notices past the cap");
 }
 
 /// Finding: ten wrong guesses from anywhere locked the fan out. Guesses now count per account

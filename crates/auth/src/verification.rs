@@ -47,9 +47,32 @@ fn link(state: &AppState, token: &str) -> String {
     )
 }
 
-/// Creates a verification for `user` and mails its link in the background.
-pub async fn send_link(state: &AppState, user: &User) -> Result<(), ApiError> {
+/// Creates a verification for `user` and mails its link in the background, unless
+/// [`MAX_LINKS_PER_WINDOW`] links went out within [`RESEND_WINDOW_MINUTES`]: then nothing is
+/// sent and the answer is the seconds until another may be. The count and the insert run under
+/// a per-account lock, so parallel requests cannot slip past the cap.
+pub async fn send_link(state: &AppState, user: &User) -> Result<Option<u64>, ApiError> {
     let token = new_token()?;
+    let mut tx = state.infra.db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tiketi-verify-link'), hashtext($1::text))")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    let recent: Vec<chrono::DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT created_at FROM auth.email_verifications
+         WHERE user_id = $1 AND created_at > now() - make_interval(mins => $2::int)
+         ORDER BY created_at DESC LIMIT $3",
+    )
+    .bind(user.id)
+    .bind(RESEND_WINDOW_MINUTES as i32)
+    .bind(MAX_LINKS_PER_WINDOW)
+    .fetch_all(&mut *tx)
+    .await?;
+    if recent.len() as i64 >= MAX_LINKS_PER_WINDOW {
+        let oldest = recent.last().copied().unwrap_or_else(Utc::now);
+        let left = (oldest + Duration::minutes(RESEND_WINDOW_MINUTES) - Utc::now()).num_seconds();
+        return Ok(Some(left.max(1) as u64));
+    }
     sqlx::query(
         "INSERT INTO auth.email_verifications (user_id, email, token_hash, expires_at)
          VALUES ($1, $2, $3, $4)",
@@ -58,15 +81,18 @@ pub async fn send_link(state: &AppState, user: &User) -> Result<(), ApiError> {
     .bind(&user.email)
     .bind(hash(&token))
     .bind(Utc::now() + Duration::hours(TOKEN_TTL_HOURS))
-    .execute(&state.infra.db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
+    // No name in the mail: the name is whatever the registrant typed, and the address may not be
+    // theirs (a mail from Tiketi must not carry a stranger's words to the owner).
     let body = format!(
-        "Hello {name},\n\n\
+        "Hello,\n\n\
          Please confirm that this address belongs to your Tiketi account by opening this link:\n\n\
          {link}\n\n\
          The link works once and for {TOKEN_TTL_HOURS} hours. If you did not create a Tiketi \
-         account, ignore this message: nothing happens without the link.\n",
-        name = user.name,
+         account, ignore this message: nothing happens unless you confirm on the page the link \
+         opens.\n",
         link = link(state, &token),
     );
     mail::send_in_background(
@@ -78,16 +104,52 @@ pub async fn send_link(state: &AppState, user: &User) -> Result<(), ApiError> {
             body,
         },
     );
-    Ok(())
+    Ok(None)
 }
 
 /// Tells the owner of `email` that someone tried to register it (no link, nothing the person
-/// who tried typed).
-pub fn notify_taken(state: &AppState, email: &str) {
+/// who tried typed), at most [`MAX_LINKS_PER_WINDOW`] times per address within
+/// [`RESEND_WINDOW_MINUTES`] (counted in Redis across replicas, keyed by a hash of the address),
+/// so the form cannot be used to flood an inbox. With Redis unreachable the notice is sent.
+pub async fn notify_taken(state: &AppState, email: &str) {
+    let digest = Sha256::digest(email.as_bytes());
+    let key = state.infra.redis.key(&format!(
+        "auth:register-notice:{}",
+        digest
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ));
+    let counted: anyhow::Result<i64> = async {
+        let mut conn = state
+            .infra
+            .redis
+            .conn()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (n, _): (i64, bool) = redis::pipe()
+            .atomic()
+            .incr(&key, 1)
+            .expire(&key, RESEND_WINDOW_MINUTES * 60)
+            .arg("NX")
+            .query_async(&mut *conn)
+            .await?;
+        Ok(n)
+    }
+    .await;
+    match counted {
+        Ok(n) if n > MAX_LINKS_PER_WINDOW => return,
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "register notice: redis unavailable, sending uncounted")
+        }
+    }
     let body = format!(
         "Hello,\n\n\
          Someone just tried to register a new Tiketi account with this email address, which \
-         already has one. If it was you, sign in instead at {site}.\n\n\
+         already has one. If it was you, sign in instead at {site} (with your password, or with \
+         Google if that is how you signed up).\n\n\
          If it was not you, you need not do anything: no account was created and your account \
          is unchanged.\n",
         site = state.infra.config.mail.public_url,
@@ -126,7 +188,7 @@ pub async fn register_pending(
     .await?;
     if taken {
         metrics::counter!("auth_registrations_refused_total").increment(1);
-        notify_taken(state, email);
+        notify_taken(state, email).await;
         return Ok(());
     }
     if recent >= MAX_LINKS_PER_WINDOW {
@@ -147,12 +209,12 @@ pub async fn register_pending(
     .execute(&state.infra.db)
     .await?;
     let body = format!(
-        "Hello {name},\n\n\
+        "Hello,\n\n\
          To finish creating your Tiketi account for this address, open this link:\n\n\
          {link}\n\n\
-         The link works once and for {TOKEN_TTL_HOURS} hours; then sign in with the password you \
-         chose. If you did not register at Tiketi, ignore this message: no account is created \
-         without the link.\n",
+         The link works once and for {TOKEN_TTL_HOURS} hours; confirm on the page it opens, then \
+         sign in with the password you chose. If you did not register at Tiketi, ignore this \
+         message: no account is created unless you confirm.\n",
         link = link(state, &token),
     );
     mail::send_in_background(
@@ -240,25 +302,4 @@ pub async fn verify(state: &AppState, token: &str) -> Result<User, ApiError> {
     tx.commit().await?;
     metrics::counter!("auth_emails_verified_total").increment(1);
     Ok(user)
-}
-
-/// Seconds until `user` may ask for another link, when [`MAX_LINKS_PER_WINDOW`] were sent
-/// within the window.
-pub async fn resend_wait(state: &AppState, user: Uuid) -> Result<Option<u64>, ApiError> {
-    let recent: Vec<chrono::DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT created_at FROM auth.email_verifications
-         WHERE user_id = $1 AND created_at > now() - make_interval(mins => $2::int)
-         ORDER BY created_at DESC LIMIT $3",
-    )
-    .bind(user)
-    .bind(RESEND_WINDOW_MINUTES as i32)
-    .bind(MAX_LINKS_PER_WINDOW)
-    .fetch_all(&state.infra.db)
-    .await?;
-    if (recent.len() as i64) < MAX_LINKS_PER_WINDOW {
-        return Ok(None);
-    }
-    let oldest = recent.last().copied().unwrap_or_else(Utc::now);
-    let left = (oldest + Duration::minutes(RESEND_WINDOW_MINUTES) - Utc::now()).num_seconds();
-    Ok(Some(left.max(1) as u64))
 }

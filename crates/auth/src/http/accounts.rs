@@ -124,7 +124,7 @@ async fn register(
     .await?;
     let Some(user) = inserted else {
         metrics::counter!("auth_registrations_refused_total").increment(1);
-        verification::notify_taken(&state, email.as_str());
+        verification::notify_taken(&state, email.as_str()).await;
         return Err(ApiError::conflict(
             "email_taken",
             "this email cannot be registered; if it is yours, sign in instead",

@@ -32,36 +32,42 @@ pub struct VerificationLink {
     token: Option<String>,
 }
 
-/// The mailed link: verifies and sends the browser to the web client with the outcome.
+/// The mailed link. Opening it changes nothing: it sends the browser to the web client's
+/// confirmation page (the token in the fragment, which browsers never send to a server), where
+/// the fan confirms with `POST /verify-email`. A mail scanner or link preview that fetches the
+/// link (GET or HEAD) therefore cannot verify an address, or finish a registration, on the
+/// owner's behalf.
 #[utoipa::path(
     get,
     path = "/api/auth/verify-email",
     tag = "auth",
     params(VerificationLink),
     responses(
-        (status = 303, description = "To `/?emailVerified=true`, or `/?emailVerified=false` when the link is invalid, expired or used"),
+        (status = 303, description = "To the web client's confirmation page, `/#/verify-email?token=...`"),
         (status = 400, description = "Malformed query (`invalid_query`)", body = ErrorBody)
     )
 )]
-async fn open_verification_link(
-    State(state): State<AppState>,
-    AppQuery(query): AppQuery<VerificationLink>,
-) -> ApiResult<Response> {
-    let outcome = match verification::verify(&state, query.token.as_deref().unwrap_or("")).await {
-        Ok(_) => true,
-        Err(ApiError::BadRequest { .. }) => false,
-        Err(other) => return Err(other),
-    };
-    Ok((
+async fn open_verification_link(AppQuery(query): AppQuery<VerificationLink>) -> Response {
+    // Only URL-safe base64 is ever issued; anything else is passed on as empty, so nothing a
+    // link carries is reflected into the page's address.
+    let token = query
+        .token
+        .filter(|t| {
+            t.len() <= 200
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .unwrap_or_default();
+    (
         StatusCode::SEE_OTHER,
         [
-            (header::LOCATION, format!("/?emailVerified={outcome}")),
+            (header::LOCATION, format!("/#/verify-email?token={token}")),
             // The token is in this URL: nothing should carry it further.
             (header::REFERRER_POLICY, "no-referrer".to_owned()),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
     )
-        .into_response())
+        .into_response()
 }
 
 /// Body of `POST /verify-email`.
@@ -120,12 +126,11 @@ async fn resend_verification(
             "this account's email is verified already",
         ));
     }
-    if let Some(wait) = verification::resend_wait(&state, user.id).await? {
+    if let Some(wait) = verification::send_link(&state, &user).await? {
         return Err(ApiError::TooManyRequests {
             retry_after_secs: wait,
         });
     }
-    verification::send_link(&state, &user).await?;
     Ok(AppJson(
         json!({ "message": "a new verification link was sent" }),
     ))
