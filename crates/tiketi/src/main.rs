@@ -43,7 +43,8 @@ enum KeysCommand {
     /// Add a new signing key; older keys keep verifying until their tokens have expired.
     Rotate {
         /// Retire the older keys at once instead (a leaked key): their tokens stop verifying
-        /// within JWT_JWKS_REFRESH_SECS and their holders must sign in again.
+        /// within 30 s plus JWT_JWKS_REFRESH_SECS; signed-in fans get new access tokens through
+        /// their refresh tokens.
         #[arg(long)]
         retire_old: bool,
     },
@@ -157,7 +158,13 @@ async fn main() -> anyhow::Result<()> {
                 tiketi_auth::keys::RELOAD_EVERY.as_secs()
             );
             if retire_old {
-                println!("older keys retired: their tokens stop verifying within {refresh} s");
+                println!(
+                    "older keys retired: their tokens stop verifying within {} s (auth reads its \
+                     keys at least every {} s, the other services every JWT_JWKS_REFRESH_SECS); \
+                     signed-in fans get new tokens through their refresh tokens",
+                    retirement_delay(refresh),
+                    tiketi_auth::keys::RELOAD_EVERY.as_secs().min(refresh)
+                );
             }
             Ok(())
         }
@@ -167,7 +174,14 @@ async fn main() -> anyhow::Result<()> {
             let refresh = config.jwt.jwks_refresh_secs;
             let infra = Infra::new(config)?;
             tiketi_auth::keys::KeyStore::retire(&infra.db, &kid).await?;
-            println!("signing key {kid} retired: its tokens stop verifying within {refresh} s");
+            println!(
+                "signing key {kid} retired: its tokens stop verifying within {} s (auth reads its \
+                 keys at least every {} s, the other services every JWT_JWKS_REFRESH_SECS); if it \
+                 was the signing key, a new one signs from now on and signed-in fans get new tokens \
+                 through their refresh tokens",
+                retirement_delay(refresh),
+                tiketi_auth::keys::RELOAD_EVERY.as_secs().min(refresh)
+            );
             Ok(())
         }
         Command::SeedDemo => {
@@ -180,4 +194,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The longest a retired key keeps verifying somewhere: until auth reloads its key table (at
+/// most every `RELOAD_EVERY`, or the refresh interval when shorter), then until the other
+/// services read the JWKS again (`JWT_JWKS_REFRESH_SECS`).
+fn retirement_delay(refresh_secs: u64) -> u64 {
+    tiketi_auth::keys::RELOAD_EVERY.as_secs().min(refresh_secs) + refresh_secs
 }
