@@ -566,3 +566,235 @@ async fn socket_joins_are_capped_per_socket_checked_against_known_events_and_rat
     let lines = send_joins(&app, &flooder, &[("join-queue", events[0], false)]).await;
     assert_eq!(acks(&lines)[0]["code"], "rate_limited", "{lines:?}");
 }
+
+/// Runs `tests/socketio/tabs.mjs`: `tabs` tabs of the fan holding `token` on the original
+/// client's waiting room for `seconds` seconds (a new socket per tab per second, each sending
+/// `join-queue`). Answers every line it printed.
+async fn churning_tabs(
+    app: &TestApp,
+    token: &str,
+    event_id: Uuid,
+    tabs: u32,
+    seconds: u32,
+) -> Vec<serde_json::Value> {
+    let out = tokio::process::Command::new("node")
+        .arg(tiketi_tests::workspace_root().join("tests/socketio/tabs.mjs"))
+        .args([
+            app.url("").trim_end_matches('/'),
+            token,
+            &event_id.to_string(),
+            &tabs.to_string(),
+            &seconds.to_string(),
+        ])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs the client");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("the client prints JSON"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_original_clients_waiting_room_churning_a_socket_a_second_in_five_tabs_is_never_refused_and_a_flood_still_is()
+ {
+    // The allowance scaled down (30 a minute, a quarter of the default) so the run is short:
+    // before the fix, five tabs at one join a second spent it in under 7 s.
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(
+        pool.clone(),
+        &[MANUAL_TICKS, ("SOCKET_EVENTS_PER_MINUTE", "30")],
+    )
+    .await;
+    let event_id = event(&pool, -3600).await;
+    let (_, token) = app.tokens().fan();
+    let lines = churning_tabs(&app, &token, event_id, 5, 10).await;
+    let answers: Vec<_> = lines
+        .iter()
+        .filter(|l| l["type"] == "ack" || l["type"] == "no-ack")
+        .collect();
+    assert!(
+        answers.len() >= 45,
+        "five tabs for 10 s made only {} joins: {lines:?}",
+        answers.len()
+    );
+    let refused: Vec<_> = lines
+        .iter()
+        .filter(|l| l["type"] != "ack" && l["type"] != "done" && l["event"] != "queue-updated")
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the original client was refused {} times: {refused:?}",
+        refused.len()
+    );
+    assert!(
+        answers.iter().all(|a| a["data"]["ok"] == true),
+        "{answers:?}"
+    );
+
+    // The same fan flooding distinct ids is still refused once its allowance is spent, told
+    // when to come back.
+    let flood: Vec<_> = (0..60)
+        .map(|_| ("join-queue", Uuid::new_v4(), false))
+        .collect();
+    let lines = send_joins(&app, &token, &flood).await;
+    let answers = acks(&lines);
+    assert_eq!(answers.len(), 60, "{lines:?}");
+    let limited: Vec<_> = answers
+        .iter()
+        .filter(|a| a["code"] == "rate_limited")
+        .collect();
+    assert!(limited.len() >= 25, "{answers:?}");
+    for a in &limited {
+        let wait = a["retryAfterMs"].as_u64().unwrap_or(0);
+        assert!((1..=60_000).contains(&wait), "{a}");
+    }
+    let told = lines
+        .iter()
+        .find(|l| l["event"] == "request-refused" && l["data"]["code"] == "rate_limited")
+        .expect("request-refused for rate_limited");
+    assert!(
+        told["data"]["retryAfterMs"].as_u64().unwrap_or(0) > 0,
+        "{told}"
+    );
+
+    // A flood of joins of the one event a fan already follows costs less each but is bounded
+    // too (another fan, so the allowance is whole).
+    let (_, repeater) = app.tokens().fan();
+    let flood: Vec<_> = (0..400).map(|_| ("join-queue", event_id, false)).collect();
+    let lines = send_joins(&app, &repeater, &flood).await;
+    let answers = acks(&lines);
+    assert_eq!(answers.len(), 400, "{lines:?}");
+    assert_eq!(answers[0]["ok"], true, "{lines:?}");
+    assert_eq!(answers[399]["code"], "rate_limited", "{lines:?}");
+}
+
+#[tokio::test]
+async fn leaving_an_events_rooms_frees_its_place_among_the_events_a_socket_may_follow() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let mut events = Vec::new();
+    for _ in 0..10 {
+        events.push(event(&pool, -3600).await);
+    }
+    let (_, token) = app.tokens().fan();
+    // One socket opens the event page, the seat map and the queue of eight events, leaving
+    // each afterwards, then the ninth and tenth.
+    let mut joins = Vec::new();
+    for e in &events[..8] {
+        for room in ["event", "seat-selection", "queue"] {
+            joins.push((
+                match room {
+                    "event" => "join-event",
+                    "seat-selection" => "join-seat-selection",
+                    _ => "join-queue",
+                },
+                *e,
+                false,
+            ));
+        }
+        joins.push(("leave-event", *e, false));
+        joins.push(("leave-seat-selection", *e, false));
+        joins.push(("leave-queue", *e, false));
+    }
+    joins.push(("join-queue", events[8], false));
+    joins.push(("join-event", events[9], true));
+    let lines = send_joins(&app, &token, &joins).await;
+    let answers = acks(&lines);
+    assert_eq!(answers.len(), joins.len(), "{lines:?}");
+    for (a, j) in answers.iter().zip(&joins) {
+        assert_eq!(a["ok"], true, "{j:?}: {a}");
+    }
+    assert!(
+        !lines.iter().any(|l| l["event"] == "request-refused"),
+        "{lines:?}"
+    );
+
+    // Leaving one room kind of an event leaves the others: the place frees when the socket is
+    // in none of the event's rooms, and the refusal says how to free one.
+    let mut joins: Vec<_> = events[..8]
+        .iter()
+        .flat_map(|e| [("join-event", *e, false), ("join-queue", *e, false)])
+        .collect();
+    joins.push(("leave-event", events[0], false));
+    joins.push(("join-queue", events[8], false));
+    joins.push(("leave-queue", events[0], false));
+    joins.push(("join-queue", events[8], false));
+    let lines = send_joins(&app, &token, &joins).await;
+    let answers = acks(&lines);
+    assert_eq!(answers.len(), joins.len(), "{lines:?}");
+    assert!(answers[..17].iter().all(|a| a["ok"] == true), "{answers:?}");
+    assert_eq!(answers[17]["code"], "too_many_events", "{answers:?}");
+    let message = answers[17]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("leave-queue") && message.contains("leave-event"),
+        "{message}"
+    );
+    assert_eq!(answers[18]["ok"], true, "{answers:?}");
+    assert_eq!(answers[19]["ok"], true, "{answers:?}");
+}
+
+#[tokio::test]
+async fn a_fans_concurrent_sockets_are_capped_per_process_and_a_closed_one_frees_its_place_at_once()
+{
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(
+        pool.clone(),
+        &[MANUAL_TICKS, ("SOCKET_MAX_CONNECTIONS_PER_USER", "3")],
+    )
+    .await;
+    let event_id = event(&pool, -3600).await;
+    let (_, token) = app.tokens().fan();
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut client = SocketClient::start(&app, &token, event_id, "never").await;
+        let first = client
+            .until(|v| v["type"] == "connect" || v["type"] == "connect_error")
+            .await
+            .expect("the client reports its connection");
+        assert_eq!(first["type"], "connect", "{first}");
+        open.push(client);
+    }
+    let mut fourth = SocketClient::start(&app, &token, event_id, "never").await;
+    let refused = fourth
+        .until(|v| v["type"] == "connect" || v["type"] == "connect_error")
+        .await
+        .expect("the client reports its connection");
+    assert_eq!(refused["type"], "connect_error", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(message.contains("too many connections"), "{message}");
+
+    // Another fan is not affected.
+    let (_, other) = app.tokens().fan();
+    let mut client = SocketClient::start(&app, &other, event_id, "never").await;
+    let first = client
+        .until(|v| v["type"] == "connect" || v["type"] == "connect_error")
+        .await
+        .expect("the client reports its connection");
+    assert_eq!(first["type"], "connect", "{first}");
+
+    // A tab closes (its client process ends, the socket closes): a new socket is let in as soon
+    // as the server has seen the close.
+    drop(open.pop());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut again = SocketClient::start(&app, &token, event_id, "never").await;
+        let first = again
+            .until(|v| v["type"] == "connect" || v["type"] == "connect_error")
+            .await
+            .expect("the client reports its connection");
+        if first["type"] == "connect" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a closed socket still counted after 10 s: {first}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

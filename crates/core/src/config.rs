@@ -82,9 +82,13 @@ pub struct QueueDefaults {
     /// `SOCKET_MAX_EVENTS`: events one Socket.IO connection may join rooms of (`join-queue`,
     /// `join-event`, `join-seat-selection`). Default 8; 1..=100.
     pub socket_max_events: usize,
-    /// `SOCKET_EVENTS_PER_MINUTE`: client events (room joins and leaves) one fan may send per
-    /// minute over all its sockets on one replica. Default 120; 0: off.
+    /// `SOCKET_EVENTS_PER_MINUTE`: joins of events one fan may send per minute over all its
+    /// sockets on one replica (the burst too). A join of an event the fan joined in the last
+    /// ten minutes, and a leave, cost a tenth of one. Default 120; 0: off.
     pub socket_events_per_minute: u32,
+    /// `SOCKET_MAX_CONNECTIONS_PER_USER`: Socket.IO connections one fan may hold open at once
+    /// on one replica. Default 20; 0: no limit.
+    pub socket_max_connections_per_user: usize,
 }
 
 /// Inventory settings of the ticket service (holds and the internal interface for payment).
@@ -439,6 +443,7 @@ impl Config {
             tick_ms: parse_or(&get, "QUEUE_PROCESSOR_INTERVAL", 1000)?,
             socket_max_events: parse_or(&get, "SOCKET_MAX_EVENTS", 8)?,
             socket_events_per_minute: parse_or(&get, "SOCKET_EVENTS_PER_MINUTE", 120)?,
+            socket_max_connections_per_user: parse_or(&get, "SOCKET_MAX_CONNECTIONS_PER_USER", 20)?,
         };
         if !(1..=100).contains(&queue.socket_max_events) {
             return Err(ConfigError::new(

@@ -4,10 +4,12 @@
 //!
 //! - Connect with `auth: {token}`; the token is verified like an HTTP bearer token and a bad or
 //!   missing one refuses the connection (`connect_error`). Each socket joins `user:<id>`.
-//! - Client events `join-event`, `leave-event`, `join-queue`, `join-seat-selection` (each
-//!   `{eventId}`) join or leave the rooms named by [`Room::name`], answered with `room-info`
-//!   `{eventId, userCount}` to the joining socket (`userCount`: this replica's sockets in the
-//!   room, see [`RoomCounts`]).
+//! - Client events `join-event`, `join-queue`, `join-seat-selection` (each `{eventId}`) join
+//!   the rooms named by [`Room::name`], answered with `room-info` `{eventId, userCount}` to the
+//!   joining socket (`userCount`: this replica's sockets in the room, see [`RoomCounts`]);
+//!   `leave-event`, `leave-queue`, `leave-seat-selection` leave them (the last two are ours: the
+//!   original client only ever left the event room, but a socket must be able to leave every
+//!   room it may join, or the cap on followed events could not be undone).
 //! - With the Redis adapter (channels prefixed with `REDIS_KEY_PREFIX`), an emit on any replica
 //!   reaches the fan's socket wherever it is connected. Its connection to Redis is
 //!   [`redis_driver::ReconnectingDriver`]'s, which subscribes again after a Redis restart and
@@ -18,15 +20,24 @@
 //!   and each emits `queue-position` to the fans whose sockets it holds (found through
 //!   [`FanSockets`]) and `queue-updated` to its sockets in the queue room: one publish per tick
 //!   instead of one per fan.
-//! - Limits (HTTP's rate limits do not see socket events): each client event counts against the
-//!   fan's `SOCKET_EVENTS_PER_MINUTE` (governor, keyed by user, over all the fan's sockets on
-//!   this replica); a socket follows at most `SOCKET_MAX_EVENTS` events; an event id is checked
-//!   against a cached lookup of existing events before any room, Redis script or presence entry
-//!   is made for it ([`Guard`]). A refused join is answered, never dropped: the ack (when the
-//!   client asked for one) is `{ok: false, code, message, eventId}`, and `request-refused`
-//!   `{event, eventId, code, message}` goes to the socket; codes `rate_limited`,
-//!   `too_many_events`, `event_not_found`, `invalid_event_id`, `unavailable`. An accepted join's
-//!   ack is `{ok: true, eventId}`.
+//! - Limits (HTTP's rate limits do not see socket events): each client event is charged to the
+//!   fan's allowance (governor, keyed by user, over all the fan's sockets on this replica):
+//!   `SOCKET_EVENTS_PER_MINUTE` joins of events the fan has not joined lately, while a join of
+//!   an event it joined in the last [`RECENT_FOR`] on this replica, and a leave, cost a tenth
+//!   of one ([`NEW_EVENT_COST`]). The original React client opens a new socket every second in
+//!   each waiting tab, each joining the same queue again: those joins cost a lookup in a warm
+//!   cache and one Redis script, and five such tabs use a quarter of the allowance, while a
+//!   flood of distinct (or unknown) ids is held to the full price. A socket follows at most
+//!   `SOCKET_MAX_EVENTS` events (an event counts until the socket has left all its rooms); an
+//!   event id is checked against a cached lookup of existing events before any room, Redis
+//!   script or presence entry is made for it ([`Guard`]). A fan holds at most
+//!   `SOCKET_MAX_CONNECTIONS_PER_USER` sockets at once on a replica (a closed socket's place
+//!   frees when the server sees it close); more are refused at connect. A refused join is
+//!   answered, never dropped: the ack (when the client asked for one) is `{ok: false, code,
+//!   message, eventId}` (plus `retryAfterMs` for `rate_limited`), and `request-refused`
+//!   `{event, eventId, code, message}` (plus `retryAfterMs`) goes to the socket; codes
+//!   `rate_limited`, `too_many_events`, `event_not_found`, `invalid_event_id`, `unavailable`. An
+//!   accepted join's or leave's ack is `{ok: true, eventId}`.
 //! - Presence: every [`PRESENCE_EVERY`], each replica refreshes the last-seen time of the fans
 //!   whose sockets sit in a queue room, so a fan watching over Socket.IO alone keeps the place; a
 //!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
@@ -352,9 +363,15 @@ async fn authenticate<A: Adapter>(
     };
     match state.infra.verifier.verify(&auth.token).await {
         Ok(claims) => {
+            let max = state.infra.config.queue.socket_max_connections_per_user;
+            if !fans.try_add(claims.user_id, socket.id, max) {
+                metrics::counter!("socket_connections_refused_total").increment(1);
+                return Err(Refused(format!(
+                    "too many connections for this account on this server (at most {max}); close another tab or window"
+                )));
+            }
             let user = SocketUser(claims.user_id);
             socket.extensions.insert(user);
-            fans.add(claims.user_id, socket.id);
             admit_socket(&socket, claims.user_id);
             Ok(())
         }
@@ -409,11 +426,19 @@ impl FanSockets {
         self.0.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn add(&self, user: Uuid, sid: Sid) {
-        self.write().entry(user).or_default().push(FanSocket {
+    /// Counts the fan's new socket, unless the fan already holds `max` (0: no limit); checked
+    /// and added under one lock, so sockets connecting at once cannot all take the last place.
+    fn try_add(&self, user: Uuid, sid: Sid, max: usize) -> bool {
+        let mut map = self.write();
+        let sockets = map.entry(user).or_default();
+        if max != 0 && sockets.len() >= max {
+            return false;
+        }
+        sockets.push(FanSocket {
             sid,
             queues: Vec::new(),
         });
+        true
     }
 
     fn watch_queue(&self, user: Uuid, sid: Sid, event_id: Uuid) {
@@ -424,6 +449,16 @@ impl FanSockets {
             && !socket.queues.contains(&event_id)
         {
             socket.queues.push(event_id);
+        }
+    }
+
+    fn unwatch_queue(&self, user: Uuid, sid: Sid, event_id: Uuid) {
+        if let Some(socket) = self
+            .write()
+            .get_mut(&user)
+            .and_then(|sockets| sockets.iter_mut().find(|s| s.sid == sid))
+        {
+            socket.queues.retain(|e| *e != event_id);
         }
     }
 
@@ -476,29 +511,42 @@ impl Joined {
 struct Refusal {
     code: &'static str,
     message: &'static str,
+    /// When the fan's allowance lets the event through again (`rate_limited` only).
+    retry_after: Option<Duration>,
 }
 
 impl Refusal {
-    const RATE_LIMITED: Refusal = Refusal {
-        code: "rate_limited",
-        message: "too many socket events; slow down",
-    };
     const TOO_MANY_EVENTS: Refusal = Refusal {
         code: "too_many_events",
-        message: "this connection follows as many events as it may; open another page or leave one",
+        message: "this connection follows as many events as it may; send leave-event, \
+                  leave-seat-selection and leave-queue {eventId} for the rooms it joined of one \
+                  it no longer shows (an event's place frees once all its rooms are left), or \
+                  use another connection",
+        retry_after: None,
     };
     const NOT_FOUND: Refusal = Refusal {
         code: "event_not_found",
         message: "no such event",
+        retry_after: None,
     };
     const INVALID: Refusal = Refusal {
         code: "invalid_event_id",
         message: "send {eventId} with the event's id",
+        retry_after: None,
     };
     const UNAVAILABLE: Refusal = Refusal {
         code: "unavailable",
         message: "the event cannot be checked right now, please retry shortly",
+        retry_after: None,
     };
+
+    fn rate_limited(wait: Duration) -> Refusal {
+        Refusal {
+            code: "rate_limited",
+            message: "too many socket events; retry after retryAfterMs",
+            retry_after: Some(wait),
+        }
+    }
 }
 
 /// Answers a client event: the ack (when the client asked for one) and, for a refusal,
@@ -516,13 +564,24 @@ fn answer<A: Adapter>(
         }
         Err(r) => {
             metrics::counter!("socket_events_refused_total", "code" => r.code).increment(1);
-            let _ = ack.send(&json!({
+            // Whole milliseconds, rounded up: retrying after them succeeds.
+            let retry_after_ms = r.retry_after.map(|d| {
+                u64::try_from(d.as_micros().div_ceil(1000))
+                    .unwrap_or(u64::MAX)
+                    .max(1)
+            });
+            let mut refusal = json!({
                 "ok": false, "code": r.code, "message": r.message, "eventId": event_id,
-            }));
-            let _ = socket.emit(
-                "request-refused",
-                &json!({"event": event, "eventId": event_id, "code": r.code, "message": r.message}),
-            );
+            });
+            let mut told = json!({
+                "event": event, "eventId": event_id, "code": r.code, "message": r.message,
+            });
+            if let Some(ms) = retry_after_ms {
+                refusal["retryAfterMs"] = json!(ms);
+                told["retryAfterMs"] = json!(ms);
+            }
+            let _ = ack.send(&refusal);
+            let _ = socket.emit("request-refused", &told);
         }
     }
 }
@@ -535,10 +594,23 @@ struct Guard(Arc<GuardInner>);
 struct GuardInner {
     db: sqlx::PgPool,
     max_events: usize,
+    /// Cells per fan: `SOCKET_EVENTS_PER_MINUTE` times [`NEW_EVENT_COST`] a minute.
     limiter: Option<governor::DefaultKeyedRateLimiter<Uuid>>,
     /// Event id -> (exists, when looked up).
     known: Mutex<HashMap<Uuid, (bool, Instant)>>,
+    /// Fan -> the events it joined lately on this replica, with when (at most [`RECENT_MAX`]).
+    recent: Mutex<HashMap<Uuid, Vec<(Uuid, Instant)>>>,
 }
+
+/// What a join of an event the fan has not joined lately costs, in cells of its allowance; a
+/// join of one it has (a cached lookup, a room it is or was just in, one Redis script) and a
+/// leave cost one cell.
+pub const NEW_EVENT_COST: u32 = 10;
+/// How long a fan's join of an event keeps the next joins of it cheap.
+pub const RECENT_FOR: Duration = Duration::from_secs(600);
+/// Events remembered per fan for [`RECENT_FOR`] (past it, the oldest is forgotten: a fan
+/// browsing more events pays the full price, within the allowance).
+const RECENT_MAX: usize = 32;
 
 /// How long an existing event is remembered as existing.
 const KNOWN_FOR: Duration = Duration::from_secs(300);
@@ -555,18 +627,61 @@ impl Guard {
         Self(Arc::new(GuardInner {
             db: state.infra.db.clone(),
             max_events: config.socket_max_events,
-            limiter: NonZeroU32::new(config.socket_events_per_minute)
-                .map(|n| governor::RateLimiter::keyed(governor::Quota::per_minute(n))),
+            limiter: NonZeroU32::new(
+                config
+                    .socket_events_per_minute
+                    .saturating_mul(NEW_EVENT_COST),
+            )
+            .map(|n| governor::RateLimiter::keyed(governor::Quota::per_minute(n))),
             known: Mutex::new(HashMap::new()),
+            recent: Mutex::new(HashMap::new()),
         }))
     }
 
-    /// Counts one client event of `user`; refused past the fan's rate.
-    fn allow(&self, user: Uuid) -> Result<(), Refusal> {
-        match &self.0.limiter {
-            Some(limiter) if limiter.check_key(&user).is_err() => Err(Refusal::RATE_LIMITED),
-            _ => Ok(()),
+    /// Charges `cells` to `user`'s allowance; refused past it, with the time until it would
+    /// pass.
+    fn charge(&self, user: Uuid, cells: u32) -> Result<(), Refusal> {
+        use governor::clock::Clock;
+        let (Some(limiter), Some(cells)) = (&self.0.limiter, NonZeroU32::new(cells)) else {
+            return Ok(());
+        };
+        match limiter.check_key_n(&user, cells) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(Refusal::rate_limited(
+                not_until.wait_time_from(limiter.clock().now()),
+            )),
+            // More cells than the burst: cannot happen (the burst is a minute's allowance).
+            Err(_) => Err(Refusal::rate_limited(Duration::from_secs(60))),
         }
+    }
+
+    /// Counts a cheap client event of `user` (a leave): one cell.
+    fn allow(&self, user: Uuid) -> Result<(), Refusal> {
+        self.charge(user, 1)
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<(Uuid, Instant)>>> {
+        self.0.recent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `user` joined `event_id` on this replica within [`RECENT_FOR`].
+    fn joined_lately(&self, user: Uuid, event_id: Uuid) -> bool {
+        self.recent().get(&user).is_some_and(|events| {
+            events
+                .iter()
+                .any(|(e, at)| *e == event_id && at.elapsed() < RECENT_FOR)
+        })
+    }
+
+    /// Remembers that `user` joined a room of `event_id` now.
+    fn remember(&self, user: Uuid, event_id: Uuid) {
+        let mut recent = self.recent();
+        let events = recent.entry(user).or_default();
+        events.retain(|(e, _)| *e != event_id);
+        if events.len() >= RECENT_MAX {
+            events.remove(0);
+        }
+        events.push((event_id, Instant::now()));
     }
 
     /// The event exists (cached; one indexed read when not).
@@ -607,16 +722,22 @@ impl Guard {
         }
     }
 
-    /// The checks every room join passes: the rate, a well-formed id, an existing event.
+    /// The checks every room join passes: the fan's allowance (a tenth of the price for an
+    /// event it joined lately), a well-formed id, an existing event.
     async fn check<A: Adapter>(
         &self,
         socket: &SocketRef<A>,
         data: Result<EventRef, impl std::fmt::Debug>,
     ) -> Result<Uuid, (Option<Uuid>, Refusal)> {
+        let event_id = data.ok().map(|d| d.event_id);
         if let Some(SocketUser(user)) = socket.extensions.get::<SocketUser>() {
-            self.allow(user).map_err(|r| (None, r))?;
+            let cells = match event_id {
+                Some(e) if self.joined_lately(user, e) => 1,
+                _ => NEW_EVENT_COST,
+            };
+            self.charge(user, cells).map_err(|r| (event_id, r))?;
         }
-        let Ok(EventRef { event_id }) = data else {
+        let Some(event_id) = event_id else {
             return Err((None, Refusal::INVALID));
         };
         self.exists(event_id)
@@ -625,12 +746,16 @@ impl Guard {
         Ok(event_id)
     }
 
-    /// Forgets idle fans' rate state (called every presence round).
+    /// Forgets idle fans' rate state and old joins (called every presence round).
     fn tidy(&self) {
         if let Some(limiter) = &self.0.limiter {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.recent().retain(|_, events| {
+            events.retain(|(_, at)| at.elapsed() < RECENT_FOR);
+            !events.is_empty()
+        });
     }
 }
 
@@ -652,22 +777,9 @@ fn admit_socket<A: Adapter>(socket: &SocketRef<A>, user_id: Uuid) {
     socket.on("join-event", join_event);
     socket.on("join-seat-selection", join_seat_selection);
     socket.on("join-queue", join_queue);
-    socket.on(
-        "leave-event",
-        async move |socket: SocketRef<A>,
-                    TryData(data): TryData<EventRef>,
-                    ack: AckSender<A>,
-                    State(counts): State<RoomCounts>,
-                    State(guard): State<Guard>| {
-            let allowed = guard.allow(user_id);
-            let event_id = data.as_ref().ok().map(|d| d.event_id);
-            let outcome = allowed.and_then(|()| event_id.ok_or(Refusal::INVALID));
-            if let Ok(event_id) = outcome {
-                leave_room(&socket, &counts, Room::Event(event_id));
-            }
-            answer(&socket, ack, "leave-event", event_id, outcome.map(|_| ()));
-        },
-    );
+    socket.on("leave-event", leave_event);
+    socket.on("leave-seat-selection", leave_seat_selection);
+    socket.on("leave-queue", leave_queue);
     socket.on_disconnect(
         async move |socket: SocketRef<A>,
                     State(counts): State<RoomCounts>,
@@ -727,6 +839,93 @@ fn leave_room<A: Adapter>(socket: &SocketRef<A>, counts: &RoomCounts, room: Room
     }
 }
 
+/// `leave-*`: one cell of the fan's allowance, then out of `room` (answered `{ok: true}` also
+/// when the socket was not in it). The socket's place for the event frees once it is in none
+/// of the event's rooms. Answers the event id left, if any.
+fn leave_plain<A: Adapter>(
+    socket: &SocketRef<A>,
+    data: Result<EventRef, impl std::fmt::Debug>,
+    ack: AckSender<A>,
+    guard: &Guard,
+    counts: &RoomCounts,
+    event: &'static str,
+    room: fn(Uuid) -> Room,
+) -> Option<Uuid> {
+    let event_id = data.ok().map(|d| d.event_id);
+    let allowed = match socket.extensions.get::<SocketUser>() {
+        Some(SocketUser(user)) => guard.allow(user),
+        None => Ok(()),
+    };
+    let outcome = allowed.and_then(|()| event_id.ok_or(Refusal::INVALID));
+    if let Ok(event_id) = outcome {
+        leave_room(socket, counts, room(event_id));
+    }
+    answer(socket, ack, event, event_id, outcome.map(|_| ()));
+    outcome.ok()
+}
+
+async fn leave_event<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(data): TryData<EventRef>,
+    ack: AckSender<A>,
+    State(guard): State<Guard>,
+    State(counts): State<RoomCounts>,
+) {
+    leave_plain(
+        &socket,
+        data,
+        ack,
+        &guard,
+        &counts,
+        "leave-event",
+        Room::Event,
+    );
+}
+
+async fn leave_seat_selection<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(data): TryData<EventRef>,
+    ack: AckSender<A>,
+    State(guard): State<Guard>,
+    State(counts): State<RoomCounts>,
+) {
+    leave_plain(
+        &socket,
+        data,
+        ack,
+        &guard,
+        &counts,
+        "leave-seat-selection",
+        Room::SeatMap,
+    );
+}
+
+/// `leave-queue`: out of the queue room, and no longer counted as a sign of life by presence
+/// (the place in line stays the fan's, as when a socket drops, for `idle_grace`).
+async fn leave_queue<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(data): TryData<EventRef>,
+    ack: AckSender<A>,
+    State(guard): State<Guard>,
+    State(counts): State<RoomCounts>,
+    State(fans): State<FanSockets>,
+) {
+    let left = leave_plain(
+        &socket,
+        data,
+        ack,
+        &guard,
+        &counts,
+        "leave-queue",
+        Room::Queue,
+    );
+    if let (Some(event_id), Some(SocketUser(user_id))) =
+        (left, socket.extensions.get::<SocketUser>())
+    {
+        fans.unwatch_queue(user_id, socket.id, event_id);
+    }
+}
+
 /// `join-event` and `join-seat-selection`: the guard's checks, then the room.
 async fn join_plain<A: Adapter>(
     socket: &SocketRef<A>,
@@ -744,6 +943,11 @@ async fn join_plain<A: Adapter>(
         ),
         Err((event_id, refusal)) => (event_id, Err(refusal)),
     };
+    if let (Some(event_id), Ok(()), Some(SocketUser(user))) =
+        (event_id, outcome, socket.extensions.get::<SocketUser>())
+    {
+        guard.remember(user, event_id);
+    }
     answer(socket, ack, event, event_id, outcome);
 }
 
@@ -816,6 +1020,7 @@ async fn join_queue<A: Adapter>(
         }
     };
     if let Some(SocketUser(user_id)) = socket.extensions.get::<SocketUser>() {
+        guard.remember(user_id, event_id);
         fans.watch_queue(user_id, socket.id, event_id);
     }
     // Joining the room counts as a sign of life, and the fan learns the place at once instead
