@@ -1476,3 +1476,103 @@ async fn a_rotation_racing_a_reuse_never_leaves_a_live_token_in_a_revoked_family
     .unwrap();
     assert_eq!(live, 0, "successors survived their family's revocation");
 }
+
+/// Finding (outside testers, login CSRF): `/refresh` read the token from a body of any content
+/// type, so a cross-site `enctype=text/plain` form planted the attacker's session cookie in the
+/// victim's browser. A body token now needs `application/json`, and a cross-site request (its
+/// `Origin` not an allowed one, or `Sec-Fetch-Site: cross-site`) is refused.
+#[tokio::test]
+async fn a_cross_site_form_cannot_plant_a_session_through_refresh_or_logout() {
+    let db = test_db().await;
+    let app = TestApp::spawn_with(
+        db.pool.clone(),
+        &[("SOCKET_IO_CORS_ORIGIN", "https://tiketi.example")],
+    )
+    .await;
+    let token = register(&app, "csrf@example.com").await["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form_body = format!(r#"{{"refreshToken":"{token}","x":"="}}"#);
+    for path in ["/api/auth/refresh", "/api/auth/logout"] {
+        let plain = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "text/plain")
+            .body(form_body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}");
+        assert!(plain.headers().get("set-cookie").is_none(), "{path}");
+        for (name, value) in [
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            let cross = app
+                .client
+                .post(app.url(path))
+                .header(name, value)
+                .json(&json!({"refreshToken": token}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(cross.status(), StatusCode::FORBIDDEN, "{path} {name}");
+            assert!(cross.headers().get("set-cookie").is_none(), "{path} {name}");
+            let body: Value = cross.json().await.unwrap();
+            assert_eq!(body["code"], "cross_site_request", "{path} {name}");
+        }
+    }
+    // The token survived all of that: JSON from the allowed origin, then with no Origin, works.
+    let same_site = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("origin", "https://tiketi.example")
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"refreshToken": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_site.status(), StatusCode::OK);
+    assert!(same_site.headers().get("set-cookie").is_some());
+    let next: Value = same_site.json().await.unwrap();
+    let (status, body) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": next["refreshToken"]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A cookie-only refresh (the web client: no body, no content type) from the allowed origin
+    // still works, and logout with a JSON body still revokes.
+    let cookie_only = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("origin", "https://tiketi.example")
+        .header(
+            "cookie",
+            format!("tiketi_refresh={}", body["refreshToken"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookie_only.status(), StatusCode::OK);
+    let last: Value = cookie_only.json().await.unwrap();
+    let (status, _) = post(
+        &app,
+        "/api/auth/logout",
+        json!({"refreshToken": last["refreshToken"]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": last["refreshToken"]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
