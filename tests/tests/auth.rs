@@ -1576,3 +1576,71 @@ async fn a_cross_site_form_cannot_plant_a_session_through_refresh_or_logout() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Finding (outside testers): an admin made by `tiketi admin create` was stored unverified, so
+/// the first Google sign-in to its address linked to it, dropped the operator's password and
+/// signed the Google user in as an admin. Google now never links to an admin account that is
+/// not already linked to that same Google identity.
+#[tokio::test]
+async fn google_sign_in_never_takes_over_an_admin_account() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let (app, google) = app_with_google(pool.clone()).await;
+    let password = "the operator's admin passphrase";
+    tiketi_auth::admin::create_admin(&pool, "root@example.com", None, password, false)
+        .await
+        .unwrap();
+    let verified: bool = sqlx::query_scalar(
+        "SELECT email_verified FROM auth.users WHERE email = 'root@example.com'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(verified, "the operator vouches for the address it creates");
+
+    let stranger = google_user("root@example.com", true);
+    let (status, body) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&stranger, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "google_link_refused_admin");
+    assert!(body.get("token").is_none());
+    // Nothing changed: the operator's password still works and no Google identity is linked.
+    let (status, signed_in) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "root@example.com", "password": password}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(signed_in["user"]["role"], "admin");
+    let sub: Option<String> =
+        sqlx::query_scalar("SELECT google_sub FROM auth.users WHERE email = 'root@example.com'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(sub, None);
+
+    // An admin whose Google identity was linked to it before (by an operator) still signs in
+    // with it.
+    let own = google_user("root@example.com", true);
+    sqlx::query("UPDATE auth.users SET google_sub = $1 WHERE email = 'root@example.com'")
+        .bind(&own.sub)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, body) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&own, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["role"], "admin");
+}
