@@ -1644,3 +1644,86 @@ async fn google_sign_in_never_takes_over_an_admin_account() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["user"]["role"], "admin");
 }
+
+/// The auth service alone on `pool` with `overrides`; its state stays readable by the test.
+async fn spawn_auth(pool: &PgPool, overrides: &[(&str, &str)]) -> (String, tiketi_auth::AppState) {
+    let config = tiketi_core::testing::test_config(overrides);
+    let infra = tiketi_core::Infra::with_pool(config, pool.clone()).unwrap();
+    let state = tiketi_auth::AppState::new(infra);
+    let router = tiketi_auth::router(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    (format!("http://{addr}"), state)
+}
+
+async fn concurrent_logins(base: &str, n: usize) -> Vec<reqwest::Response> {
+    let client = tiketi_core::outbound::client(Duration::from_secs(60));
+    let attempts: Vec<_> = (0..n)
+        .map(|i| {
+            tokio::spawn(
+                client
+                    .post(format!("{base}/api/auth/login"))
+                    .json(&json!({"email": format!("nobody{i}@example.com"), "password": "guess guess guess"}))
+                    .send(),
+            )
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for attempt in attempts {
+        answers.push(attempt.await.unwrap().unwrap());
+    }
+    answers
+}
+
+/// Finding (outside testers): 60 simultaneous sign-ins ran 60 argon2 hashes at once (19 MiB
+/// each, ~840 MB) in a pod limited to 384 MiB. Hashes now wait for one of
+/// `AUTH_HASH_CONCURRENCY` permits.
+#[tokio::test]
+async fn simultaneous_sign_ins_never_run_more_hashes_at_once_than_allowed() {
+    let db = test_db().await;
+    let (base, state) = spawn_auth(&db.pool, &[("AUTH_HASH_CONCURRENCY", "2")]).await;
+    let answers = concurrent_logins(&base, 12).await;
+    for answer in answers {
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let most = state.hasher.high_water();
+    assert!(
+        (1..=2).contains(&most),
+        "{most} hashes ran at once with 2 allowed"
+    );
+}
+
+/// Past the wait for a hashing permit, a sign-in is told to come back (503 `auth_busy` with
+/// `Retry-After`) instead of queueing without end.
+#[tokio::test]
+async fn a_sign_in_that_cannot_get_a_hashing_slot_in_time_is_told_to_retry() {
+    let db = test_db().await;
+    let (base, state) = spawn_auth(
+        &db.pool,
+        &[("AUTH_HASH_CONCURRENCY", "1"), ("AUTH_HASH_WAIT_MS", "0")],
+    )
+    .await;
+    let answers = concurrent_logins(&base, 8).await;
+    let mut busy = 0;
+    for answer in answers {
+        match answer.status() {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                busy += 1;
+                assert!(answer.headers().contains_key("retry-after"));
+                let body: Value = answer.json().await.unwrap();
+                assert_eq!(body["code"], "auth_busy");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(busy >= 1, "no sign-in was turned away");
+    assert_eq!(state.hasher.high_water(), 1);
+}

@@ -176,6 +176,12 @@ pub struct LoginLimits {
     /// `AUTH_LOGIN_PER_MINUTE_IP`: sign-in, registration and Google sign-in attempts per client
     /// IP per minute, per process (and sign-ins per IP across the cluster, in Redis). Default 60.
     pub per_ip_per_minute: u32,
+    /// `AUTH_HASH_CONCURRENCY`: argon2 hashes (sign-in, registration) running at once per
+    /// process; each holds 19 MiB. Default `0`: the available parallelism, at least 2.
+    pub hash_concurrency: usize,
+    /// `AUTH_HASH_WAIT_MS`: how long a sign-in waits for a hashing slot before it is answered
+    /// 503 `auth_busy` with `Retry-After`. Default 10000.
+    pub hash_wait_ms: u64,
 }
 
 /// Outgoing mail (email verification, account notices). Without `SMTP_URL` messages are only
@@ -777,6 +783,8 @@ impl Config {
                     100,
                 )?,
                 per_ip_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_IP", 60)?,
+                hash_concurrency: parse_or(&get, "AUTH_HASH_CONCURRENCY", 0)?,
+                hash_wait_ms: parse_or(&get, "AUTH_HASH_WAIT_MS", 10_000)?,
             },
             mail,
             rate_limits: RateLimits {

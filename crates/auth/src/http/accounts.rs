@@ -65,7 +65,8 @@ fn check_phone(phone: &str) -> bool {
         (status = 400, description = "Invalid fields (`validation_failed` with `fields`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 409, description = "This email cannot be registered (`email_taken`); the address's owner is mailed that someone tried", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
-        (status = 429, description = "Too many attempts from this address (`rate_limited`), with `Retry-After`", body = ErrorBody)
+        (status = 429, description = "Too many attempts from this address (`rate_limited`), with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Too many registrations being checked at once (`auth_busy`), with `Retry-After`", body = ErrorBody)
     )
 )]
 async fn register(
@@ -94,7 +95,7 @@ async fn register(
         return Err(ApiError::validation(Value::Object(problems)));
     };
 
-    let hash = password::hash_blocking(body.password).await?;
+    let hash = state.hasher.hash(body.password).await?;
     if state.infra.config.mail.registration == RegistrationMode::VerifyFirst {
         verification::register_pending(&state, email.as_str(), &hash, &name, phone.as_deref())
             .await?;
@@ -160,7 +161,8 @@ pub struct Login {
         (status = 400, description = "Password too long (`invalid_body`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 401, description = "Email or password is incorrect (`invalid_credentials`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
-        (status = 429, description = "Too many attempts on this account from this address, from this address, or on this account from everywhere (`rate_limited`), with `Retry-After`", body = ErrorBody)
+        (status = 429, description = "Too many attempts on this account from this address, from this address, or on this account from everywhere (`rate_limited`), with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Too many sign-ins being checked at once (`auth_busy`), with `Retry-After`", body = ErrorBody)
     )
 )]
 async fn login(
@@ -189,7 +191,7 @@ async fn login(
         None => None,
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = password::verify_blocking(body.password, hash).await;
+    let ok = state.hasher.verify(body.password, hash).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
