@@ -1727,3 +1727,46 @@ async fn a_sign_in_that_cannot_get_a_hashing_slot_in_time_is_told_to_retry() {
     assert!(busy >= 1, "no sign-in was turned away");
     assert_eq!(state.hasher.high_water(), 1);
 }
+
+/// Finding (outside testers): the sign-in throttle kept a limiter per raw email string, so
+/// refused sign-ins with 250 KB junk emails grew the process by 150 MB. No account has an email
+/// over 254 characters, so such a sign-in is a 400 before any work; up to 254 an unknown email
+/// still looks exactly like a wrong password.
+#[tokio::test]
+async fn an_email_too_long_to_be_an_account_is_refused_before_any_work() {
+    let db = test_db().await;
+    let app = TestApp::spawn(db.pool.clone()).await;
+    register(&app, "fan@example.com").await;
+    let at_limit = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
+    assert_eq!(at_limit.len(), 254);
+    let (status, unknown) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": at_limit, "password": "guess guess guess"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{unknown}");
+    let (_, wrong) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "fan@example.com", "password": "guess guess guess"}),
+        None,
+    )
+    .await;
+    assert_eq!(unknown, wrong);
+    for long in [
+        format!("{}@example.com", "a".repeat(255 - "@example.com".len())),
+        "x".repeat(250_000),
+    ] {
+        let (status, body) = post(
+            &app,
+            "/api/auth/login",
+            json!({"email": long, "password": "guess guess guess"}),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["code"], "invalid_body");
+    }
+}
