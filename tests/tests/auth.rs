@@ -1770,3 +1770,126 @@ async fn an_email_too_long_to_be_an_account_is_refused_before_any_work() {
         assert_eq!(body["code"], "invalid_body");
     }
 }
+
+/// Signs in to `email` with `password` as if from `from` (through a trusted proxy).
+async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", from)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Finding (outside testers): 11 addresses x 10 wrong guesses spent the account's ceiling and
+/// the fan's right password then answered 429 from everywhere. An address that signed in to the
+/// account before is no longer held to the ceiling (only to its own allowance), while a new
+/// address still is.
+#[tokio::test]
+async fn strangers_spending_the_accounts_ceiling_do_not_lock_out_the_fans_known_address() {
+    let db = test_db().await;
+    let app = TestApp::spawn_with(
+        db.pool.clone(),
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT", "3"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING", "8"),
+        ],
+    )
+    .await;
+    let fan = "fan@example.com";
+    let right = "correct horse battery";
+    register(&app, fan).await;
+    let home = "198.51.100.7";
+    assert_eq!(
+        login_from(&app, home, fan, right).await.status(),
+        StatusCode::OK
+    );
+
+    let mut refused = 0;
+    for i in 1..=11 {
+        let from = format!("203.0.113.{i}");
+        for _ in 0..3 {
+            let status = login_from(&app, &from, fan, "guess guess guess")
+                .await
+                .status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused >= 33 - 8,
+        "only {refused} of 33 guesses were refused"
+    );
+    // The fan's known address signs in; an address the account never signed in from does not.
+    assert_eq!(
+        login_from(&app, home, fan, right).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.9", fan, right).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The known address keeps its own allowance (3 a minute; two sign-ins spent already).
+    assert_eq!(
+        login_from(&app, home, fan, "guess guess guess")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&app, home, fan, right).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// Finding (outside testers): a refusal announced the wait of the first limit that refused
+/// (the in-process one's ~20 s) while the shared one-minute count stayed spent, so a fan who
+/// waited as told was refused again. The announced wait is now the longest of the spent limits.
+#[tokio::test]
+async fn a_refused_sign_in_announces_the_longest_wait_of_the_spent_limits() {
+    let db = test_db().await;
+    let app = TestApp::spawn_with(
+        db.pool.clone(),
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT", "3"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING", "8"),
+        ],
+    )
+    .await;
+    let fan = "fan@example.com";
+    register(&app, fan).await;
+    for _ in 0..3 {
+        let answer = login_from(&app, "203.0.113.1", fan, "guess guess guess").await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = login_from(&app, "203.0.113.1", fan, "guess guess guess").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&refused);
+    // The shared count's window started with the first guess, well under 5 s ago.
+    assert!(
+        (55..=60).contains(&wait),
+        "announced {wait} s while the one-minute count is spent"
+    );
+    // The ceiling, spent by others, announces its window too to a new address.
+    for i in 2..=3 {
+        for _ in 0..3 {
+            login_from(&app, &format!("203.0.113.{i}"), fan, "guess guess guess").await;
+        }
+    }
+    let refused = login_from(&app, "198.51.100.9", fan, "correct horse battery").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&refused);
+    assert!((55..=60).contains(&wait), "announced {wait} s");
+}

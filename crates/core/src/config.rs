@@ -170,8 +170,8 @@ pub struct LoginLimits {
     pub per_account_per_minute: u32,
     /// `AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING`: sign-in attempts per account per minute from
     /// all addresses together (in Redis). Default 100. The bound on a guessing attack spread
-    /// over many addresses; past it the account's sign-in answers 429 for everyone until the
-    /// minute is over.
+    /// over many addresses; past it the account's sign-in answers 429 until the minute is over
+    /// for every address but those that signed in to it in the last 30 days.
     pub per_account_ceiling_per_minute: u32,
     /// `AUTH_LOGIN_PER_MINUTE_IP`: sign-in, registration and Google sign-in attempts per client
     /// IP per minute, per process (and sign-ins per IP across the cluster, in Redis). Default 60.
