@@ -1486,7 +1486,10 @@ async fn a_cross_site_form_cannot_plant_a_session_through_refresh_or_logout() {
     let db = test_db().await;
     let app = TestApp::spawn_with(
         db.pool.clone(),
-        &[("SOCKET_IO_CORS_ORIGIN", "https://tiketi.example")],
+        &[
+            ("SOCKET_IO_CORS_ORIGIN", "https://tiketi.example"),
+            ("PUBLIC_URL", "https://tickets.example/"),
+        ],
     )
     .await;
     let token = register(&app, "csrf@example.com").await["refreshToken"]
@@ -1536,6 +1539,17 @@ async fn a_cross_site_form_cannot_plant_a_session_through_refresh_or_logout() {
     assert_eq!(same_site.status(), StatusCode::OK);
     assert!(same_site.headers().get("set-cookie").is_some());
     let next: Value = same_site.json().await.unwrap();
+    // The site's own public address (PUBLIC_URL) is not another site.
+    let public = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("origin", "https://tickets.example")
+        .json(&json!({"refreshToken": next["refreshToken"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::OK);
+    let next: Value = public.json().await.unwrap();
     let (status, body) = post(
         &app,
         "/api/auth/refresh",

@@ -35,8 +35,9 @@ pub struct RefreshBody {
 
 /// Refuses a request a browser sent on behalf of another site (login CSRF: a cross-site form
 /// posting the attacker's token would otherwise get the attacker's session cookie planted in
-/// the victim's browser): `Sec-Fetch-Site: cross-site`, or an `Origin` that is neither one of
-/// the allowed browser origins (`SOCKET_IO_CORS_ORIGIN`) nor this site itself (same `Host`).
+/// the victim's browser): `Sec-Fetch-Site: cross-site`, or an `Origin` that is none of the
+/// allowed browser origins (`SOCKET_IO_CORS_ORIGIN`), the site's `PUBLIC_URL` and this site
+/// itself (same `Host`).
 /// Requests without these headers (apps, scripts, older browsers) pass; browsers always send
 /// `Origin` on a cross-site POST.
 fn refuse_cross_site(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -60,11 +61,20 @@ fn refuse_cross_site(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
         .to_str()
         .map_err(|_| refused())?
         .trim_end_matches('/');
-    let allowed = &state.infra.config.cors_origins;
-    if allowed
+    let config = &state.infra.config;
+    if config
+        .cors_origins
         .iter()
         .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
     {
+        return Ok(());
+    }
+    // The site's public address (`PUBLIC_URL`), where the web client runs behind a proxy.
+    if reqwest::Url::parse(&config.mail.public_url).is_ok_and(|u| {
+        u.origin()
+            .ascii_serialization()
+            .eq_ignore_ascii_case(origin)
+    }) {
         return Ok(());
     }
     // Same origin: the web client served by this process at the address the browser used.
