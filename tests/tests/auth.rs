@@ -1560,3 +1560,434 @@ async fn a_rotation_racing_a_reuse_never_leaves_a_live_token_in_a_revoked_family
     .unwrap();
     assert_eq!(live, 0, "successors survived their family's revocation");
 }
+
+/// Finding (outside testers, login CSRF): `/refresh` read the token from a body of any content
+/// type, so a cross-site `enctype=text/plain` form planted the attacker's session cookie in the
+/// victim's browser. A body token now needs `application/json`, and a cross-site request (its
+/// `Origin` not an allowed one, or `Sec-Fetch-Site: cross-site`) is refused.
+#[tokio::test]
+async fn a_cross_site_form_cannot_plant_a_session_through_refresh_or_logout() {
+    let db = test_db().await;
+    let app = TestApp::spawn_with(
+        db.pool.clone(),
+        &[
+            ("SOCKET_IO_CORS_ORIGIN", "https://tiketi.example"),
+            ("PUBLIC_URL", "https://tickets.example/"),
+        ],
+    )
+    .await;
+    let token = register(&app, "csrf@example.com").await["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form_body = format!(r#"{{"refreshToken":"{token}","x":"="}}"#);
+    for path in ["/api/auth/refresh", "/api/auth/logout"] {
+        let plain = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "text/plain")
+            .body(form_body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}");
+        assert!(plain.headers().get("set-cookie").is_none(), "{path}");
+        for (name, value) in [
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            let cross = app
+                .client
+                .post(app.url(path))
+                .header(name, value)
+                .json(&json!({"refreshToken": token}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(cross.status(), StatusCode::FORBIDDEN, "{path} {name}");
+            assert!(cross.headers().get("set-cookie").is_none(), "{path} {name}");
+            let body: Value = cross.json().await.unwrap();
+            assert_eq!(body["code"], "cross_site_request", "{path} {name}");
+        }
+    }
+    // The token survived all of that: JSON from the allowed origin, then with no Origin, works.
+    let same_site = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("origin", "https://tiketi.example")
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"refreshToken": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_site.status(), StatusCode::OK);
+    assert!(same_site.headers().get("set-cookie").is_some());
+    let next: Value = same_site.json().await.unwrap();
+    // The site's own public address (PUBLIC_URL) is not another site.
+    let public = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("origin", "https://tickets.example")
+        .json(&json!({"refreshToken": next["refreshToken"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::OK);
+    let next: Value = public.json().await.unwrap();
+    let (status, body) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": next["refreshToken"]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A cookie-only refresh (the web client: no body, no content type) from the allowed origin
+    // still works, and logout with a JSON body still revokes.
+    let cookie_only = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("origin", "https://tiketi.example")
+        .header(
+            "cookie",
+            format!("tiketi_refresh={}", body["refreshToken"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookie_only.status(), StatusCode::OK);
+    let last: Value = cookie_only.json().await.unwrap();
+    let (status, _) = post(
+        &app,
+        "/api/auth/logout",
+        json!({"refreshToken": last["refreshToken"]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post(
+        &app,
+        "/api/auth/refresh",
+        json!({"refreshToken": last["refreshToken"]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Finding (outside testers): an admin made by `tiketi admin create` was stored unverified, so
+/// the first Google sign-in to its address linked to it, dropped the operator's password and
+/// signed the Google user in as an admin. Google now never links to an admin account that is
+/// not already linked to that same Google identity.
+#[tokio::test]
+async fn google_sign_in_never_takes_over_an_admin_account() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let (app, google) = app_with_google(pool.clone()).await;
+    let password = "the operator's admin passphrase";
+    tiketi_auth::admin::create_admin(&pool, "root@example.com", None, password, false)
+        .await
+        .unwrap();
+    let verified: bool = sqlx::query_scalar(
+        "SELECT email_verified FROM auth.users WHERE email = 'root@example.com'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(verified, "the operator vouches for the address it creates");
+
+    let stranger = google_user("root@example.com", true);
+    let (status, body) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&stranger, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "google_link_refused_admin");
+    assert!(body.get("token").is_none());
+    // Nothing changed: the operator's password still works and no Google identity is linked.
+    let (status, signed_in) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "root@example.com", "password": password}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(signed_in["user"]["role"], "admin");
+    let sub: Option<String> =
+        sqlx::query_scalar("SELECT google_sub FROM auth.users WHERE email = 'root@example.com'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(sub, None);
+
+    // An admin whose Google identity was linked to it before (by an operator) still signs in
+    // with it.
+    let own = google_user("root@example.com", true);
+    sqlx::query("UPDATE auth.users SET google_sub = $1 WHERE email = 'root@example.com'")
+        .bind(&own.sub)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, body) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&own, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["role"], "admin");
+}
+
+/// The auth service alone on `pool` with `overrides`; its state stays readable by the test.
+async fn spawn_auth(pool: &PgPool, overrides: &[(&str, &str)]) -> (String, tiketi_auth::AppState) {
+    let config = tiketi_core::testing::test_config(overrides);
+    let infra = tiketi_core::Infra::with_pool(config, pool.clone()).unwrap();
+    let state = tiketi_auth::AppState::new(infra);
+    let router = tiketi_auth::router(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    (format!("http://{addr}"), state)
+}
+
+async fn concurrent_logins(base: &str, n: usize) -> Vec<reqwest::Response> {
+    let client = tiketi_core::outbound::client(Duration::from_secs(60));
+    let attempts: Vec<_> = (0..n)
+        .map(|i| {
+            tokio::spawn(
+                client
+                    .post(format!("{base}/api/auth/login"))
+                    .json(&json!({"email": format!("nobody{i}@example.com"), "password": "guess guess guess"}))
+                    .send(),
+            )
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for attempt in attempts {
+        answers.push(attempt.await.unwrap().unwrap());
+    }
+    answers
+}
+
+/// Finding (outside testers): 60 simultaneous sign-ins ran 60 argon2 hashes at once (19 MiB
+/// each, ~840 MB) in a pod limited to 384 MiB. Hashes now wait for one of
+/// `AUTH_HASH_CONCURRENCY` permits.
+#[tokio::test]
+async fn simultaneous_sign_ins_never_run_more_hashes_at_once_than_allowed() {
+    let db = test_db().await;
+    let (base, state) = spawn_auth(&db.pool, &[("AUTH_HASH_CONCURRENCY", "2")]).await;
+    let answers = concurrent_logins(&base, 12).await;
+    for answer in answers {
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let most = state.hasher.high_water();
+    assert!(
+        (1..=2).contains(&most),
+        "{most} hashes ran at once with 2 allowed"
+    );
+}
+
+/// Past the wait for a hashing permit, a sign-in is told to come back (503 `auth_busy` with
+/// `Retry-After`) instead of queueing without end.
+#[tokio::test]
+async fn a_sign_in_that_cannot_get_a_hashing_slot_in_time_is_told_to_retry() {
+    let db = test_db().await;
+    let (base, state) = spawn_auth(
+        &db.pool,
+        &[("AUTH_HASH_CONCURRENCY", "1"), ("AUTH_HASH_WAIT_MS", "0")],
+    )
+    .await;
+    let answers = concurrent_logins(&base, 8).await;
+    let mut busy = 0;
+    for answer in answers {
+        match answer.status() {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                busy += 1;
+                assert!(answer.headers().contains_key("retry-after"));
+                let body: Value = answer.json().await.unwrap();
+                assert_eq!(body["code"], "auth_busy");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(busy >= 1, "no sign-in was turned away");
+    assert_eq!(state.hasher.high_water(), 1);
+}
+
+/// Finding (outside testers): the sign-in throttle kept a limiter per raw email string, so
+/// refused sign-ins with 250 KB junk emails grew the process by 150 MB. No account has an email
+/// over 254 characters, so such a sign-in is a 400 before any work; up to 254 an unknown email
+/// still looks exactly like a wrong password.
+#[tokio::test]
+async fn an_email_too_long_to_be_an_account_is_refused_before_any_work() {
+    let db = test_db().await;
+    let app = TestApp::spawn(db.pool.clone()).await;
+    register(&app, "fan@example.com").await;
+    let at_limit = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
+    assert_eq!(at_limit.len(), 254);
+    let (status, unknown) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": at_limit, "password": "guess guess guess"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{unknown}");
+    let (_, wrong) = post(
+        &app,
+        "/api/auth/login",
+        json!({"email": "fan@example.com", "password": "guess guess guess"}),
+        None,
+    )
+    .await;
+    assert_eq!(unknown, wrong);
+    for long in [
+        format!("{}@example.com", "a".repeat(255 - "@example.com".len())),
+        "x".repeat(250_000),
+    ] {
+        let (status, body) = post(
+            &app,
+            "/api/auth/login",
+            json!({"email": long, "password": "guess guess guess"}),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["code"], "invalid_body");
+    }
+}
+
+/// Signs in to `email` with `password` as if from `from` (through a trusted proxy).
+async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", from)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Finding (outside testers): 11 addresses x 10 wrong guesses spent the account's ceiling and
+/// the fan's right password then answered 429 from everywhere. An address that signed in to the
+/// account before is no longer held to the ceiling (only to its own allowance), while a new
+/// address still is.
+#[tokio::test]
+async fn strangers_spending_the_accounts_ceiling_do_not_lock_out_the_fans_known_address() {
+    let db = test_db().await;
+    let app = TestApp::spawn_with(
+        db.pool.clone(),
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT", "3"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING", "8"),
+        ],
+    )
+    .await;
+    let fan = "fan@example.com";
+    let right = "correct horse battery";
+    register(&app, fan).await;
+    let home = "198.51.100.7";
+    assert_eq!(
+        login_from(&app, home, fan, right).await.status(),
+        StatusCode::OK
+    );
+
+    let mut refused = 0;
+    for i in 1..=11 {
+        let from = format!("203.0.113.{i}");
+        for _ in 0..3 {
+            let status = login_from(&app, &from, fan, "guess guess guess")
+                .await
+                .status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused >= 33 - 8,
+        "only {refused} of 33 guesses were refused"
+    );
+    // The fan's known address signs in; an address the account never signed in from does not.
+    assert_eq!(
+        login_from(&app, home, fan, right).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.9", fan, right).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The known address keeps its own allowance (3 a minute; two sign-ins spent already).
+    assert_eq!(
+        login_from(&app, home, fan, "guess guess guess")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&app, home, fan, right).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// Finding (outside testers): a refusal announced the wait of the first limit that refused
+/// (the in-process one's ~20 s) while the shared one-minute count stayed spent, so a fan who
+/// waited as told was refused again. The announced wait is now the longest of the spent limits.
+#[tokio::test]
+async fn a_refused_sign_in_announces_the_longest_wait_of_the_spent_limits() {
+    let db = test_db().await;
+    let app = TestApp::spawn_with(
+        db.pool.clone(),
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT", "3"),
+            ("AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING", "8"),
+        ],
+    )
+    .await;
+    let fan = "fan@example.com";
+    register(&app, fan).await;
+    for _ in 0..3 {
+        let answer = login_from(&app, "203.0.113.1", fan, "guess guess guess").await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = login_from(&app, "203.0.113.1", fan, "guess guess guess").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&refused);
+    // The shared count's window started with the first guess, well under 5 s ago.
+    assert!(
+        (55..=60).contains(&wait),
+        "announced {wait} s while the one-minute count is spent"
+    );
+    // The ceiling, spent by others, announces its window too to a new address.
+    for i in 2..=3 {
+        for _ in 0..3 {
+            login_from(&app, &format!("203.0.113.{i}"), fan, "guess guess guess").await;
+        }
+    }
+    let refused = login_from(&app, "198.51.100.9", fan, "correct horse battery").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&refused);
+    assert!((55..=60).contains(&wait), "announced {wait} s");
+}

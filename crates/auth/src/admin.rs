@@ -5,6 +5,10 @@
 //! first holds its sessions. So a promotion ends every session of the account (the new admin
 //! signs in with the new password), and an account whose address nobody proved is promoted only
 //! when the operator says so (`--promote-unverified`).
+//!
+//! The operator vouches for the address of every account this command leaves an admin: it is
+//! stored verified (an unverified address is one a Google sign-in may take over). Google
+//! sign-in never links to an admin account anyway (see [`crate::google::find_or_create_user`]).
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -15,10 +19,10 @@ use crate::users::{USER_COLUMNS, User};
 /// What happened to the account.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AdminOutcome {
-    /// A new admin account was created.
+    /// A new admin account was created, its email marked verified.
     Created(Uuid),
-    /// An account with that email existed; it is now an admin, its password was reset and its
-    /// sessions were ended.
+    /// An account with that email existed; it is now an admin, its password was reset, its
+    /// email marked verified and its sessions were ended.
     Promoted {
         /// The account.
         id: Uuid,
@@ -70,12 +74,15 @@ pub async fn create_admin(
             return Err(AdminError::Unverified(user.id));
         }
         Some(user) => {
-            sqlx::query("UPDATE auth.users SET role = 'admin', password_hash = $2 WHERE id = $1")
-                .bind(user.id)
-                .bind(&phc)
-                .execute(&mut *tx)
-                .await
-                .map_err(anyhow::Error::from)?;
+            sqlx::query(
+                "UPDATE auth.users SET role = 'admin', password_hash = $2, email_verified = true
+                 WHERE id = $1",
+            )
+            .bind(user.id)
+            .bind(&phc)
+            .execute(&mut *tx)
+            .await
+            .map_err(anyhow::Error::from)?;
             let sessions_revoked = crate::refresh::revoke_user(&mut tx, user.id)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -89,7 +96,7 @@ pub async fn create_admin(
             // constraint; running the command again promotes (or refuses) that account.
             let id: Uuid = sqlx::query_scalar(
                 "INSERT INTO auth.users (email, password_hash, name, role, email_verified)
-                 VALUES ($1, $2, $3, 'admin', false) RETURNING id",
+                 VALUES ($1, $2, $3, 'admin', true) RETURNING id",
             )
             .bind(email.as_str())
             .bind(&phc)

@@ -272,7 +272,9 @@ impl Google {
 /// Finds the account for a Google identity, linking or creating it. An existing account is
 /// linked by email only when Google says the email is verified; an unverified email never signs
 /// anyone in. Linking to an account whose own email was never verified drops its password and
-/// ends its sessions (whoever registered it may have been someone else).
+/// ends its sessions (whoever registered it may have been someone else). An admin account is
+/// never linked by email (403 `google_link_refused_admin`); only a Google identity already
+/// linked to it signs in to it.
 pub async fn find_or_create_user(db: &PgPool, identity: &GoogleIdentity) -> Result<User, ApiError> {
     let unverified = || {
         ApiError::forbidden(
@@ -315,6 +317,17 @@ pub async fn find_or_create_user(db: &PgPool, identity: &GoogleIdentity) -> Resu
     .fetch_optional(&mut *tx)
     .await?;
     let existing = match existing {
+        // An admin account is never linked by email: the address being Google's is not enough
+        // to hand out admin rights (nor to drop the operator's password). Admins sign in with
+        // their password; an operator may link their Google identity by hand.
+        Some(account) if account.role == "admin" => {
+            metrics::counter!("auth_google_admin_link_refused_total").increment(1);
+            tracing::warn!(user_id = %account.id, "Google sign-in refused: the address belongs to an admin account");
+            return Err(ApiError::forbidden(
+                "google_link_refused_admin",
+                "this address belongs to an admin account; admins sign in with their password",
+            ));
+        }
         Some(account) => {
             let unproven = !account.email_verified;
             let linked: User = sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -34,6 +34,8 @@ pub struct AppState {
     pub keys: Arc<keys::KeyStore>,
     /// Login brute-force brakes.
     pub throttle: Arc<throttle::Throttle>,
+    /// Bounds the argon2 hashes running at once (`AUTH_HASH_CONCURRENCY`).
+    pub hasher: Arc<domain::password::HashLimiter>,
     /// Google sign-in, when `GOOGLE_CLIENT_ID` is set.
     pub google: Option<Arc<google::Google>>,
     /// Outgoing mail: SMTP with `SMTP_URL`, else log-only.
@@ -55,12 +57,18 @@ impl AppState {
     pub fn with_mailer(infra: Infra, mailer: Arc<dyn mail::Mailer>) -> Self {
         let keys = keys::KeyStore::new(infra.db.clone(), infra.verifier.clone());
         let throttle = Arc::new(throttle::Throttle::new(&infra.config.login_limits));
+        let limits = &infra.config.login_limits;
+        let hasher = Arc::new(domain::password::HashLimiter::new(
+            limits.hash_concurrency,
+            Duration::from_millis(limits.hash_wait_ms),
+        ));
         let google = google::Google::from_config(&infra.config.google)
             .expect("Google URLs are validated when the configuration is read");
         Self {
             infra,
             keys,
             throttle,
+            hasher,
             google,
             mailer,
         }

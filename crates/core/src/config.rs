@@ -174,12 +174,18 @@ pub struct LoginLimits {
     pub per_account_per_minute: u32,
     /// `AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING`: sign-in attempts per account per minute from
     /// all addresses together (in Redis). Default 100. The bound on a guessing attack spread
-    /// over many addresses; past it the account's sign-in answers 429 for everyone until the
-    /// minute is over.
+    /// over many addresses; past it the account's sign-in answers 429 until the minute is over
+    /// for every address but those that signed in to it in the last 30 days.
     pub per_account_ceiling_per_minute: u32,
     /// `AUTH_LOGIN_PER_MINUTE_IP`: sign-in, registration and Google sign-in attempts per client
     /// IP per minute, per process (and sign-ins per IP across the cluster, in Redis). Default 60.
     pub per_ip_per_minute: u32,
+    /// `AUTH_HASH_CONCURRENCY`: argon2 hashes (sign-in, registration) running at once per
+    /// process; each holds 19 MiB. Default `0`: the available parallelism, at least 2.
+    pub hash_concurrency: usize,
+    /// `AUTH_HASH_WAIT_MS`: how long a sign-in waits for a hashing slot before it is answered
+    /// 503 `auth_busy` with `Retry-After`. Default 10000.
+    pub hash_wait_ms: u64,
 }
 
 /// Outgoing mail (email verification, account notices). Without `SMTP_URL` messages are only
@@ -782,6 +788,8 @@ impl Config {
                     100,
                 )?,
                 per_ip_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_IP", 60)?,
+                hash_concurrency: parse_or(&get, "AUTH_HASH_CONCURRENCY", 0)?,
+                hash_wait_ms: parse_or(&get, "AUTH_HASH_WAIT_MS", 10_000)?,
             },
             mail,
             rate_limits: RateLimits {

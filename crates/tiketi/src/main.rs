@@ -131,13 +131,15 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             match outcome {
-                tiketi_auth::admin::AdminOutcome::Created(id) => println!("admin created: {id}"),
+                tiketi_auth::admin::AdminOutcome::Created(id) => {
+                    println!("admin created: {id} (email marked verified: you vouch for it)")
+                }
                 tiketi_auth::admin::AdminOutcome::Promoted {
                     id,
                     sessions_revoked,
                 } => println!(
                     "existing account {id} is now an admin (password updated; \
-                     {sessions_revoked} sessions signed out: every device signs in again)"
+                     email marked verified: you vouch for it; {sessions_revoked} sessions signed out: every device signs in again)"
                 ),
             }
             Ok(())

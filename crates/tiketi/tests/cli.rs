@@ -99,6 +99,18 @@ async fn admin_create_reads_the_password_from_stdin_and_never_prints_it() {
             .await
             .unwrap();
     assert_eq!(role, "admin");
+    // The operator vouches for the address: stored verified, and the command says so.
+    let verified: bool = sqlx::query_scalar(
+        "SELECT email_verified FROM auth.users WHERE email = 'root@tiketi.example'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        verified,
+        "an admin created by the operator is stored unverified"
+    );
+    assert!(printed.contains("email marked verified"), "{printed}");
 }
 
 #[tokio::test]

@@ -65,7 +65,8 @@ fn check_phone(phone: &str) -> bool {
         (status = 400, description = "Invalid fields (`validation_failed` with `fields`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 409, description = "This email cannot be registered (`email_taken`); the address's owner is mailed that someone tried", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
-        (status = 429, description = "Too many attempts from this address (`rate_limited`), with `Retry-After`", body = ErrorBody)
+        (status = 429, description = "Too many attempts from this address (`rate_limited`), with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Too many registrations being checked at once (`auth_busy`), with `Retry-After`", body = ErrorBody)
     )
 )]
 async fn register(
@@ -94,7 +95,7 @@ async fn register(
         return Err(ApiError::validation(Value::Object(problems)));
     };
 
-    let hash = password::hash_blocking(body.password).await?;
+    let hash = state.hasher.hash(body.password).await?;
     if state.infra.config.mail.registration == RegistrationMode::VerifyFirst {
         verification::register_pending(&state, email.as_str(), &hash, &name, phone.as_deref())
             .await?;
@@ -142,6 +143,9 @@ async fn register(
     ))
 }
 
+/// Longest email a sign-in reads (bytes, normalised): the longest an account can have.
+const MAX_EMAIL_LEN: usize = 254;
+
 /// Body of `POST /login`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Login {
@@ -157,10 +161,11 @@ pub struct Login {
     request_body = Login,
     responses(
         (status = 200, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
-        (status = 400, description = "Password too long (`invalid_body`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
+        (status = 400, description = "Email longer than 254 characters or password too long (`invalid_body`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 401, description = "Email or password is incorrect (`invalid_credentials`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
-        (status = 429, description = "Too many attempts on this account from this address, from this address, or on this account from everywhere (`rate_limited`), with `Retry-After`", body = ErrorBody)
+        (status = 429, description = "Too many attempts on this account from this address, from this address, or on this account from everywhere (`rate_limited`), with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Too many sign-ins being checked at once (`auth_busy`), with `Retry-After`", body = ErrorBody)
     )
 )]
 async fn login(
@@ -168,12 +173,15 @@ async fn login(
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<Login>,
 ) -> ApiResult<Response> {
-    // A malformed email cannot match an account, but it still costs a hash: same answer, same time.
+    // No account has an email over 254 bytes (what registration accepts): such a sign-in is
+    // refused before any work, so junk emails neither cost a hash nor reach the throttle.
+    // Up to that, a malformed email cannot match an account, but it still costs a hash: same
+    // answer, same time.
+    let account_key = body.email.trim().to_lowercase();
+    if account_key.len() > MAX_EMAIL_LEN {
+        return Err(ApiError::bad_request("invalid_body", "email is too long"));
+    }
     let email = Email::parse(&body.email).ok();
-    let account_key = email.as_ref().map_or_else(
-        || body.email.trim().to_lowercase(),
-        |e| e.as_str().to_owned(),
-    );
     state
         .throttle
         .check_login(&state.infra.redis, &account_key, ip)
@@ -189,7 +197,7 @@ async fn login(
         None => None,
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = password::verify_blocking(body.password, hash).await;
+    let ok = state.hasher.verify(body.password, hash).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
@@ -203,6 +211,10 @@ async fn login(
     metrics::counter!("auth_logins_total", "outcome" => "ok").increment(1);
     let checked = user.password_hash.clone().unwrap_or_default();
     let session = session::start_with_password(&state, &user, &checked).await?;
+    state
+        .throttle
+        .remember(&state.infra.redis, &account_key, ip)
+        .await;
     Ok(session::respond(
         &state,
         StatusCode::OK,

@@ -83,6 +83,7 @@ pub struct GoogleCredential {
         (status = 200, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
         (status = 400, description = "Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 401, description = "The ID token is invalid or expired", body = ErrorBody),
+        (status = 403, description = "Google has not verified the email (`google_email_unverified`), or the address belongs to an admin account not linked to this Google identity (`google_link_refused_admin`: admins sign in with their password)", body = ErrorBody),
         (status = 404, description = "Google sign-in is not configured (`google_sign_in_disabled`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
     )

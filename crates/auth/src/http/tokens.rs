@@ -33,11 +33,81 @@ pub struct RefreshBody {
     refresh_token: Option<String>,
 }
 
+/// Refuses a request a browser sent on behalf of another site (login CSRF: a cross-site form
+/// posting the attacker's token would otherwise get the attacker's session cookie planted in
+/// the victim's browser): `Sec-Fetch-Site: cross-site`, or an `Origin` that is none of the
+/// allowed browser origins (`SOCKET_IO_CORS_ORIGIN`), the site's `PUBLIC_URL` and this site
+/// itself (same `Host`).
+/// Requests without these headers (apps, scripts, older browsers) pass; browsers always send
+/// `Origin` on a cross-site POST.
+fn refuse_cross_site(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let refused = || {
+        ApiError::forbidden(
+            "cross_site_request",
+            "this request came from another site; sign in on this site instead",
+        )
+    };
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if fetch_site.eq_ignore_ascii_case("cross-site") {
+        return Err(refused());
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .map_err(|_| refused())?
+        .trim_end_matches('/');
+    let config = &state.infra.config;
+    if config
+        .cors_origins
+        .iter()
+        .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    {
+        return Ok(());
+    }
+    // The site's public address (`PUBLIC_URL`), where the web client runs behind a proxy.
+    if reqwest::Url::parse(&config.mail.public_url).is_ok_and(|u| {
+        u.origin()
+            .ascii_serialization()
+            .eq_ignore_ascii_case(origin)
+    }) {
+        return Ok(());
+    }
+    // Same origin: the web client served by this process at the address the browser used.
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (origin_host, host) {
+        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => Ok(()),
+        _ => Err(refused()),
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json`, parameters allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// Reads the optional JSON body without requiring one (a browser's cookie-only refresh sends
-/// no body): an absent or empty body is fine, a malformed one is a 400.
+/// no body): an absent or empty body is fine, a malformed one is a 400. A body must be
+/// `application/json` (415 otherwise): a browser cannot send that cross-site without a CORS
+/// preflight, which CORS refuses for other origins, while a form's `text/plain` needs none.
 fn refresh_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, ApiError> {
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
+    } else if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType {
+            message: "a refresh token in the body must be sent as application/json".into(),
+        });
     } else {
         serde_json::from_slice::<RefreshBody>(body)
             .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid body: {e}")))?
@@ -57,6 +127,8 @@ fn refresh_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<String>, Api
     responses(
         (status = 200, description = "Signed in: `{message, token, refreshToken, expiresIn, user}`; also sets the `refreshToken` cookie (HttpOnly, Path=/api/auth)", body = Object),
         (status = 400, description = "Malformed body (`invalid_body`)", body = ErrorBody),
+        (status = 403, description = "Sent by a browser on behalf of another site (`cross_site_request`)", body = ErrorBody),
+        (status = 415, description = "A body that is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
         (status = 401, description = "No refresh token (`missing_refresh_token`), or it is invalid, expired or reused, or the account is gone (`account_not_found`)", body = ErrorBody)
     )
 )]
@@ -65,6 +137,7 @@ async fn refresh(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
+    refuse_cross_site(&state, &headers)?;
     let token = refresh_token(&headers, &body)?.ok_or_else(|| {
         ApiError::unauthorized("missing_refresh_token", "no refresh token was sent")
     })?;
@@ -98,7 +171,9 @@ async fn refresh(
     request_body = Option<RefreshBody>,
     responses(
         (status = 200, description = "Signed out: `{message}`", body = Object),
-        (status = 400, description = "Malformed body (`invalid_body`)", body = ErrorBody)
+        (status = 400, description = "Malformed body (`invalid_body`)", body = ErrorBody),
+        (status = 403, description = "Sent by a browser on behalf of another site (`cross_site_request`)", body = ErrorBody),
+        (status = 415, description = "A body that is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
     )
 )]
 async fn logout(
@@ -106,6 +181,7 @@ async fn logout(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
+    refuse_cross_site(&state, &headers)?;
     if let Some(token) = refresh_token(&headers, &body)? {
         crate::refresh::revoke(&state.infra.db, &token).await?;
     }
