@@ -175,6 +175,17 @@ async fn resolve_deposit(state: &AppState, payment: &Payment) -> anyhow::Result<
                     .is_ok(),
             )
         }
+        // Still waiting, but its reservation is gone (cancelled by the fan, an admin or the
+        // event's cancellation, or lapsed): close the account so no deposit arrives for it.
+        Ok(Some(found))
+            if found.is_awaiting_deposit() && !reservation_pending(state, payment).await? =>
+        {
+            Ok(
+                flow::close_deposit(state, payment, "reservation no longer held", "reconciler")
+                    .await
+                    .is_ok(),
+            )
+        }
         Ok(_) => {
             flow::keep_hold_for_deposit(state, payment).await;
             Ok(false)
@@ -184,6 +195,17 @@ async fn resolve_deposit(state: &AppState, payment: &Payment) -> anyhow::Result<
             Ok(false)
         }
     }
+}
+
+/// True while the payment's reservation is still a live hold (pending and not lapsed).
+async fn reservation_pending(state: &AppState, payment: &Payment) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ticket.reservations
+                        WHERE id = $1 AND status = 'pending' AND expires_at > now())",
+    )
+    .bind(payment.reservation_id)
+    .fetch_one(&state.infra.db)
+    .await?)
 }
 
 /// Runs [`reconcile`] every `PAYMENT_RECONCILE_INTERVAL_SECS` until `shutdown`.
