@@ -533,3 +533,37 @@ async fn a_provider_approval_for_another_amount_issues_no_tickets_and_is_refunde
     .unwrap();
     assert_eq!(logged, 1);
 }
+
+// Finding 8: a cancel refused while the payment completes says "retry shortly".
+
+#[tokio::test]
+async fn a_cancel_while_the_payment_is_still_completing_answers_payment_in_progress_with_retry_after()
+ {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_without_workers(pool.clone(), &[]).await;
+    let (token, reservation, _) = fan_with_hold(&app, &pool).await;
+    let order = order_of(&app, &token, reservation).await;
+    let key = tiketi_payment::provider::sandbox::payment_key_for("card");
+    let (status, body) = confirm(&app, &token, &key, &order).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // As if the tickets were issued but the payment not yet recorded completed.
+    sqlx::query("UPDATE payment.payments SET status = 'approved' WHERE order_id = $1")
+        .bind(&order)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/api/reservations/{reservation}/cancel")))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "payment_in_progress", "{body}");
+    assert_eq!(reservation_status(&pool, reservation).await, "confirmed");
+}
