@@ -69,10 +69,16 @@ async fn refund_reservation(
     if payment.status == "awaiting_deposit" {
         let _guard = state.inflight.lock(&payment.order_id).await;
         let outcome = flow::close_deposit(&state, &payment, &reason, "refund_reservation").await?;
+        // "refunded": the deposit had arrived meanwhile and was refunded in full.
+        let refunded = outcome == "refunded";
         return Ok(AppJson(json!({
-            "refunded": outcome == "refunded",
-            "refundAmount": if outcome == "refunded" { payment.amount } else { 0 },
-            "message": "the virtual account was closed; nothing was charged",
+            "refunded": refunded,
+            "refundAmount": if refunded { payment.amount } else { 0 },
+            "message": if refunded {
+                "the deposit had arrived; it is refunded in full"
+            } else {
+                "the virtual account was closed; nothing was charged"
+            },
         })));
     }
     if !matches!(

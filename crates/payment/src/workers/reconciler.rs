@@ -3,7 +3,9 @@
 //! reservation still holds seats gets them released; a payment whose confirm never got an
 //! answer, or got a refusal that is not a decline (in doubt), is looked up at the provider by
 //! order id; a virtual account awaiting its deposit is looked up too (tickets on `DONE`, seats
-//! released when it expired or was cancelled).
+//! released when it expired or was cancelled, and the account closed at the provider when its
+//! reservation is no longer held: cancelled by the fan, an admin or the event's cancellation,
+//! or lapsed).
 //!
 //! Safe on every replica at once: a replica leases the payments it takes
 //! (`reconcile_lease_until`, claimed with `FOR UPDATE SKIP LOCKED`), and every step it runs is
