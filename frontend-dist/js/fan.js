@@ -368,6 +368,8 @@ export async function payPage(main, id) {
     h('p', { class: 'price' }, won(r.total_amount)));
   const prepare = () => api('/api/payments/prepare', { body: { reservationId: id, amount: r.total_amount } });
   const failed = (e) => {
+    // In doubt: the server is checking with the provider; paying again could charge twice.
+    if (IN_DOUBT.includes(e?.code)) { msg.replaceChildren(inDoubt(id, e)); return; }
     msg.replaceChildren(notice('error', `${t('pay_failed')}: ${errText(e)}`));
     payBtn.disabled = expired;
   };
@@ -386,7 +388,8 @@ export async function payPage(main, id) {
         const prep = await prepare();
         // The sandbox stands in for the provider's checkout window: the browser makes the key.
         const paymentKey = `sandbox_${method}_${randomHex()}`;
-        await api('/api/payments/confirm', { body: { paymentKey, orderId: prep.orderId, amount: prep.amount } });
+        const res = await api('/api/payments/confirm', { body: { paymentKey, orderId: prep.orderId, amount: prep.amount } });
+        if (res?.status === 'awaiting_deposit') { main.replaceChildren(depositPanel(id, res)); return; }
         go(`/result/${id}`, true);
       } catch (e) { failed(e); }
     } },
@@ -481,12 +484,51 @@ export async function tossReturn(main, id, outcome) {
   const amount = Number(q.get('amount'));
   if (!paymentKey || !orderId || !Number.isFinite(amount)) { main.replaceChildren(notice('error', t('bad_return')), again); return; }
   try {
-    await api('/api/payments/confirm', { body: { paymentKey, orderId, amount } });
+    const res = await api('/api/payments/confirm', { body: { paymentKey, orderId, amount } });
+    // A virtual account: 202 with where to pay; the tickets come with the deposit.
+    if (res?.status === 'awaiting_deposit') { main.replaceChildren(depositPanel(id, res)); return; }
     go(`/result/${id}`, true);
   } catch (e) {
+    if (IN_DOUBT.includes(e?.code)) {
+      main.replaceChildren(h('section', { class: 'narrow result' },
+        h('h1', { 'data-testid': 'result' }, t('pay_checking')), inDoubt(id, e)));
+      return;
+    }
     main.replaceChildren(h('section', { class: 'narrow result' },
       h('h1', { 'data-testid': 'result' }, t('pay_failed')), notice('error', e), h('div', { class: 'row' }, again)));
   }
+}
+
+/** Answers that mean "the outcome is not known yet; do not pay again" (409s with Retry-After). */
+const IN_DOUBT = ['payment_in_doubt', 'payment_in_progress'];
+
+/** The server's own words for an in-doubt payment, and a way to check instead of paying again. */
+function inDoubt(id, e) {
+  return h('div', { 'data-testid': 'in-doubt' },
+    notice('info', e),
+    h('p', { class: 'muted' }, t('pay_in_doubt')),
+    h('div', { class: 'row' },
+      h('a', { class: 'button primary', href: `#/result/${id}`, 'data-testid': 'check-reservation' }, t('check_reservation')),
+      h('a', { class: 'button', href: '#/me' }, t('view_tickets'))));
+}
+
+/** Where to transfer the money for a virtual account, and until when the seats are held. */
+function depositPanel(id, res) {
+  const p = res.payment || {};
+  const va = p.virtualAccount || {};
+  const until = p.holdUntil || p.depositDueAt || va.dueDate;
+  const row = (label, value) => [h('dt', {}, label), h('dd', {}, value || '-')];
+  return h('section', { class: 'narrow result' },
+    h('h1', { 'data-testid': 'result' }, t('awaiting_deposit')),
+    notice('info', t('deposit_note')),
+    h('dl', { class: 'deposit', 'data-testid': 'deposit' },
+      row(t('deposit_bank'), va.bankCode),
+      row(t('deposit_account'), va.accountNumber),
+      row(t('deposit_holder'), va.customerName),
+      row(t('amount'), p.amount != null ? won(p.amount) : ''),
+      row(t('deposit_due'), until ? when(until) : '')),
+    h('div', { class: 'row' },
+      h('a', { class: 'button primary', href: `#/result/${id}`, 'data-testid': 'check-reservation' }, t('check_reservation'))));
 }
 
 export async function resultPage(main, id) {

@@ -192,6 +192,7 @@ impl FakeToss {
             .get_mut(payment_key)
             .expect("a virtual account");
         p["status"] = json!("DONE");
+        p["balanceAmount"] = p["totalAmount"].clone();
         p["approvedAt"] = json!(chrono::Utc::now());
         json!({
             "createdAt": chrono::Utc::now(), "secret": p["secret"], "status": "DONE",
@@ -351,6 +352,7 @@ async fn confirm(
                         "secret": format!("ps_{}", uuid::Uuid::new_v4().simple()),
                         "virtualAccount": {
                             "accountNumber": "X6516657", "bankCode": "20",
+                            "customerName": "김토스",
                             "dueDate": (chrono::Utc::now() + chrono::Duration::days(2))
                                 .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
                                 .to_rfc3339(),

@@ -257,6 +257,11 @@ pub struct PaymentConfig {
     /// `PAYMENT_RECONCILE_MIN_AGE_SECS`: how long a payment must have been stuck before the
     /// reconciler takes it (so it does not race a confirm still in flight). Default 30.
     pub reconcile_min_age_secs: u64,
+    /// `DEPOSIT_HOLD_MAX_HOURS`: the longest a virtual account (bank-transfer deposit) keeps
+    /// its seats held, whatever due date the provider gives the account (which may be days):
+    /// the hold ends at the earliest of the due date, now plus this, the sale's end and the
+    /// show's start. Default 24.
+    pub deposit_hold_max_hours: u64,
     /// `TICKET_INTERNAL_URL`: where payment reaches the ticket service's internal interface.
     /// Default: this process's own port (the all-in-one), or the local ticket port.
     pub ticket_internal_url: String,
@@ -698,6 +703,7 @@ impl Config {
                 provider_timeout_ms: parse_or(&get, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000)?,
                 reconcile_interval_secs: parse_or(&get, "PAYMENT_RECONCILE_INTERVAL_SECS", 15)?,
                 reconcile_min_age_secs: parse_or(&get, "PAYMENT_RECONCILE_MIN_AGE_SECS", 30)?,
+                deposit_hold_max_hours: parse_or(&get, "DEPOSIT_HOLD_MAX_HOURS", 24)?,
                 ticket_internal_url,
                 payment_internal_url,
                 fault,

@@ -290,6 +290,12 @@ impl IntoResponse for ApiError {
             | ApiError::Unavailable {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            // A conflict that clears by itself (a charged payment whose tickets are still being
+            // issued) says when to try again.
+            ApiError::Conflict {
+                code: "payment_in_progress",
+                ..
+            } => Some(DEFAULT_RETRY_AFTER_SECS),
             _ => None,
         };
         if let Some(secs) = retry_after {

@@ -368,7 +368,15 @@ pub async fn confirm(
         // Approved earlier but tickets not yet issued (a crash, the ticket service down): resume.
         "approved" => return finish_approved(state, payment).await,
         // A virtual account is waiting for the fan's bank transfer: say so again.
-        "awaiting_deposit" => return Ok(awaiting_deposit_answer(state, &payment)),
+        "awaiting_deposit" => {
+            if payment.payment_key.as_deref() != Some(payment_key) {
+                return Err(ApiError::conflict(
+                    "payment_key_mismatch",
+                    "this order is being paid with another payment key",
+                ));
+            }
+            return awaiting_deposit_answer(state, &payment).await;
+        }
         other => {
             return Err(ApiError::conflict(
                 "payment_not_confirmable",
@@ -414,8 +422,20 @@ pub async fn confirm(
         })?;
     }
 
-    // Charge nothing for a hold that is already gone, or for a cancelled event.
+    // Charge nothing for a hold that is already gone, or for a cancelled event. But an earlier
+    // confirm of this order may have reached the provider and lost its answer (its key was
+    // stored before the call; an in-doubt refusal left `failure_code`): then "nothing was
+    // charged" is only known after asking the provider.
     let r = reservation(state, payment.reservation_id).await?;
+    let gone = r.as_ref().is_none_or(|r| {
+        r.event_status == "cancelled" || r.status != "pending" || r.expires_at <= Utc::now()
+    });
+    if gone
+        && earlier_attempt_may_have_charged(state, &payment).await?
+        && let Some(answer) = settle_earlier_attempt(state, &payment).await?
+    {
+        return Ok(answer);
+    }
     if r.as_ref().is_some_and(|r| r.event_status == "cancelled") {
         let answer = failure(
             state,
@@ -497,14 +517,13 @@ pub async fn confirm(
                 .increment(1);
             let payment = record_deposit_wait(state, &payment, &waiting, "confirm").await?;
             match payment.status.as_str() {
-                "awaiting_deposit" => Ok(awaiting_deposit_answer(state, &payment)),
+                "awaiting_deposit" => awaiting_deposit_answer(state, &payment).await,
                 // The deposit arrived meanwhile (a webhook): finish as usual.
                 "approved" => finish_approved(state, payment).await,
-                _ => Ok(payment
-                    .confirm_response
-                    .as_ref()
-                    .map(Answer::from_stored)
-                    .unwrap_or_else(|| awaiting_deposit_answer(state, &payment))),
+                _ => match payment.confirm_response.as_ref() {
+                    Some(stored) => Ok(Answer::from_stored(stored)),
+                    None => awaiting_deposit_answer(state, &payment).await,
+                },
             }
         }
         // Only `DONE` (money taken) issues tickets; any other 2xx status is not a payment yet.
@@ -562,6 +581,62 @@ pub async fn confirm(
     }
 }
 
+/// True when an earlier confirm of `payment` (as read before this one) may have reached the
+/// provider: its payment key was stored (that happens just before the provider is called), a
+/// refusal left it in doubt, or a provider call is in its log.
+async fn earlier_attempt_may_have_charged(
+    state: &AppState,
+    payment: &Payment,
+) -> Result<bool, ApiError> {
+    if payment.payment_key.is_some() {
+        return Ok(true);
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT p.failure_code IS NOT NULL OR EXISTS (
+                SELECT 1 FROM payment.payment_logs l
+                WHERE l.payment_id = p.id AND l.event LIKE 'provider\\_%')
+         FROM payment.payments p WHERE p.id = $1",
+    )
+    .bind(payment.id)
+    .fetch_one(&state.infra.db)
+    .await?)
+}
+
+/// The hold is gone (or the event cancelled) but an earlier confirm may have charged: ask the
+/// provider by order id. Charged: record it and finish, which refunds it in full because the
+/// reservation can no longer be confirmed. Nothing there (or a payment that never took money):
+/// `None`, and the caller records "nothing was charged". No answer, or a virtual account still
+/// open: the payment stays `ready` for the reconciler and the fan gets 409 `payment_in_doubt`.
+async fn settle_earlier_attempt(
+    state: &AppState,
+    payment: &Payment,
+) -> Result<Option<Answer>, ApiError> {
+    let budget = provider_budget(&state.infra.config);
+    let found = tokio::time::timeout(budget, lookup(state, payment, "confirm_after_hold"))
+        .await
+        .unwrap_or(Err(ProviderError::Timeout));
+    match found {
+        Ok(None) => Ok(None),
+        Ok(Some(f)) if f.is_dead() => Ok(None),
+        Ok(Some(f)) if f.is_approved() => {
+            let current = record_approval(state, payment, &f, "confirm").await?;
+            match (current.status.as_str(), &current.confirm_response) {
+                ("approved", _) => finish_approved(state, current).await.map(Some),
+                (_, Some(stored)) => Ok(Some(Answer::from_stored(stored))),
+                (_, None) => in_doubt(state, payment, "HOLD_GONE", &f.status)
+                    .await
+                    .map(Some),
+            }
+        }
+        Ok(Some(f)) => in_doubt(state, payment, "HOLD_GONE", &f.status)
+            .await
+            .map(Some),
+        Err(e) => in_doubt(state, payment, "HOLD_GONE_UNANSWERED", &e.to_string())
+            .await
+            .map(Some),
+    }
+}
+
 /// The provider refused the confirm without declining it, or answered a status that is not a
 /// payment: the outcome is unknown. The payment stays `ready` (with its key, so the reconciler
 /// looks the order up) and the refusal is noted in `failure_code`; the fan is told to check
@@ -606,8 +681,14 @@ async fn in_doubt(
 
 /// The answer while a virtual account waits for the fan's deposit: 202, not an error; the
 /// hold is kept until the account's due date and the tickets are issued when the money arrives.
-pub fn awaiting_deposit_answer(state: &AppState, payment: &Payment) -> Answer {
-    Answer {
+pub async fn awaiting_deposit_answer(
+    state: &AppState,
+    payment: &Payment,
+) -> Result<Answer, ApiError> {
+    let reservation_status = reservation(state, payment.reservation_id)
+        .await?
+        .map(|r| r.status);
+    Ok(Answer {
         status: StatusCode::ACCEPTED,
         body: label(
             state,
@@ -622,11 +703,17 @@ pub fn awaiting_deposit_answer(state: &AppState, payment: &Payment) -> Answer {
                     "amount": payment.amount,
                     "method": payment.method,
                     "depositDueAt": payment.deposit_due,
+                    "holdUntil": payment.deposit_hold_until,
+                    "virtualAccount": payment.deposit_account,
                 },
-                "reservation": { "id": payment.reservation_id, "status": "pending" },
+                "reservation": {
+                    "id": payment.reservation_id,
+                    "status": reservation_status,
+                    "expiresAt": payment.deposit_hold_until,
+                },
             }),
         ),
-    }
+    })
 }
 
 /// Records that the provider issued a virtual account (guarded: only from `ready`) with its due
@@ -638,17 +725,29 @@ pub async fn record_deposit_wait(
     waiting: &ProviderPayment,
     via: &str,
 ) -> Result<Payment, ApiError> {
+    // The hold ends at the earliest of the account's due date, now plus DEPOSIT_HOLD_MAX_HOURS,
+    // the sale's end and the show's start: a virtual account must not keep seats off sale for
+    // days, nor past the moment nobody else could buy them anyway.
+    let max_hours = state.infra.config.payment.deposit_hold_max_hours;
     sqlx::query(
-        "UPDATE payment.payments
-         SET status = 'awaiting_deposit', payment_key = $2, method = COALESCE($3, method),
-             deposit_due = $4, deposit_secret = $5
-         WHERE id = $1 AND status = 'ready'",
+        "UPDATE payment.payments p
+         SET status = 'awaiting_deposit', payment_key = $2, method = COALESCE($3, p.method),
+             deposit_due = $4, deposit_secret = $5, deposit_account = $6,
+             deposit_hold_until = (
+                 SELECT LEAST(COALESCE($4, now() + make_interval(hours => $7)),
+                              now() + make_interval(hours => $7),
+                              e.sale_end_date, e.event_date)
+                 FROM ticket.reservations r JOIN ticket.events e ON e.id = r.event_id
+                 WHERE r.id = p.reservation_id)
+         WHERE p.id = $1 AND p.status = 'ready'",
     )
     .bind(payment.id)
     .bind(&waiting.payment_key)
     .bind(&waiting.method)
     .bind(waiting.deposit_due)
     .bind(&waiting.deposit_secret)
+    .bind(&waiting.deposit_account)
+    .bind(i32::try_from(max_hours).unwrap_or(i32::MAX))
     .execute(&state.infra.db)
     .await?;
     ledger::log(
@@ -667,13 +766,16 @@ pub async fn record_deposit_wait(
     Ok(current)
 }
 
-/// Asks the ticket service to keep the hold until the deposit's due date (idempotent; the
-/// reconciler repeats it). A failure is only logged: if the hold lapses first, the deposit is
-/// refunded when it arrives (the usual expired-hold path).
+/// Asks the ticket service to keep the hold until `deposit_hold_until` (the due date capped;
+/// idempotent, the reconciler repeats it). A failure is only logged: if the hold lapses first,
+/// the deposit is refunded when it arrives (the usual expired-hold path).
 pub async fn keep_hold_for_deposit(state: &AppState, payment: &Payment) {
-    let Some(due) = payment.deposit_due else {
+    let Some(due) = payment.deposit_hold_until else {
         return;
     };
+    if due <= Utc::now() {
+        return;
+    }
     match state.ticket.extend(payment.reservation_id, due).await {
         Ok(TicketAnswer::Ok) => {}
         Ok(TicketAnswer::Refused(code)) => {
@@ -736,6 +838,80 @@ pub async fn deposit_failed(
     Ok(())
 }
 
+/// Closes a virtual account whose reservation is gone (cancelled by the fan or an admin, the
+/// event cancelled, the hold lapsed): the account is cancelled at the provider, so no deposit
+/// can arrive for seats that are no longer held, and the payment fails (`deposit_cancelled`;
+/// nothing was charged). If the provider says the money already arrived, the payment is
+/// recorded approved and finished, which refunds it because the reservation cannot be
+/// confirmed. Returns what happened, for logs and answers.
+pub async fn close_deposit(
+    state: &AppState,
+    payment: &Payment,
+    reason: &str,
+    via: &str,
+) -> Result<&'static str, ApiError> {
+    let key = payment.payment_key.clone().unwrap_or_default();
+    let idempotency_key = format!("close-deposit-{}", payment.order_id);
+    let cancel = state
+        .provider
+        .cancel(&key, i64::from(payment.amount), reason, &idempotency_key);
+    let outcome = tokio::time::timeout(provider_budget(&state.infra.config), cancel)
+        .await
+        .unwrap_or(Err(ProviderError::Timeout));
+    ledger::log(
+        &state.infra.db,
+        payment,
+        "deposit_close_requested",
+        json!({ "via": via, "reason": reason, "ok": outcome.is_ok() }),
+    )
+    .await;
+    match outcome {
+        Ok(_) => {}
+        Err(ProviderError::Timeout | ProviderError::Unavailable(_)) => {
+            return Err(ApiError::unavailable(
+                "provider_unavailable",
+                "the payment provider did not answer; retry",
+            ));
+        }
+        // Refused: the account may have been paid into meanwhile. Ask what it is now.
+        Err(_) => match lookup(state, payment, via).await {
+            Ok(Some(found)) if found.is_approved() => {
+                let current = record_approval(state, payment, &found, via).await?;
+                let _ = finish_approved(state, current).await;
+                return Ok("refunded");
+            }
+            Ok(Some(found)) if found.is_dead() => {}
+            _ => {
+                return Err(ApiError::unavailable(
+                    "provider_unavailable",
+                    "the virtual account could not be closed yet; retry",
+                ));
+            }
+        },
+    }
+    let changed = sqlx::query(
+        "UPDATE payment.payments SET status = 'failed', failure_code = 'deposit_cancelled',
+             failure_message = $2
+         WHERE id = $1 AND status = 'awaiting_deposit'",
+    )
+    .bind(payment.id)
+    .bind(format!("the virtual account was closed: {reason}"))
+    .execute(&state.infra.db)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        ledger::log(
+            &state.infra.db,
+            payment,
+            "deposit_cancelled",
+            json!({ "via": via, "reason": reason }),
+        )
+        .await;
+        metrics::counter!("payment_outcomes_total", "outcome" => "deposit_cancelled").increment(1);
+    }
+    Ok("closed")
+}
+
 /// How long a confirm may spend with the provider (its retries and the lookup after an
 /// unanswered call): three quarters of `REQUEST_TIMEOUT_SECS`, so the fan gets our 503 with
 /// `Retry-After` rather than the request timeout's 504, with time left to issue the tickets.
@@ -768,6 +944,9 @@ pub async fn record_approval(
     approved: &ProviderPayment,
     via: &str,
 ) -> Result<Payment, ApiError> {
+    if approved.total_amount != i64::from(payment.amount) {
+        return refuse_wrong_amount(state, payment, approved, via).await;
+    }
     sqlx::query(
         "UPDATE payment.payments
          SET status = 'approved', payment_key = $2, method = COALESCE($3, method),
@@ -794,11 +973,64 @@ pub async fn record_approval(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("payment vanished")))
 }
 
+/// The provider took a different amount than the order's: no tickets. The payment fails
+/// (`amount_mismatch`, with a stored 409 answer every repeat replays), the mismatch is logged,
+/// and whatever was taken is refunded (if the refund fails now, the payment is `failed` with a
+/// charge at the provider, which the provider's next notification refunds).
+async fn refuse_wrong_amount(
+    state: &AppState,
+    payment: &Payment,
+    charged: &ProviderPayment,
+    via: &str,
+) -> Result<Payment, ApiError> {
+    ledger::log(
+        &state.infra.db,
+        payment,
+        "provider_amount_mismatch",
+        json!({ "via": via, "expected": payment.amount, "provider": charged }),
+    )
+    .await;
+    metrics::counter!("payment_outcomes_total", "outcome" => "amount_mismatch").increment(1);
+    let answer = failure(
+        state,
+        StatusCode::CONFLICT,
+        "payment_amount_mismatch",
+        "the payment provider charged a different amount than this order's; it is refunded and no tickets are issued",
+        json!({ "expected": payment.amount, "charged": charged.total_amount }),
+    );
+    sqlx::query(
+        "UPDATE payment.payments
+         SET status = 'failed', failure_code = 'amount_mismatch', payment_key = $2,
+             failure_message = $3, confirm_response = $4
+         WHERE id = $1 AND status IN ('ready', 'awaiting_deposit')",
+    )
+    .bind(payment.id)
+    .bind(&charged.payment_key)
+    .bind(format!("charged {} won", charged.total_amount))
+    .bind(answer.to_stored())
+    .execute(&state.infra.db)
+    .await?;
+    if charged.is_approved()
+        && let Err(e) = refund_unwanted_charge(state, payment, charged, via).await
+    {
+        tracing::warn!(error = %e, order_id = payment.order_id, "refund of a wrong amount failed; the provider's next notification retries it");
+    }
+    ledger::by_order(&state.infra.db, &payment.order_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("payment vanished")))
+}
+
 /// Money was taken: issue the tickets, or, if the reservation can no longer be confirmed (the
 /// hold expired meanwhile), refund in full and say why. Safe to call again (the reconciler does).
 pub async fn finish_approved(state: &AppState, payment: Payment) -> Result<Answer, ApiError> {
     if let Some(stored) = &payment.confirm_response {
         return Ok(Answer::from_stored(stored));
+    }
+    if payment.status != "approved" {
+        return Err(ApiError::conflict(
+            "payment_state_changed",
+            "the payment changed while confirming; retry",
+        ));
     }
     let answer = state
         .ticket
@@ -876,6 +1108,111 @@ pub async fn finish_approved(state: &AppState, payment: Payment) -> Result<Answe
             Ok(answer)
         }
     }
+}
+
+/// The provider says it took money for a payment we stored `failed` (a charge whose answer was
+/// lost and that an older release, or an operator, gave up): money must never be kept without a
+/// ticket, so the provider's balance is refunded in full and the payment recorded `refunded`.
+/// The reservation is left alone (the fan may be paying for it again). Idempotent: the refund
+/// carries a key of its own and the bookkeeping is guarded by the `failed` status.
+pub async fn refund_unwanted_charge(
+    state: &AppState,
+    payment: &Payment,
+    charged: &ProviderPayment,
+    via: &str,
+) -> Result<(), ApiError> {
+    let reason = "charged after the payment had failed";
+    let amount = charged.balance_amount;
+    ledger::log(
+        &state.infra.db,
+        payment,
+        "refund_requested",
+        json!({ "amount": amount, "reason": reason, "via": via, "paymentKey": charged.payment_key }),
+    )
+    .await;
+    let idempotency_key = format!("unwanted-refund-{}", payment.order_id);
+    let cancel = state
+        .provider
+        .cancel(&charged.payment_key, amount, reason, &idempotency_key);
+    // Nothing left to give back (already refunded at the provider): only the bookkeeping.
+    let cancelled = if amount > 0 {
+        tokio::time::timeout(provider_budget(&state.infra.config), cancel)
+            .await
+            .unwrap_or(Err(ProviderError::Timeout))
+            .map(|_| ())
+    } else {
+        Ok(())
+    };
+    cancelled
+        .map_err(|e| {
+            tracing::warn!(error = %e, order_id = payment.order_id, "refund of an unwanted charge failed; the provider's retry repeats it");
+            ApiError::unavailable(
+                "provider_unavailable",
+                "cannot refund the charge yet; retry",
+            )
+        })?;
+    let refunded = i32::try_from(amount)
+        .unwrap_or(payment.amount)
+        .min(payment.amount);
+    let mut tx = state.infra.db.begin().await?;
+    let changed = sqlx::query(
+        "UPDATE payment.payments
+         SET status = 'refunded', payment_key = $2, refunded_amount = $3
+         WHERE id = $1 AND status = 'failed'",
+    )
+    .bind(payment.id)
+    .bind(&charged.payment_key)
+    .bind(refunded)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        sqlx::query("INSERT INTO payment.refunds (payment_id, amount, reason) VALUES ($1, $2, $3)")
+            .bind(payment.id)
+            .bind(refunded)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        ledger::log(
+            &mut *tx,
+            payment,
+            "refunded",
+            json!({ "amount": amount, "full": true, "via": via }),
+        )
+        .await;
+        metrics::counter!("payment_outcomes_total", "outcome" => "refunded_unwanted").increment(1);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Refuses a fan's refund once the event has started (`event_date` passed) or ended: 409
+/// `refund_window_closed`. Admin refunds and an event's cancellation do not ask.
+pub async fn ensure_refund_window_open(
+    state: &AppState,
+    reservation_id: Uuid,
+) -> Result<(), ApiError> {
+    let closed: Option<bool> = sqlx::query_scalar(
+        "SELECT e.event_date <= now() OR e.status = 'ended'
+         FROM ticket.reservations r JOIN ticket.events e ON e.id = r.event_id
+         WHERE r.id = $1",
+    )
+    .bind(reservation_id)
+    .fetch_optional(&state.infra.db)
+    .await?;
+    if closed == Some(true) {
+        return Err(refund_window_closed());
+    }
+    Ok(())
+}
+
+/// 409 `refund_window_closed`.
+pub fn refund_window_closed() -> ApiError {
+    ApiError::conflict(
+        "refund_window_closed",
+        "the event has already started or ended, so this booking can no longer be cancelled or \
+         refunded online; please contact the organiser",
+    )
 }
 
 /// The outcome of a refund.

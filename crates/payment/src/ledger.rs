@@ -39,11 +39,16 @@ pub struct Payment {
     pub created_at: DateTime<Utc>,
     /// A virtual account's deadline for the deposit (`awaiting_deposit` only).
     pub deposit_due: Option<DateTime<Utc>>,
+    /// Where the fan pays a virtual account (`{accountNumber, bankCode, customerName, dueDate}`).
+    pub deposit_account: Option<Value>,
+    /// When the hold kept for the deposit ends (the due date capped; see the migration).
+    pub deposit_hold_until: Option<DateTime<Utc>>,
 }
 
 /// The columns [`Payment`] reads.
 pub const COLUMNS: &str = "id, order_id, reservation_id, user_id, amount, provider, method, payment_key, status, \
-     refunded_amount, approved_at, receipt_url, confirm_response, created_at, deposit_due";
+     refunded_amount, approved_at, receipt_url, confirm_response, created_at, deposit_due, \
+     deposit_account, deposit_hold_until";
 
 impl Payment {
     /// The `payment` object of the contract's answers.
@@ -61,6 +66,8 @@ impl Payment {
             "receiptUrl": self.receipt_url,
             "provider": self.provider,
             "createdAt": self.created_at,
+            "virtualAccount": self.deposit_account,
+            "holdUntil": self.deposit_hold_until,
         })
     }
 }

@@ -56,11 +56,16 @@ pub async fn refund_reservation(
         && status != axum::http::StatusCode::UNAUTHORIZED
         && status != axum::http::StatusCode::FORBIDDEN
     {
-        // Payment's own refusal (e.g. a payment still being completed): pass it on as a conflict.
+        // Payment's own refusal: pass it on as a conflict. A payment still being completed is
+        // passed through as itself (409 `payment_in_progress` with `Retry-After`), so a client
+        // knows to retry the cancel shortly rather than give up.
         let message = body["error"]
             .as_str()
             .unwrap_or("the refund was refused")
             .to_owned();
+        if body["code"] == "payment_in_progress" {
+            return Err(ApiError::conflict("payment_in_progress", message));
+        }
         return Err(ApiError::conflict("refund_refused", message));
     }
     Err(unavailable(format!("payment answered {status}: {body}")))

@@ -63,8 +63,24 @@ async fn refund_reservation(
     // refund path too, which refuses it (409 `payment_in_progress`) so the cancel fails and is
     // retried once the payment completed. Answering "nothing was charged" here let the
     // reservation be cancelled under a payment that then completed: paid, no ticket, no refund.
-    // `awaiting_deposit` and in-doubt payments hold no confirmed reservation and are resolved
-    // by the deposit webhook or the reconciler.
+    // A virtual account still waiting for its deposit is closed at the provider (so no money
+    // arrives for a cancelled reservation) and the payment fails. In-doubt payments hold no
+    // confirmed reservation and are resolved by the reconciler.
+    if payment.status == "awaiting_deposit" {
+        let _guard = state.inflight.lock(&payment.order_id).await;
+        let outcome = flow::close_deposit(&state, &payment, &reason, "refund_reservation").await?;
+        // "refunded": the deposit had arrived meanwhile and was refunded in full.
+        let refunded = outcome == "refunded";
+        return Ok(AppJson(json!({
+            "refunded": refunded,
+            "refundAmount": if refunded { payment.amount } else { 0 },
+            "message": if refunded {
+                "the deposit had arrived; it is refunded in full"
+            } else {
+                "the virtual account was closed; nothing was charged"
+            },
+        })));
+    }
     if !matches!(
         payment.status.as_str(),
         "approved" | "completed" | "partially_refunded" | "refunded"

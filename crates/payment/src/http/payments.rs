@@ -292,7 +292,7 @@ pub struct Cancel {
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "A partial refund asked by someone who is not an admin (`admin_only`)", body = ErrorBody),
         (status = 404, description = "No such payment of the caller (`payment_not_found`)", body = ErrorBody),
-        (status = 409, description = "Not refundable (`not_refundable`), a refund is pending (`refund_pending`) or was refused (`refund_rejected`)", body = ErrorBody),
+        (status = 409, description = "Not refundable (`not_refundable`), the event has started or ended and only an admin refunds now (`refund_window_closed`), a refund is pending (`refund_pending`) or was refused (`refund_rejected`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
         (status = 503, description = "The provider or the ticket service did not answer (`provider_unavailable`, `ticket_service_unavailable`), with `Retry-After`", body = ErrorBody)
     ),
@@ -313,6 +313,12 @@ async fn cancel_payment(
             "admin_only",
             "only admins make partial refunds",
         ));
+    }
+    // A fan's refund window closes when the show starts (or the event ended): a full refund of
+    // a ticket already used is not the fan's to take. Admins still refund, and an event's
+    // cancellation refunds everyone through the internal route.
+    if !caller.is_admin() {
+        flow::ensure_refund_window_open(&state, payment.reservation_id).await?;
     }
     let reason = body
         .cancel_reason

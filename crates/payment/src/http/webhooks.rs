@@ -8,8 +8,10 @@
 //! - it is parsed first, and only a payment we know (by payment key or order id) goes further:
 //!   an unknown order is refused without calling Toss, and a deposit callback whose `secret`
 //!   differs from the one Toss gave us at confirm is refused the same way;
-//! - the payment is then looked up at Toss and only that answer is acted on (so a forged
-//!   notification changes nothing);
+//! - a `PAYMENT_STATUS_CHANGED` whose `paymentKey` differs from the key stored for the order is
+//!   refused without calling Toss;
+//! - the payment is then looked up at Toss by our order id (never by the key the body claims)
+//!   and only that answer is acted on (so a forged notification changes nothing);
 //! - the transmission id Toss sends (or a hash of the body) is recorded only after the
 //!   notification was verified and acted on (with the bookkeeping it caused, in one
 //!   transaction, where the effect is a database write). A lookup that fails leaves nothing
@@ -166,10 +168,27 @@ async fn toss_webhook(
                 },
             };
             let payment = known.ok_or_else(not_found)?;
-            // Believe the provider, not the notification.
+            // A key other than the one stored for the order is not this payment's: refused
+            // without a call to Toss (a forger knowing an order id must not make us spend one).
+            if payment
+                .payment_key
+                .as_deref()
+                .is_some_and(|stored| stored != payment_key)
+            {
+                ledger::log(
+                    &state.infra.db,
+                    &payment,
+                    "webhook_unverified",
+                    json!({ "eventId": event_id, "reason": "payment key differs" }),
+                )
+                .await;
+                return Err(not_found());
+            }
+            // Believe the provider, not the notification, and ask about our order, never about
+            // the key the body claims.
             let truth = state
                 .provider
-                .lookup_by_key(payment_key)
+                .lookup_by_order(&payment.order_id)
                 .await
                 .map_err(provider_unavailable)?
                 .filter(|t| t.order_id == payment.order_id)
@@ -267,6 +286,11 @@ async fn act(
         ("awaiting_deposit", t) if t.is_dead() => {
             flow::deposit_failed(state, payment, &t.status, "webhook").await?;
             "released"
+        }
+        // Money taken for a payment stored `failed` (its confirm's answer was lost): refund it.
+        ("failed", t) if t.is_approved() => {
+            flow::refund_unwanted_charge(state, payment, truth, "webhook").await?;
+            "refunded"
         }
         // Refunded at the provider (its dashboard): record it through the one refund path's
         // bookkeeping and release the seats.

@@ -38,6 +38,10 @@ pub struct ProviderPayment {
     /// [`ProviderPayment::is_awaiting_deposit`].
     #[serde(default)]
     pub deposit_due: Option<DateTime<Utc>>,
+    /// Where the fan pays a virtual account (Toss' `virtualAccount`: `accountNumber`,
+    /// `bankCode`, `customerName`, `dueDate`), while awaiting the deposit.
+    #[serde(default)]
+    pub deposit_account: Option<serde_json::Value>,
     /// The secret Toss repeats in the payment's `DEPOSIT_CALLBACK`s (virtual accounts only);
     /// never serialized, so it never reaches the payment log.
     #[serde(skip)]

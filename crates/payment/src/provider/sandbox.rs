@@ -76,6 +76,7 @@ impl From<Row> for ProviderPayment {
             balance_amount: i64::from(r.balance_amount),
             approved_at: Some(r.approved_at),
             deposit_due: None,
+            deposit_account: None,
             deposit_secret: None,
         }
     }

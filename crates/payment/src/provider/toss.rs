@@ -47,6 +47,9 @@ struct TossPayment {
 #[serde(rename_all = "camelCase")]
 struct VirtualAccount {
     due_date: Option<DateTime<Utc>>,
+    account_number: Option<String>,
+    bank_code: Option<String>,
+    customer_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,7 +74,15 @@ impl From<TossPayment> for ProviderPayment {
             total_amount: p.total_amount,
             approved_at: p.approved_at,
             receipt_url: p.receipt.and_then(|r| r.url),
-            deposit_due: p.virtual_account.and_then(|v| v.due_date),
+            deposit_due: p.virtual_account.as_ref().and_then(|v| v.due_date),
+            deposit_account: p.virtual_account.map(|v| {
+                json!({
+                    "accountNumber": v.account_number,
+                    "bankCode": v.bank_code,
+                    "customerName": v.customer_name,
+                    "dueDate": v.due_date,
+                })
+            }),
             deposit_secret: p.secret,
         }
     }

@@ -3,7 +3,9 @@
 //! reservation still holds seats gets them released; a payment whose confirm never got an
 //! answer, or got a refusal that is not a decline (in doubt), is looked up at the provider by
 //! order id; a virtual account awaiting its deposit is looked up too (tickets on `DONE`, seats
-//! released when it expired or was cancelled).
+//! released when it expired or was cancelled, and the account closed at the provider when its
+//! reservation is no longer held: cancelled by the fan, an admin or the event's cancellation,
+//! or lapsed).
 //!
 //! Safe on every replica at once: a replica leases the payments it takes
 //! (`reconcile_lease_until`, claimed with `FOR UPDATE SKIP LOCKED`), and every step it runs is
@@ -175,6 +177,17 @@ async fn resolve_deposit(state: &AppState, payment: &Payment) -> anyhow::Result<
                     .is_ok(),
             )
         }
+        // Still waiting, but its reservation is gone (cancelled by the fan, an admin or the
+        // event's cancellation, or lapsed): close the account so no deposit arrives for it.
+        Ok(Some(found))
+            if found.is_awaiting_deposit() && !reservation_pending(state, payment).await? =>
+        {
+            Ok(
+                flow::close_deposit(state, payment, "reservation no longer held", "reconciler")
+                    .await
+                    .is_ok(),
+            )
+        }
         Ok(_) => {
             flow::keep_hold_for_deposit(state, payment).await;
             Ok(false)
@@ -184,6 +197,17 @@ async fn resolve_deposit(state: &AppState, payment: &Payment) -> anyhow::Result<
             Ok(false)
         }
     }
+}
+
+/// True while the payment's reservation is still a live hold (pending and not lapsed).
+async fn reservation_pending(state: &AppState, payment: &Payment) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ticket.reservations
+                        WHERE id = $1 AND status = 'pending' AND expires_at > now())",
+    )
+    .bind(payment.reservation_id)
+    .fetch_one(&state.infra.db)
+    .await?)
 }
 
 /// Runs [`reconcile`] every `PAYMENT_RECONCILE_INTERVAL_SECS` until `shutdown`.

@@ -376,7 +376,7 @@ async fn get_reservation(
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 404, description = "No such reservation of the caller (`reservation_not_found`)", body = ErrorBody),
-        (status = 409, description = "Not cancellable now (`reservation_not_cancellable`, `reservation_expired`)", body = ErrorBody),
+        (status = 409, description = "Not cancellable now (`reservation_not_cancellable`, `reservation_expired`), or paid and the event has started or ended (`refund_window_closed`; an admin can still cancel it), or its payment is still being completed (`payment_in_progress`, with `Retry-After`: retry shortly)", body = ErrorBody),
         (status = 503, description = "The payment service did not answer; retry (`Retry-After`)", body = ErrorBody)
     ),
     security(("bearer" = []))
@@ -408,8 +408,22 @@ async fn cancel_reservation(
         "confirmed" => {
             // Paid: the one refund path is the payment service's. It refunds at the provider,
             // then cancels through the internal interface (releasing the seats). No lock may be
-            // held while it calls the provider.
+            // held while it calls the provider. A fan's refund window closes when the show
+            // starts (or the event ended); admins cancel through their own route.
+            let closed: bool = sqlx::query_scalar(
+                "SELECT event_date <= now() OR status = 'ended' FROM ticket.events WHERE id = $1",
+            )
+            .bind(row.event_id)
+            .fetch_one(&mut *tx)
+            .await?;
             tx.rollback().await?;
+            if closed {
+                return Err(ApiError::conflict(
+                    "refund_window_closed",
+                    "the event has already started or ended, so this booking can no longer be \
+                     cancelled or refunded online; please contact the organiser",
+                ));
+            }
             let refund =
                 crate::payment_client::cancel_confirmed(&state, id, "cancelled by the fan").await?;
             return Ok(AppJson(json!({
