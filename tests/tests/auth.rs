@@ -1013,7 +1013,15 @@ async fn google_sign_in_to_an_unverified_password_account_ends_the_squatters_pas
 {
     let db = test_db().await;
     let pool = db.pool.clone();
-    let (app, google) = app_with_google(pool.clone()).await;
+    let google = FakeGoogle::start().await;
+    let smtp = FakeSmtp::start().await;
+    let smtp_url = smtp.url();
+    let mut overrides: Vec<(&str, String)> =
+        google.settings("http://{addr}/api/auth/google/callback");
+    overrides.push(("SMTP_URL", smtp_url));
+    overrides.push(("MAIL_FROM", "Tiketi <no-reply@tiketi.example>".to_owned()));
+    let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::spawn_with(pool.clone(), &overrides).await;
     let squatter = register(&app, "victim@example.com").await;
     let squatter_refresh = squatter["refreshToken"].as_str().unwrap().to_owned();
 
@@ -1046,6 +1054,17 @@ async fn google_sign_in_to_an_unverified_password_account_ends_the_squatters_pas
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(squatter["user"]["emailVerified"], false);
     assert_eq!(signed_in["user"]["emailVerified"], true);
+    // The address's owner is told why the password no longer works.
+    let mails = smtp.wait_for("victim@example.com", 2).await;
+    let notice = mails
+        .iter()
+        .map(|m| m.text())
+        .find(|t| t.contains("linked"))
+        .expect("a notice of the Google link");
+    assert!(
+        notice.contains("password") && notice.contains("removed"),
+        "{notice}"
+    );
     // The fan's own Google session works.
     let (status, _) = post(
         &app,
@@ -1079,6 +1098,13 @@ async fn google_sign_in_to_an_unverified_password_account_ends_the_squatters_pas
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let mails = smtp.wait_for("proven@example.com", 2).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.text().contains("linked") && m.text().contains("as before")),
+        "the owner of a proven account is told of the link"
+    );
 }
 
 async fn app_with_mail(pool: PgPool) -> (TestApp, FakeSmtp) {

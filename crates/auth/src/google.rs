@@ -275,7 +275,10 @@ impl Google {
 /// ends its sessions (whoever registered it may have been someone else). An admin account is
 /// never linked by email (403 `google_link_refused_admin`); only a Google identity already
 /// linked to it signs in to it.
-pub async fn find_or_create_user(db: &PgPool, identity: &GoogleIdentity) -> Result<User, ApiError> {
+pub async fn find_or_create_user(
+    db: &PgPool,
+    identity: &GoogleIdentity,
+) -> Result<(User, Option<Linked>), ApiError> {
     let unverified = || {
         ApiError::forbidden(
             "google_email_unverified",
@@ -291,7 +294,7 @@ pub async fn find_or_create_user(db: &PgPool, identity: &GoogleIdentity) -> Resu
     .await?;
     if let Some(user) = linked {
         tx.commit().await?;
-        return Ok(user);
+        return Ok((user, None));
     }
     let email = identity
         .email
@@ -359,18 +362,23 @@ pub async fn find_or_create_user(db: &PgPool, identity: &GoogleIdentity) -> Resu
                     "Google linked to an account with an unverified email: its password was dropped and its sessions ended"
                 );
             }
-            Some(linked)
+            Some((
+                linked,
+                Linked {
+                    password_dropped: unproven,
+                },
+            ))
         }
         None => None,
     };
-    let user = match existing {
-        Some(user) => user,
+    let (user, linked) = match existing {
+        Some((user, linked)) => (user, Some(linked)),
         None => {
             let name = identity
                 .name
                 .clone()
                 .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("fan").to_owned());
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            let created: User = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO auth.users (email, name, google_sub, picture_url, email_verified)
                  VALUES ($1, $2, $3, $4, true) RETURNING {USER_COLUMNS}"
             )))
@@ -388,9 +396,18 @@ pub async fn find_or_create_user(db: &PgPool, identity: &GoogleIdentity) -> Resu
                         ApiError::conflict("email_taken", "this email belongs to another account")
                     })],
                 )
-            })?
+            })?;
+            (created, None)
         }
     };
     tx.commit().await?;
-    Ok(user)
+    Ok((user, linked))
+}
+
+/// A Google identity was just linked to an existing account (by its email): the account's
+/// owner is told by mail, since signing in works differently from now on.
+#[derive(Debug, Clone, Copy)]
+pub struct Linked {
+    /// The account's password was dropped (nobody had proven the address).
+    pub password_dropped: bool,
 }

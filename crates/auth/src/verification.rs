@@ -165,6 +165,36 @@ pub async fn notify_taken(state: &AppState, email: &str) {
     );
 }
 
+/// Tells an account's owner that a Google identity was just linked to it by its address, and,
+/// when the address had never been proven, that its password was removed (whoever set it may
+/// not have been the owner): a fan who finds their password refused learns why.
+pub fn notify_google_linked(state: &AppState, user: &User, password_dropped: bool) {
+    let dropped = if password_dropped {
+        "Because this address had never been confirmed, the password that was set on the account \
+         was removed and every session it had was signed out: whoever set it may not have been \
+         you. From now on, sign in with Google.\n\n"
+    } else {
+        "You can sign in with Google or with your password as before.\n\n"
+    };
+    let body = format!(
+        "Hello,\n\n\
+         The Google account for this address was just used to sign in to Tiketi, and is now \
+         linked to your Tiketi account at {site}.\n\n\
+         {dropped}\
+         If this was not you, secure your Google account.\n",
+        site = state.infra.config.mail.public_url,
+    );
+    mail::send_in_background(
+        &state.mailer,
+        "google_linked",
+        Mail {
+            to: user.email.clone(),
+            subject: "Your Tiketi account is now linked to Google".to_owned(),
+            body,
+        },
+    );
+}
+
 /// `REGISTRATION_MODE=verify-first`: a registration creates no account. When the address has
 /// none, the registration is stored and its link mailed (at most [`MAX_LINKS_PER_WINDOW`]
 /// within [`RESEND_WINDOW_MINUTES`] per address, so nobody floods an inbox through the form);

@@ -93,7 +93,10 @@ async fn sign_in_with_id_token(
     AppJson(body): AppJson<GoogleCredential>,
 ) -> ApiResult<Response> {
     let identity = google(&state)?.verify(&body.credential, None).await?;
-    let user = google::find_or_create_user(&state.infra.db, &identity).await?;
+    let (user, linked) = google::find_or_create_user(&state.infra.db, &identity).await?;
+    if let Some(linked) = linked {
+        crate::verification::notify_google_linked(&state, &user, linked.password_dropped);
+    }
     let session = session::start(&state, &user).await?;
     Ok(session::respond(
         &state,
@@ -301,7 +304,10 @@ async fn callback(
         ApiError::bad_request("invalid_oauth_code", "the authorization code is missing")
     })?;
     let identity = google.finish(code, &pending).await?;
-    let user = google::find_or_create_user(&state.infra.db, &identity).await?;
+    let (user, linked) = google::find_or_create_user(&state.infra.db, &identity).await?;
+    if let Some(linked) = linked {
+        crate::verification::notify_google_linked(&state, &user, linked.password_dropped);
+    }
     let session = session::start(&state, &user).await?;
     let mut response = (
         StatusCode::FOUND,
