@@ -1767,6 +1767,41 @@ async fn google_sign_in_never_takes_over_an_admin_account() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["user"]["role"], "admin");
+
+    // From the re-check of the fixes: a stranger signs in with Google first (a verified,
+    // Google-linked fan account), then the operator promotes that address. The promotion
+    // unlinks the Google identity, so the stranger's Google sign-in is refused, not an admin.
+    let early = google_user("ops@example.com", true);
+    let (status, body) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&early, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let outcome = tiketi_auth::admin::create_admin(&pool, "ops@example.com", None, password, false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            tiketi_auth::admin::AdminOutcome::Promoted {
+                google_unlinked: true,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    let (status, body) = post(
+        &app,
+        "/api/auth/google",
+        json!({"credential": google.id_token(&early, &google.client_id, 600)}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "google_link_refused_admin");
 }
 
 /// The auth service alone on `pool` with `overrides`; its state stays readable by the test.

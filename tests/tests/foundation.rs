@@ -337,7 +337,8 @@ async fn admin_create_makes_an_argon2_admin_and_is_safe_to_repeat() {
         again,
         AdminOutcome::Promoted {
             id,
-            sessions_revoked: 0
+            sessions_revoked: 0,
+            google_unlinked: false
         }
     );
     let (email, role, hash): (String, String, String) =

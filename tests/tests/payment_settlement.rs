@@ -336,6 +336,26 @@ async fn a_virtual_account_hold_never_outlasts_the_sale() {
             .unwrap();
     let held = expires_at(&pool, reservation).await;
     assert!(held <= sale_end, "held until {held}, sale ends {sale_end}");
+
+    // From the re-check: a sale closing before the ordinary hold would run out shortens the
+    // hold to the end it announces (`holdUntil`), rather than keeping the longer one.
+    let event = inventory_common::event_with_window(&pool, -3600, 60).await;
+    let seat = seats(&pool, event, 1).await[0];
+    let (_, token) = app.tokens().fan();
+    let reservation = created_id(hold(&app, &token, event, &[seat]).await).await;
+    let order = order_of(&app, &token, reservation).await;
+    let (status, body) = confirm(&app, &token, "toss_vbank_soon", &order).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let announced: chrono::DateTime<chrono::Utc> = body["payment"]["holdUntil"]
+        .as_str()
+        .expect("holdUntil in the answer")
+        .parse()
+        .unwrap();
+    let held = expires_at(&pool, reservation).await;
+    assert!(
+        (held - announced).num_milliseconds().abs() < 1000,
+        "held until {held}, announced {announced}"
+    );
 }
 
 // Finding 5: a cancelled reservation's virtual account is closed.

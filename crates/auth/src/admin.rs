@@ -28,6 +28,9 @@ pub enum AdminOutcome {
         id: Uuid,
         /// How many live sign-ins (refresh-token families) were ended.
         sessions_revoked: u64,
+        /// A Google identity was linked to the account and was unlinked: whoever signed in with
+        /// it may not be the operator, and admins sign in with their password.
+        google_unlinked: bool,
     },
 }
 
@@ -74,13 +77,18 @@ pub async fn create_admin(
             return Err(AdminError::Unverified(user.id));
         }
         Some(user) => {
-            sqlx::query(
-                "UPDATE auth.users SET role = 'admin', password_hash = $2, email_verified = true
-                 WHERE id = $1",
+            // A Google identity linked before the promotion (anyone could have signed in with
+            // Google first) is unlinked: it must not become an admin's way in. Admins sign in with
+            // their password; Google never links to an admin by email afterwards.
+            let google_unlinked: bool = sqlx::query_scalar(
+                "UPDATE auth.users u SET role = 'admin', password_hash = $2, email_verified = true,
+                     google_sub = NULL
+                 FROM auth.users old WHERE u.id = $1 AND old.id = u.id
+                 RETURNING old.google_sub IS NOT NULL",
             )
             .bind(user.id)
             .bind(&phc)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await
             .map_err(anyhow::Error::from)?;
             let sessions_revoked = crate::refresh::revoke_user(&mut tx, user.id)
@@ -89,6 +97,7 @@ pub async fn create_admin(
             AdminOutcome::Promoted {
                 id: user.id,
                 sessions_revoked,
+                google_unlinked,
             }
         }
         None => {
@@ -113,9 +122,11 @@ pub async fn create_admin(
         AdminOutcome::Promoted {
             id,
             sessions_revoked,
+            google_unlinked,
         } => tracing::info!(
             user_id = %id,
             sessions_revoked,
+            google_unlinked,
             "existing account promoted to admin; its sessions were ended"
         ),
     }

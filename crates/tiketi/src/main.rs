@@ -137,10 +137,18 @@ async fn main() -> anyhow::Result<()> {
                 tiketi_auth::admin::AdminOutcome::Promoted {
                     id,
                     sessions_revoked,
-                } => println!(
-                    "existing account {id} is now an admin (password updated; \
-                     email marked verified: you vouch for it; {sessions_revoked} sessions signed out: every device signs in again)"
-                ),
+                    google_unlinked,
+                } => {
+                    println!(
+                        "existing account {id} is now an admin (password updated; \
+                         email marked verified: you vouch for it; {sessions_revoked} sessions signed out: every device signs in again)"
+                    );
+                    if google_unlinked {
+                        println!(
+                            "its Google sign-in was unlinked: admins sign in with their password"
+                        );
+                    }
+                }
             }
             Ok(())
         }

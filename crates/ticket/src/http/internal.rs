@@ -41,9 +41,11 @@ struct Extend {
 /// The longest a hold may be kept for a deposit: Toss' virtual accounts run for days, not months.
 const MAX_DEPOSIT_WAIT_DAYS: i64 = 30;
 
-/// Keeps a pending hold until at least `until` (payment service only; idempotent): a virtual
-/// account was issued and the money arrives by bank transfer before its due date. The hold
-/// sweeper then leaves the reservation alone until then; the deposit confirms it as usual.
+/// Sets a pending hold to end at `until` (payment service only; idempotent): a virtual account
+/// was issued and the money arrives by bank transfer. `until` is the end the payment service
+/// announced to the fan (the earliest of the account's due date, the deposit cap, the sale's end
+/// and the show's start), so it may also shorten the ordinary hold. The hold sweeper leaves the
+/// reservation alone until then; the deposit confirms it as usual.
 #[utoipa::path(
     post,
     path = "/internal/reservations/{id}/extend",
@@ -75,7 +77,7 @@ async fn extend_hold(
     }
     let mut tx = state.infra.db.begin().await?;
     let expires: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
-        "UPDATE ticket.reservations SET expires_at = GREATEST(expires_at, $2)
+        "UPDATE ticket.reservations SET expires_at = $2
          WHERE id = $1 AND status = 'pending' AND expires_at > now()
          RETURNING expires_at",
     )
