@@ -92,6 +92,10 @@ impl TestApp {
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let config = test_config(&all);
         let infra = Infra::with_pool(config, pool).expect("test infrastructure builds");
+        // The revoked-session list, loaded before the first request as the auth service does at
+        // start (its periodic sync runs too with the workers): without it every service answers
+        // tokens that name a session 503. A test whose Redis is down goes on without it.
+        let _ = tiketi_auth::revocation::republish(&infra.db, &infra.redis).await;
         let shutdown = CancellationToken::new();
         let ticket = tiketi_ticket::AppState::new(infra.clone());
         let replica = ticket.queue.replica.to_string();
@@ -121,6 +125,12 @@ impl TestApp {
     /// The absolute URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Moves the clock the server's token checks (and its minting) see `secs` forward:
+    /// simulated time, for lifetimes without waiting.
+    pub fn advance_clock(&self, secs: i64) {
+        self.infra.verifier.advance_clock(secs);
     }
 
     /// Tokens for made-up fans and admins that this server trusts (without going through auth).

@@ -309,13 +309,15 @@ async fn verify_token_tells_valid_from_invalid() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["valid"], true);
     assert_eq!(body["user"]["email"], "verify@example.com");
-    let (_, body) = post(
+    let (status, body) = post(
         &app,
         "/api/auth/verify-token",
         json!({"token": "x.y.z"}),
         None,
     )
     .await;
+    // A 401, as the original answered a bad token.
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["valid"], false);
     assert_eq!(body["code"], "invalid_token");
 }
@@ -359,6 +361,7 @@ async fn tokens_from_other_keys_expired_or_tampered_are_401() {
             iat: now - 3600,
             exp: now - 1800,
             jti: "old".to_owned(),
+            sid: None,
         })
         .unwrap();
     let (status, body) = get(&app, "/api/auth/me", Some(&expired_token)).await;
@@ -677,10 +680,21 @@ async fn spawn_service_with(
     jwks_url: &str,
     overrides: &[(&str, &str)],
 ) -> String {
+    // One Redis namespace per test database, shared by the test's services as a deployment's
+    // services share `REDIS_KEY_PREFIX` (the revoked-session list is read by all of them).
+    let prefix = format!(
+        "test:{}:",
+        pool.connect_options().get_database().unwrap_or("db")
+    );
     let mut all = vec![("JWT_JWKS_URL", jwks_url)];
     all.extend_from_slice(overrides);
+    all.push(("REDIS_KEY_PREFIX", prefix.as_str()));
     let config = tiketi_core::testing::test_config(&all);
     let infra = tiketi_core::Infra::with_pool(config, pool.clone()).unwrap();
+    // What auth publishes at start; idempotent, so every service may do it here.
+    tiketi_auth::revocation::republish(&infra.db, &infra.redis)
+        .await
+        .unwrap();
     let router = match service {
         tiketi_core::Service::Auth => tiketi_auth::router(tiketi_auth::AppState::new(infra)),
         tiketi_core::Service::Ticket => tiketi_ticket::router(tiketi_ticket::AppState::new(infra)),
@@ -1808,6 +1822,9 @@ async fn google_sign_in_never_takes_over_an_admin_account() {
 async fn spawn_auth(pool: &PgPool, overrides: &[(&str, &str)]) -> (String, tiketi_auth::AppState) {
     let config = tiketi_core::testing::test_config(overrides);
     let infra = tiketi_core::Infra::with_pool(config, pool.clone()).unwrap();
+    tiketi_auth::revocation::republish(&infra.db, &infra.redis)
+        .await
+        .unwrap();
     let state = tiketi_auth::AppState::new(infra);
     let router = tiketi_auth::router(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

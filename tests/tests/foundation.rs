@@ -338,7 +338,8 @@ async fn admin_create_makes_an_argon2_admin_and_is_safe_to_repeat() {
         AdminOutcome::Promoted {
             id,
             sessions_revoked: 0,
-            google_unlinked: false
+            google_unlinked: false,
+            ended_sessions: vec![],
         }
     );
     let (email, role, hash): (String, String, String) =

@@ -31,6 +31,9 @@ pub enum AdminOutcome {
         /// A Google identity was linked to the account and was unlinked: whoever signed in with
         /// it may not be the operator, and admins sign in with their password.
         google_unlinked: bool,
+        /// Every sign-in ended (refresh-token families), for the revocation list
+        /// ([`crate::revocation::publish`]): their access tokens must stop working at once.
+        ended_sessions: Vec<Uuid>,
     },
 }
 
@@ -91,13 +94,14 @@ pub async fn create_admin(
             .fetch_one(&mut *tx)
             .await
             .map_err(anyhow::Error::from)?;
-            let sessions_revoked = crate::refresh::revoke_user(&mut tx, user.id)
+            let ended = crate::refresh::revoke_user(&mut tx, user.id)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             AdminOutcome::Promoted {
                 id: user.id,
-                sessions_revoked,
+                sessions_revoked: ended.live,
                 google_unlinked,
+                ended_sessions: ended.families,
             }
         }
         None => {
@@ -123,6 +127,7 @@ pub async fn create_admin(
             id,
             sessions_revoked,
             google_unlinked,
+            ..
         } => tracing::info!(
             user_id = %id,
             sessions_revoked,
@@ -131,4 +136,20 @@ pub async fn create_admin(
         ),
     }
     Ok(outcome)
+}
+
+/// Publishes the sign-ins a promotion ended to every service's revocation list, so their
+/// access tokens are refused at once (`tiketi admin create` calls it after [`create_admin`]).
+/// If Redis cannot be reached, the running auth service publishes them within
+/// [`crate::revocation::SYNC_EVERY`] of Redis answering again (Postgres holds the revocation).
+pub async fn publish_ended_sessions(
+    redis: &tiketi_core::redis::Redis,
+    outcome: &AdminOutcome,
+) -> Result<(), tiketi_core::ApiError> {
+    match outcome {
+        AdminOutcome::Promoted { ended_sessions, .. } => {
+            crate::revocation::publish(redis, ended_sessions).await
+        }
+        AdminOutcome::Created(_) => Ok(()),
+    }
 }

@@ -319,6 +319,7 @@ pub async fn find_or_create_user(
     .bind(email.as_str())
     .fetch_optional(&mut *tx)
     .await?;
+    let mut ended_sessions = Vec::new();
     let existing = match existing {
         // An admin account is never linked by email: the address being Google's is not enough
         // to hand out admin rights (nor to drop the operator's password). Admins sign in with
@@ -347,6 +348,7 @@ pub async fn find_or_create_user(
             .await?;
             if unproven {
                 let ended = crate::refresh::revoke_user(&mut tx, account.id).await?;
+                ended_sessions = ended.families;
                 // Links mailed to the address before are moot now; none may be used later.
                 sqlx::query(
                     "UPDATE auth.email_verifications SET used_at = now()
@@ -358,7 +360,7 @@ pub async fn find_or_create_user(
                 metrics::counter!("auth_unproven_password_dropped_total").increment(1);
                 tracing::info!(
                     user_id = %account.id,
-                    sessions_ended = ended,
+                    sessions_ended = ended.live,
                     "Google linked to an account with an unverified email: its password was dropped and its sessions ended"
                 );
             }
@@ -366,6 +368,7 @@ pub async fn find_or_create_user(
                 linked,
                 Linked {
                     password_dropped: unproven,
+                    ended_sessions: std::mem::take(&mut ended_sessions),
                 },
             ))
         }
@@ -406,8 +409,10 @@ pub async fn find_or_create_user(
 
 /// A Google identity was just linked to an existing account (by its email): the account's
 /// owner is told by mail, since signing in works differently from now on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Linked {
     /// The account's password was dropped (nobody had proven the address).
     pub password_dropped: bool,
+    /// The sign-ins ended with it (committed; the caller publishes them to the revocation list).
+    pub ended_sessions: Vec<uuid::Uuid>,
 }

@@ -27,8 +27,14 @@ use tokio::sync::RwLock;
 
 /// How long a replica trusts its loaded key set before reading the table again.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
-/// Extra time a retired key stays in the JWKS beyond the access-token lifetime.
+/// Extra time a retired key stays in the JWKS beyond the access-token lifetime: it covers the
+/// tokens the old key signs until every auth replica reloads ([`RELOAD_EVERY`]) and the clock
+/// leeway of the checks.
 const RETIRE_MARGIN_SECS: i64 = 120;
+const _: () = assert!(
+    RETIRE_MARGIN_SECS as u64 > RELOAD_EVERY.as_secs() + tiketi_core::auth::LEEWAY_SECS,
+    "a rotated key must verify every token it signed until its expiry"
+);
 
 struct Loaded {
     signing: SigningKey,
@@ -133,9 +139,13 @@ impl KeyStore {
     }
 
     /// Adds a new signing key and retires the others after `access_ttl_secs` (plus a margin).
-    /// Returns the new `kid`.
+    /// Returns the new `kid`. The old keys verify for at least the longest lifetime a token may
+    /// have been minted with ([`MAX_ACCESS_TTL_SECS`](tiketi_core::config::MAX_ACCESS_TTL_SECS)):
+    /// the command may run with another `JWT_ACCESS_TTL_SECS` than the servers, and tokens live
+    /// 12 hours by default; a retired key that is not leaked costs nothing to keep trusting.
     pub async fn rotate(db: &PgPool, access_ttl_secs: u64) -> anyhow::Result<String> {
-        Self::rotate_keeping_old_for(db, access_ttl_secs as i64 + RETIRE_MARGIN_SECS).await
+        let lifetime = access_ttl_secs.max(tiketi_core::config::MAX_ACCESS_TTL_SECS);
+        Self::rotate_keeping_old_for(db, lifetime as i64 + RETIRE_MARGIN_SECS).await
     }
 
     /// Adds a new signing key and retires the others at once (`keys rotate --retire-old`): tokens

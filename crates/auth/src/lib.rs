@@ -8,6 +8,7 @@ pub mod http;
 pub mod keys;
 pub mod mail;
 pub mod refresh;
+pub mod revocation;
 pub mod session;
 pub mod throttle;
 pub mod users;
@@ -114,5 +115,13 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
+    start_workers(&state.infra, shutdown.clone());
     server::serve(listener, router(state), shutdown, grace).await
+}
+
+/// The auth service's background work: publishing the revoked-session list to Redis at start
+/// and keeping it there ([`revocation::spawn_sync`]). [`run`] starts it; the all-in-one binary
+/// too.
+pub fn start_workers(infra: &Infra, shutdown: CancellationToken) {
+    revocation::spawn_sync(infra, shutdown);
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use tiketi_core::ApiError;
+use tiketi_core::redis::Redis;
 use uuid::Uuid;
 
 /// A freshly issued refresh token (the plain value is shown to the client once).
@@ -19,6 +20,8 @@ pub struct Issued {
     pub token: String,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// The sign-in (family) it belongs to: the `sid` of the access tokens minted beside it.
+    pub family: Uuid,
 }
 
 fn hash(token: &str) -> Vec<u8> {
@@ -84,7 +87,14 @@ async fn insert(
     .bind(expires_at)
     .fetch_one(&mut *db)
     .await?;
-    Ok((Issued { token, expires_at }, id))
+    Ok((
+        Issued {
+            token,
+            expires_at,
+            family,
+        },
+        id,
+    ))
 }
 
 /// Serialises rotation and revocation of one account's refresh tokens until the transaction
@@ -115,46 +125,85 @@ fn invalid() -> ApiError {
 /// inserted only if the family is not revoked, and a concurrent revocation waits for the
 /// successor to exist (and then revokes it too) or happens first (and then there is none).
 pub async fn rotate(db: &PgPool, token: &str, ttl_secs: u64) -> Result<(Uuid, Issued), ApiError> {
+    rotate_inner(db, token, ttl_secs).await.map_err(|(e, _)| e)
+}
+
+/// [`rotate`], publishing a family revoked for reuse to every service's revocation list, so
+/// its access tokens stop working at once too.
+pub async fn rotate_publishing(
+    db: &PgPool,
+    redis: &Redis,
+    token: &str,
+    ttl_secs: u64,
+) -> Result<(Uuid, Issued), ApiError> {
+    match rotate_inner(db, token, ttl_secs).await {
+        Ok(rotated) => Ok(rotated),
+        Err((e, revoked)) => {
+            if let Some(family) = revoked {
+                crate::revocation::publish_or_defer(redis, &[family]).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The error, and the family it revoked (on reuse).
+type RotateError = (ApiError, Option<Uuid>);
+
+async fn rotate_inner(
+    db: &PgPool,
+    token: &str,
+    ttl_secs: u64,
+) -> Result<(Uuid, Issued), RotateError> {
+    let plain = |e: ApiError| (e, None);
     let token_hash = hash(token);
     let owner: Option<Uuid> =
         sqlx::query_scalar("SELECT user_id FROM auth.refresh_tokens WHERE token_hash = $1")
             .bind(&token_hash)
             .fetch_optional(db)
-            .await?;
+            .await
+            .map_err(|e| plain(e.into()))?;
     let Some(owner) = owner else {
-        return Err(invalid());
+        return Err(plain(invalid()));
     };
-    let mut tx = db.begin().await?;
-    lock_account(&mut tx, owner).await?;
+    let mut tx = db.begin().await.map_err(|e| plain(e.into()))?;
+    lock_account(&mut tx, owner).await.map_err(plain)?;
     let row: Option<(Uuid, Uuid, bool, bool)> = sqlx::query_as(
         "SELECT id, family_id, used_at IS NOT NULL, revoked_at IS NULL AND expires_at > now()
          FROM auth.refresh_tokens WHERE token_hash = $1 FOR UPDATE",
     )
     .bind(&token_hash)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| plain(e.into()))?;
     let Some((id, family, used, live)) = row else {
-        return Err(invalid());
+        return Err(plain(invalid()));
     };
     if used {
-        revoke_family_locked(&mut tx, family).await?;
-        tx.commit().await?;
+        revoke_family_locked(&mut tx, family).await.map_err(plain)?;
+        tx.commit().await.map_err(|e| plain(e.into()))?;
         tracing::warn!(family = %family, "refresh token reused: family revoked");
-        return Err(ApiError::unauthorized(
-            "refresh_token_reused",
-            "this refresh token was already used; every session of this sign-in was ended",
+        return Err((
+            ApiError::unauthorized(
+                "refresh_token_reused",
+                "this refresh token was already used; every session of this sign-in was ended",
+            ),
+            Some(family),
         ));
     }
     if !live {
-        return Err(invalid());
+        return Err(plain(invalid()));
     }
-    let (next, next_id) = insert(&mut tx, owner, family, ttl_secs).await?;
+    let (next, next_id) = insert(&mut tx, owner, family, ttl_secs)
+        .await
+        .map_err(plain)?;
     sqlx::query("UPDATE auth.refresh_tokens SET used_at = now(), replaced_by = $2 WHERE id = $1")
         .bind(id)
         .bind(next_id)
         .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+        .await
+        .map_err(|e| plain(e.into()))?;
+    tx.commit().await.map_err(|e| plain(e.into()))?;
     Ok((owner, next))
 }
 
@@ -166,9 +215,9 @@ async fn revoke_family_locked(tx: &mut PgConnection, family: Uuid) -> Result<(),
     Ok(())
 }
 
-/// Ends the sign-in `token` belongs to (logout). Unknown tokens are ignored: logging out twice
-/// is not an error.
-pub async fn revoke(db: &PgPool, token: &str) -> Result<(), ApiError> {
+/// Ends the sign-in `token` belongs to (logout) and returns it (the family, also when it had
+/// ended before). Unknown tokens are ignored: logging out twice is not an error.
+pub async fn revoke(db: &PgPool, token: &str) -> Result<Option<Uuid>, ApiError> {
     let found: Option<(Uuid, Uuid)> =
         sqlx::query_as("SELECT user_id, family_id FROM auth.refresh_tokens WHERE token_hash = $1")
             .bind(hash(token))
@@ -179,24 +228,38 @@ pub async fn revoke(db: &PgPool, token: &str) -> Result<(), ApiError> {
         lock_account(&mut tx, user_id).await?;
         revoke_family_locked(&mut tx, family).await?;
         tx.commit().await?;
+        return Ok(Some(family));
     }
-    Ok(())
+    Ok(None)
+}
+
+/// Sign-ins ended by [`revoke_user`].
+#[derive(Debug, Default)]
+pub struct Ended {
+    /// How many were live (could still refresh).
+    pub live: u64,
+    /// Every family revoked (live or not: their access tokens may still be), to publish to
+    /// the revocation list once the transaction commits ([`crate::revocation::publish`]).
+    pub families: Vec<Uuid>,
 }
 
 /// Ends every sign-in of `user_id` inside the caller's transaction (an admin promotion, a
-/// Google identity taking over an unproven account); returns how many sign-ins were live.
-pub async fn revoke_user(tx: &mut PgConnection, user_id: Uuid) -> Result<u64, ApiError> {
+/// Google identity taking over an unproven account).
+pub async fn revoke_user(tx: &mut PgConnection, user_id: Uuid) -> Result<Ended, ApiError> {
     lock_account(tx, user_id).await?;
-    let families: i64 = sqlx::query_scalar(
+    let rows: Vec<(Uuid, bool)> = sqlx::query_as(
         "WITH revoked AS (
              UPDATE auth.refresh_tokens SET revoked_at = now()
              WHERE user_id = $1 AND revoked_at IS NULL
              RETURNING family_id, used_at IS NULL AND expires_at > now() AS live
          )
-         SELECT count(DISTINCT family_id) FILTER (WHERE live) FROM revoked",
+         SELECT family_id, bool_or(live) FROM revoked GROUP BY family_id",
     )
     .bind(user_id)
-    .fetch_one(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(families as u64)
+    Ok(Ended {
+        live: rows.iter().filter(|(_, live)| *live).count() as u64,
+        families: rows.into_iter().map(|(family, _)| family).collect(),
+    })
 }

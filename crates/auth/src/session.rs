@@ -61,7 +61,13 @@ pub async fn continue_with(
     refresh: crate::refresh::Issued,
 ) -> Result<Session, ApiError> {
     let key = state.keys.signing_key().await?;
-    let access = key.mint(&user.identity(), state.infra.config.jwt.access_ttl_secs)?;
+    // The token names its sign-in (`sid`): ending the sign-in refuses the token at once.
+    let access = key.mint_session(
+        &user.identity(),
+        refresh.family,
+        state.infra.verifier.now(),
+        state.infra.config.jwt.access_ttl_secs,
+    )?;
     Ok(Session { access, refresh })
 }
 

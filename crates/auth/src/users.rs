@@ -47,10 +47,12 @@ impl User {
         }
     }
 
-    /// The `user` object of auth answers: `{id, email, name, role}` plus what is known.
+    /// The `user` object of auth answers: `{id, userId, email, name, role}` plus what is known
+    /// (`userId` repeats `id`: the original clients read that name).
     pub fn public(&self) -> Value {
         let mut user = json!({
             "id": self.id,
+            "userId": self.id,
             "email": self.email,
             "name": self.name,
             "role": self.role,

@@ -18,6 +18,16 @@
 //!
 //! The same [`KeyCache`] serves the auth service's check of Google's RS256 ID tokens.
 //!
+//! Sessions: every token auth mints names its sign-in (`sid`, the refresh-token family), and
+//! every verification asks Redis, in one round trip (`MGET`), whether that session was revoked
+//! ([`revoked_session_key`]) and whether the revocation list is loaded at all
+//! ([`REVOCATIONS_LOADED_KEY`], which the auth service sets after publishing the list from
+//! Postgres). A revoked session is 401 `session_revoked` at once in every service, however long
+//! its token would live; a list that cannot be read (Redis down, or flushed and not yet
+//! republished) is 503 `auth_unavailable` with `Retry-After`: never a possibly revoked token
+//! accepted. Tokens without `sid` (minted before sessions were named) are checked by their
+//! signature and expiry alone.
+//!
 //! Only `EdDSA` is accepted for access tokens: `alg: none`, HS256 signed with a public key as the secret, and every
 //! other algorithm are refused before any key is looked at.
 
@@ -37,6 +47,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::infra::Infra;
+use crate::redis::Redis;
 
 /// `iss` of every access token.
 pub const ISSUER: &str = "tiketi-auth";
@@ -54,6 +65,19 @@ pub const JWKS_RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 pub const JWKS_REFRESH_DEFAULT: Duration = Duration::from_secs(60);
 /// Clock skew tolerated between pods when checking `exp`.
 pub const LEEWAY_SECS: u64 = 5;
+/// How long Redis remembers a revoked session: longer than any access token may live
+/// ([`crate::config::MAX_ACCESS_TTL_SECS`], whatever `JWT_ACCESS_TTL_SECS` says now), plus the
+/// leeway and a margin for a token minted just as its session was revoked.
+pub const REVOCATION_TTL_SECS: u64 = crate::config::MAX_ACCESS_TTL_SECS + LEEWAY_SECS + 600;
+/// Set (without expiry) by the auth service once it published the revocation list from
+/// Postgres. Missing means Redis lost it (a flush, a restart without persistence): until auth
+/// publishes again, session tokens are answered 503, not trusted.
+pub const REVOCATIONS_LOADED_KEY: &str = "auth:revoked-sessions:loaded";
+
+/// The Redis key (before the deployment prefix) that marks session `sid` revoked.
+pub fn revoked_session_key(sid: Uuid) -> String {
+    format!("auth:revoked-session:{sid}")
+}
 
 /// A fan or an operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +121,10 @@ pub struct Claims {
     pub exp: i64,
     /// Token id.
     pub jti: String,
+    /// The sign-in this token belongs to (its refresh-token family): revoking the sign-in
+    /// refuses the token at once. Absent in tokens minted before sessions were named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 /// The caller, from a verified access token.
@@ -359,6 +387,10 @@ pub struct TokenVerifier {
     /// keys are trusted is [`KeyCache`]'s business, this only saves decoding the same bytes on
     /// every request).
     decoded: RwLock<HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>,
+    /// Where revoked sessions are listed (the deployment's Redis); set by [`Infra`].
+    revocations: std::sync::OnceLock<Redis>,
+    /// Seconds added to the wall clock: only tests move it ([`TokenVerifier::advance_clock`]).
+    clock_offset_secs: std::sync::atomic::AtomicI64,
 }
 
 /// At most this many decoded keys are remembered (a handful are live at once: the current key
@@ -380,6 +412,79 @@ impl TokenVerifier {
         Self {
             keys: KeyCache::new(source),
             decoded: RwLock::new(HashMap::new()),
+            revocations: std::sync::OnceLock::new(),
+            clock_offset_secs: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
+    /// Checks the sessions of tokens against the revocation list in `redis` (once; later calls
+    /// are ignored). Without it, a token that names a session is refused 503.
+    pub fn set_revocations(&self, redis: Redis) {
+        let _ = self.revocations.set(redis);
+    }
+
+    /// Now, in seconds since the epoch, as the expiry checks and the auth service's minting
+    /// see it.
+    pub fn now(&self) -> i64 {
+        chrono::Utc::now().timestamp()
+            + self
+                .clock_offset_secs
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Moves this verifier's clock (and the minting clock of the auth service sharing it)
+    /// `secs` forward: simulated time for tests. Only built with the `testing` feature.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn advance_clock(&self, secs: i64) {
+        self.clock_offset_secs
+            .fetch_add(secs, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Refuses a token of a revoked session: 401 `session_revoked`; 503 `auth_unavailable`
+    /// when the revocation list cannot be read or is not loaded. One Redis round trip.
+    async fn check_session(&self, sid: Uuid) -> Result<(), ApiError> {
+        let unavailable = || {
+            ApiError::unavailable(
+                "auth_unavailable",
+                "your sign-in cannot be checked right now, please retry shortly",
+            )
+        };
+        let Some(redis) = self.revocations.get() else {
+            return Err(unavailable());
+        };
+        let ask = async {
+            let mut conn = redis.shared().await?;
+            let found: Vec<Option<String>> = ::redis::cmd("MGET")
+                .arg(redis.key(&revoked_session_key(sid)))
+                .arg(redis.key(REVOCATIONS_LOADED_KEY))
+                .query_async(&mut conn)
+                .await?;
+            Ok::<_, ApiError>(found)
+        };
+        let found = tokio::time::timeout(Duration::from_secs(2), ask).await;
+        match found.as_ref().map(|r| r.as_ref().map(Vec::as_slice)) {
+            Ok(Ok([None, Some(_)])) => Ok(()),
+            Ok(Ok([Some(_), _])) => {
+                metrics::counter!("auth_revoked_session_refused_total").increment(1);
+                Err(ApiError::unauthorized(
+                    "session_revoked",
+                    "this sign-in has ended (signed out, or the account changed); sign in again",
+                ))
+            }
+            Ok(Ok(_)) => {
+                tracing::warn!(
+                    "the revoked-session list is not loaded in Redis: refusing session tokens until auth publishes it"
+                );
+                Err(unavailable())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read the revoked-session list");
+                Err(unavailable())
+            }
+            Err(_) => {
+                tracing::warn!("reading the revoked-session list timed out");
+                Err(unavailable())
+            }
         }
     }
 
@@ -454,12 +559,14 @@ impl TokenVerifier {
         if claims.aud != AUDIENCE {
             return Err(invalid("InvalidAudience"));
         }
-        let now = chrono::Utc::now().timestamp();
-        if claims.exp < now - LEEWAY_SECS as i64 {
+        if claims.exp < self.now() - LEEWAY_SECS as i64 {
             return Err(ApiError::unauthorized(
                 "token_expired",
                 "the access token has expired; refresh it or sign in again",
             ));
+        }
+        if let Some(sid) = claims.sid {
+            self.check_session(sid).await?;
         }
         Ok(claims)
     }
@@ -607,9 +714,32 @@ impl SigningKey {
         Ok(jwk)
     }
 
-    /// Signs an access token for `user`, valid for `ttl_secs`.
+    /// Signs an access token for `user`, valid for `ttl_secs`, that names no session (test
+    /// identities, load generators): it cannot be revoked before it expires.
     pub fn mint(&self, user: &AuthUser, ttl_secs: u64) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
+        self.mint_at(user, None, now, ttl_secs)
+    }
+
+    /// Signs an access token for `user` in session `sid` (the refresh-token family), issued at
+    /// `now` (seconds since the epoch) and valid for `ttl_secs`: what the auth service hands out.
+    pub fn mint_session(
+        &self,
+        user: &AuthUser,
+        sid: Uuid,
+        now: i64,
+        ttl_secs: u64,
+    ) -> anyhow::Result<String> {
+        self.mint_at(user, Some(sid), now, ttl_secs)
+    }
+
+    fn mint_at(
+        &self,
+        user: &AuthUser,
+        sid: Option<Uuid>,
+        now: i64,
+        ttl_secs: u64,
+    ) -> anyhow::Result<String> {
         self.mint_claims(&Claims {
             sub: user.id.to_string(),
             user_id: user.id,
@@ -620,6 +750,7 @@ impl SigningKey {
             iat: now,
             exp: now + ttl_secs as i64,
             jti: Uuid::new_v4().to_string(),
+            sid,
         })
     }
 
@@ -667,6 +798,7 @@ mod tests {
             iat: now,
             exp: now + exp_offset,
             jti: "t".to_owned(),
+            sid: None,
         }
     }
 

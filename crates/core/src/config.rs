@@ -126,6 +126,14 @@ pub struct StorageConfig {
     pub upload_dir: String,
 }
 
+/// Default access-token lifetime: 12 hours. The original web client keeps one token and never
+/// refreshes; a two-hour on-sale, the queue before it and the payment after it fit well inside.
+pub const DEFAULT_ACCESS_TTL_SECS: u64 = 12 * 3600;
+/// The longest access-token lifetime `JWT_ACCESS_TTL_SECS` may set. A revoked session is
+/// remembered in Redis this long (plus a margin) whatever the configured lifetime, so lowering
+/// the setting never lets an older, longer-lived token of a revoked session through.
+pub const MAX_ACCESS_TTL_SECS: u64 = 24 * 3600;
+
 /// Token settings. Signing keys live with the auth service; other services only verify.
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
@@ -135,7 +143,10 @@ pub struct JwtConfig {
     pub public_key: Option<Secret>,
     /// `JWT_PUBLIC_KEY_ID`: the `kid` of `JWT_PUBLIC_KEY`. Default `configured`.
     pub public_key_id: String,
-    /// `JWT_ACCESS_TTL_SECS`: access-token lifetime. Default 900 (15 minutes).
+    /// `JWT_ACCESS_TTL_SECS`: access-token lifetime. Default 43200 (12 hours: a fan on a client
+    /// that never refreshes stays signed in through a long on-sale); 60..=86400
+    /// ([`MAX_ACCESS_TTL_SECS`]). Every token names its session (`sid`), which every service
+    /// checks against the revocation list, so the lifetime does not delay a sign-out.
     pub access_ttl_secs: u64,
     /// `JWT_REFRESH_TTL_SECS`: refresh-token lifetime. Default 1209600 (14 days).
     pub refresh_ttl_secs: u64,
@@ -728,6 +739,13 @@ impl Config {
                 "must be between 1 and 3600 seconds",
             ));
         }
+        let access_ttl_secs: u64 = parse_or(&get, "JWT_ACCESS_TTL_SECS", DEFAULT_ACCESS_TTL_SECS)?;
+        if !(60..=MAX_ACCESS_TTL_SECS).contains(&access_ttl_secs) {
+            return Err(ConfigError::new(
+                "JWT_ACCESS_TTL_SECS",
+                format!("must be between 60 and {MAX_ACCESS_TTL_SECS} seconds"),
+            ));
+        }
         let db_max_connections: u32 = parse_or(&get, "DB_MAX_CONNECTIONS", 20)?;
         // The seat holds keep their connections out of the pool: they must leave some for
         // everything else, or the rest of the service would wait for connections that never free.
@@ -758,7 +776,7 @@ impl Config {
                 jwks_url: get("JWT_JWKS_URL"),
                 public_key: get("JWT_PUBLIC_KEY").map(Secret::new),
                 public_key_id: get("JWT_PUBLIC_KEY_ID").unwrap_or_else(|| "configured".to_owned()),
-                access_ttl_secs: parse_or(&get, "JWT_ACCESS_TTL_SECS", 900)?,
+                access_ttl_secs,
                 refresh_ttl_secs: parse_or(&get, "JWT_REFRESH_TTL_SECS", 14 * 24 * 3600)?,
                 jwks_refresh_secs,
             },

@@ -1,5 +1,6 @@
 //! The one error type every handler returns, and the JSON error shape of the wire contract:
-//! `{"error": "<for a person>", "code": "<stable_machine_code>", "fields"?: {...}}`.
+//! `{"error": "<for a person>", "message": "<the same text>", "code": "<stable_machine_code>",
+//! "fields"?: {...}}`. `message` repeats `error` because the original clients read that name.
 //!
 //! Extractor rejections (bad JSON, bad UUIDs, wrong content type) are turned into the same shape
 //! by the `AppJson`, `AppPath` and `AppQuery` extractors in [`crate::extract`]. 5xx causes go to
@@ -269,9 +270,12 @@ impl IntoResponse for ApiError {
         let mut body = match &self {
             ApiError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
-                json!({ "error": "internal error", "code": code })
+                json!({ "error": "internal error", "message": "internal error", "code": code })
             }
-            other => json!({ "error": other.to_string(), "code": code }),
+            other => {
+                let text = other.to_string();
+                json!({ "error": text, "message": text, "code": code })
+            }
         };
         match &self {
             ApiError::BadRequest {
@@ -332,7 +336,7 @@ mod tests {
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(
             body,
-            json!({"error": "seat taken", "code": "seat_unavailable"})
+            json!({"error": "seat taken", "message": "seat taken", "code": "seat_unavailable"})
         );
     }
 
@@ -369,7 +373,7 @@ mod tests {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             body,
-            json!({"error": "internal error", "code": "internal_error"})
+            json!({"error": "internal error", "message": "internal error", "code": "internal_error"})
         );
     }
 

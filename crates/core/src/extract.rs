@@ -188,7 +188,7 @@ pub async fn method_not_allowed() -> Response {
     (
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         axum::Json(
-            serde_json::json!({"error": "method not allowed", "code": "method_not_allowed"}),
+            serde_json::json!({"error": "method not allowed", "message": "method not allowed", "code": "method_not_allowed"}),
         ),
     )
         .into_response()

@@ -1,5 +1,11 @@
 //! `GET /health` (the process is alive), `GET /ready` (its Postgres and Redis answer) and
 //! `GET /metrics` (Prometheus text), served by every service binary and the all-in-one.
+//!
+//! Beside them, the original system's probes, with its answer shapes: `GET /health/db`
+//! (`{status: "ok", service: "database", responseTime: "3ms"}`), `GET /health/redis` (the same
+//! with `service: "redis"`) and `GET /health/all` (`{status: "ok" | "degraded", checks:
+//! {server, database, redis}, timestamp}`); 503 (with `Retry-After`) when a dependency is down,
+//! `status: "error"` and a `message` then.
 
 use std::time::Duration;
 
@@ -23,29 +29,128 @@ struct HealthState {
 pub fn routes(infra: Infra, service: &'static str) -> Router {
     // Install the recorder now, before the first request is counted, not at the first scrape.
     crate::telemetry::prometheus();
+    uptime_secs();
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/health/db", get(health_db))
+        .route("/health/redis", get(health_redis))
+        .route("/health/all", get(health_all))
         .route("/metrics", get(metrics_text))
         .with_state(HealthState { infra, service })
 }
 
 async fn health(State(s): State<HealthState>) -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok", "service": s.service }))
+    Json(json!({
+        "status": "ok",
+        "service": s.service,
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    }))
+}
+
+/// `SELECT 1`, bounded by a timeout.
+async fn check_db(infra: &Infra) -> Result<(), String> {
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&infra.db),
+    )
+    .await
+    .map_err(|_| "timeout".to_owned())
+    .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()))
+}
+
+/// `PING`, bounded by a timeout.
+async fn check_redis(infra: &Infra) -> Result<(), String> {
+    infra.redis.ping().await.map_err(|e| e.to_string())
+}
+
+/// One dependency's check as the original reported it: `{status: "ok", responseTime: "3ms"}`,
+/// or `{status: "error", message}`.
+fn timed(result: Result<(), String>, started: std::time::Instant) -> serde_json::Value {
+    match result {
+        Ok(()) => json!({
+            "status": "ok",
+            "responseTime": format!("{}ms", started.elapsed().as_millis()),
+        }),
+        Err(e) => json!({ "status": "error", "message": e }),
+    }
+}
+
+/// 200 with `body`, or 503 with `Retry-After` and the contract's `error`/`code` beside the
+/// original's fields.
+fn probe_answer(ok: bool, mut body: serde_json::Value, what: &str) -> Response {
+    if ok {
+        return (StatusCode::OK, Json(body)).into_response();
+    }
+    let text = format!("{what} is unavailable");
+    body["error"] = json!(text);
+    if body.get("message").is_none() {
+        body["message"] = json!(text);
+    }
+    body["code"] = json!("not_ready");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, DEFAULT_RETRY_AFTER_SECS.to_string())],
+        Json(body),
+    )
+        .into_response()
+}
+
+async fn health_db(State(s): State<HealthState>) -> Response {
+    let started = std::time::Instant::now();
+    let result = check_db(&s.infra).await;
+    let ok = result.is_ok();
+    let mut body = timed(result, started);
+    body["service"] = json!("database");
+    probe_answer(ok, body, "the database")
+}
+
+async fn health_redis(State(s): State<HealthState>) -> Response {
+    let started = std::time::Instant::now();
+    let result = check_redis(&s.infra).await;
+    let ok = result.is_ok();
+    let mut body = timed(result, started);
+    body["service"] = json!("redis");
+    probe_answer(ok, body, "redis")
+}
+
+/// How long this process has been up, in seconds (the original's `uptime`).
+fn uptime_secs() -> f64 {
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    STARTED
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
+}
+
+async fn health_all(State(s): State<HealthState>) -> Response {
+    let db = async {
+        let started = std::time::Instant::now();
+        let result = check_db(&s.infra).await;
+        (result.is_ok(), timed(result, started))
+    };
+    let redis = async {
+        let started = std::time::Instant::now();
+        let result = check_redis(&s.infra).await;
+        (result.is_ok(), timed(result, started))
+    };
+    let ((db_ok, database), (redis_ok, redis)) = tokio::join!(db, redis);
+    let ok = db_ok && redis_ok;
+    let body = json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "service": s.service,
+        "checks": {
+            "server": { "status": "ok", "uptime": uptime_secs() },
+            "database": database,
+            "redis": redis,
+        },
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    probe_answer(ok, body, "a dependency")
 }
 
 async fn ready(State(s): State<HealthState>) -> Response {
-    let db = async {
-        tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&s.infra.db),
-        )
-        .await
-        .map_err(|_| "timeout".to_owned())
-        .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string()))
-    };
-    let redis = async { s.infra.redis.ping().await.map_err(|e| e.to_string()) };
-    let (db, redis) = tokio::join!(db, redis);
+    let (db, redis) = tokio::join!(check_db(&s.infra), check_redis(&s.infra));
     let describe = |r: &Result<(), String>| match r {
         Ok(()) => "ok".to_owned(),
         Err(e) => format!("unavailable: {e}"),
@@ -61,6 +166,7 @@ async fn ready(State(s): State<HealthState>) -> Response {
         let mut body = body;
         body["code"] = json!("not_ready");
         body["error"] = json!("a dependency is unavailable");
+        body["message"] = json!("a dependency is unavailable");
         (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, DEFAULT_RETRY_AFTER_SECS.to_string())],

@@ -86,7 +86,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
     };
     let mut json = (
         status,
-        axum::Json(serde_json::json!({"error": message, "code": code})),
+        axum::Json(serde_json::json!({"error": message, "message": message, "code": code})),
     )
         .into_response();
     // Keep what the original answer told the client beyond its body (Retry-After, Allow...).

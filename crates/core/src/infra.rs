@@ -45,6 +45,7 @@ impl Infra {
         verifier
             .keys
             .set_refresh_every(std::time::Duration::from_secs(config.jwt.jwks_refresh_secs));
+        verifier.set_revocations(redis.clone());
         Ok(Self {
             config: Arc::new(config),
             db,

@@ -38,6 +38,21 @@ pub const INTERNAL: &str = "internal";
 pub const UNDOCUMENTED_ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/health", "liveness probe, every process"),
     ("GET", "/ready", "readiness probe, every process"),
+    (
+        "GET",
+        "/health/db",
+        "the original system's database probe, every process",
+    ),
+    (
+        "GET",
+        "/health/redis",
+        "the original system's Redis probe, every process",
+    ),
+    (
+        "GET",
+        "/health/all",
+        "the original system's whole-system probe, every process",
+    ),
     ("GET", "/metrics", "Prometheus text, every process"),
     ("GET", DOC_PATH, "this document, every process"),
     (
@@ -54,10 +69,12 @@ pub const UNDOCUMENTED_ROUTES: &[(&str, &str, &str)] = &[
 
 /// The error shape every route answers with on a 4xx or 5xx (see [`crate::error`]).
 #[derive(Debug, ToSchema)]
-#[schema(example = json!({"error": "sign in first: no access token was sent", "code": "missing_token"}))]
+#[schema(example = json!({"error": "sign in first: no access token was sent", "message": "sign in first: no access token was sent", "code": "missing_token"}))]
 pub struct ErrorBody {
     /// For a person.
     pub error: String,
+    /// The same text as `error`, under the name the original clients read.
+    pub message: String,
     /// Stable machine code, e.g. `missing_token`, `validation_failed`, `seat_unavailable`.
     pub code: String,
     /// Per-field problems (400 `validation_failed`).

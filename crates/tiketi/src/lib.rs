@@ -159,7 +159,8 @@ async fn dispatch(State(mounts): State<Arc<Mounts>>, req: Request) -> Response {
 
 /// The web client's security headers. The content security policy allows the client's own
 /// scripts and styles, Socket.IO on the same origin, posters from the configured S3 endpoint,
-/// and TossPayments' widget (its script, frames and API); nothing may frame the client.
+/// and TossPayments' widget (its script, frames and API), plus Google's sign-in button when
+/// `GOOGLE_CLIENT_ID` is set; nothing may frame the client.
 /// HSTS only in production, where the ALB terminates TLS.
 pub fn web_client_headers(config: &tiketi_core::Config) -> HeaderMap {
     const TOSS: &str = "https://js.tosspayments.com https://*.tosspayments.com";
@@ -170,11 +171,25 @@ pub fn web_client_headers(config: &tiketi_core::Config) -> HeaderMap {
         .and_then(|e| e.parse::<axum::http::Uri>().ok())
         .and_then(|u| Some(format!(" {}://{}", u.scheme_str()?, u.authority()?)))
         .unwrap_or_default();
+    // Google Identity Services (the sign-in button of the original web client), only where
+    // Google sign-in is configured: its script, the button's frame, its API calls and its
+    // stylesheet, each limited to the `/gsi/` paths Google documents for a content policy.
+    let (gsi_script, gsi_style, gsi_connect, gsi_frame) = if config.google.client_id.is_some() {
+        (
+            " https://accounts.google.com/gsi/client",
+            " https://accounts.google.com/gsi/style",
+            " https://accounts.google.com/gsi/",
+            " https://accounts.google.com/gsi/",
+        )
+    } else {
+        ("", "", "", "")
+    };
     let policy = format!(
-        "default-src 'self'; script-src 'self' {TOSS}; style-src 'self' 'unsafe-inline'; \
+        "default-src 'self'; script-src 'self' {TOSS}{gsi_script}; \
+         style-src 'self' 'unsafe-inline'{gsi_style}; \
          img-src 'self' data: blob: https:{posters}; font-src 'self' data:; \
-         connect-src 'self' {TOSS}; frame-src {TOSS}; object-src 'none'; base-uri 'self'; \
-         form-action 'self' {TOSS}; frame-ancestors 'none'"
+         connect-src 'self' {TOSS}{gsi_connect}; frame-src {TOSS}{gsi_frame}; object-src 'none'; \
+         base-uri 'self'; form-action 'self' {TOSS}; frame-ancestors 'none'"
     );
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: &str| {
@@ -219,6 +234,7 @@ pub async fn run_with(
     let infra = ticket.infra.clone();
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
     let payment = tiketi_payment::AppState::new(infra.clone());
+    tiketi_auth::start_workers(&infra, shutdown.clone());
     let mut workers = tiketi_ticket::start_workers(ticket.clone(), shutdown.clone());
     workers.push(tiketi_payment::start_workers(
         payment.clone(),

@@ -130,7 +130,15 @@ async fn main() -> anyhow::Result<()> {
                 promote_unverified,
             )
             .await?;
-            match outcome {
+            if let Err(e) = tiketi_auth::admin::publish_ended_sessions(&infra.redis, &outcome).await
+            {
+                eprintln!(
+                    "warning: Redis could not be told about the ended sessions ({e}); the \
+                     running auth service publishes them within {} s of reaching Redis",
+                    tiketi_auth::revocation::SYNC_EVERY.as_secs()
+                );
+            }
+            match &outcome {
                 tiketi_auth::admin::AdminOutcome::Created(id) => {
                     println!("admin created: {id} (email marked verified: you vouch for it)")
                 }
@@ -138,12 +146,13 @@ async fn main() -> anyhow::Result<()> {
                     id,
                     sessions_revoked,
                     google_unlinked,
+                    ..
                 } => {
                     println!(
                         "existing account {id} is now an admin (password updated; \
                          email marked verified: you vouch for it; {sessions_revoked} sessions signed out: every device signs in again)"
                     );
-                    if google_unlinked {
+                    if *google_unlinked {
                         println!(
                             "its Google sign-in was unlinked: admins sign in with their password"
                         );

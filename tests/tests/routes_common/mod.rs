@@ -113,7 +113,7 @@ pub fn rows() -> Vec<Row> {
             "/api/auth/verify-token",
             "/api/auth/verify-token",
             json!({"token": "not-a-token"}),
-            PUBLIC_200,
+            [401, 401, 401, 401],
         ),
         with_body(
             M::POST,

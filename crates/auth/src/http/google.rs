@@ -95,6 +95,7 @@ async fn sign_in_with_id_token(
     let identity = google(&state)?.verify(&body.credential, None).await?;
     let (user, linked) = google::find_or_create_user(&state.infra.db, &identity).await?;
     if let Some(linked) = linked {
+        crate::revocation::publish_or_defer(&state.infra.redis, &linked.ended_sessions).await;
         crate::verification::notify_google_linked(&state, &user, linked.password_dropped);
     }
     let session = session::start(&state, &user).await?;
@@ -306,6 +307,7 @@ async fn callback(
     let identity = google.finish(code, &pending).await?;
     let (user, linked) = google::find_or_create_user(&state.infra.db, &identity).await?;
     if let Some(linked) = linked {
+        crate::revocation::publish_or_defer(&state.infra.redis, &linked.ended_sessions).await;
         crate::verification::notify_google_linked(&state, &user, linked.password_dropped);
     }
     let session = session::start(&state, &user).await?;

@@ -141,8 +141,9 @@ async fn refresh(
     let token = refresh_token(&headers, &body)?.ok_or_else(|| {
         ApiError::unauthorized("missing_refresh_token", "no refresh token was sent")
     })?;
-    let (user_id, next) = crate::refresh::rotate(
+    let (user_id, next) = crate::refresh::rotate_publishing(
         &state.infra.db,
+        &state.infra.redis,
         &token,
         state.infra.config.jwt.refresh_ttl_secs,
     )
@@ -170,7 +171,8 @@ async fn refresh(
     tag = "auth",
     request_body = Option<RefreshBody>,
     responses(
-        (status = 200, description = "Signed out: `{message}`", body = Object),
+        (status = 200, description = "Signed out: `{message}`; the sign-in's access tokens are refused from now on in every service", body = Object),
+        (status = 503, description = "The sign-out could not be published to every service (`redis_unavailable`), with `Retry-After`; retry it", body = ErrorBody),
         (status = 400, description = "Malformed body (`invalid_body`)", body = ErrorBody),
         (status = 403, description = "Sent by a browser on behalf of another site (`cross_site_request`)", body = ErrorBody),
         (status = 415, description = "A body that is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
@@ -182,8 +184,14 @@ async fn logout(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     refuse_cross_site(&state, &headers)?;
-    if let Some(token) = refresh_token(&headers, &body)? {
-        crate::refresh::revoke(&state.infra.db, &token).await?;
+    if let Some(token) = refresh_token(&headers, &body)?
+        && let Some(family) = crate::refresh::revoke(&state.infra.db, &token).await?
+    {
+        // The sign-in's access tokens stop working in every service now. If Redis cannot take
+        // it, the sign-out is not confirmed (503; retrying publishes again): the ended session
+        // is in Postgres and the periodic sync publishes it, but the fan should not be told
+        // they are signed out while their token could still work.
+        crate::revocation::publish(&state.infra.redis, &[family]).await?;
     }
     let mut response = axum::Json(json!({ "message": "signed out" })).into_response();
     session::set_cookie(&state, &mut response, "", 0);
@@ -223,25 +231,52 @@ pub struct VerifyToken {
     tag = "auth",
     request_body = VerifyToken,
     responses(
-        (status = 200, description = "`{valid: true, user, expiresAt}` or `{valid: false, code, error}`", body = Object),
+        (status = 200, description = "`{valid: true, user: {id, userId, email, name, role}, expiresAt}`", body = Object),
         (status = 400, description = "Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
+        (status = 401, description = "`{valid: false, code, error, message}`: the token is invalid (`invalid_token`), expired (`token_expired`), its session ended (`session_revoked`) or its account is gone (`account_not_found`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 503, description = "The token cannot be checked right now (`auth_unavailable`), with `Retry-After`", body = ErrorBody)
     )
 )]
 async fn verify_token(
     State(state): State<AppState>,
     AppJson(body): AppJson<VerifyToken>,
-) -> ApiResult<AppJson<Value>> {
-    Ok(AppJson(
-        match state.infra.verifier.verify(&body.token).await {
-            Ok(claims) => json!({
-                "valid": true,
-                "user": { "id": claims.user_id, "email": claims.email, "role": claims.role.as_str() },
-                "expiresAt": claims.exp,
-            }),
-            Err(e) => json!({ "valid": false, "code": e.code(), "error": e.to_string() }),
+) -> ApiResult<Response> {
+    let refused = |e: ApiError| {
+        // A 503 (the token could not be checked) stays a 503: the token may well be good.
+        if e.status() != StatusCode::UNAUTHORIZED {
+            return e.into_response();
+        }
+        let text = e.to_string();
+        (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "valid": false, "code": e.code(), "error": text, "message": text })),
+        )
+            .into_response()
+    };
+    let claims = match state.infra.verifier.verify(&body.token).await {
+        Ok(claims) => claims,
+        Err(e) => return Ok(refused(e)),
+    };
+    let Some(user) = users::by_id(&state.infra.db, claims.user_id).await? else {
+        return Ok(refused(ApiError::unauthorized(
+            "account_not_found",
+            "this account no longer exists",
+        )));
+    };
+    Ok(axum::Json(json!({
+        "valid": true,
+        "user": {
+            "id": user.id,
+            "userId": user.id,
+            "email": user.email,
+            "name": user.name,
+            // The role the token carries: what every service will act on.
+            "role": claims.role.as_str(),
         },
-    ))
+        "expiresAt": claims.exp,
+    }))
+    .into_response())
 }
 
 /// The public keys that verify access tokens (JWKS).

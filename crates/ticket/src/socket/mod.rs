@@ -375,9 +375,14 @@ async fn authenticate<A: Adapter>(
             admit_socket(&socket, claims.user_id);
             Ok(())
         }
-        Err(_) => {
+        Err(e) => {
             metrics::counter!("socket_connections_refused_total").increment(1);
-            Err(Refused("invalid or expired token".to_owned()))
+            Err(Refused(match e.code() {
+                // The revocation list could not be read: the token may be good, retry.
+                "auth_unavailable" => e.to_string(),
+                "session_revoked" => "this sign-in has ended; sign in again".to_owned(),
+                _ => "invalid or expired token".to_owned(),
+            }))
         }
     }
 }
