@@ -426,6 +426,49 @@ async fn sessions_a_revoked_session_stays_refused_after_redis_is_flushed() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// Sessions: a revocation that could not reach Redis when it happened (`tiketi admin create`
+/// run where Redis is unreachable) is published by auth's periodic sync from Postgres.
+#[tokio::test]
+async fn sessions_a_revocation_redis_missed_is_published_by_the_periodic_sync() {
+    let db = test_db().await;
+    let app = TestApp::spawn(db.pool.clone()).await;
+    let fan = token_of(&register(&app, "missed@example.com").await);
+    let before: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&app.infra.db)
+        .await
+        .unwrap();
+    // Promoted, its sessions ended in Postgres, nothing told Redis.
+    tiketi_auth::admin::create_admin(
+        &app.infra.db,
+        "missed@example.com",
+        None,
+        "a brand new passphrase",
+        true,
+    )
+    .await
+    .unwrap();
+    let (status, _) = app
+        .send(Method::GET, "/api/auth/me", Some(&fan), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "nothing published yet");
+    // The next periodic look (every 10 s in a running auth service).
+    tiketi_auth::revocation::sync(&app.infra.db, &app.infra.redis, Some(before))
+        .await
+        .unwrap();
+    for path in [
+        "/api/auth/me",
+        "/api/reservations/my",
+        "/api/payments/user/me",
+    ] {
+        let (status, body) = app.send(Method::GET, path, Some(&fan), None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("session_revoked")),
+            "{path}: {body}"
+        );
+    }
+}
+
 /// Sessions (Redis down) and Health: with Redis stopped, a session token is answered 503
 /// `auth_unavailable` with `Retry-After` (never accepted unchecked), and the original's probes
 /// say which dependency is down.

@@ -115,13 +115,13 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.infra.config.shutdown_grace_secs);
-    start_workers(&state.infra, shutdown.clone());
+    start_workers(&state.infra, shutdown.clone()).await;
     server::serve(listener, router(state), shutdown, grace).await
 }
 
 /// The auth service's background work: publishing the revoked-session list to Redis at start
-/// and keeping it there ([`revocation::spawn_sync`]). [`run`] starts it; the all-in-one binary
-/// too.
-pub fn start_workers(infra: &Infra, shutdown: CancellationToken) {
-    revocation::spawn_sync(infra, shutdown);
+/// (awaited briefly, so the first requests find it) and keeping it there
+/// ([`revocation::start_sync`]). [`run`] starts it; the all-in-one binary too.
+pub async fn start_workers(infra: &Infra, shutdown: CancellationToken) {
+    revocation::start_sync(infra, shutdown).await;
 }

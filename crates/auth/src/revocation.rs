@@ -155,20 +155,29 @@ pub async fn sync(
     Ok(at)
 }
 
-/// Runs [`sync`] at start and every [`SYNC_EVERY`] until `shutdown`.
-pub fn spawn_sync(infra: &Infra, shutdown: CancellationToken) {
+/// Runs [`sync`] now (waiting up to 5 s for it, so the process serves with the list loaded when
+/// Postgres and Redis answer) and then every [`SYNC_EVERY`] until `shutdown`.
+pub async fn start_sync(infra: &Infra, shutdown: CancellationToken) {
     let db = infra.db.clone();
     let redis = infra.redis.clone();
+    let first = tokio::time::timeout(Duration::from_secs(5), sync(&db, &redis, None)).await;
+    let mut since = match first {
+        Ok(Ok(at)) => Some(at),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot publish the revoked-session list yet; retrying");
+            None
+        }
+        Err(_) => None,
+    };
     tokio::spawn(async move {
-        let mut since = None;
         loop {
-            match sync(&db, &redis, since).await {
-                Ok(at) => since = Some(at),
-                Err(e) => tracing::warn!(error = %e, "revoked-session sync failed; retrying"),
-            }
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(SYNC_EVERY) => {}
+            }
+            match sync(&db, &redis, since).await {
+                Ok(at) => since = Some(at),
+                Err(e) => tracing::warn!(error = %e, "revoked-session sync failed; retrying"),
             }
         }
     });

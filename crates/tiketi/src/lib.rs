@@ -234,7 +234,7 @@ pub async fn run_with(
     let infra = ticket.infra.clone();
     let grace = Duration::from_secs(infra.config.shutdown_grace_secs);
     let payment = tiketi_payment::AppState::new(infra.clone());
-    tiketi_auth::start_workers(&infra, shutdown.clone());
+    tiketi_auth::start_workers(&infra, shutdown.clone()).await;
     let mut workers = tiketi_ticket::start_workers(ticket.clone(), shutdown.clone());
     workers.push(tiketi_payment::start_workers(
         payment.clone(),
