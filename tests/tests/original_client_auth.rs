@@ -529,6 +529,32 @@ async fn sessions_and_health_with_redis_down() {
     assert_eq!(all["checks"]["database"]["status"], "ok");
     assert_eq!(all["checks"]["redis"]["status"], "error");
     assert_eq!(all["checks"]["server"]["status"], "ok");
+
+    // Redis back, empty (it keeps nothing on disk): the revocation list is gone, so session
+    // tokens stay 503 until auth publishes it again (its periodic sync, run here directly).
+    let _redis = RedisServer::start(redis.port).await;
+    let mut answered = StatusCode::OK;
+    for _ in 0..50 {
+        answered = app
+            .send(Method::GET, "/api/auth/me", Some(&token), None)
+            .await
+            .0;
+        if answered == StatusCode::SERVICE_UNAVAILABLE {
+            // The list is missing (or the connection is still being opened again).
+            let redis_up = app.infra.redis.ping().await.is_ok();
+            if redis_up {
+                break;
+            }
+        }
+    }
+    assert_eq!(answered, StatusCode::SERVICE_UNAVAILABLE);
+    tiketi_auth::revocation::sync(&app.infra.db, &app.infra.redis, Some(chrono::Utc::now()))
+        .await
+        .unwrap();
+    let (status, body) = app
+        .send(Method::GET, "/api/auth/me", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// Health: the original's probes in their shapes, in the all-in-one binary and in each service
