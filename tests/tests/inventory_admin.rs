@@ -360,7 +360,7 @@ async fn event_input_is_validated_field_by_field() {
 }
 
 #[tokio::test]
-async fn everyone_reads_news_pinned_first_and_only_admins_write_it() {
+async fn everyone_reads_news_pinned_first_and_only_admins_pin_it() {
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn(pool.clone()).await;
@@ -373,7 +373,7 @@ async fn everyone_reads_news_pinned_first_and_only_admins_write_it() {
         reqwest::Method::POST,
         &fan,
         "/api/news",
-        Some(json!({"title": "x", "content": "y"})),
+        Some(json!({"title": "x", "content": "y", "isPinned": true})),
     )
     .await;
     assert_eq!(status, 403);
