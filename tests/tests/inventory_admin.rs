@@ -312,7 +312,17 @@ async fn event_input_is_validated_field_by_field() {
         Some(json!({"eventDate": "tomorrow"})),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_body")));
+    // A date that is no date is named in `fields`, like any other invalid field.
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("validation_failed"))
+    );
+    assert!(
+        body["fields"]["eventDate"]
+            .as_str()
+            .is_some_and(|m| m.contains("tomorrow")),
+        "{body}"
+    );
 
     // Updates merge over the stored event and validate the result.
     let (status, body) = send(
