@@ -318,18 +318,18 @@ export async function seatMap(main, id) {
       go(`/pay/${r.reservation.id}`);
     } catch (e) {
       msg.replaceChildren(notice('error', e));
-      if (e.code === 'seat_unavailable' && e.fields?.seatIds) e.fields.seatIds.forEach((sid) => setStatus(sid, 'held'));
+      if (e.code === 'seat_unavailable' && e.fields?.seatIds) e.fields.seatIds.forEach((sid) => setStatus(sid, 'locked'));
       holdBtn.disabled = chosen.size === 0;
     }
   });
-  const legend = h('ul', { class: 'legend' }, ['available', 'mine', 'held', 'sold'].map((s) => h('li', {}, h('span', { class: `seat demo`, 'data-status': s, 'aria-pressed': s === 'mine' ? 'true' : 'false' }), t(s))));
+  const legend = h('ul', { class: 'legend' }, ['available', 'mine', 'locked', 'reserved'].map((s) => h('li', {}, h('span', { class: `seat demo`, 'data-status': s, 'aria-pressed': s === 'mine' ? 'true' : 'false' }), t(s))));
   main.replaceChildren(h('section', {},
     h('div', { class: 'row between' }, h('h1', {}, `${t('seat_select')} · ${data.event.title}`), conn.el),
     h('div', { class: 'stage', 'aria-hidden': 'true' }, 'STAGE'), legend, grid,
     h('div', { class: 'sticky-bar' }, summary, msg, holdBtn)));
   const socket = liveSocket(conn.set);
   socket.on('connect', () => socket.emit('join-seat-selection', { eventId: id }));
-  socket.on('seat-selected', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => setStatus(sid, 'held')); });
+  socket.on('seat-selected', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => setStatus(sid, 'locked')); });
   socket.on('seats-released', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => setStatus(sid, 'available')); });
 }
 

@@ -74,7 +74,7 @@ await main(async () => {
   await shot(page, 'fan-03-seat-map');
   await page.getByTestId('hold').click();
   await page.waitForURL(/#\/pay\//);
-  await page2.locator('.seat[data-label="B-1-4"][data-status=held]').waitFor({ timeout: 5000 });
+  await page2.locator('.seat[data-label="B-1-4"][data-status=locked]').waitFor({ timeout: 5000 });
   if (!(await page2.locator('.seat[data-label="B-1-4"]').isDisabled())) throw new Error('the held seat is still clickable in the second browser');
   await shot(page2, 'fan-04-second-browser-sees-seat-taken');
   step('seat taken in second browser');

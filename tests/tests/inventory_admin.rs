@@ -312,7 +312,17 @@ async fn event_input_is_validated_field_by_field() {
         Some(json!({"eventDate": "tomorrow"})),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_body")));
+    // A date that is no date is named in `fields`, like any other invalid field.
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("validation_failed"))
+    );
+    assert!(
+        body["fields"]["eventDate"]
+            .as_str()
+            .is_some_and(|m| m.contains("tomorrow")),
+        "{body}"
+    );
 
     // Updates merge over the stored event and validate the result.
     let (status, body) = send(
@@ -360,7 +370,7 @@ async fn event_input_is_validated_field_by_field() {
 }
 
 #[tokio::test]
-async fn everyone_reads_news_pinned_first_and_only_admins_write_it() {
+async fn everyone_reads_news_pinned_first_and_only_admins_pin_it() {
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn(pool.clone()).await;
@@ -373,7 +383,7 @@ async fn everyone_reads_news_pinned_first_and_only_admins_write_it() {
         reqwest::Method::POST,
         &fan,
         "/api/news",
-        Some(json!({"title": "x", "content": "y"})),
+        Some(json!({"title": "x", "content": "y", "isPinned": true})),
     )
     .await;
     assert_eq!(status, 403);

@@ -339,6 +339,10 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight requests may finish after SIGTERM. Default 20.
     pub shutdown_grace_secs: u64,
+    /// `EVENT_TIMEZONE`: the IANA time zone in which event dates sent without a UTC offset
+    /// (`2027-05-01T19:00:00`, as the original admin form sends them) are read. Default
+    /// `Asia/Seoul`; a name the time-zone database does not know is refused at start.
+    pub event_timezone: chrono_tz::Tz,
 }
 
 impl Config {
@@ -837,6 +841,15 @@ impl Config {
             log_format,
             request_timeout_secs: parse_or(&get, "REQUEST_TIMEOUT_SECS", 30)?,
             shutdown_grace_secs: parse_or(&get, "SHUTDOWN_GRACE_SECS", 20)?,
+            event_timezone: {
+                let name = get("EVENT_TIMEZONE").unwrap_or_else(|| "Asia/Seoul".to_owned());
+                name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                    ConfigError::new(
+                        "EVENT_TIMEZONE",
+                        format!("{name:?} is not an IANA time zone name (e.g. Asia/Seoul)"),
+                    )
+                })?
+            },
         })
     }
 
@@ -949,6 +962,15 @@ mod tests {
         assert_eq!(err.variable, "REDIS_KEY_PREFIX");
         let err = config(&[("REGISTRATION_MODE", "later")]).unwrap_err();
         assert_eq!(err.variable, "REGISTRATION_MODE");
+    }
+
+    #[test]
+    fn event_dates_without_an_offset_are_read_in_a_known_time_zone() {
+        assert_eq!(config(&[]).unwrap().event_timezone, chrono_tz::Asia::Seoul);
+        let c = config(&[("EVENT_TIMEZONE", "Europe/Berlin")]).unwrap();
+        assert_eq!(c.event_timezone, chrono_tz::Europe::Berlin);
+        let err = config(&[("EVENT_TIMEZONE", "Mars/Olympus")]).unwrap_err();
+        assert_eq!(err.variable, "EVENT_TIMEZONE");
     }
 
     #[test]

@@ -195,7 +195,9 @@ pub async fn method_not_allowed() -> Response {
 }
 
 /// `page` and `limit` of a listing, validated once for every list route: page 1..=100000
-/// (default 1), limit 1..=100 (default 20); anything else is 400 `invalid_query`.
+/// (default 1), limit from 1 (default 20); a limit above [`Page::MAX_LIMIT`] is lowered to it
+/// (clients ask `limit=1000` to mean "all": they get the largest page and the `pagination` that
+/// says so). Zero, a negative number or a page out of range is 400 `invalid_query`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     /// 1-based page number.
@@ -205,17 +207,23 @@ pub struct Page {
 }
 
 impl Page {
+    /// The most rows one page holds; a larger `limit` is lowered to it.
+    pub const MAX_LIMIT: i64 = 100;
+
     /// Validates the raw query values.
     pub fn new(page: Option<i64>, limit: Option<i64>) -> Result<Self, ApiError> {
         let page = page.unwrap_or(1);
         let limit = limit.unwrap_or(20);
-        if !(1..=100_000).contains(&page) || !(1..=100).contains(&limit) {
+        if !(1..=100_000).contains(&page) || limit < 1 {
             return Err(ApiError::bad_request(
                 "invalid_query",
-                "page must be between 1 and 100000 and limit between 1 and 100",
+                "page must be between 1 and 100000 and limit at least 1",
             ));
         }
-        Ok(Self { page, limit })
+        Ok(Self {
+            page,
+            limit: limit.min(Self::MAX_LIMIT),
+        })
     }
 
     /// Rows to skip.
@@ -259,10 +267,15 @@ mod tests {
         assert_eq!(page.offset(), 20);
         assert_eq!(page.envelope(21)["totalPages"], 3);
         assert_eq!(Page::new(None, None).unwrap(), Page { page: 1, limit: 20 });
+        assert_eq!(Page::new(None, Some(1000)).unwrap().limit, Page::MAX_LIMIT);
+        assert_eq!(
+            Page::new(None, Some(i64::MAX)).unwrap().limit,
+            Page::MAX_LIMIT
+        );
         for (p, l) in [
             (Some(0), None),
             (None, Some(0)),
-            (None, Some(101)),
+            (None, Some(-5)),
             (Some(100_001), None),
         ] {
             assert_eq!(Page::new(p, l).unwrap_err().code(), "invalid_query");

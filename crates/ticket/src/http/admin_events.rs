@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::domain::event_status::EFFECTIVE_STATUS_SQL;
+use crate::domain::form;
 use crate::release::{Released, release_reservations};
 use crate::seatmap::generate_seats;
 use crate::workers::event_status::emit_status;
@@ -35,6 +36,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Body of `POST /api/admin/events` and `PUT /api/admin/events/:id` (every field optional on
 /// update). Fields are optional in the type so that a missing one is reported in `fields`.
+/// Dates are RFC 3339, or a local time without an offset (`2027-05-01T19:00:00`, as the admin
+/// form sends it) read in `EVENT_TIMEZONE`; `seatLayoutId` may be `""` or `null` for none.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventInput {
@@ -42,23 +45,73 @@ pub struct EventInput {
     description: Option<String>,
     venue: Option<String>,
     address: Option<String>,
-    event_date: Option<DateTime<Utc>>,
-    sale_start_date: Option<DateTime<Utc>>,
-    sale_end_date: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>)]
+    event_date: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    sale_start_date: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    sale_end_date: Option<Value>,
     poster_image_url: Option<String>,
     artist_name: Option<String>,
-    seat_layout_id: Option<Uuid>,
+    #[schema(value_type = Option<String>)]
+    seat_layout_id: Option<Value>,
     ticket_types: Option<Vec<TicketTypeInput>>,
 }
 
-/// A ticket type to create or change.
+/// The values of an [`EventInput`] that forms send in more than one way, read once.
+#[derive(Debug, Default)]
+struct EventValues {
+    event_date: Option<DateTime<Utc>>,
+    sale_start_date: Option<DateTime<Utc>>,
+    sale_end_date: Option<DateTime<Utc>>,
+    seat_layout_id: Option<Uuid>,
+}
+
+impl EventInput {
+    /// Reads the dates (in `zone` when they carry no offset) and the layout id; a value that is
+    /// none of the accepted forms is reported in `fields` under its name.
+    fn values(&self, zone: chrono_tz::Tz, fields: &mut Map<String, Value>) -> EventValues {
+        let mut date = |name: &str, value: &Option<Value>| {
+            form::event_time(value.as_ref(), zone).unwrap_or_else(|problem| {
+                fields.insert(name.into(), json!(problem));
+                None
+            })
+        };
+        let event_date = date("eventDate", &self.event_date);
+        let sale_start_date = date("saleStartDate", &self.sale_start_date);
+        let sale_end_date = date("saleEndDate", &self.sale_end_date);
+        let seat_layout_id =
+            form::optional_uuid(self.seat_layout_id.as_ref()).unwrap_or_else(|problem| {
+                fields.insert("seatLayoutId".into(), json!(problem));
+                None
+            });
+        EventValues {
+            event_date,
+            sale_start_date,
+            sale_end_date,
+            seat_layout_id,
+        }
+    }
+}
+
+/// A ticket type to create or change. `price` and `totalQuantity` are whole numbers, sent as
+/// JSON numbers or numeric strings (`"50000"`, as the admin form sends them).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketTypeInput {
     name: Option<String>,
+    #[schema(value_type = Option<i64>)]
+    price: Option<Value>,
+    #[schema(value_type = Option<i64>)]
+    total_quantity: Option<Value>,
+    description: Option<String>,
+}
+
+/// The numbers of a [`TicketTypeInput`], read.
+#[derive(Debug, Default, Clone, Copy)]
+struct TicketNumbers {
     price: Option<i64>,
     total_quantity: Option<i64>,
-    description: Option<String>,
 }
 
 /// An event's columns after merging an input over the stored row.
@@ -95,7 +148,12 @@ fn text_field(
 }
 
 /// Checks a merged event: required texts, lengths, and sale start < sale end <= event date.
-fn validate_event(row: &Option<EventRow>, input: &EventInput, fields: &mut Map<String, Value>) {
+fn validate_event(
+    row: &Option<EventRow>,
+    input: &EventInput,
+    values: &EventValues,
+    fields: &mut Map<String, Value>,
+) {
     let creating = row.is_none();
     text_field(fields, "title", input.title.as_ref(), creating, 200);
     text_field(fields, "venue", input.venue.as_ref(), creating, 200);
@@ -122,19 +180,22 @@ fn validate_event(row: &Option<EventRow>, input: &EventInput, fields: &mut Map<S
         fields.insert("venue".into(), json!("must not be empty"));
     }
     let pick = |new: Option<DateTime<Utc>>, old: Option<DateTime<Utc>>| new.or(old);
-    let event_date = pick(input.event_date, row.as_ref().map(|r| r.event_date));
+    let event_date = pick(values.event_date, row.as_ref().map(|r| r.event_date));
     let start = pick(
-        input.sale_start_date,
+        values.sale_start_date,
         row.as_ref().map(|r| r.sale_start_date),
     );
-    let end = pick(input.sale_end_date, row.as_ref().map(|r| r.sale_end_date));
+    let end = pick(values.sale_end_date, row.as_ref().map(|r| r.sale_end_date));
     for (name, value) in [
         ("eventDate", event_date),
         ("saleStartDate", start),
         ("saleEndDate", end),
     ] {
-        if value.is_none() {
-            fields.insert(name.into(), json!("is required (RFC 3339)"));
+        if value.is_none() && !fields.contains_key(name) {
+            fields.insert(
+                name.into(),
+                json!("is required (RFC 3339, or a local time such as 2027-05-01T19:00:00)"),
+            );
         }
     }
     if let (Some(start), Some(end)) = (start, end)
@@ -154,7 +215,17 @@ fn validate_ticket_type(
     prefix: &str,
     input: &TicketTypeInput,
     creating: bool,
-) {
+) -> TicketNumbers {
+    let mut number = |name: &str, value: &Option<Value>| {
+        form::integer(value.as_ref()).unwrap_or_else(|problem| {
+            fields.insert(format!("{prefix}{name}"), json!(problem));
+            None
+        })
+    };
+    let numbers = TicketNumbers {
+        price: number("price", &input.price),
+        total_quantity: number("totalQuantity", &input.total_quantity),
+    };
     text_field(
         fields,
         &format!("{prefix}name"),
@@ -172,8 +243,8 @@ fn validate_ticket_type(
         false,
         2_000,
     );
-    match input.price {
-        None if creating => {
+    match numbers.price {
+        None if creating && !fields.contains_key(&format!("{prefix}price")) => {
             fields.insert(format!("{prefix}price"), json!("is required"));
         }
         Some(p) if !(0..=100_000_000).contains(&p) => {
@@ -184,8 +255,8 @@ fn validate_ticket_type(
         }
         _ => {}
     }
-    match input.total_quantity {
-        None if creating => {
+    match numbers.total_quantity {
+        None if creating && !fields.contains_key(&format!("{prefix}totalQuantity")) => {
             fields.insert(format!("{prefix}totalQuantity"), json!("is required"));
         }
         Some(q) if !(0..=1_000_000).contains(&q) => {
@@ -196,6 +267,7 @@ fn validate_ticket_type(
         }
         _ => {}
     }
+    numbers
 }
 
 fn finish(fields: Map<String, Value>) -> ApiResult<()> {
@@ -267,16 +339,19 @@ async fn create_event(
     AppJson(input): AppJson<EventInput>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
     let mut fields = Map::new();
-    validate_event(&None, &input, &mut fields);
+    let values = input.values(state.infra.config.event_timezone, &mut fields);
+    validate_event(&None, &input, &values, &mut fields);
     let types = input.ticket_types.as_deref().unwrap_or_default();
     if types.len() > 50 {
         fields.insert("ticketTypes".into(), json!("at most 50 ticket types"));
     }
-    for (i, t) in types.iter().enumerate() {
-        validate_ticket_type(&mut fields, &format!("ticketTypes[{i}]."), t, true);
-    }
+    let numbers: Vec<TicketNumbers> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| validate_ticket_type(&mut fields, &format!("ticketTypes[{i}]."), t, true))
+        .collect();
     let mut tx = state.infra.db.begin().await?;
-    if let Some(layout) = input.seat_layout_id
+    if let Some(layout) = values.seat_layout_id
         && !layout_exists(&mut tx, layout).await?
     {
         fields.insert("seatLayoutId".into(), json!("no such seat layout"));
@@ -294,12 +369,12 @@ async fn create_event(
     .bind(trimmed(&input.description))
     .bind(trimmed(&input.venue))
     .bind(trimmed(&input.address))
-    .bind(input.event_date)
-    .bind(input.sale_start_date)
-    .bind(input.sale_end_date)
+    .bind(values.event_date)
+    .bind(values.sale_start_date)
+    .bind(values.sale_end_date)
     .bind(trimmed(&input.poster_image_url))
     .bind(trimmed(&input.artist_name))
-    .bind(input.seat_layout_id)
+    .bind(values.seat_layout_id)
     .bind(admin.id)
     .fetch_one(&mut *tx)
     .await?;
@@ -310,10 +385,10 @@ async fn create_event(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    for t in types {
-        insert_ticket_type(&mut tx, id, t).await?;
+    for (t, n) in types.iter().zip(&numbers) {
+        insert_ticket_type(&mut tx, id, t, *n).await?;
     }
-    if input.seat_layout_id.is_some() {
+    if values.seat_layout_id.is_some() {
         generate_seats(&mut *tx, id).await?;
     }
     let event = event_json(&mut tx, id).await?;
@@ -328,6 +403,7 @@ async fn insert_ticket_type(
     conn: &mut PgConnection,
     event_id: Uuid,
     t: &TicketTypeInput,
+    n: TicketNumbers,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO ticket.ticket_types
@@ -336,8 +412,8 @@ async fn insert_ticket_type(
     )
     .bind(event_id)
     .bind(trimmed(&t.name))
-    .bind(t.price.unwrap_or_default() as i32)
-    .bind(t.total_quantity.unwrap_or_default() as i32)
+    .bind(n.price.unwrap_or_default() as i32)
+    .bind(n.total_quantity.unwrap_or_default() as i32)
     .bind(trimmed(&t.description))
     .fetch_one(conn)
     .await
@@ -380,7 +456,8 @@ async fn update_event(
         return Err(event_not_found());
     };
     let mut fields = Map::new();
-    validate_event(&Some(current.clone()), &input, &mut fields);
+    let values = input.values(state.infra.config.event_timezone, &mut fields);
+    validate_event(&Some(current.clone()), &input, &values, &mut fields);
     if input.ticket_types.is_some() {
         fields.insert(
             "ticketTypes".into(),
@@ -388,8 +465,8 @@ async fn update_event(
         );
     }
     let layout_changes =
-        input.seat_layout_id.is_some() && input.seat_layout_id != current.seat_layout_id;
-    if let Some(layout) = input.seat_layout_id
+        values.seat_layout_id.is_some() && values.seat_layout_id != current.seat_layout_id;
+    if let Some(layout) = values.seat_layout_id
         && layout_changes
         && !layout_exists(&mut tx, layout).await?
     {
@@ -423,12 +500,12 @@ async fn update_event(
     .bind(keep(&input.description, current.description))
     .bind(keep(&input.venue, Some(current.venue)))
     .bind(keep(&input.address, current.address))
-    .bind(input.event_date.unwrap_or(current.event_date))
-    .bind(input.sale_start_date.unwrap_or(current.sale_start_date))
-    .bind(input.sale_end_date.unwrap_or(current.sale_end_date))
+    .bind(values.event_date.unwrap_or(current.event_date))
+    .bind(values.sale_start_date.unwrap_or(current.sale_start_date))
+    .bind(values.sale_end_date.unwrap_or(current.sale_end_date))
     .bind(keep(&input.poster_image_url, current.poster_image_url))
     .bind(keep(&input.artist_name, current.artist_name))
-    .bind(input.seat_layout_id.or(current.seat_layout_id))
+    .bind(values.seat_layout_id.or(current.seat_layout_id))
     .execute(&mut *tx)
     .await?;
     let event = event_json(&mut tx, id).await?;
@@ -692,7 +769,7 @@ async fn create_ticket_type(
     AppJson(input): AppJson<TicketTypeInput>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
     let mut fields = Map::new();
-    validate_ticket_type(&mut fields, "", &input, true);
+    let numbers = validate_ticket_type(&mut fields, "", &input, true);
     finish(fields)?;
     let mut tx = state.infra.db.begin().await?;
     let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM ticket.events WHERE id = $1")
@@ -700,7 +777,7 @@ async fn create_ticket_type(
         .fetch_optional(&mut *tx)
         .await?;
     exists.ok_or_else(event_not_found)?;
-    let id = insert_ticket_type(&mut tx, event_id, &input).await?;
+    let id = insert_ticket_type(&mut tx, event_id, &input, numbers).await?;
     let ticket_type = ticket_type_json(&mut tx, id).await?;
     tx.commit().await?;
     Ok((
@@ -746,7 +823,7 @@ async fn update_ticket_type(
     AppJson(input): AppJson<TicketTypeInput>,
 ) -> ApiResult<AppJson<Value>> {
     let mut fields = Map::new();
-    validate_ticket_type(&mut fields, "", &input, false);
+    let numbers = validate_ticket_type(&mut fields, "", &input, false);
     finish(fields)?;
     let mut tx = state.infra.db.begin().await?;
     // A new total moves the available count by the same amount: tickets already reserved stay
@@ -762,8 +839,8 @@ async fn update_ticket_type(
     )
     .bind(id)
     .bind(trimmed(&input.name))
-    .bind(input.price.map(|p| p as i32))
-    .bind(input.total_quantity.map(|q| q as i32))
+    .bind(numbers.price.map(|p| p as i32))
+    .bind(numbers.total_quantity.map(|q| q as i32))
     .bind(trimmed(&input.description))
     .bind(input.description.is_some())
     .fetch_optional(&mut *tx)
@@ -786,7 +863,12 @@ async fn update_ticket_type(
     state.realtime.emit(
         crate::realtime::Room::Event(event_id),
         "ticket-updated",
-        json!({ "eventId": event_id, "ticketTypeId": id, "available_quantity": available }),
+        json!({
+            "eventId": event_id,
+            "ticketTypeId": id,
+            "availableQuantity": available,
+            "available_quantity": available,
+        }),
     );
     Ok(AppJson(
         json!({ "message": "ticket type updated", "ticketType": ticket_type }),

@@ -253,7 +253,7 @@ fn validate_seat_ids(seat_ids: &[Uuid], max: u32) -> ApiResult<()> {
     tag = "seats",
     params(("id" = Uuid, Path, description = "The reservation")),
     responses(
-        (status = 200, description = "`{reservation}`", body = Object),
+        (status = 200, description = "`{reservation}`: `seats` has each seat (`seatId`, `seatLabel`, `section`, `rowNumber`, `seatNumber`, `price`, and the snake_case names) and then each ticket-type line (`ticketTypeName`, `quantity`, `price`)", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 404, description = "No such reservation of the caller (`reservation_not_found`)", body = ErrorBody)
@@ -266,8 +266,39 @@ async fn get_hold(
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
     // Owner only (not admins): this is the fan's checkout view. Admins use /api/reservations/:id.
-    let reservation = owned_reservation(&state.infra.db, id, &user, false).await?;
+    let mut reservation = owned_reservation(&state.infra.db, id, &user, false).await?;
+    checkout_lines(&mut reservation);
     Ok(AppJson(json!({ "reservation": reservation })))
+}
+
+/// The checkout view lists every line under `seats`, as the original did: the seats, then one
+/// line per ticket type (`ticketTypeName`, `quantity`, `price` per ticket, no `seatLabel`), so
+/// the payment pages that print `seats` show general-admission tickets too.
+fn checkout_lines(reservation: &mut Value) {
+    let tickets: Vec<Value> = reservation["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| !item["ticketTypeId"].is_null())
+        .map(|item| {
+            json!({
+                "ticketTypeId": item["ticketTypeId"],
+                "ticketTypeName": item["ticketTypeName"],
+                "quantity": item["quantity"],
+                "price": item["unitPrice"],
+                "subtotal": item["subtotal"],
+                "seatId": null,
+                "seatLabel": null,
+            })
+        })
+        .collect();
+    if let Some(seats) = reservation["seats"].as_array_mut() {
+        for seat in seats.iter_mut() {
+            seat["quantity"] = json!(1);
+            seat["ticketTypeName"] = json!(null);
+        }
+        seats.extend(tickets);
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
-//! News: everyone reads (`GET /api/news`, pinned first, paged; `GET /api/news/:id`), admins
-//! write (`POST`, `PUT /:id`, `DELETE /:id`).
+//! News: everyone reads (`GET /api/news`, pinned first, paged; `GET /api/news/:id`). As in the
+//! original, any signed-in user may post (`POST`); the author or an admin may edit (`PUT /:id`)
+//! and delete (`DELETE /:id`); only admins pin. The author is who the token says, never what the
+//! body claims (the original trusted `author` and `author_id` from the body): `author` is the
+//! author's account name at the time of posting.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tiketi_core::auth::AdminUser;
+use tiketi_core::auth::AuthUser;
 use tiketi_core::extract::Page;
 use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
 use uuid::Uuid;
@@ -23,7 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 const NEWS_JSON: &str = "json_build_object('id', n.id, 'title', n.title, 'content', n.content,
-    'author_id', n.author_id, 'author_name', n.author_name, 'is_pinned', n.is_pinned,
+    'author_id', n.author_id, 'author', n.author_name, 'author_name', n.author_name,
+    'is_pinned', n.is_pinned,
     'views', n.views, 'created_at', n.created_at, 'updated_at', n.updated_at)";
 
 /// Query of `GET /api/news`.
@@ -104,6 +108,8 @@ fn not_found() -> ApiError {
 pub struct NewsInput {
     title: Option<String>,
     content: Option<String>,
+    /// The original client sends `is_pinned`.
+    #[serde(alias = "is_pinned")]
     is_pinned: Option<bool>,
 }
 
@@ -133,6 +139,32 @@ fn validate(input: &NewsInput, creating: bool) -> ApiResult<()> {
     }
 }
 
+/// 403 unless `user` wrote news item `id` or is an admin; 404 when there is no such item.
+async fn check_may_change(db: &sqlx::PgPool, id: Uuid, user: &AuthUser) -> ApiResult<()> {
+    let author: Option<Option<Uuid>> =
+        sqlx::query_scalar("SELECT author_id FROM ticket.news WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    let author = author.ok_or_else(not_found)?;
+    if user.is_admin() || author == Some(user.id) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "not_news_author",
+            "only the author or an admin may change this news item",
+        ))
+    }
+}
+
+/// 403 when a non-admin asks to pin (pinned news is the operators' notice board).
+fn check_may_pin(input: &NewsInput, user: &AuthUser) -> ApiResult<()> {
+    if input.is_pinned == Some(true) && !user.is_admin() {
+        return Err(ApiError::forbidden("admin_only", "only admins pin news"));
+    }
+    Ok(())
+}
+
 /// Publishes a news item.
 #[utoipa::path(
     post,
@@ -143,25 +175,29 @@ fn validate(input: &NewsInput, creating: bool) -> ApiResult<()> {
         (status = 201, description = "`{message, news}`", body = Object),
         (status = 400, description = "Invalid fields (`validation_failed`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
-        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 403, description = "A fan asked to pin (`admin_only`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
     ),
-    security(("bearer" = ["admin"]))
+    security(("bearer" = []))
 )]
 async fn create_news(
     State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
+    user: AuthUser,
     AppJson(input): AppJson<NewsInput>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
     validate(&input, true)?;
+    check_may_pin(&input, &user)?;
+    // The author's name as the account has it now (the email when the account is gone).
     let news: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "INSERT INTO ticket.news AS n (title, content, author_id, author_name, is_pinned)
-         VALUES ($1, $2, $3, $4, $5) RETURNING {NEWS_JSON}"
+         VALUES ($1, $2, $3,
+                 COALESCE((SELECT u.name FROM auth.users u WHERE u.id = $3), $4), $5)
+         RETURNING {NEWS_JSON}"
     )))
     .bind(input.title.as_deref().map(str::trim))
     .bind(input.content.as_deref().map(str::trim))
-    .bind(admin.id)
-    .bind(&admin.email)
+    .bind(user.id)
+    .bind(&user.email)
     .bind(input.is_pinned.unwrap_or(false))
     .fetch_one(&state.infra.db)
     .await?;
@@ -182,19 +218,21 @@ async fn create_news(
         (status = 200, description = "`{message, news}`", body = Object),
         (status = 400, description = "Invalid fields (`validation_failed`), Malformed id in the path (`invalid_id`), Malformed JSON (`invalid_json`) or a field of the wrong type (`invalid_body`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
-        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 403, description = "Neither the author nor an admin (`not_news_author`), or a fan asked to pin (`admin_only`)", body = ErrorBody),
         (status = 404, description = "No such news item (`news_not_found`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
     ),
-    security(("bearer" = ["admin"]))
+    security(("bearer" = []))
 )]
 async fn update_news(
     State(state): State<AppState>,
-    AdminUser(_admin): AdminUser,
+    user: AuthUser,
     AppPath(id): AppPath<Uuid>,
     AppJson(input): AppJson<NewsInput>,
 ) -> ApiResult<AppJson<Value>> {
     validate(&input, false)?;
+    check_may_change(&state.infra.db, id, &user).await?;
+    check_may_pin(&input, &user)?;
     let news: Option<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "UPDATE ticket.news n SET title = COALESCE($2, title), content = COALESCE($3, content),
             is_pinned = COALESCE($4, is_pinned)
@@ -220,16 +258,17 @@ async fn update_news(
         (status = 200, description = "`{message}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
-        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 403, description = "Neither the author nor an admin (`not_news_author`)", body = ErrorBody),
         (status = 404, description = "No such news item (`news_not_found`)", body = ErrorBody)
     ),
-    security(("bearer" = ["admin"]))
+    security(("bearer" = []))
 )]
 async fn delete_news(
     State(state): State<AppState>,
-    AdminUser(_admin): AdminUser,
+    user: AuthUser,
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
+    check_may_change(&state.infra.db, id, &user).await?;
     let deleted = sqlx::query("DELETE FROM ticket.news WHERE id = $1")
         .bind(id)
         .execute(&state.infra.db)

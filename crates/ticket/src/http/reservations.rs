@@ -34,6 +34,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The JSON object of one reservation row `r` joined with its event `e`, built by Postgres in the
 /// same query that finds it (items and seats included: one round trip per request).
+///
+/// `items` lists every line the fan pays for, as the original answered it: one per ticket type
+/// (`ticketTypeId`, `ticketTypeName`, `quantity`, `unitPrice`, `subtotal`), then one per seat
+/// (`ticketTypeName` is the seat's label, `quantity` 1, and `seatId`, `seatLabel`, `section`,
+/// `rowNumber`, `seatNumber`), so pages that print `items` name every seat. `seats` lists the
+/// seats alone, with both our snake_case names and the original's camelCase ones. `user_name`
+/// and `user_email` name the fan (the admin pages and the payment page read them).
 pub const RESERVATION_JSON_SQL: &str = "json_build_object(
     'id', r.id, 'reservation_number', r.reservation_number, 'status', r.status,
     'payment_status', r.payment_status, 'payment_method', r.payment_method,
@@ -41,16 +48,33 @@ pub const RESERVATION_JSON_SQL: &str = "json_build_object(
     'venue', e.venue, 'address', e.address, 'event_date', e.event_date,
     'expires_at', r.expires_at, 'created_at', r.created_at,
     'confirmed_at', r.confirmed_at, 'cancelled_at', r.cancelled_at,
+    'user_id', r.user_id,
+    'user_name', (SELECT u.name FROM auth.users u WHERE u.id = r.user_id),
+    'user_email', (SELECT u.email FROM auth.users u WHERE u.id = r.user_id),
     'items', COALESCE((
-        SELECT json_agg(json_build_object(
-            'ticketTypeId', i.ticket_type_id, 'ticketTypeName', t.name, 'quantity', i.quantity,
-            'unitPrice', i.unit_price, 'subtotal', i.subtotal) ORDER BY t.name)
-        FROM ticket.reservation_items i JOIN ticket.ticket_types t ON t.id = i.ticket_type_id
-        WHERE i.reservation_id = r.id), '[]'::json),
+        SELECT json_agg(line.obj ORDER BY line.kind, line.k1, line.k2, line.k3)
+        FROM (
+            SELECT 0 AS kind, t.name AS k1, 0 AS k2, 0 AS k3, json_build_object(
+                'ticketTypeId', i.ticket_type_id, 'ticketTypeName', t.name,
+                'quantity', i.quantity, 'unitPrice', i.unit_price, 'subtotal', i.subtotal,
+                'seatLabel', NULL::text) AS obj
+            FROM ticket.reservation_items i JOIN ticket.ticket_types t ON t.id = i.ticket_type_id
+            WHERE i.reservation_id = r.id
+            UNION ALL
+            SELECT 1, s.section, s.row_number, s.seat_number, json_build_object(
+                'ticketTypeId', NULL::uuid, 'ticketTypeName', s.seat_label,
+                'quantity', 1, 'unitPrice', rs.price, 'subtotal', rs.price,
+                'seatId', s.id, 'seatLabel', s.seat_label, 'section', s.section,
+                'rowNumber', s.row_number, 'seatNumber', s.seat_number)
+            FROM ticket.reservation_seats rs JOIN ticket.seats s ON s.id = rs.seat_id
+            WHERE rs.reservation_id = r.id
+        ) line), '[]'::json),
     'seats', COALESCE((
         SELECT json_agg(json_build_object(
             'id', s.id, 'seat_label', s.seat_label, 'section', s.section,
-            'row_number', s.row_number, 'seat_number', s.seat_number, 'price', rs.price)
+            'row_number', s.row_number, 'seat_number', s.seat_number, 'price', rs.price,
+            'seatId', s.id, 'seatLabel', s.seat_label, 'rowNumber', s.row_number,
+            'seatNumber', s.seat_number)
             ORDER BY s.section, s.row_number, s.seat_number)
         FROM ticket.reservation_seats rs JOIN ticket.seats s ON s.id = rs.seat_id
         WHERE rs.reservation_id = r.id), '[]'::json),
@@ -278,6 +302,7 @@ async fn reserve_tickets(
             json!({
                 "eventId": body.event_id,
                 "ticketTypeId": ticket_type_id,
+                "availableQuantity": available,
                 "available_quantity": available,
             }),
         );

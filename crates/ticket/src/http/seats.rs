@@ -10,6 +10,7 @@ use tiketi_core::{ApiError, ApiResult, AppJson, AppPath};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::domain::seat_status::wire_status_sql;
 use tiketi_core::openapi::ErrorBody;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -57,7 +58,7 @@ async fn list_layouts(State(state): State<AppState>) -> ApiResult<AppJson<Value>
     tag = "seats",
     params(("event_id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{event, layout: {sections}, seats}`", body = Object),
+        (status = 200, description = "`{event, layout, seats}`: `layout` is the layout's whole config (`sections`, `stage`, ...); seat `status` is `available`, `locked` (held) or `reserved` (sold)", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
     )
@@ -66,22 +67,29 @@ async fn get_seat_map(
     State(state): State<AppState>,
     AppPath(event_id): AppPath<Uuid>,
 ) -> ApiResult<Response> {
-    let body: Option<String> = sqlx::query_scalar(
+    // `layout` is the layout's whole stored config (sections, stage, ...), as the original
+    // answered it; an event without a seat map has no sections. Seat statuses are the clients'
+    // words (see domain::seat_status).
+    let status = wire_status_sql("s.status");
+    let body: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT json_build_object(
             'event', json_build_object('id', e.id, 'title', e.title),
-            'layout', json_build_object('sections', COALESCE(l.layout_config->'sections', '[]'::jsonb)),
+            'layout', CASE WHEN jsonb_typeof(l.layout_config) = 'object'
+                THEN l.layout_config || jsonb_build_object('sections',
+                    COALESCE(l.layout_config->'sections', '[]'::jsonb))
+                ELSE jsonb_build_object('sections', '[]'::jsonb) END,
             'seats', COALESCE((
                 SELECT json_agg(json_build_object(
                     'id', s.id, 'section', s.section, 'row_number', s.row_number,
                     'seat_number', s.seat_number, 'seat_label', s.seat_label,
-                    'price', s.price, 'status', s.status)
+                    'price', s.price, 'status', {status})
                     ORDER BY s.section, s.row_number, s.seat_number)
                 FROM ticket.seats s WHERE s.event_id = e.id), '[]'::json)
          )::text
          FROM ticket.events e
          LEFT JOIN ticket.seat_layouts l ON l.id = e.seat_layout_id
-         WHERE e.id = $1",
-    )
+         WHERE e.id = $1"
+    )))
     .bind(event_id)
     .fetch_optional(&state.infra.db)
     .await?;
