@@ -282,7 +282,8 @@ fn failure(
     message: &str,
     extra: Value,
 ) -> Answer {
-    let mut body = json!({ "success": false, "error": message, "code": code });
+    // `message` beside `error`: the original client shows `message` of a refused confirm.
+    let mut body = json!({ "success": false, "error": message, "message": message, "code": code });
     if let (Some(obj), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         obj.extend(extra.clone());
     }

@@ -37,13 +37,29 @@ struct Users {
     repeat_buyers: i64,
 }
 
-/// `GET /api/stats/users`: accounts (new ones by local day windows) and how many reserve and buy.
+#[derive(sqlx::FromRow, Serialize)]
+struct NewUsersDay {
+    date: chrono::NaiveDate,
+    new_users: i64,
+    cumulative_users: i64,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct RoleRow {
+    role: String,
+    count: i64,
+}
+
+/// `GET /api/stats/users`: the original's `daily` (accounts created per local day over the last
+/// 30 days, newest first, every day present, and `cumulative_users`: all accounts existing at
+/// that day's end) and `byRole`; and ours, `users` (new ones by local day windows, and how many
+/// reserve and buy) and `timeZone`.
 #[utoipa::path(
     get,
     path = "/api/stats/users",
     tag = "stats",
     responses(
-        (status = 200, description = "`{users, timeZone}`", body = Object),
+        (status = 200, description = "`{success, data: {daily, byRole, users, timeZone}}`", body = Object),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
     ),
@@ -85,7 +101,41 @@ async fn user_stats(State(state): State<AppState>, _admin: AdminUser) -> ApiResu
     .bind(30_i32)
     .fetch_one(&state.infra.db)
     .await?;
-    Ok(AppJson(json!({ "users": users, "timeZone": TIME_ZONE })))
+    let start = params::window_start_sql(1, 2);
+    let daily: Vec<NewUsersDay> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH days AS (
+            SELECT generate_series(
+                (now() AT TIME ZONE $1)::date - ($2::int - 1),
+                (now() AT TIME ZONE $1)::date,
+                interval '1 day')::date AS day
+        ), n AS (
+            SELECT (created_at AT TIME ZONE $1)::date AS day, count(*) AS n
+              FROM auth.users WHERE created_at >= {start} GROUP BY 1
+        ), before AS (
+            SELECT count(*) AS n FROM auth.users WHERE created_at < {start}
+        )
+        SELECT d.day AS date,
+               COALESCE(n.n, 0)::bigint AS new_users,
+               (before.n + sum(COALESCE(n.n, 0)) OVER (ORDER BY d.day))::bigint
+                   AS cumulative_users
+          FROM days d LEFT JOIN n USING (day) CROSS JOIN before
+         ORDER BY d.day DESC"
+    )))
+    .bind(TIME_ZONE)
+    .bind(30_i32)
+    .fetch_all(&state.infra.db)
+    .await?;
+    let by_role: Vec<RoleRow> = sqlx::query_as(
+        "SELECT role, count(*)::bigint AS count FROM auth.users GROUP BY role ORDER BY role",
+    )
+    .fetch_all(&state.infra.db)
+    .await?;
+    Ok(params::answer(json!({
+        "daily": daily,
+        "byRole": by_role,
+        "users": users,
+        "timeZone": TIME_ZONE,
+    })))
 }
 
 #[derive(sqlx::FromRow, Serialize)]
@@ -101,17 +151,50 @@ struct Behavior {
     average_seconds_to_confirm: Option<f64>,
 }
 
+#[derive(sqlx::FromRow, Serialize)]
+struct UserTypeRow {
+    user_type: String,
+    user_count: i64,
+    total_reservations: i64,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct AverageMetrics {
+    avg_reservations: f64,
+    max_reservations: i64,
+    median_reservations: f64,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct SpendingRow {
+    spending_tier: String,
+    user_count: i64,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct WeekdayRow {
+    day_name: String,
+    day_of_week: i32,
+    unique_users: i64,
+    reservations: i64,
+}
+
 /// `GET /api/stats/user-behavior?days=30` (1..=365): over reservations created in the window,
 /// how many users reserved, how many reservations each made, who bought (and bought again), the
 /// average confirmed order (won and tickets) and the average time from reservation to
-/// confirmation. Averages are 0 (time: null) when nothing qualifies.
+/// confirmation. Averages are 0 (time: null) when nothing qualifies. That is our `behavior`;
+/// beside it the original's figures over the same reservations: `userTypes` (users with 1
+/// reservation are `new`, 2-3 `returning`, more `loyal`), `averageMetrics` (reservations per
+/// user: mean, max, median), `spendingDistribution` (users by their average confirmed order),
+/// `avgTimeToPayment` (minutes from reservation to confirmation, a string with two decimals as
+/// the original sent it) and `weekdayActivity` (per local day of week, 0 = Sunday).
 #[utoipa::path(
     get,
     path = "/api/stats/user-behavior",
     tag = "stats",
     params(DaysQuery),
     responses(
-        (status = 200, description = "`{days, timeZone, behavior}`", body = Object),
+        (status = 200, description = "`{success, data: {userTypes, averageMetrics, spendingDistribution, avgTimeToPayment, weekdayActivity, behavior, days, timeZone}}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
@@ -165,9 +248,69 @@ async fn user_behavior(
     .bind(days as i32)
     .fetch_one(&state.infra.db)
     .await?;
-    Ok(AppJson(json!({
+    let db = &state.infra.db;
+    // Per-user counts over the window, read once from the reservations (by the created_at
+    // index); each reservation is one row, nothing joined.
+    let per_user = format!(
+        "SELECT user_id, count(*) AS n,
+                avg(total_amount) FILTER (WHERE status = 'confirmed') AS avg_confirmed
+           FROM ticket.reservations WHERE created_at >= {start} GROUP BY user_id"
+    );
+    let user_types: Vec<UserTypeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT CASE WHEN n = 1 THEN 'new' WHEN n <= 3 THEN 'returning' ELSE 'loyal' END
+                    AS user_type,
+                count(*)::bigint AS user_count, sum(n)::bigint AS total_reservations
+           FROM ({per_user}) u GROUP BY 1 ORDER BY min(n)"
+    )))
+    .bind(TIME_ZONE)
+    .bind(days as i32)
+    .fetch_all(db)
+    .await?;
+    let averages: AverageMetrics = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(round(avg(n), 2), 0)::float8 AS avg_reservations,
+                COALESCE(max(n), 0)::bigint AS max_reservations,
+                COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY n), 0)::float8
+                    AS median_reservations
+           FROM ({per_user}) u"
+    )))
+    .bind(TIME_ZONE)
+    .bind(days as i32)
+    .fetch_one(db)
+    .await?;
+    let spending: Vec<SpendingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT CASE WHEN avg_confirmed < 50000 THEN '< 5만원'
+                     WHEN avg_confirmed < 100000 THEN '5-10만원'
+                     WHEN avg_confirmed < 200000 THEN '10-20만원'
+                     ELSE '20만원 이상' END AS spending_tier,
+                count(*)::bigint AS user_count
+           FROM ({per_user}) u WHERE avg_confirmed IS NOT NULL
+          GROUP BY 1 ORDER BY min(avg_confirmed)"
+    )))
+    .bind(TIME_ZONE)
+    .bind(days as i32)
+    .fetch_all(db)
+    .await?;
+    let weekdays: Vec<WeekdayRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT trim(to_char(created_at AT TIME ZONE $1, 'Day')) AS day_name,
+                extract(dow FROM created_at AT TIME ZONE $1)::int AS day_of_week,
+                count(DISTINCT user_id)::bigint AS unique_users,
+                count(*)::bigint AS reservations
+           FROM ticket.reservations WHERE created_at >= {start}
+          GROUP BY 1, 2 ORDER BY 2"
+    )))
+    .bind(TIME_ZONE)
+    .bind(days as i32)
+    .fetch_all(db)
+    .await?;
+    let minutes = behavior.average_seconds_to_confirm.unwrap_or(0.0) / 60.0;
+    Ok(params::answer(json!({
+        "userTypes": user_types,
+        "averageMetrics": averages,
+        "spendingDistribution": spending,
+        "avgTimeToPayment": format!("{minutes:.2}"),
+        "weekdayActivity": weekdays,
+        "behavior": behavior,
         "days": days,
         "timeZone": TIME_ZONE,
-        "behavior": behavior,
     })))
 }
