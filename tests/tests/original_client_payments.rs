@@ -216,15 +216,13 @@ async fn payments_a_declined_confirm_carries_message_and_its_row_says_failed() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{prepared}");
     let order = prepared["orderId"].as_str().unwrap().to_owned();
-    let (status, declined) = post(
-        &app,
-        &token,
-        "/api/payments/confirm",
-        json!({"paymentKey": payment_key_for("sandbox_decline"), "orderId": order,
-               "amount": 10000}),
-    )
-    .await;
+    let confirm = json!({"paymentKey": payment_key_for("sandbox_decline"), "orderId": order,
+                         "amount": 10000});
+    let (status, declined) = post(&app, &token, "/api/payments/confirm", confirm.clone()).await;
     assert!(status.is_client_error(), "{status}: {declined}");
+    // A repeat (the client retrying) is answered the same, `message` included.
+    let (again, repeated) = post(&app, &token, "/api/payments/confirm", confirm).await;
+    assert_eq!((again, &repeated), (status, &declined));
     assert_eq!(declined["success"], false, "{declined}");
     assert!(declined["code"].is_string(), "{declined}");
     let message = declined["message"]
