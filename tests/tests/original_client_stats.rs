@@ -368,6 +368,7 @@ async fn stats_user_behavior_types_averages_and_spending() {
         weekday[0]["day_of_week"],
         local.weekday().num_days_from_sunday()
     );
+    assert_eq!(weekday[0]["day_name"], local.format("%A").to_string());
     assert_eq!(weekday[0]["unique_users"], 2);
     assert_eq!(weekday[0]["reservations"], 5);
 }

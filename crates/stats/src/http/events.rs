@@ -409,7 +409,7 @@ struct PriceTierRow {
 /// original's `bySection`, `byPriceTier` (by seat price: `budget` under 50,000 won, `standard`
 /// under 100,000, `premium` under 150,000, `vip`) and `topRows` (per section and row, with
 /// `reserved_seats` / `reservation_rate` and our `sold_seats` / `occupancy`), and our
-/// `sections` and `eventId`. A seat is reserved when a confirmed reservation holds it. 404 for
+/// `sections` and `eventId`. A seat is reserved when a confirmed reservation holds it (sold). 404 for
 /// an unknown event.
 #[utoipa::path(
     get,
@@ -469,7 +469,9 @@ async fn seat_preferences(
     .bind(query.event_id)
     .fetch_all(db)
     .await?;
-    // One row per seat; a seat is in at most one confirmed reservation, so nothing is doubled.
+    // One scan of the seats, nothing joined: a seat is `sold` exactly while the confirmed
+    // reservation holding it stands (the ticket service sets it at confirmation and releases it
+    // at cancellation).
     let tiers: Vec<PriceTierRow> = sqlx::query_as(
         "WITH s AS (
             SELECT s.price,
@@ -477,9 +479,7 @@ async fn seat_preferences(
                         WHEN s.price < 100000 THEN 'standard'
                         WHEN s.price < 150000 THEN 'premium'
                         ELSE 'vip' END AS price_tier,
-                   EXISTS (SELECT 1 FROM ticket.reservation_seats rs
-                             JOIN ticket.reservations r ON r.id = rs.reservation_id
-                            WHERE rs.seat_id = s.id AND r.status = 'confirmed') AS reserved
+                   s.status = 'sold' AS reserved
               FROM ticket.seats s
              WHERE ($1::uuid IS NULL OR s.event_id = $1)
         )

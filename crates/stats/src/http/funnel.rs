@@ -48,20 +48,20 @@ struct ConversionDay {
     conversion_rate: f64,
 }
 
-#[derive(sqlx::FromRow, Serialize)]
+#[derive(serde::Deserialize, Serialize)]
 struct CancelOverview {
     total_cancelled: i64,
     avg_hours_before_cancel: Option<f64>,
     total_refund_amount: i64,
 }
 
-#[derive(sqlx::FromRow, Serialize)]
+#[derive(serde::Deserialize, Serialize)]
 struct HourCount {
     hour: i32,
     cancellations: i64,
 }
 
-#[derive(sqlx::FromRow, Serialize)]
+#[derive(serde::Deserialize, Serialize)]
 struct EventCancellations {
     id: uuid::Uuid,
     title: String,
@@ -70,7 +70,7 @@ struct EventCancellations {
     cancellation_rate: f64,
 }
 
-#[derive(sqlx::FromRow, Serialize)]
+#[derive(serde::Deserialize, Serialize)]
 struct DayCount {
     date: chrono::NaiveDate,
     cancellations: i64,
@@ -217,9 +217,10 @@ struct ReasonRow {
 /// created in the window and cancelled; `avg_hours_before_cancel`: from their creation to their
 /// cancellation, null when none; `total_refund_amount`: won refunded in the window, the same as
 /// our `refunded_amount`, not the value of unpaid reservations that were let go),
-/// `hourlyPattern` (cancellations per local hour of their cancellation, hours that have some),
-/// `byEvent` (the 10 events with the highest cancellation rate among reservations created in
-/// the window) and `dailyTrend` (cancellations per local day of cancellation, newest first).
+/// `hourlyPattern` (their cancellations per local hour of the cancellation, hours that have
+/// some), `byEvent` (the 10 events with the highest cancellation rate) and `dailyTrend` (their
+/// cancellations per local day of the cancellation, newest first), all over the reservations
+/// created in the window.
 #[utoipa::path(
     get,
     path = "/api/stats/cancellations",
@@ -278,58 +279,52 @@ async fn cancellations(
     .bind(days as i32)
     .fetch_all(db)
     .await?;
-    let overview: CancelOverview = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*)::bigint AS total_cancelled,
-                round(avg(extract(epoch FROM cancelled_at - created_at)) / 3600.0, 2)::float8
-                    AS avg_hours_before_cancel,
-                $3::bigint AS total_refund_amount
-           FROM ticket.reservations
-          WHERE status = 'cancelled' AND created_at >= {start}"
-    )))
-    .bind(TIME_ZONE)
-    .bind(days as i32)
-    .bind(summary.refunded_amount)
-    .fetch_one(db)
-    .await?;
-    let hourly: Vec<HourCount> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT extract(hour FROM cancelled_at AT TIME ZONE $1)::int AS hour,
-                count(*)::bigint AS cancellations
-           FROM ticket.reservations
-          WHERE status = 'cancelled' AND cancelled_at >= {start}
-          GROUP BY 1 ORDER BY 1"
-    )))
-    .bind(TIME_ZONE)
-    .bind(days as i32)
-    .fetch_all(db)
-    .await?;
-    let by_event: Vec<EventCancellations> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH r AS (
-            SELECT event_id, count(*) AS total,
-                   count(*) FILTER (WHERE status = 'cancelled') AS cancelled
-              FROM ticket.reservations WHERE created_at >= {start}
-             GROUP BY event_id
-        )
-        SELECT e.id, e.title, r.total::bigint AS total_reservations,
-               r.cancelled::bigint AS cancelled,
-               round(r.cancelled * 100.0 / r.total, 2)::float8 AS cancellation_rate
-          FROM r JOIN ticket.events e ON e.id = r.event_id
-         ORDER BY cancellation_rate DESC, r.cancelled DESC, e.title
-         LIMIT 10"
-    )))
-    .bind(TIME_ZONE)
-    .bind(days as i32)
-    .fetch_all(db)
-    .await?;
-    let daily: Vec<DayCount> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT (cancelled_at AT TIME ZONE $1)::date AS date, count(*)::bigint AS cancellations
-           FROM ticket.reservations
-          WHERE status = 'cancelled' AND cancelled_at >= {start}
-          GROUP BY 1 ORDER BY 1 DESC"
-    )))
-    .bind(TIME_ZONE)
-    .bind(days as i32)
-    .fetch_all(db)
-    .await?;
+    // The original's figures, over the reservations created in the window (as ours), read in
+    // one range scan of the creation index: cancellations by their own hour and day.
+    let (overview, hourly, by_event, daily): (Value, Value, Value, Value) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH w AS MATERIALIZED (
+                SELECT event_id, status, created_at, cancelled_at
+                  FROM ticket.reservations WHERE created_at >= {start}
+            ), c AS (
+                SELECT * FROM w WHERE status = 'cancelled' AND cancelled_at IS NOT NULL
+            )
+            SELECT
+              (SELECT row_to_json(o) FROM (
+                  SELECT count(*)::bigint AS total_cancelled,
+                         round(avg(extract(epoch FROM cancelled_at - created_at)) / 3600.0, 2)::float8
+                             AS avg_hours_before_cancel,
+                         $3::bigint AS total_refund_amount
+                    FROM c) o),
+              (SELECT COALESCE(json_agg(h ORDER BY h.hour), '[]') FROM (
+                  SELECT extract(hour FROM cancelled_at AT TIME ZONE $1)::int AS hour,
+                         count(*)::bigint AS cancellations
+                    FROM c GROUP BY 1) h),
+              (SELECT COALESCE(json_agg(e), '[]') FROM (
+                  SELECT ev.id, ev.title, r.total::bigint AS total_reservations,
+                         r.cancelled::bigint AS cancelled,
+                         round(r.cancelled * 100.0 / r.total, 2)::float8 AS cancellation_rate
+                    FROM (SELECT event_id, count(*) AS total,
+                                 count(*) FILTER (WHERE status = 'cancelled') AS cancelled
+                            FROM w GROUP BY event_id) r
+                    JOIN ticket.events ev ON ev.id = r.event_id
+                   ORDER BY cancellation_rate DESC, r.cancelled DESC, ev.title
+                   LIMIT 10) e),
+              (SELECT COALESCE(json_agg(d ORDER BY d.date DESC), '[]') FROM (
+                  SELECT (cancelled_at AT TIME ZONE $1)::date AS date,
+                         count(*)::bigint AS cancellations
+                    FROM c GROUP BY 1) d)"
+        )))
+        .bind(TIME_ZONE)
+        .bind(days as i32)
+        .bind(summary.refunded_amount)
+        .fetch_one(db)
+        .await?;
+    // Through the typed rows, so rates and averages are numbers with decimals as elsewhere.
+    let overview: CancelOverview = params::decode(overview)?;
+    let hourly: Vec<HourCount> = params::decode(hourly)?;
+    let by_event: Vec<EventCancellations> = params::decode(by_event)?;
+    let daily: Vec<DayCount> = params::decode(daily)?;
     Ok(params::answer(json!({
         "overview": overview,
         "hourlyPattern": hourly,

@@ -262,11 +262,14 @@ async fn performance(
     let redis_pool = redis.status();
 
     let counts: TableCounts = sqlx::query_as(
+        // Exact, from the trigger-kept rollups where a table is large (see `sales_rollups`).
         "SELECT (SELECT count(*) FROM auth.users) AS users,
                 (SELECT count(*) FROM ticket.events) AS events,
-                (SELECT count(*) FROM ticket.reservations) AS reservations,
-                (SELECT count(*) FROM ticket.seats) AS seats,
-                (SELECT count(*) FROM payment.payments) AS payments",
+                (SELECT COALESCE(sum(reservations), 0)::bigint FROM ticket.sales_by_event_live)
+                    AS reservations,
+                (SELECT COALESCE(sum(seats), 0)::bigint FROM ticket.seat_capacity) AS seats,
+                (SELECT COALESCE(sum(payments), 0)::bigint FROM payment.sales_by_method)
+                    AS payments",
     )
     .fetch_one(db)
     .await?;

@@ -36,6 +36,13 @@ pub fn merge(mut base: Value, extra: Value) -> Value {
     base
 }
 
+/// A row (or rows) the database built as JSON (several figures from one scan), read as its
+/// typed form, so numbers keep their types (a rate is `25.0`, not `25`).
+pub fn decode<T: serde::de::DeserializeOwned>(value: Value) -> ApiResult<T> {
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("unexpected stats row: {e}")))
+}
+
 /// `limit` within `1..=max`, `default` when absent; a larger value is clamped to `max` (the
 /// original clients ask for more than we serve, and get the most we serve).
 pub fn limit(value: Option<i64>, default: i64, max: i64) -> ApiResult<i64> {
