@@ -219,8 +219,9 @@ export async function statsPage(main) {
   main.replaceChildren(adminNav('stats'), h('h1', {}, t('stats')), body);
   await loadChartJs();
   try {
-    const ov = await optional('/api/stats/overview');
-    const o = ov?.overview ?? ov ?? {};
+    // Every stats answer is `{success, data}` (the original's wrapper).
+    const ov = (await optional('/api/stats/overview'))?.data ?? null;
+    const o = ov ?? {};
     const events = (await allEvents()).filter((e) => e.status === 'on_sale' || e.status === 'upcoming').slice(0, 12);
     const queues = await Promise.all(events.map(async (e) => ({ e, q: await api(`/api/queue/admin/${e.id}`).catch(() => null) })));
     const daily = await optional('/api/stats/daily?days=14');
@@ -233,11 +234,10 @@ export async function statsPage(main) {
         h('figure', { class: 'chart' }, h('figcaption', {}, t('sales_chart')), h('div', { class: 'chart-box' }, salesCanvas)),
         h('figure', { class: 'chart' }, h('figcaption', {}, t('queue_chart')), h('div', { class: 'chart-box' }, queueCanvas))));
     const Chart = window.Chart;
-    // The daily route is being written elsewhere: use it when it answers with rows, else the overview.
-    const candidate = daily?.daily ?? daily?.stats ?? daily?.data ?? daily;
-    const rows = Array.isArray(candidate) ? candidate : null;
+    // `data` is the list of days, newest first: the chart reads left to right, oldest first.
+    const rows = Array.isArray(daily?.data) ? [...daily.data].reverse() : null;
     const sales = rows && rows.length
-      ? { labels: rows.map((d) => String(d.date ?? d.day).slice(0, 10)), datasets: [{ label: t('revenue'), data: rows.map((d) => Number(d.revenue ?? d.total_revenue ?? 0)), yAxisID: 'y' }, { label: t('reservations'), data: rows.map((d) => Number(d.reservations ?? d.total_reservations ?? 0)), yAxisID: 'y1', type: 'line' }] }
+      ? { labels: rows.map((d) => String(d.date).slice(0, 10)), datasets: [{ label: t('revenue'), data: rows.map((d) => Number(d.revenue ?? 0)), yAxisID: 'y' }, { label: t('reservations'), data: rows.map((d) => Number(d.reservations ?? 0)), yAxisID: 'y1', type: 'line' }] }
       : { labels: [t('total_res'), t('confirmed_res'), t('payments')], datasets: [{ label: t('overview'), data: [o.total_reservations ?? 0, o.confirmed_reservations ?? 0, o.completed_payments ?? 0] }] };
     const charts = [
       new Chart(salesCanvas, { type: 'bar', data: sales, options: { animation: false, maintainAspectRatio: false, scales: rows?.length ? { y: { beginAtZero: true }, y1: { beginAtZero: true, position: 'right' } } : { y: { beginAtZero: true } } } }),

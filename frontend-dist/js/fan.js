@@ -571,7 +571,7 @@ export async function myPage(main) {
     try { ({ payments } = await api('/api/payments/user/me?limit=100')); } catch { payments = []; }
   } catch (e) { showError(list, e); return; }
   if (!reservations.length) { list.replaceChildren(notice('info', t('no_reservations'))); return; }
-  const keyOf = (rid) => payments.find((p) => p.reservation_id === rid && p.payment_key && ['completed', 'approved'].includes(p.status))?.payment_key;
+  const keyOf = (rid) => payments.find((p) => p.reservation_id === rid && p.payment_key && ['completed', 'approved'].includes(p.ledger_status))?.payment_key;
   list.replaceChildren(h('ul', { class: 'tickets' }, reservations.map((r) => {
     const paid = r.status === 'confirmed';
     const cancellable = r.status === 'pending' || r.status === 'confirmed';

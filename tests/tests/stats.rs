@@ -4,10 +4,13 @@
 //! waiting room driven through its API and processor, and admin-only access on every route
 //! (403 for a fan, 401 without a token).
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Timelike, Utc};
+#[path = "stats_common/mod.rs"]
+mod stats_common;
+
+use chrono::{Datelike, Duration, Timelike};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use stats_common::{get, kst, local_date, ok, seed};
 use tiketi_core::testing::test_db;
 use tiketi_tests::TestApp;
 use uuid::Uuid;
@@ -32,173 +35,6 @@ const ROUTES: &[&str] = &[
     "/api/stats/queue/{event}",
 ];
 
-/// KST, the stats time zone (no DST, so a fixed offset is exact).
-fn kst() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).unwrap()
-}
-
-struct Fixture {
-    /// When every fixture row was created; confirmations are one minute later.
-    base: DateTime<Utc>,
-    /// 100 seats (VIP 2 rows x 10 at 100,000; R 8 rows x 10 at 50,000), on sale.
-    seated: Uuid,
-    /// General admission: GA (50 at 20,000) and Standing (30 at 20,000), on sale.
-    general: Uuid,
-    /// Cancelled, no sales.
-    cancelled: Uuid,
-}
-
-/// The fixture, with the figures the tests expect:
-/// - users: fan1, fan2 and an admin, all created at `base`;
-/// - R1 fan1 seated confirmed 100,000: 1 VIP seat; card payment completed;
-/// - R2 fan2 seated confirmed 100,000: 2 R seats at 50,000 (joining seats would double it);
-///   kakao_pay payment completed;
-/// - R3 fan1 seated cancelled 100,000: 1 VIP seat, released; card payment refunded in full,
-///   refund reason "changed mind";
-/// - R4 fan2 general confirmed 60,000: items GA x2 (40,000) and Standing x1 (20,000) (joining
-///   items would double it); naver_pay payment completed;
-/// - R5 fan1 seated pending 50,000: 1 R seat held; card payment failed.
-async fn seed(pool: &PgPool) -> Fixture {
-    let now = Utc::now();
-    let today_start = now
-        .with_timezone(&kst())
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_local_timezone(kst())
-        .unwrap()
-        .with_timezone(&Utc);
-    // Two minutes ago, but never yesterday: every "today" and "last 5 minutes" figure holds.
-    let base = (now - Duration::seconds(120))
-        .max(today_start)
-        .with_nanosecond(0)
-        .unwrap();
-    let (seated, general, cancelled) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    let (fan1, fan2, admin) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    let [r1, r2, r3, r4, r5] = [(); 5].map(|_| Uuid::new_v4());
-    let (ga, standing) = (Uuid::new_v4(), Uuid::new_v4());
-
-    let statements: Vec<(&str, Vec<Uuid>)> = vec![
-        (
-            "INSERT INTO auth.users (id, email, password_hash, name, role, created_at) VALUES
-                ($1, 'fan1@example.com', 'x', 'Fan One', 'user', $4),
-                ($2, 'fan2@example.com', 'x', 'Fan Two', 'user', $4),
-                ($3, 'admin@example.com', 'x', 'Admin', 'admin', $4)",
-            vec![fan1, fan2, admin],
-        ),
-        (
-            "INSERT INTO ticket.events (id, title, venue, event_date, sale_start_date, sale_end_date, status) VALUES
-                ($1, 'Seated Show', 'Hall', $4 + interval '30 days', $4 - interval '1 day', $4 + interval '10 days', 'on_sale'),
-                ($2, 'Standing Show', 'Club', $4 + interval '20 days', $4 - interval '1 day', $4 + interval '10 days', 'on_sale'),
-                ($3, 'Called Off', 'Arena', $4 + interval '40 days', $4 - interval '1 day', $4 + interval '10 days', 'cancelled')",
-            vec![seated, general, cancelled],
-        ),
-        (
-            "INSERT INTO ticket.seats (event_id, section, row_number, seat_number, seat_label, price)
-             SELECT $1, CASE WHEN r <= 2 THEN 'VIP' ELSE 'R' END, r, n,
-                    format('%s-%s-%s', CASE WHEN r <= 2 THEN 'VIP' ELSE 'R' END, r, n),
-                    CASE WHEN r <= 2 THEN 100000 ELSE 50000 END
-               FROM generate_series(1, 10) r, generate_series(1, 10) n",
-            vec![seated],
-        ),
-        (
-            "INSERT INTO ticket.ticket_types (id, event_id, name, price, total_quantity, available_quantity) VALUES
-                ($1, $3, 'GA', 20000, 50, 48), ($2, $3, 'Standing', 20000, 30, 29)",
-            vec![ga, standing, general],
-        ),
-        (
-            "INSERT INTO ticket.reservations
-                (id, reservation_number, user_id, event_id, total_amount, status, payment_status,
-                 payment_method, expires_at, confirmed_at, cancelled_at, created_at) VALUES
-                ($1, 'R-1', $6, $8, 100000, 'confirmed', 'completed', 'card', $10 + interval '10 minutes', $10 + interval '1 minute', NULL, $10),
-                ($2, 'R-2', $7, $8, 100000, 'confirmed', 'completed', 'kakao_pay', $10 + interval '10 minutes', $10 + interval '1 minute', NULL, $10),
-                ($3, 'R-3', $6, $8, 100000, 'cancelled', 'refunded', 'card', $10 + interval '10 minutes', NULL, $10 + interval '1 minute', $10),
-                ($4, 'R-4', $7, $9, 60000, 'confirmed', 'completed', 'naver_pay', $10 + interval '10 minutes', $10 + interval '1 minute', NULL, $10),
-                ($5, 'R-5', $6, $8, 50000, 'pending', 'pending', NULL, now() + interval '10 minutes', NULL, NULL, $10)",
-            vec![r1, r2, r3, r4, r5, fan1, fan2, seated, general],
-        ),
-        (
-            "WITH picked (reservation_id, section, row_number, seat_number, status) AS (VALUES
-                ($1::uuid, 'VIP', 1, 1, 'sold'), ($2::uuid, 'R', 3, 1, 'sold'), ($2::uuid, 'R', 3, 2, 'sold'),
-                ($3::uuid, 'VIP', 1, 2, 'released'), ($4::uuid, 'R', 4, 1, 'held')
-            ), rs AS (
-                INSERT INTO ticket.reservation_seats (reservation_id, seat_id, price, created_at)
-                SELECT p.reservation_id, s.id, s.price, $6
-                  FROM picked p JOIN ticket.seats s ON s.event_id = $5 AND s.section = p.section
-                   AND s.row_number = p.row_number AND s.seat_number = p.seat_number
-            )
-            UPDATE ticket.seats s SET status = p.status, holder_reservation_id = p.reservation_id,
-                   held_until = CASE WHEN p.status = 'held' THEN now() + interval '10 minutes' END
-              FROM picked p
-             WHERE p.status <> 'released' AND s.event_id = $5 AND s.section = p.section
-               AND s.row_number = p.row_number AND s.seat_number = p.seat_number",
-            vec![r1, r2, r3, r5, seated],
-        ),
-        (
-            "INSERT INTO ticket.reservation_items (reservation_id, ticket_type_id, quantity, unit_price, subtotal) VALUES
-                ($1, $2, 2, 20000, 40000), ($1, $3, 1, 20000, 20000)",
-            vec![r4, ga, standing],
-        ),
-        (
-            "WITH p AS (
-                INSERT INTO payment.payments
-                    (order_id, reservation_id, user_id, amount, provider, method, status, refunded_amount, approved_at, created_at) VALUES
-                    ('O-1', $1, $6, 100000, 'sandbox', 'card', 'completed', 0, $8, $8),
-                    ('O-2', $2, $7, 100000, 'sandbox', 'kakao_pay', 'completed', 0, $8, $8),
-                    ('O-3', $3, $6, 100000, 'sandbox', 'card', 'refunded', 100000, $8, $8),
-                    ('O-4', $4, $7, 60000, 'sandbox', 'naver_pay', 'completed', 0, $8, $8),
-                    ('O-5', $5, $6, 50000, 'sandbox', 'card', 'failed', 0, NULL, $8)
-                RETURNING id, order_id
-            )
-            INSERT INTO payment.refunds (payment_id, amount, reason, created_at)
-            SELECT id, 100000, 'changed mind', $8 FROM p WHERE order_id = 'O-3'",
-            vec![r1, r2, r3, r4, r5, fan1, fan2],
-        ),
-    ];
-    for (sql, ids) in statements {
-        let mut query = sqlx::query(sql);
-        let n = ids.len();
-        for id in ids {
-            query = query.bind(id);
-        }
-        // The timestamp is always the parameter after the ids (the seat statement uses it for
-        // reservation_seats.created_at); statements that do not mention it get it unused.
-        if sql.contains(&format!("${}", n + 1)) {
-            query = query.bind(base);
-        }
-        query
-            .execute(pool)
-            .await
-            .unwrap_or_else(|e| panic!("{e}: {sql}"));
-    }
-    Fixture {
-        base,
-        seated,
-        general,
-        cancelled,
-    }
-}
-
-async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut request = app.client.get(app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn ok(app: &TestApp, path: &str, token: &str) -> Value {
-    let (status, body) = get(app, path, Some(token)).await;
-    assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    body
-}
-
-fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&kst()).date_naive()
-}
-
 #[tokio::test]
 async fn the_overview_counts_each_reservation_and_payment_once() {
     let db = test_db().await;
@@ -208,7 +44,7 @@ async fn the_overview_counts_each_reservation_and_payment_once() {
     let (_, admin) = app.tokens().admin();
     let body = ok(&app, "/api/stats/overview", &admin).await;
     assert_eq!(
-        body,
+        body["data"],
         json!({
             "total_users": 3,
             "active_events": 2,
@@ -233,52 +69,64 @@ async fn daily_revenue_and_hourly_series_put_every_sale_in_its_local_bucket() {
     let daily = ok(&app, "/api/stats/daily?days=7", &admin).await;
     assert_eq!(daily["days"], 7);
     assert_eq!(daily["timeZone"], "Asia/Seoul");
-    let rows = daily["daily"].as_array().unwrap();
+    // Newest first, as the original answered (its client reverses the list).
+    let rows = daily["data"].as_array().unwrap();
     assert_eq!(rows.len(), 7);
-    assert_eq!(rows[0]["date"], (today - Duration::days(6)).to_string());
-    for row in &rows[..6] {
+    assert_eq!(rows[6]["date"], (today - Duration::days(6)).to_string());
+    for row in &rows[1..] {
         assert_eq!(row["reservations"], 0, "{row}");
         assert_eq!(row["revenue"], 0, "{row}");
     }
     assert_eq!(
-        rows[6],
-        json!({"date": today.to_string(), "reservations": 5, "confirmed_reservations": 3,
-               "cancelled_reservations": 1, "revenue": 260000})
+        rows[0],
+        json!({"date": today.to_string(), "reservations": 5, "confirmed": 3, "cancelled": 1,
+               "confirmed_reservations": 3, "cancelled_reservations": 1, "revenue": 260000})
     );
 
     let revenue = ok(&app, "/api/stats/revenue?period=daily&days=3", &admin).await;
     assert_eq!(revenue["totalRevenue"], 260000);
-    let rows = revenue["revenue"].as_array().unwrap();
+    let rows = revenue["data"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
+    // Newest first, as the original answered.
     assert_eq!(
-        rows[2],
-        json!({"period_start": today.to_string(), "confirmed_reservations": 3, "revenue": 260000})
+        rows[0],
+        json!({"period": today.to_string(), "payment_count": 3, "total_revenue": 260000,
+               "average_amount": 86667, "period_start": today.to_string(),
+               "confirmed_reservations": 3, "revenue": 260000})
     );
-    assert_eq!(rows[0]["revenue"], 0);
+    assert_eq!(rows[2]["revenue"], 0);
+    assert_eq!(rows[2]["total_revenue"], 0);
 
     let monthly = ok(&app, "/api/stats/revenue?period=monthly&days=1", &admin).await;
+    let month = today.with_day0(0).unwrap().to_string();
     assert_eq!(
-        monthly["revenue"],
-        json!([{"period_start": today.with_day0(0).unwrap().to_string(),
+        monthly["data"],
+        json!([{"period": month, "payment_count": 3, "total_revenue": 260000,
+                "average_amount": 86667, "period_start": month,
                 "confirmed_reservations": 3, "revenue": 260000}])
     );
     let weekly = ok(&app, "/api/stats/revenue?period=weekly&days=1", &admin).await;
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
     assert_eq!(
-        weekly["revenue"],
-        json!([{"period_start": monday.to_string(), "confirmed_reservations": 3, "revenue": 260000}])
+        weekly["data"],
+        json!([{"period": monday.to_string(), "payment_count": 3, "total_revenue": 260000,
+                "average_amount": 86667, "period_start": monday.to_string(),
+                "confirmed_reservations": 3, "revenue": 260000}])
     );
 
     let hourly = ok(&app, "/api/stats/hourly-traffic?days=1", &admin).await;
     let hour = fx.base.with_timezone(&kst()).hour() as usize;
+    let hourly = &hourly["data"];
     let rows = hourly["hourly"].as_array().unwrap();
     assert_eq!(rows.len(), 24);
-    assert_eq!(hourly["peakHour"], hour);
+    assert_eq!(hourly["peakHour"], json!({"hour": hour, "reservations": 5}));
     for (h, row) in rows.iter().enumerate() {
         let expected = if h == hour {
-            json!({"hour": h, "reservations": 5, "confirmed_reservations": 3, "revenue": 260000})
+            json!({"hour": h, "total_reservations": 5, "confirmed": 3, "cancelled": 1,
+                   "reservations": 5, "confirmed_reservations": 3, "revenue": 260000})
         } else {
-            json!({"hour": h, "reservations": 0, "confirmed_reservations": 0, "revenue": 0})
+            json!({"hour": h, "total_reservations": 0, "confirmed": 0, "cancelled": 0,
+                   "reservations": 0, "confirmed_reservations": 0, "revenue": 0})
         };
         assert_eq!(*row, expected);
     }
@@ -292,9 +140,25 @@ async fn per_event_figures_are_not_multiplied_by_seats_or_items() {
     let app = TestApp::spawn(pool).await;
     let (_, admin) = app.tokens().admin();
 
+    // The original's names carry our values: check that, then compare ours.
     let seated = |e: &Value| {
         let mut e = e.clone();
-        e.as_object_mut().unwrap().remove("event_date");
+        assert_eq!(e["id"], e["event_id"], "{e}");
+        assert_eq!(e["total_seats"], e["capacity"], "{e}");
+        assert_eq!(e["sold_seats"], e["tickets_sold"], "{e}");
+        assert_eq!(e["occupancy_rate"], e["occupancy"], "{e}");
+        assert!(e["venue"].is_string(), "{e}");
+        let obj = e.as_object_mut().unwrap();
+        for name in [
+            "event_date",
+            "id",
+            "total_seats",
+            "sold_seats",
+            "occupancy_rate",
+            "venue",
+        ] {
+            obj.remove(name);
+        }
         e
     };
     let seated_row = json!({"event_id": fx.seated, "title": "Seated Show", "status": "on_sale",
@@ -311,7 +175,7 @@ async fn per_event_figures_are_not_multiplied_by_seats_or_items() {
 
     let by_revenue = ok(&app, "/api/stats/events", &admin).await;
     assert_eq!(by_revenue["sortBy"], "revenue");
-    let rows: Vec<Value> = by_revenue["events"]
+    let rows: Vec<Value> = by_revenue["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -327,7 +191,7 @@ async fn per_event_figures_are_not_multiplied_by_seats_or_items() {
     );
 
     let by_occupancy = ok(&app, "/api/stats/events?sortBy=occupancy&limit=2", &admin).await;
-    let rows: Vec<Value> = by_occupancy["events"]
+    let rows: Vec<Value> = by_occupancy["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -341,7 +205,7 @@ async fn per_event_figures_are_not_multiplied_by_seats_or_items() {
         &admin,
     )
     .await;
-    let rows: Vec<Value> = by_reservations["events"]
+    let rows: Vec<Value> = by_reservations["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -349,7 +213,13 @@ async fn per_event_figures_are_not_multiplied_by_seats_or_items() {
         .collect();
     assert_eq!(rows, vec![seated_row.clone()]);
 
+    // More than we serve is served at our largest page (the original clients ask freely).
+    let many = ok(&app, "/api/stats/events?limit=1000", &admin).await;
+    assert_eq!(many["limit"], 100);
+    assert_eq!(many["data"].as_array().unwrap().len(), 3);
+
     let detail = ok(&app, &format!("/api/stats/events/{}", fx.seated), &admin).await;
+    let detail = &detail["data"];
     assert_eq!(seated(&detail["event"]), seated_row);
     assert_eq!(
         detail["reservationsByStatus"],
@@ -359,10 +229,10 @@ async fn per_event_figures_are_not_multiplied_by_seats_or_items() {
     assert_eq!(
         detail["sections"],
         json!([
-            {"section": "VIP", "total_seats": 20, "sold_seats": 1, "occupancy": 5.0,
-             "revenue": 100000, "average_price": 100000},
-            {"section": "R", "total_seats": 80, "sold_seats": 2, "occupancy": 2.5,
-             "revenue": 100000, "average_price": 50000},
+            {"section": "VIP", "total_seats": 20, "reserved_seats": 1, "reservation_rate": 5.0,
+             "sold_seats": 1, "occupancy": 5.0, "revenue": 100000, "average_price": 100000},
+            {"section": "R", "total_seats": 80, "reserved_seats": 2, "reservation_rate": 2.5,
+             "sold_seats": 2, "occupancy": 2.5, "revenue": 100000, "average_price": 50000},
         ])
     );
     assert_eq!(detail["ticketTypes"], json!([]));
@@ -373,6 +243,7 @@ async fn per_event_figures_are_not_multiplied_by_seats_or_items() {
     );
 
     let detail = ok(&app, &format!("/api/stats/events/{}", fx.general), &admin).await;
+    let detail = &detail["data"];
     assert_eq!(seated(&detail["event"]), general_row);
     let types: Vec<Value> = detail["ticketTypes"]
         .as_array()
@@ -414,14 +285,16 @@ async fn seat_preferences_rank_sections_and_rows_by_occupancy() {
     let app = TestApp::spawn(pool).await;
     let (_, admin) = app.tokens().admin();
     let expected_sections = json!([
-        {"section": "VIP", "total_seats": 20, "sold_seats": 1, "occupancy": 5.0,
-         "revenue": 100000, "average_price": 100000},
-        {"section": "R", "total_seats": 80, "sold_seats": 2, "occupancy": 2.5,
-         "revenue": 100000, "average_price": 50000},
+        {"section": "VIP", "total_seats": 20, "reserved_seats": 1, "reservation_rate": 5.0,
+         "sold_seats": 1, "occupancy": 5.0, "revenue": 100000, "average_price": 100000},
+        {"section": "R", "total_seats": 80, "reserved_seats": 2, "reservation_rate": 2.5,
+         "sold_seats": 2, "occupancy": 2.5, "revenue": 100000, "average_price": 50000},
     ]);
     let expected_rows = json!([
-        {"section": "R", "row_number": 3, "total_seats": 10, "sold_seats": 2, "occupancy": 20.0},
-        {"section": "VIP", "row_number": 1, "total_seats": 10, "sold_seats": 1, "occupancy": 10.0},
+        {"section": "R", "row_number": 3, "total_seats": 10, "reserved_seats": 2,
+         "reservation_rate": 20.0, "sold_seats": 2, "occupancy": 20.0},
+        {"section": "VIP", "row_number": 1, "total_seats": 10, "reserved_seats": 1,
+         "reservation_rate": 10.0, "sold_seats": 1, "occupancy": 10.0},
     ]);
     let one = ok(
         &app,
@@ -429,14 +302,18 @@ async fn seat_preferences_rank_sections_and_rows_by_occupancy() {
         &admin,
     )
     .await;
+    let one = &one["data"];
     assert_eq!(one["eventId"], json!(fx.seated));
     assert_eq!(one["sections"], expected_sections);
+    assert_eq!(one["bySection"], expected_sections);
     assert_eq!(one["topRows"], expected_rows);
     // Only the seated event has seats, so every event together gives the same answer.
     let all = ok(&app, "/api/stats/seat-preferences", &admin).await;
+    let all = &all["data"];
     assert_eq!(all["eventId"], Value::Null);
     assert_eq!(all["sections"], expected_sections);
     assert_eq!(all["topRows"], expected_rows);
+    assert_eq!(all["byPriceTier"], one["byPriceTier"]);
 
     let (status, body) = get(
         &app,
@@ -464,11 +341,14 @@ async fn payments_users_funnel_cancellations_behaviour_and_realtime_match_the_fi
     assert_eq!(
         payments["byMethod"],
         json!([
-            {"method": "card", "payments": 3, "completed_payments": 1, "failed_payments": 1,
+            {"method": "card", "count": 1, "total_amount": 100000, "average_amount": 100000,
+             "payments": 3, "completed_payments": 1, "failed_payments": 1,
              "amount": 200000, "refunded_amount": 100000, "net_amount": 100000},
-            {"method": "kakao_pay", "payments": 1, "completed_payments": 1, "failed_payments": 0,
+            {"method": "kakao_pay", "count": 1, "total_amount": 100000,
+             "average_amount": 100000, "payments": 1, "completed_payments": 1, "failed_payments": 0,
              "amount": 100000, "refunded_amount": 0, "net_amount": 100000},
-            {"method": "naver_pay", "payments": 1, "completed_payments": 1, "failed_payments": 0,
+            {"method": "naver_pay", "count": 1, "total_amount": 60000, "average_amount": 60000,
+             "payments": 1, "completed_payments": 1, "failed_payments": 0,
              "amount": 60000, "refunded_amount": 0, "net_amount": 60000},
         ])
     );
@@ -487,14 +367,14 @@ async fn payments_users_funnel_cancellations_behaviour_and_realtime_match_the_fi
 
     let users = ok(&app, "/api/stats/users", &admin).await;
     assert_eq!(
-        users["users"],
+        users["data"]["users"],
         json!({"total_users": 3, "admin_users": 1, "new_users_today": 3, "new_users_7d": 3,
                "new_users_30d": 3, "users_with_reservations": 2, "buyers": 2, "repeat_buyers": 1})
     );
 
     let conversion = ok(&app, "/api/stats/conversion?days=1", &admin).await;
     assert_eq!(
-        conversion["conversion"],
+        conversion["data"]["conversion"],
         json!({"reservations": 5, "payment_started": 5, "payment_completed": 3, "confirmed": 3,
                "pending": 1, "cancelled": 1, "expired": 0, "payment_start_rate": 100.0,
                "conversion_rate": 60.0})
@@ -502,19 +382,19 @@ async fn payments_users_funnel_cancellations_behaviour_and_realtime_match_the_fi
 
     let cancellations = ok(&app, "/api/stats/cancellations?days=1", &admin).await;
     assert_eq!(
-        cancellations["cancellations"],
+        cancellations["data"]["cancellations"],
         json!({"reservations": 5, "cancelled": 1, "expired": 0, "cancelled_amount": 100000,
                "cancellation_rate": 20.0, "expiry_rate": 0.0, "refunds": 1,
                "refunded_amount": 100000})
     );
     assert_eq!(
-        cancellations["refundReasons"],
+        cancellations["data"]["refundReasons"],
         json!([{"reason": "changed mind", "refunds": 1, "amount": 100000}])
     );
 
     let behavior = ok(&app, "/api/stats/user-behavior?days=1", &admin).await;
     assert_eq!(
-        behavior["behavior"],
+        behavior["data"]["behavior"],
         json!({"active_users": 2, "reservations": 5, "reservations_per_user": 2.5, "buyers": 2,
                "repeat_buyers": 1, "confirmed_reservations": 3,
                // 260,000 / 3, rounded; tickets (1 + 2 + 3) / 3; confirmed one minute after.
@@ -524,7 +404,7 @@ async fn payments_users_funnel_cancellations_behaviour_and_realtime_match_the_fi
 
     let realtime = ok(&app, "/api/stats/realtime", &admin).await;
     assert_eq!(
-        realtime["realtime"],
+        realtime["data"]["realtime"],
         json!({"reservations_last_5m": 5, "reservations_last_hour": 5, "confirmed_last_hour": 3,
                "revenue_last_hour": 260000, "reservations_today": 5, "confirmed_today": 3,
                "revenue_today": 260000, "pending_reservations": 1, "held_seats": 1,
@@ -544,6 +424,7 @@ async fn performance_reports_this_databases_pool_and_counters() {
     let app = TestApp::spawn(pool).await;
     let (_, admin) = app.tokens().admin();
     let perf = ok(&app, "/api/stats/performance", &admin).await;
+    let perf = &perf["data"];
     assert_eq!(perf["database"]["postgres"]["database"], database);
     let pool = &perf["database"]["pool"];
     assert!(pool["maxConnections"].as_u64().unwrap() >= 1, "{perf}");
@@ -570,7 +451,6 @@ async fn bad_query_parameters_are_400_invalid_query() {
         "/api/stats/daily?days=366",
         "/api/stats/daily?days=abc",
         "/api/stats/events?limit=0",
-        "/api/stats/events?limit=101",
         "/api/stats/events?sortBy=price",
         "/api/stats/revenue?period=yearly",
         "/api/stats/revenue?days=-1",
@@ -682,9 +562,9 @@ async fn the_queue_views_report_a_real_waiting_room_exactly() {
         "history": [{"at_ms": tick_at, "admitted": 1}],
     });
     let one = ok(&app, &format!("/api/stats/queue/{event}"), &admin).await;
-    assert_eq!(one["queue"], expected);
+    assert_eq!(one["data"]["queue"], expected);
     let all = ok(&app, "/api/stats/queue", &admin).await;
-    assert_eq!(all["queues"], json!([expected]));
+    assert_eq!(all["data"]["queues"], json!([expected]));
 
     // The ticket service's own admin view agrees on the live figures.
     let res = app
@@ -700,6 +580,7 @@ async fn the_queue_views_report_a_real_waiting_room_exactly() {
 
     // An event without a queue is reported as not live; an unknown event is a 404.
     let idle = ok(&app, &format!("/api/stats/queue/{}", fx.seated), &admin).await;
+    let idle = &idle["data"];
     assert_eq!(idle["queue"]["live"], false);
     assert_eq!(idle["queue"]["waiting"], 0);
     assert_eq!(idle["queue"]["title"], "Seated Show");

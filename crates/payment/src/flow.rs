@@ -41,12 +41,20 @@ impl Answer {
     }
 
     fn from_stored(stored: &Value) -> Self {
+        let mut body = stored["body"].clone();
+        // Refusals stored before they carried `message` get it on replay, as new ones have it.
+        if let Some(obj) = body.as_object_mut()
+            && !obj.contains_key("message")
+            && let Some(error) = obj.get("error").cloned()
+        {
+            obj.insert("message".into(), error);
+        }
         Self {
             status: stored["status"]
                 .as_u64()
                 .and_then(|s| StatusCode::from_u16(s as u16).ok())
                 .unwrap_or(StatusCode::OK),
-            body: stored["body"].clone(),
+            body,
         }
     }
 }
@@ -282,6 +290,7 @@ fn failure(
     message: &str,
     extra: Value,
 ) -> Answer {
+    // `message` beside `error`: the original client shows `message` of a refused confirm.
     let mut body = json!({ "success": false, "error": message, "message": message, "code": code });
     if let (Some(obj), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         obj.extend(extra.clone());

@@ -72,6 +72,32 @@ impl Payment {
     }
 }
 
+/// The original service's status word for one of ours, for the row-shaped answers its clients
+/// read (`pending`, `confirmed`, `failed`, `refunded`). Stored words are not changed: a payment
+/// still waiting for the provider or for its deposit, or approved while its tickets are being
+/// issued, is `pending`; a payment that settled (also when partly refunded: the rest stands) is
+/// `confirmed`.
+pub fn original_status(status: &str) -> &'static str {
+    match status {
+        "completed" | "partially_refunded" => "confirmed",
+        "failed" => "failed",
+        "refunded" => "refunded",
+        _ => "pending",
+    }
+}
+
+/// The provider's own status word for one of ours (TossPayments' vocabulary, which the sandbox
+/// speaks too), as the original kept it in `toss_status`; null before the provider saw it.
+pub fn provider_status(status: &str) -> Option<&'static str> {
+    match status {
+        "awaiting_deposit" => Some("WAITING_FOR_DEPOSIT"),
+        "approved" | "completed" => Some("DONE"),
+        "partially_refunded" => Some("PARTIAL_CANCELED"),
+        "refunded" => Some("CANCELED"),
+        _ => None,
+    }
+}
+
 /// The payment with this order id.
 pub async fn by_order<'e>(
     db: impl PgExecutor<'e>,

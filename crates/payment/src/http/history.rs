@@ -1,4 +1,8 @@
-//! `GET /api/payments/user/me?limit&offset`: the caller's payments, newest first.
+//! `GET /api/payments/user/me?limit&offset`: the caller's payments, newest first, as the
+//! original's rows (`id, order_id, payment_key, amount, method, status, toss_approved_at,
+//! created_at, reservation_number, event_title`, its status words: `pending`, `confirmed`,
+//! `failed`, `refunded`) with ours beside them (`reservation_id, provider, refunded_amount,
+//! approved_at, receipt_url`, and our status word in `ledger_status`).
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -35,7 +39,13 @@ struct PaymentRow {
     provider: String,
     method: Option<String>,
     payment_key: Option<String>,
+    /// The original's word (see [`crate::ledger::original_status`]).
     status: String,
+    /// Ours, as stored.
+    ledger_status: String,
+    toss_approved_at: Option<DateTime<Utc>>,
+    reservation_number: Option<String>,
+    event_title: Option<String>,
     refunded_amount: i32,
     approved_at: Option<DateTime<Utc>>,
     receipt_url: Option<String>,
@@ -49,7 +59,7 @@ struct PaymentRow {
     tag = "payments",
     params(Paging),
     responses(
-        (status = 200, description = "`{payments, pagination}`", body = Object),
+        (status = 200, description = "`{payments: [{id, order_id, payment_key, amount, method, status, toss_approved_at, created_at, reservation_number, event_title, ledger_status, ...}], pagination: {total, limit, offset}}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody)
     ),
@@ -60,7 +70,8 @@ async fn list_my_payments(
     caller: AuthUser,
     AppQuery(paging): AppQuery<Paging>,
 ) -> ApiResult<AppJson<Value>> {
-    let limit = paging.limit.unwrap_or(20);
+    // The original's default page; a larger page than we serve is served at our largest.
+    let limit = paging.limit.unwrap_or(10).min(100);
     let offset = paging.offset.unwrap_or(0);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -78,17 +89,25 @@ async fn list_my_payments(
         .bind(caller.id)
         .fetch_one(&state.infra.db)
         .await?;
-    let payments: Vec<PaymentRow> = sqlx::query_as(
-        "SELECT id, order_id, reservation_id, amount, provider, method, payment_key, status,
-                refunded_amount, approved_at, receipt_url, created_at
-         FROM payment.payments WHERE user_id = $1
-         ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+    let mut payments: Vec<PaymentRow> = sqlx::query_as(
+        "SELECT p.id, p.order_id, p.reservation_id, p.amount, p.provider, p.method,
+                p.payment_key, p.status, p.status AS ledger_status,
+                p.approved_at AS toss_approved_at, r.reservation_number, e.title AS event_title,
+                p.refunded_amount, p.approved_at, p.receipt_url, p.created_at
+         FROM payment.payments p
+         LEFT JOIN ticket.reservations r ON r.id = p.reservation_id
+         LEFT JOIN ticket.events e ON e.id = r.event_id
+         WHERE p.user_id = $1
+         ORDER BY p.created_at DESC, p.id LIMIT $2 OFFSET $3",
     )
     .bind(caller.id)
     .bind(limit)
     .bind(offset)
     .fetch_all(&state.infra.db)
     .await?;
+    for p in &mut payments {
+        p.status = crate::ledger::original_status(&p.ledger_status).to_owned();
+    }
     Ok(AppJson(json!({
         "payments": payments,
         "pagination": { "limit": limit, "offset": offset, "total": total },

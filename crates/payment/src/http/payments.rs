@@ -248,7 +248,7 @@ async fn confirm_payment(
     tag = "payments",
     params(("order_id" = String, Path, description = "The order id from `/prepare`")),
     responses(
-        (status = 200, description = "`{payment}`", body = Object),
+        (status = 200, description = "`{payment}`: the original's row (`id, order_id, payment_key, amount, method, status` (`pending`, `confirmed`, `failed`, `refunded`)`, toss_status, toss_approved_at, toss_receipt_url, created_at, updated_at, reservation_number, reservation_amount`), our status word in `ledger_status`, and our camelCase fields", body = Object),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 404, description = "No such payment of the caller (`payment_not_found`)", body = ErrorBody)
     ),
@@ -263,10 +263,43 @@ async fn get_order(
         .await?
         .filter(|p| p.user_id == caller.id || caller.is_admin())
         .ok_or_else(|| ApiError::not_found("payment_not_found", "no such order"))?;
-    Ok(AppJson(label(
-        &state,
-        json!({ "payment": payment.public() }),
-    )))
+    // The original's row (snake_case, with its reservation's number and total and the
+    // original's status word), our camelCase object beside it.
+    let (number, reservation_amount, updated_at): (
+        Option<String>,
+        Option<i32>,
+        chrono::DateTime<chrono::Utc>,
+    ) = sqlx::query_as(
+        "SELECT r.reservation_number, r.total_amount, p.updated_at
+           FROM payment.payments p
+           LEFT JOIN ticket.reservations r ON r.id = p.reservation_id
+          WHERE p.id = $1",
+    )
+    .bind(payment.id)
+    .fetch_one(&state.infra.db)
+    .await?;
+    let mut row = json!({
+        "id": payment.id,
+        "order_id": payment.order_id,
+        "payment_key": payment.payment_key,
+        "amount": payment.amount,
+        "method": payment.method,
+        "status": ledger::original_status(&payment.status),
+        "toss_status": ledger::provider_status(&payment.status),
+        "toss_approved_at": payment.approved_at,
+        "toss_receipt_url": payment.receipt_url,
+        "created_at": payment.created_at,
+        "updated_at": updated_at,
+        "reservation_number": number,
+        "reservation_amount": reservation_amount,
+        "ledger_status": payment.status,
+    });
+    if let (Some(obj), Value::Object(ours)) = (row.as_object_mut(), payment.public()) {
+        for (k, v) in ours {
+            obj.entry(k).or_insert(v);
+        }
+    }
+    Ok(AppJson(label(&state, json!({ "payment": row }))))
 }
 
 /// Body of `POST /:paymentKey/cancel`.

@@ -53,7 +53,7 @@ const EVENT_ROWS_SQL: &str = "
         SELECT event_id, sum(total_quantity) AS n FROM ticket.ticket_types
          WHERE ($1::uuid IS NULL OR event_id = $1) GROUP BY event_id
     ), rows AS (
-        SELECT e.id AS event_id, e.title, e.status, e.event_date,
+        SELECT e.id AS event_id, e.title, e.venue, e.status, e.event_date,
                COALESCE(r.reservations, 0)::bigint AS reservations,
                COALESCE(r.confirmed, 0)::bigint AS confirmed_reservations,
                COALESCE(r.cancelled, 0)::bigint AS cancelled_reservations,
@@ -67,14 +67,24 @@ const EVENT_ROWS_SQL: &str = "
          WHERE ($1::uuid IS NULL OR e.id = $1)
     )
     SELECT *,
+           event_id AS id,
+           capacity AS total_seats,
+           tickets_sold AS sold_seats,
            CASE WHEN capacity > 0 THEN round(tickets_sold * 100.0 / capacity, 2) ELSE 0 END::float8
-               AS occupancy
+               AS occupancy,
+           CASE WHEN capacity > 0 THEN round(tickets_sold * 100.0 / capacity, 2) ELSE 0 END::float8
+               AS occupancy_rate
       FROM rows";
 
+/// An event's figures. `id`, `venue`, `total_seats` (places: seats and general-admission
+/// tickets), `sold_seats` (places sold) and `occupancy_rate` are the original's names;
+/// `event_id`, `capacity`, `tickets_sold` and `occupancy` ours, with the same values.
 #[derive(sqlx::FromRow, Serialize)]
 struct EventRow {
+    id: Uuid,
     event_id: Uuid,
     title: String,
+    venue: String,
     status: String,
     event_date: DateTime<Utc>,
     reservations: i64,
@@ -83,7 +93,10 @@ struct EventRow {
     revenue: i64,
     capacity: i64,
     tickets_sold: i64,
+    total_seats: i64,
+    sold_seats: i64,
     occupancy: f64,
+    occupancy_rate: f64,
 }
 
 /// `?limit&sortBy`.
@@ -91,20 +104,21 @@ struct EventRow {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// How many events (1..=100, default 10).
+    /// How many events (1..=100, default 10; more is served as 100).
     pub limit: Option<i64>,
     /// `revenue` (default), `reservations` or `occupancy`; always descending.
     pub sort_by: Option<String>,
 }
 
-/// `GET /api/stats/events?limit=10&sortBy=revenue|reservations|occupancy`: the top events.
+/// `GET /api/stats/events?limit=10&sortBy=revenue|reservations|occupancy`: the top events, as
+/// `data: [row]` (the original's shape); `sortBy` and `limit` beside it.
 #[utoipa::path(
     get,
     path = "/api/stats/events",
     tag = "stats",
     params(ListQuery),
     responses(
-        (status = 200, description = "`{sortBy, limit, events}`", body = Object),
+        (status = 200, description = "`{success, data: [{id, title, venue, event_date, status, reservations, confirmed_reservations, revenue, total_seats, sold_seats, occupancy_rate, ...}], sortBy, limit}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
@@ -116,7 +130,7 @@ async fn list_event_stats(
     _admin: AdminUser,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> ApiResult<AppJson<Value>> {
-    let limit = params::in_range("limit", query.limit, 10, 1, 100)?;
+    let limit = params::limit(query.limit, 10, 100)?;
     let sort_by = params::one_of(
         "sortBy",
         query.sort_by.as_deref(),
@@ -137,17 +151,18 @@ async fn list_event_stats(
         .bind(limit)
         .fetch_all(&state.infra.db)
         .await?;
-    Ok(AppJson(json!({
-        "sortBy": sort_by,
-        "limit": limit,
-        "events": rows,
-    })))
+    Ok(params::answer_with(
+        json!(rows),
+        json!({ "sortBy": sort_by, "limit": limit }),
+    ))
 }
 
 #[derive(sqlx::FromRow, Serialize)]
 struct SectionRow {
     section: String,
     total_seats: i64,
+    reserved_seats: i64,
+    reservation_rate: f64,
     sold_seats: i64,
     occupancy: f64,
     revenue: i64,
@@ -169,6 +184,9 @@ const SECTION_ROWS_SQL: &str = "
     )
     SELECT cap.section,
            cap.total::bigint AS total_seats,
+           COALESCE(sold.sold, 0)::bigint AS reserved_seats,
+           CASE WHEN cap.total > 0 THEN round(COALESCE(sold.sold, 0) * 100.0 / cap.total, 2)
+                ELSE 0 END::float8 AS reservation_rate,
            COALESCE(sold.sold, 0)::bigint AS sold_seats,
            CASE WHEN cap.total > 0 THEN round(COALESCE(sold.sold, 0) * 100.0 / cap.total, 2)
                 ELSE 0 END::float8 AS occupancy,
@@ -193,6 +211,32 @@ struct StatusRow {
     count: i64,
 }
 
+/// The original's `overview` of one event.
+#[derive(sqlx::FromRow, Serialize)]
+struct EventOverview {
+    id: Uuid,
+    title: String,
+    venue: String,
+    event_date: DateTime<Utc>,
+    status: String,
+    total_reservations: i64,
+    confirmed_reservations: i64,
+    pending_reservations: i64,
+    cancelled_reservations: i64,
+    total_revenue: i64,
+    total_seats: i64,
+    sold_seats: i64,
+    available_seats: i64,
+    occupancy_rate: f64,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct TrendRow {
+    date: chrono::NaiveDate,
+    reservations: i64,
+    revenue: i64,
+}
+
 #[derive(sqlx::FromRow, Serialize)]
 struct EventPayments {
     completed_payments: i64,
@@ -201,15 +245,18 @@ struct EventPayments {
     failed_payments: i64,
 }
 
-/// `GET /api/stats/events/:eventId`: the event's row as in the list, plus reservations by
-/// status, seat sections, ticket types and its payments. 404 `event_not_found`.
+/// `GET /api/stats/events/:eventId`: the original's `overview` (counts by status, revenue of
+/// confirmed reservations, places: total, sold and still available) and `dailyTrend`
+/// (reservations created per local day, oldest first, with the revenue of those confirmed);
+/// and ours beside them: the event's row as in the list, reservations by status, seat sections,
+/// ticket types and its payments. 404 `event_not_found`.
 #[utoipa::path(
     get,
     path = "/api/stats/events/{event_id}",
     tag = "stats",
     params(("event_id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{event, reservationsByStatus, sections, ticketTypes, payments}`", body = Object),
+        (status = 200, description = "`{success, data: {overview, dailyTrend, event, reservationsByStatus, sections, ticketTypes, payments}}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
@@ -271,7 +318,55 @@ async fn event_stats(
     .bind(event_id)
     .fetch_one(db)
     .await?;
-    Ok(AppJson(json!({
+    let count = |status: &str| {
+        by_status
+            .iter()
+            .filter(|s| s.status == status)
+            .map(|s| s.count)
+            .sum::<i64>()
+    };
+    // Places not sold and not held: available seats plus general-admission tickets left.
+    let available: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM ticket.seats WHERE event_id = $1 AND status = 'available')
+              + (SELECT COALESCE(sum(available_quantity), 0) FROM ticket.ticket_types
+                  WHERE event_id = $1)::bigint",
+    )
+    .bind(event_id)
+    .fetch_one(db)
+    .await?;
+    let overview = EventOverview {
+        id: event.event_id,
+        title: event.title.clone(),
+        venue: event.venue.clone(),
+        event_date: event.event_date,
+        status: event.status.clone(),
+        total_reservations: by_status.iter().map(|s| s.count).sum(),
+        confirmed_reservations: count("confirmed"),
+        pending_reservations: count("pending"),
+        cancelled_reservations: count("cancelled"),
+        total_revenue: event.revenue,
+        total_seats: event.capacity,
+        sold_seats: event.tickets_sold,
+        available_seats: available,
+        occupancy_rate: event.occupancy,
+    };
+    let trend: Vec<TrendRow> = sqlx::query_as(
+        "SELECT (created_at AT TIME ZONE $2)::date AS date,
+                count(*)::bigint AS reservations,
+                COALESCE(sum(total_amount) FILTER (WHERE status = 'confirmed'), 0)::bigint
+                    AS revenue
+           FROM ticket.reservations
+          WHERE event_id = $1
+          GROUP BY 1
+          ORDER BY 1",
+    )
+    .bind(event_id)
+    .bind(params::TIME_ZONE)
+    .fetch_all(db)
+    .await?;
+    Ok(params::answer(json!({
+        "overview": overview,
+        "dailyTrend": trend,
         "event": event,
         "reservationsByStatus": by_status,
         "sections": sections,
@@ -294,19 +389,35 @@ struct RowPreference {
     section: String,
     row_number: i32,
     total_seats: i64,
+    reserved_seats: i64,
+    reservation_rate: f64,
     sold_seats: i64,
     occupancy: f64,
 }
 
-/// `GET /api/stats/seat-preferences?eventId=`: which sections and rows sell (by occupancy, so a
-/// big section does not win by size), over one event or every event. 404 for an unknown event.
+#[derive(sqlx::FromRow, Serialize)]
+struct PriceTierRow {
+    price_tier: String,
+    total_seats: i64,
+    reserved_seats: i64,
+    reservation_rate: f64,
+    avg_price: i64,
+}
+
+/// `GET /api/stats/seat-preferences?eventId=`: which sections, price tiers and rows sell (by
+/// occupancy, so a big section does not win by size), over one event or every event: the
+/// original's `bySection`, `byPriceTier` (by seat price: `budget` under 50,000 won, `standard`
+/// under 100,000, `premium` under 150,000, `vip`) and `topRows` (per section and row, with
+/// `reserved_seats` / `reservation_rate` and our `sold_seats` / `occupancy`), and our
+/// `sections` and `eventId`. A seat is reserved when a confirmed reservation holds it (sold). 404 for
+/// an unknown event.
 #[utoipa::path(
     get,
     path = "/api/stats/seat-preferences",
     tag = "stats",
     params(SeatPreferencesQuery),
     responses(
-        (status = 200, description = "`{eventId, sections, topRows}`", body = Object),
+        (status = 200, description = "`{success, data: {bySection, byPriceTier, topRows, eventId, sections}}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
@@ -346,6 +457,8 @@ async fn seat_preferences(
              GROUP BY section, row_number
         )
         SELECT cap.section, cap.row_number, cap.total::bigint AS total_seats,
+               COALESCE(sold.sold, 0)::bigint AS reserved_seats,
+               round(COALESCE(sold.sold, 0) * 100.0 / cap.total, 2)::float8 AS reservation_rate,
                COALESCE(sold.sold, 0)::bigint AS sold_seats,
                round(COALESCE(sold.sold, 0) * 100.0 / cap.total, 2)::float8 AS occupancy
           FROM cap LEFT JOIN sold USING (section, row_number)
@@ -356,9 +469,38 @@ async fn seat_preferences(
     .bind(query.event_id)
     .fetch_all(db)
     .await?;
-    Ok(AppJson(json!({
+    // One scan of the seats, nothing joined: a seat is `sold` exactly while the confirmed
+    // reservation holding it stands (the ticket service sets it at confirmation and releases it
+    // at cancellation).
+    let tiers: Vec<PriceTierRow> = sqlx::query_as(
+        "WITH s AS (
+            SELECT s.price,
+                   CASE WHEN s.price < 50000 THEN 'budget'
+                        WHEN s.price < 100000 THEN 'standard'
+                        WHEN s.price < 150000 THEN 'premium'
+                        ELSE 'vip' END AS price_tier,
+                   s.status = 'sold' AS reserved
+              FROM ticket.seats s
+             WHERE ($1::uuid IS NULL OR s.event_id = $1)
+        )
+        SELECT price_tier,
+               count(*)::bigint AS total_seats,
+               count(*) FILTER (WHERE reserved)::bigint AS reserved_seats,
+               round(count(*) FILTER (WHERE reserved) * 100.0 / count(*), 2)::float8
+                   AS reservation_rate,
+               round(avg(price))::bigint AS avg_price
+          FROM s
+         GROUP BY price_tier
+         ORDER BY avg(price)",
+    )
+    .bind(query.event_id)
+    .fetch_all(db)
+    .await?;
+    Ok(params::answer(json!({
+        "bySection": sections,
+        "byPriceTier": tiers,
+        "topRows": rows,
         "eventId": query.event_id,
         "sections": sections,
-        "topRows": rows,
     })))
 }

@@ -40,7 +40,55 @@ struct Funnel {
     conversion_rate: f64,
 }
 
-/// `GET /api/stats/conversion?days=30` (1..=365). `payment_started`: a payment row exists for
+#[derive(sqlx::FromRow, Serialize)]
+struct ConversionDay {
+    date: chrono::NaiveDate,
+    total: i64,
+    completed: i64,
+    conversion_rate: f64,
+}
+
+#[derive(serde::Deserialize, Serialize)]
+struct CancelOverview {
+    total_cancelled: i64,
+    avg_hours_before_cancel: Option<f64>,
+    total_refund_amount: i64,
+}
+
+#[derive(serde::Deserialize, Serialize)]
+struct HourCount {
+    hour: i32,
+    cancellations: i64,
+}
+
+#[derive(serde::Deserialize, Serialize)]
+struct EventCancellations {
+    id: uuid::Uuid,
+    title: String,
+    total_reservations: i64,
+    cancelled: i64,
+    cancellation_rate: f64,
+}
+
+#[derive(serde::Deserialize, Serialize)]
+struct DayCount {
+    date: chrono::NaiveDate,
+    cancellations: i64,
+}
+
+/// Percentage with 2 decimals, 0 when there is nothing to divide.
+fn rate(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 * 10000.0 / whole as f64).round() / 100.0
+    }
+}
+
+/// `GET /api/stats/conversion?days=30` (1..=365): the original's `funnel` (`total_started`:
+/// reservations created in the window, `completed`: confirmed now, `cancelled`, `pending`),
+/// `rates` (percent of `total_started`) and `dailyTrend` (per local creation day, newest first,
+/// every day present); beside them our `conversion`, `days` and `timeZone`. `payment_started`: a payment row exists for
 /// the reservation; `payment_completed`: its payment is completed or partially refunded (money
 /// kept); `conversion_rate`: confirmed / reservations.
 #[utoipa::path(
@@ -49,7 +97,7 @@ struct Funnel {
     tag = "stats",
     params(DaysQuery),
     responses(
-        (status = 200, description = "`{days, timeZone, conversion}`", body = Object),
+        (status = 200, description = "`{success, data: {funnel, rates, dailyTrend, conversion, days, timeZone}}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
@@ -98,10 +146,48 @@ async fn conversion(
     .bind(days as i32)
     .fetch_one(&state.infra.db)
     .await?;
-    Ok(AppJson(json!({
+    let trend: Vec<ConversionDay> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH days AS (
+            SELECT generate_series(
+                (now() AT TIME ZONE $1)::date - ($2::int - 1),
+                (now() AT TIME ZONE $1)::date,
+                interval '1 day')::date AS day
+        ), r AS (
+            SELECT (hour AT TIME ZONE $1)::date AS day,
+                   sum(reservations) AS total,
+                   sum(reservations) FILTER (WHERE status = 'confirmed') AS completed
+              FROM ticket.sales_by_hour_live WHERE hour >= {start}
+             GROUP BY 1
+        )
+        SELECT d.day AS date,
+               COALESCE(r.total, 0)::bigint AS total,
+               COALESCE(r.completed, 0)::bigint AS completed,
+               COALESCE(round(COALESCE(r.completed, 0) * 100.0 / NULLIF(r.total, 0), 2), 0)::float8
+                   AS conversion_rate
+          FROM days d LEFT JOIN r USING (day)
+         ORDER BY d.day DESC"
+    )))
+    .bind(TIME_ZONE)
+    .bind(days as i32)
+    .fetch_all(&state.infra.db)
+    .await?;
+    let total = funnel.reservations;
+    Ok(params::answer(json!({
+        "funnel": {
+            "total_started": total,
+            "completed": funnel.confirmed,
+            "cancelled": funnel.cancelled,
+            "pending": funnel.pending,
+        },
+        "rates": {
+            "conversion_rate": rate(funnel.confirmed, total),
+            "cancellation_rate": rate(funnel.cancelled, total),
+            "pending_rate": rate(funnel.pending, total),
+        },
+        "dailyTrend": trend,
+        "conversion": funnel,
         "days": days,
         "timeZone": TIME_ZONE,
-        "conversion": funnel,
     })))
 }
 
@@ -126,14 +212,22 @@ struct ReasonRow {
 
 /// `GET /api/stats/cancellations?days=30` (1..=365): of the reservations created in the window,
 /// how many were cancelled (and their value) or expired; refunds made in the window (by
-/// `payment.refunds.created_at`) with their total and their reasons.
+/// `payment.refunds.created_at`) with their total and their reasons: our `cancellations` and
+/// `refundReasons`. Beside them the original's: `overview` (`total_cancelled`: reservations
+/// created in the window and cancelled; `avg_hours_before_cancel`: from their creation to their
+/// cancellation, null when none; `total_refund_amount`: won refunded in the window, the same as
+/// our `refunded_amount`, not the value of unpaid reservations that were let go),
+/// `hourlyPattern` (their cancellations per local hour of the cancellation, hours that have
+/// some), `byEvent` (the 10 events with the highest cancellation rate) and `dailyTrend` (their
+/// cancellations per local day of the cancellation, newest first), all over the reservations
+/// created in the window.
 #[utoipa::path(
     get,
     path = "/api/stats/cancellations",
     tag = "stats",
     params(DaysQuery),
     responses(
-        (status = 200, description = "`{days, timeZone, cancellations, refundReasons}`", body = Object),
+        (status = 200, description = "`{success, data: {overview, hourlyPattern, byEvent, dailyTrend, cancellations, refundReasons, days, timeZone}}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
@@ -185,10 +279,60 @@ async fn cancellations(
     .bind(days as i32)
     .fetch_all(db)
     .await?;
-    Ok(AppJson(json!({
-        "days": days,
-        "timeZone": TIME_ZONE,
+    // The original's figures, over the reservations created in the window (as ours), read in
+    // one range scan of the creation index: cancellations by their own hour and day.
+    let (overview, hourly, by_event, daily): (Value, Value, Value, Value) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH w AS MATERIALIZED (
+                SELECT event_id, status, created_at, cancelled_at
+                  FROM ticket.reservations WHERE created_at >= {start}
+            ), c AS (
+                SELECT * FROM w WHERE status = 'cancelled' AND cancelled_at IS NOT NULL
+            )
+            SELECT
+              (SELECT row_to_json(o) FROM (
+                  SELECT count(*)::bigint AS total_cancelled,
+                         round(avg(extract(epoch FROM cancelled_at - created_at)) / 3600.0, 2)::float8
+                             AS avg_hours_before_cancel,
+                         $3::bigint AS total_refund_amount
+                    FROM c) o),
+              (SELECT COALESCE(json_agg(h ORDER BY h.hour), '[]') FROM (
+                  SELECT extract(hour FROM cancelled_at AT TIME ZONE $1)::int AS hour,
+                         count(*)::bigint AS cancellations
+                    FROM c GROUP BY 1) h),
+              (SELECT COALESCE(json_agg(e), '[]') FROM (
+                  SELECT ev.id, ev.title, r.total::bigint AS total_reservations,
+                         r.cancelled::bigint AS cancelled,
+                         round(r.cancelled * 100.0 / r.total, 2)::float8 AS cancellation_rate
+                    FROM (SELECT event_id, count(*) AS total,
+                                 count(*) FILTER (WHERE status = 'cancelled') AS cancelled
+                            FROM w GROUP BY event_id) r
+                    JOIN ticket.events ev ON ev.id = r.event_id
+                   ORDER BY cancellation_rate DESC, r.cancelled DESC, ev.title
+                   LIMIT 10) e),
+              (SELECT COALESCE(json_agg(d ORDER BY d.date DESC), '[]') FROM (
+                  SELECT (cancelled_at AT TIME ZONE $1)::date AS date,
+                         count(*)::bigint AS cancellations
+                    FROM c GROUP BY 1) d)"
+        )))
+        .bind(TIME_ZONE)
+        .bind(days as i32)
+        .bind(summary.refunded_amount)
+        .fetch_one(db)
+        .await?;
+    // Through the typed rows, so rates and averages are numbers with decimals as elsewhere.
+    let overview: CancelOverview = params::decode(overview)?;
+    let hourly: Vec<HourCount> = params::decode(hourly)?;
+    let by_event: Vec<EventCancellations> = params::decode(by_event)?;
+    let daily: Vec<DayCount> = params::decode(daily)?;
+    Ok(params::answer(json!({
+        "overview": overview,
+        "hourlyPattern": hourly,
+        "byEvent": by_event,
+        "dailyTrend": daily,
         "cancellations": summary,
         "refundReasons": reasons,
+        "days": days,
+        "timeZone": TIME_ZONE,
     })))
 }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
 use tiketi_core::{ApiResult, AppJson};
 
+use super::params;
 use crate::AppState;
 use tiketi_core::openapi::ErrorBody;
 use utoipa_axum::router::OpenApiRouter;
@@ -33,7 +34,7 @@ struct Overview {
     path = "/api/stats/overview",
     tag = "stats",
     responses(
-        (status = 200, description = "`{total_users, active_events, total_reservations, confirmed_reservations, total_revenue, completed_payments, payment_revenue}`", body = Object),
+        (status = 200, description = "`{success, data: {total_users, active_events, total_reservations, confirmed_reservations, total_revenue, completed_payments, payment_revenue}}`", body = Object),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
     ),
@@ -60,7 +61,7 @@ async fn overview(State(state): State<AppState>, _admin: AdminUser) -> ApiResult
     )
     .fetch_one(&state.infra.db)
     .await?;
-    Ok(AppJson(json!({
+    Ok(params::answer(json!({
         "total_users": o.total_users,
         "active_events": o.active_events,
         "total_reservations": o.total_reservations,

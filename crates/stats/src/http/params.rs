@@ -2,7 +2,52 @@
 //! bucket is cut in. Out-of-range values are 400 `invalid_query`, never a clamp the caller cannot
 //! see and never a 500; a value that is not a number is rejected the same way by `AppQuery`.
 
-use tiketi_core::{ApiError, ApiResult};
+use serde_json::{Value, json};
+use tiketi_core::{ApiError, ApiResult, AppJson};
+
+/// Every stats answer is `{success: true, data}`, as the original stats service answered and its
+/// dashboards read. `data` has the original's inner shape, with our own figures beside its
+/// fields where it is an object.
+pub fn answer(data: Value) -> AppJson<Value> {
+    answer_with(data, json!({}))
+}
+
+/// [`answer`] with `meta` fields beside `success` and `data`: where `data` is an array (the
+/// original's shape), figures that describe the whole list (the window, the time zone, totals)
+/// go here.
+pub fn answer_with(data: Value, meta: Value) -> AppJson<Value> {
+    let mut body = json!({ "success": true, "data": data });
+    if let (Some(obj), Value::Object(meta)) = (body.as_object_mut(), meta) {
+        for (k, v) in meta {
+            obj.entry(k).or_insert(v);
+        }
+    }
+    AppJson(body)
+}
+
+/// Merges `extra`'s fields into the object `base` where `base` has no field of that name (the
+/// original's fields win; ours stay beside them).
+pub fn merge(mut base: Value, extra: Value) -> Value {
+    if let (Some(obj), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        for (k, v) in extra {
+            obj.entry(k).or_insert(v);
+        }
+    }
+    base
+}
+
+/// A row (or rows) the database built as JSON (several figures from one scan), read as its
+/// typed form, so numbers keep their types (a rate is `25.0`, not `25`).
+pub fn decode<T: serde::de::DeserializeOwned>(value: Value) -> ApiResult<T> {
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("unexpected stats row: {e}")))
+}
+
+/// `limit` within `1..=max`, `default` when absent; a larger value is clamped to `max` (the
+/// original clients ask for more than we serve, and get the most we serve).
+pub fn limit(value: Option<i64>, default: i64, max: i64) -> ApiResult<i64> {
+    in_range("limit", value.map(|v| v.min(max)), default, 1, max)
+}
 
 /// Days and hours are cut in Korean Standard Time: the operators and the fans are in Korea, and
 /// a "day" that ends at 09:00 local time would split an evening on-sale in two. KST has no DST.

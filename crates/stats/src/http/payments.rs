@@ -3,6 +3,11 @@
 //! `sales_rollups` migration; a rollup row left at zero payments by status changes is not
 //! shown), so nothing is multiplied. `net_amount` is what was kept: `amount - refunded_amount`
 //! for completed and partially refunded payments, 0 otherwise.
+//!
+//! `data` is the original's list: one row per method that has settled payments, `count` of them,
+//! `total_amount` (net: refunds taken off) and `average_amount`, by `total_amount` descending;
+//! each row also carries our per-method figures. `byMethod` (every method, failed ones too),
+//! `byStatus` and `totals` are beside `data`.
 
 use axum::extract::State;
 use serde::Serialize;
@@ -10,6 +15,7 @@ use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
 use tiketi_core::{ApiResult, AppJson};
 
+use super::params;
 use crate::AppState;
 use tiketi_core::openapi::ErrorBody;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,6 +29,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(sqlx::FromRow, Serialize)]
 struct MethodRow {
     method: String,
+    count: i64,
+    total_amount: i64,
+    average_amount: i64,
     payments: i64,
     completed_payments: i64,
     failed_payments: i64,
@@ -47,7 +56,7 @@ const SETTLED: &str = "status IN ('completed', 'partially_refunded')";
     path = "/api/stats/payments",
     tag = "stats",
     responses(
-        (status = 200, description = "`{byMethod, byStatus, totals}`", body = Object),
+        (status = 200, description = "`{success, data: [{method, count, total_amount, average_amount, ...}], byMethod, byStatus, totals}`", body = Object),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
     ),
@@ -61,6 +70,12 @@ async fn payment_stats(
     // A payment prepared but never sent to a provider has no method yet: `unknown`.
     let by_method: Vec<MethodRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT method,
+                COALESCE(sum(payments) FILTER (WHERE {SETTLED}), 0)::bigint AS count,
+                COALESCE(sum(amount - refunded_amount) FILTER (WHERE {SETTLED}), 0)::bigint
+                    AS total_amount,
+                COALESCE(round(sum(amount - refunded_amount) FILTER (WHERE {SETTLED})::numeric
+                    / NULLIF(sum(payments) FILTER (WHERE {SETTLED}), 0)), 0)::bigint
+                    AS average_amount,
                 sum(payments)::bigint AS payments,
                 COALESCE(sum(payments) FILTER (WHERE {SETTLED}), 0)::bigint AS completed_payments,
                 COALESCE(sum(payments) FILTER (WHERE status = 'failed'), 0)::bigint AS failed_payments,
@@ -89,9 +104,13 @@ async fn payment_stats(
         "refundedAmount": by_method.iter().map(|m| m.refunded_amount).sum::<i64>(),
         "netAmount": by_method.iter().map(|m| m.net_amount).sum::<i64>(),
     });
-    Ok(AppJson(json!({
-        "byMethod": by_method,
-        "byStatus": by_status,
-        "totals": totals,
-    })))
+    let settled: Vec<&MethodRow> = by_method.iter().filter(|m| m.count > 0).collect();
+    Ok(params::answer_with(
+        json!(settled),
+        json!({
+            "byMethod": by_method,
+            "byStatus": by_status,
+            "totals": totals,
+        }),
+    ))
 }

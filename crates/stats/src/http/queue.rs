@@ -212,13 +212,13 @@ async fn live_queue_ids(infra: &Infra) -> ApiResult<Vec<Uuid>> {
 }
 
 /// `GET /api/stats/queue`: every live queue (the registry the processor walks), most waiting
-/// first.
+/// first, in the `{success, data}` wrapper of every stats answer.
 #[utoipa::path(
     get,
     path = "/api/stats/queue",
     tag = "stats",
     responses(
-        (status = 200, description = "`{generatedAt, queues}`", body = Object),
+        (status = 200, description = "`{success, data: {generatedAt, queues}}`", body = Object),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
         (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
@@ -234,7 +234,7 @@ async fn list_queues(
         queues.push(read_queue(&state.infra, id, true).await?);
     }
     queues.sort_by(|a, b| b.waiting.cmp(&a.waiting).then(a.event_id.cmp(&b.event_id)));
-    Ok(AppJson(json!({
+    Ok(super::params::answer(json!({
         "generatedAt": chrono::Utc::now(),
         "queues": queues,
     })))
@@ -248,7 +248,7 @@ async fn list_queues(
     tag = "stats",
     params(("event_id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{generatedAt, queue}`", body = Object),
+        (status = 200, description = "`{success, data: {generatedAt, queue}}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
@@ -278,7 +278,7 @@ async fn one_queue(
     if view.title.is_empty() {
         view.title = title;
     }
-    Ok(AppJson(json!({
+    Ok(super::params::answer(json!({
         "generatedAt": chrono::Utc::now(),
         "queue": view,
     })))

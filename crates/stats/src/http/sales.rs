@@ -47,20 +47,25 @@ pub struct DaysQuery {
 struct DailyRow {
     date: NaiveDate,
     reservations: i64,
+    confirmed: i64,
+    cancelled: i64,
     confirmed_reservations: i64,
     cancelled_reservations: i64,
     revenue: i64,
 }
 
 /// `GET /api/stats/daily?days=30` (1..=365): per local day, the reservations created that day,
-/// how many of them are confirmed or cancelled now, and their confirmed revenue.
+/// how many of them are confirmed or cancelled now, and their confirmed revenue. `data` is the
+/// list of days, newest first, as the original answered (its client reverses it); every day of
+/// the window is present. `confirmed` / `cancelled` are the original's names,
+/// `confirmed_reservations` / `cancelled_reservations` ours.
 #[utoipa::path(
     get,
     path = "/api/stats/daily",
     tag = "stats",
     params(DaysQuery),
     responses(
-        (status = 200, description = "`{days, timeZone, daily}`", body = Object),
+        (status = 200, description = "`{success, data: [{date, reservations, confirmed, cancelled, revenue, ...}] newest first, days, timeZone}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
@@ -92,22 +97,23 @@ async fn daily(
         )
         SELECT d.day AS date,
                COALESCE(r.reservations, 0)::bigint AS reservations,
+               COALESCE(r.confirmed, 0)::bigint AS confirmed,
+               COALESCE(r.cancelled, 0)::bigint AS cancelled,
                COALESCE(r.confirmed, 0)::bigint AS confirmed_reservations,
                COALESCE(r.cancelled, 0)::bigint AS cancelled_reservations,
                COALESCE(r.revenue, 0)::bigint AS revenue
           FROM days d LEFT JOIN r USING (day)
-         ORDER BY d.day"
+         ORDER BY d.day DESC"
     );
     let rows: Vec<DailyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(TIME_ZONE)
         .bind(days as i32)
         .fetch_all(&state.infra.db)
         .await?;
-    Ok(AppJson(json!({
-        "days": days,
-        "timeZone": TIME_ZONE,
-        "daily": rows,
-    })))
+    Ok(params::answer_with(
+        json!(rows),
+        json!({ "days": days, "timeZone": TIME_ZONE }),
+    ))
 }
 
 /// `?period=daily|weekly|monthly&days=N`.
@@ -122,21 +128,29 @@ pub struct RevenueQuery {
 
 #[derive(sqlx::FromRow, Serialize)]
 struct RevenueRow {
+    period: NaiveDate,
+    payment_count: i64,
+    total_revenue: i64,
+    average_amount: i64,
     period_start: NaiveDate,
     confirmed_reservations: i64,
     revenue: i64,
 }
 
-/// `GET /api/stats/revenue?period=daily|weekly|monthly&days=30` (1..=730): confirmed revenue per
-/// day, ISO week (starting Monday) or calendar month of `confirmed_at`. The first bucket may be
-/// partial: only confirmations inside the window count.
+/// `GET /api/stats/revenue?period=daily|weekly|monthly&days=N` (1..=730; default 30 days, 90
+/// for weeks and 365 for months, the original's windows): confirmed revenue per day, ISO week
+/// (starting Monday) or calendar month of `confirmed_at`. The first bucket may be partial: only
+/// confirmations inside the window count. `data` is the list of buckets, newest first, as the
+/// original answered (its client reverses it): `period` (the bucket's first day),
+/// `payment_count` (confirmed reservations), `total_revenue`, `average_amount`; and ours,
+/// `period_start`, `confirmed_reservations`, `revenue`, with the same values.
 #[utoipa::path(
     get,
     path = "/api/stats/revenue",
     tag = "stats",
     params(RevenueQuery),
     responses(
-        (status = 200, description = "`{period, days, timeZone, totalRevenue, revenue}`", body = Object),
+        (status = 200, description = "`{success, data: [{period, payment_count, total_revenue, average_amount, ...}] newest first, period, days, timeZone, totalRevenue}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
@@ -154,7 +168,12 @@ async fn revenue(
         "daily",
         &["daily", "weekly", "monthly"],
     )?;
-    let days = params::days(query.days, 30, 730)?;
+    let default_days = match period {
+        "weekly" => 90,
+        "monthly" => 365,
+        _ => 30,
+    };
+    let days = params::days(query.days, default_days, 730)?;
     let unit = match period {
         "weekly" => "week",
         "monthly" => "month",
@@ -175,11 +194,16 @@ async fn revenue(
              WHERE hour >= {start}
              GROUP BY 1
         )
-        SELECT periods.p::date AS period_start,
+        SELECT periods.p::date AS period,
+               COALESCE(r.confirmed, 0)::bigint AS payment_count,
+               COALESCE(r.revenue, 0)::bigint AS total_revenue,
+               COALESCE(round(r.revenue::numeric / NULLIF(r.confirmed, 0)), 0)::bigint
+                   AS average_amount,
+               periods.p::date AS period_start,
                COALESCE(r.confirmed, 0)::bigint AS confirmed_reservations,
                COALESCE(r.revenue, 0)::bigint AS revenue
           FROM periods LEFT JOIN r USING (p)
-         ORDER BY periods.p"
+         ORDER BY periods.p DESC"
     );
     let rows: Vec<RevenueRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(TIME_ZONE)
@@ -188,32 +212,47 @@ async fn revenue(
         .fetch_all(&state.infra.db)
         .await?;
     let total: i64 = rows.iter().map(|r| r.revenue).sum();
-    Ok(AppJson(json!({
-        "period": period,
-        "days": days,
-        "timeZone": TIME_ZONE,
-        "totalRevenue": total,
-        "revenue": rows,
-    })))
+    Ok(params::answer_with(
+        json!(rows),
+        json!({
+            "period": period,
+            "days": days,
+            "timeZone": TIME_ZONE,
+            "totalRevenue": total,
+        }),
+    ))
 }
 
 #[derive(sqlx::FromRow, Serialize)]
 struct HourRow {
     hour: i32,
+    total_reservations: i64,
+    confirmed: i64,
+    cancelled: i64,
     reservations: i64,
     confirmed_reservations: i64,
     revenue: i64,
 }
 
+#[derive(sqlx::FromRow, Serialize)]
+struct DayTypeRow {
+    day_type: String,
+    reservations: i64,
+    avg_amount: i64,
+}
+
 /// `GET /api/stats/hourly-traffic?days=7` (1..=90): reservations created per local hour of day
-/// (0-23, all 24 present) over the window, and how many of them are confirmed now.
+/// (0-23, all 24 present) over the window, and how many of them are confirmed or cancelled now
+/// (`hourly`); confirmed reservations of weekdays and weekends (`weekdayComparison`, a group only
+/// when it has some); the busiest hour (`peakHour: {hour, reservations}`, nulls when there were
+/// none). `total_reservations` is the original's name of our `reservations`.
 #[utoipa::path(
     get,
     path = "/api/stats/hourly-traffic",
     tag = "stats",
     params(DaysQuery),
     responses(
-        (status = 200, description = "`{days, timeZone, peakHour, hourly}`", body = Object),
+        (status = 200, description = "`{success, data: {hourly, weekdayComparison, peakHour: {hour, reservations}, days, timeZone}}`", body = Object),
         (status = 400, description = "Malformed or out-of-range query (`invalid_query`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
@@ -233,12 +272,16 @@ async fn hourly_traffic(
             SELECT extract(hour FROM s.hour AT TIME ZONE $1)::int AS hour,
                    sum(s.reservations) AS reservations,
                    sum(s.reservations) FILTER (WHERE s.status = 'confirmed') AS confirmed,
+                   sum(s.reservations) FILTER (WHERE s.status = 'cancelled') AS cancelled,
                    sum(s.amount) FILTER (WHERE s.status = 'confirmed') AS revenue
               FROM ticket.sales_by_hour_live s
              WHERE s.hour >= {start}
              GROUP BY 1
         )
         SELECT hours.hour,
+               COALESCE(r.reservations, 0)::bigint AS total_reservations,
+               COALESCE(r.confirmed, 0)::bigint AS confirmed,
+               COALESCE(r.cancelled, 0)::bigint AS cancelled,
                COALESCE(r.reservations, 0)::bigint AS reservations,
                COALESCE(r.confirmed, 0)::bigint AS confirmed_reservations,
                COALESCE(r.revenue, 0)::bigint AS revenue
@@ -253,12 +296,32 @@ async fn hourly_traffic(
     let peak = rows
         .iter()
         .filter(|r| r.reservations > 0)
-        .max_by_key(|r| (r.reservations, -r.hour))
-        .map(|r| r.hour);
-    Ok(AppJson(json!({
+        .max_by_key(|r| (r.reservations, -r.hour));
+    // Saturday and Sunday in the venue's time zone are the weekend.
+    let day_types: Vec<DayTypeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT CASE WHEN extract(isodow FROM s.hour AT TIME ZONE $1) IN (6, 7)
+                     THEN 'weekend' ELSE 'weekday' END AS day_type,
+                sum(s.reservations)::bigint AS reservations,
+                COALESCE(round(sum(s.amount)::numeric / NULLIF(sum(s.reservations), 0)), 0)::bigint
+                    AS avg_amount
+           FROM ticket.sales_by_hour_live s
+          WHERE s.hour >= {start} AND s.status = 'confirmed'
+          GROUP BY 1
+         HAVING sum(s.reservations) > 0
+          ORDER BY 1"
+    )))
+    .bind(TIME_ZONE)
+    .bind(days as i32)
+    .fetch_all(&state.infra.db)
+    .await?;
+    Ok(params::answer(json!({
+        "hourly": rows,
+        "weekdayComparison": day_types,
+        "peakHour": {
+            "hour": peak.map(|r| r.hour),
+            "reservations": peak.map(|r| r.reservations),
+        },
         "days": days,
         "timeZone": TIME_ZONE,
-        "peakHour": peak,
-        "hourly": rows,
     })))
 }
