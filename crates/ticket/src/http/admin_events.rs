@@ -786,7 +786,10 @@ async fn update_ticket_type(
     state.realtime.emit(
         crate::realtime::Room::Event(event_id),
         "ticket-updated",
-        json!({ "eventId": event_id, "ticketTypeId": id, "available_quantity": available }),
+        json!({
+            "eventId": event_id, "ticketTypeId": id,
+            "availableQuantity": available, "available_quantity": available,
+        }),
     );
     Ok(AppJson(
         json!({ "message": "ticket type updated", "ticketType": ticket_type }),

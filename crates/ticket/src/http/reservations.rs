@@ -278,6 +278,7 @@ async fn reserve_tickets(
             json!({
                 "eventId": body.event_id,
                 "ticketTypeId": ticket_type_id,
+                "availableQuantity": available,
                 "available_quantity": available,
             }),
         );
