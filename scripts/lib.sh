@@ -135,15 +135,16 @@ ensure_k8s_tools() {
   export PATH="$venv/bin:$PATH"
 }
 
-# The official Socket.IO clients the integration tests drive: socket.io-client 4.8 from npm
-# (tests/package.json, locked) and python-socketio 5 from PyPI into the project venv
-# (scripts/requirements-test-clients.txt, pinned).
+# The official Socket.IO clients the integration tests drive: socket.io-client 4.8 and axios
+# (the original load script's HTTP client) from npm (tests/package.json, locked) and
+# python-socketio 5 from PyPI into the project venv (scripts/requirements-test-clients.txt,
+# pinned).
 ensure_test_clients() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
   fi
-  if [ ! -d "$ROOT/tests/node_modules/socket.io-client" ]; then
-    log "npm ci (tests/: socket.io-client)"
+  if [ ! -d "$ROOT/tests/node_modules/socket.io-client" ] || [ ! -d "$ROOT/tests/node_modules/axios" ]; then
+    log "npm ci (tests/: socket.io-client, axios)"
     (cd "$ROOT/tests" && npm ci --no-audit --no-fund --loglevel=error)
   fi
   local venv="$VENV" want

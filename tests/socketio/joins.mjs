@@ -3,12 +3,13 @@
 // `auth: {token}`, sends every `[event, eventId, bare]` of the JSON list JOINS (`{eventId}`, or
 // the bare id when `bare` is true, as the original client does), and prints one JSON line
 // per thing that happens (connect; connect_error; each ack, or `no-ack` when none came within
-// 3 s, after which it stops; every server event). It ends with `{type: "done"}`.
+// 3 s, after which it stops; every server event). With LINGER_MS it then prints
+// `{type: "joined"}` and keeps listening that long. It ends with `{type: "done"}`.
 //
-//   node joins.mjs URL TOKEN JOINS
+//   node joins.mjs URL TOKEN JOINS [LINGER_MS]
 import { io } from "socket.io-client";
 
-const [url, token, joins] = process.argv.slice(2);
+const [url, token, joins, lingerMs = "0"] = process.argv.slice(2);
 const print = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 const socket = io(url, { auth: { token }, transports: ["websocket"], reconnection: false });
 const done = () => {
@@ -33,5 +34,10 @@ socket.on("connect", async () => {
       break;
     }
   }
-  done();
+  if (Number(lingerMs) > 0) {
+    print({ type: "joined" });
+    setTimeout(done, Number(lingerMs));
+  } else {
+    done();
+  }
 });

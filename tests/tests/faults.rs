@@ -168,7 +168,7 @@ async fn postgres_restarted_during_a_surge_answers_503_and_the_same_process_reco
         &app,
         &admin,
         event,
-        json!({"threshold": 100000, "admissionTtlSec": 600, "idleGraceSec": 3600}),
+        json!({"enabled": true, "threshold": 100000, "admissionTtlSec": 600, "idleGraceSec": 3600}),
     )
     .await;
 
@@ -440,7 +440,8 @@ async fn redis_restarted_during_a_surge_answers_503_and_fans_who_rejoin_are_each
     );
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
-    let settings = json!({"admitPerTick": 5, "admissionTtlSec": 600, "idleGraceSec": 3600});
+    let settings =
+        json!({"enabled": true, "admitPerTick": 5, "admissionTtlSec": 600, "idleGraceSec": 3600});
     let surge = event_on_sale(&pool).await;
     let surge_seats = seats(&pool, surge, 30).await;
     let mut s = settings.clone();
@@ -705,7 +706,7 @@ async fn after_a_redis_restart_the_same_processes_admit_by_ticks_and_push_across
         &app,
         &admin,
         event,
-        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+        json!({"enabled": true, "threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
     )
     .await;
     let check = format!("/api/queue/check/{event}");
@@ -830,7 +831,7 @@ async fn replicas_started_while_redis_is_down_push_to_each_others_sockets_once_i
         &app,
         &admin,
         event,
-        json!({"threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
+        json!({"enabled": true, "threshold": 1, "admissionTtlSec": 600, "idleGraceSec": 600}),
     )
     .await;
     let check = format!("/api/queue/check/{event}");

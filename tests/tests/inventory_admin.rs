@@ -82,6 +82,18 @@ async fn an_admin_creates_an_event_with_seats_and_ticket_types_that_fans_can_buy
     assert_eq!(event["seatCount"], 265);
     assert_eq!(event["ticketTypes"][0]["available_quantity"], 100);
     let event_id: Uuid = event["id"].as_str().unwrap().parse().unwrap();
+    // Seats and ticket types are the subject here, not admission: the admin turns the event's
+    // waiting room (on by default) off.
+    let path = format!("/api/queue/admin/{event_id}/settings");
+    let (status, body) = send(
+        &app,
+        reqwest::Method::PUT,
+        &admin,
+        &path,
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!((status, body["enabled"].as_bool()), (200, Some(false)));
 
     // Generating again creates nothing new.
     let path = format!("/api/admin/events/{event_id}/generate-seats");

@@ -145,7 +145,7 @@ async fn queue_of_one(app: &TestApp, admin: &str, event: Uuid) {
         reqwest::Method::PUT,
         admin,
         &format!("/api/queue/admin/{event}/settings"),
-        json!({"threshold": 1, "admissionTtlSec": 30, "idleGraceSec": 3600}),
+        json!({"enabled": true, "threshold": 1, "admissionTtlSec": 30, "idleGraceSec": 3600}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -635,9 +635,25 @@ async fn shopping_requires_an_unexpired_admission_when_the_event_has_a_queue() {
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
     let state = AppState::new(app.infra.clone());
-    let open_event = event(&pool, -3600).await;
     let (fan, fan_token) = tokens.fan();
-    // No queue configured: everyone may shop, and joining admits at once.
+    // No settings: the queue is on at the defaults. Shopping needs an admission, and below the
+    // threshold a join admits at once.
+    let default_event = event(&pool, -3600).await;
+    assert!(
+        queue::require_admission(&state, fan.id, default_event)
+            .await
+            .is_err()
+    );
+    let (_, body) = join(&app, &fan_token, default_event).await;
+    assert_eq!(body["queued"], false);
+    assert_eq!(body["queueEnabled"], true);
+    assert_eq!(body["threshold"], app.infra.config.queue.threshold);
+    queue::require_admission(&state, fan.id, default_event)
+        .await
+        .unwrap();
+    // Turned off by an admin: everyone may shop, and joining admits at once.
+    let open_event = event(&pool, -3600).await;
+    put_settings(&app, &admin, open_event, json!({"enabled": false})).await;
     queue::require_admission(&state, fan.id, open_event)
         .await
         .unwrap();
@@ -720,8 +736,11 @@ async fn admins_pause_resume_clear_and_edit_settings_live_and_fans_may_not() {
         .json()
         .await
         .unwrap();
-    assert_eq!(defaults["enabled"], false);
+    // No settings stored: the queue is on at the process defaults, and the answer says so.
+    assert_eq!(defaults["enabled"], true);
+    assert_eq!(defaults["isDefault"], true);
     assert_eq!(defaults["threshold"], app.infra.config.queue.threshold);
+    assert_eq!(defaults["tickMs"], app.infra.config.queue.tick_ms);
 
     let bad = app
         .client
@@ -744,6 +763,7 @@ async fn admins_pause_resume_clear_and_edit_settings_live_and_fans_may_not() {
     )
     .await;
     assert_eq!(s["enabled"], true);
+    assert_eq!(s["isDefault"], false);
     assert_eq!(s["threshold"], 2);
     assert_eq!(s["admitPerTick"], 1);
     assert_eq!(s["tickMs"], 500);

@@ -290,6 +290,12 @@ pub struct PaymentConfig {
 pub struct Config {
     /// `APP_ENV`: `development` (default) or `production`.
     pub environment: Environment,
+    /// `LOAD_TEST=1`: the load-test profile, refused with `APP_ENV=production`. Raises the
+    /// defaults of `AUTH_LOGIN_PER_MINUTE_IP` (to 1,000,000), `AUTH_LOGIN_PER_MINUTE_ACCOUNT`
+    /// (1,000), `AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING` (10,000), `RATE_LIMIT_IP_PER_MINUTE`
+    /// (1,000,000) and `RATE_LIMIT_QUEUE_JOIN_PER_MINUTE` (1,000), so a load script can sign up,
+    /// sign in and join hundreds of fans from one address; explicit settings still win.
+    pub load_test: bool,
     /// `PORT`: the port to listen on; the default depends on the binary.
     pub port: u16,
     /// `BIND_ADDR`: the address to listen on. Default `0.0.0.0` (pods), scripts use 127.0.0.1.
@@ -371,6 +377,29 @@ impl Config {
             }
         };
         let production = environment == Environment::Production;
+        // `LOAD_TEST=1`: the load-test profile (scripts/run.sh documents it). It raises the
+        // defaults of the limits a load script from one address runs into (sign-up and sign-in
+        // per address and per account, requests per address, waiting-room joins); a limit set
+        // explicitly keeps its value. Never in production.
+        let load_test = match get("LOAD_TEST").as_deref().map(str::trim) {
+            None | Some("0") | Some("false") | Some("no") => false,
+            Some("1") | Some("true") | Some("yes") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "LOAD_TEST",
+                    format!("expected 1 or 0, got {other:?}"),
+                ));
+            }
+        };
+        if load_test && production {
+            return Err(ConfigError::new(
+                "LOAD_TEST",
+                "refused with APP_ENV=production: the load-test profile lifts the sign-up, \
+                 sign-in and queue-join limits",
+            ));
+        }
+        // A default, or its load-test value under `LOAD_TEST=1`.
+        let limit = |normal: u32, load: u32| if load_test { load } else { normal };
         // In production a host must be named explicitly; locally it defaults to this machine.
         let host = |name: &str| -> Result<String, ConfigError> {
             match get(name) {
@@ -761,6 +790,7 @@ impl Config {
         }
         Ok(Config {
             environment,
+            load_test,
             port: parse_or(&get, "PORT", default_port)?,
             bind_addr: get("BIND_ADDR").unwrap_or_else(|| "0.0.0.0".to_owned()),
             database_url: Secret::new(database_url),
@@ -809,21 +839,37 @@ impl Config {
                     }),
             },
             login_limits: LoginLimits {
-                per_account_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_ACCOUNT", 10)?,
+                per_account_per_minute: parse_or(
+                    &get,
+                    "AUTH_LOGIN_PER_MINUTE_ACCOUNT",
+                    limit(10, 1000),
+                )?,
                 per_account_ceiling_per_minute: parse_or(
                     &get,
                     "AUTH_LOGIN_PER_MINUTE_ACCOUNT_CEILING",
-                    100,
+                    limit(100, 10_000),
                 )?,
-                per_ip_per_minute: parse_or(&get, "AUTH_LOGIN_PER_MINUTE_IP", 60)?,
+                per_ip_per_minute: parse_or(
+                    &get,
+                    "AUTH_LOGIN_PER_MINUTE_IP",
+                    limit(60, 1_000_000),
+                )?,
                 hash_concurrency: parse_or(&get, "AUTH_HASH_CONCURRENCY", 0)?,
                 hash_wait_ms: parse_or(&get, "AUTH_HASH_WAIT_MS", 10_000)?,
             },
             mail,
             rate_limits: RateLimits {
-                per_ip_per_minute: parse_or(&get, "RATE_LIMIT_IP_PER_MINUTE", 1200)?,
+                per_ip_per_minute: parse_or(
+                    &get,
+                    "RATE_LIMIT_IP_PER_MINUTE",
+                    limit(1200, 1_000_000),
+                )?,
                 per_user_per_minute: parse_or(&get, "RATE_LIMIT_USER_PER_MINUTE", 600)?,
-                queue_join_per_minute: parse_or(&get, "RATE_LIMIT_QUEUE_JOIN_PER_MINUTE", 20)?,
+                queue_join_per_minute: parse_or(
+                    &get,
+                    "RATE_LIMIT_QUEUE_JOIN_PER_MINUTE",
+                    limit(20, 1000),
+                )?,
                 payment_per_minute: parse_or(&get, "RATE_LIMIT_PAYMENT_PER_MINUTE", 30)?,
                 webhook_per_ip_per_minute: parse_or(&get, "RATE_LIMIT_WEBHOOK_PER_MINUTE_IP", 300)?,
             },
@@ -986,6 +1032,45 @@ mod tests {
                 .registration,
             RegistrationMode::VerifyFirst
         );
+    }
+
+    #[test]
+    fn the_load_test_profile_lifts_the_sign_up_limits_and_is_refused_in_production() {
+        let normal = config(&[]).unwrap();
+        assert!(!normal.load_test);
+        assert_eq!(normal.login_limits.per_ip_per_minute, 60);
+        assert_eq!(normal.rate_limits.queue_join_per_minute, 20);
+
+        let load = config(&[("LOAD_TEST", "1")]).unwrap();
+        assert!(load.load_test);
+        // 200 fans signing up and in from one address within a minute, each joining.
+        assert!(load.login_limits.per_ip_per_minute >= 400);
+        assert!(load.login_limits.per_account_per_minute >= 10);
+        assert!(load.rate_limits.per_ip_per_minute >= 10_000);
+        assert!(load.rate_limits.queue_join_per_minute > 20);
+        // An explicit limit keeps its value.
+        let set = config(&[("LOAD_TEST", "1"), ("AUTH_LOGIN_PER_MINUTE_IP", "7")]).unwrap();
+        assert_eq!(set.login_limits.per_ip_per_minute, 7);
+        assert!(!config(&[("LOAD_TEST", "0")]).unwrap().load_test);
+        assert_eq!(
+            config(&[("LOAD_TEST", "maybe")]).unwrap_err().variable,
+            "LOAD_TEST"
+        );
+
+        // Production refuses it, even with everything else production needs.
+        let prod = [
+            ("APP_ENV", "production"),
+            ("DB_HOST", "db"),
+            ("REDIS_HOST", "r"),
+            ("PAYMENT_PROVIDER", "toss"),
+            ("TOSS_SECRET_KEY", "live_sk_x"),
+        ];
+        assert!(config(&prod).is_ok());
+        let mut with_load = prod.to_vec();
+        with_load.push(("LOAD_TEST", "1"));
+        let err = config(&with_load).unwrap_err();
+        assert_eq!(err.variable, "LOAD_TEST");
+        assert!(err.to_string().contains("production"), "{err}");
     }
 
     #[test]

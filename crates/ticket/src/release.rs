@@ -56,6 +56,7 @@ impl Released {
                 json!({
                     "eventId": event_id,
                     "ticketTypeId": ticket_type_id,
+                    "availableQuantity": available,
                     "available_quantity": available,
                 }),
             );

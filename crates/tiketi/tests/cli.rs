@@ -296,6 +296,13 @@ async fn a_payment_process_killed_after_approval_ends_in_issued_tickets_after_re
     .fetch_one(&pool)
     .await
     .unwrap();
+    // This test is about payment, not admission: the event's waiting room is turned off, as an
+    // admin would (every event has one by default).
+    sqlx::query("INSERT INTO ticket.queue_settings (event_id, enabled) VALUES ($1, false)")
+        .bind(event)
+        .execute(&pool)
+        .await
+        .unwrap();
     let seat: uuid::Uuid = sqlx::query_scalar(
         "INSERT INTO ticket.seats (event_id, section, row_number, seat_number, seat_label, price)
          VALUES ($1, 'A', 1, 1, 'A-1-1', 10000) RETURNING id",

@@ -8,9 +8,11 @@ use sqlx::PgPool;
 use tiketi_tests::TestApp;
 use uuid::Uuid;
 
-/// An event whose sale window is `(start, end)` seconds relative to now.
+/// An event whose sale window is `(start, end)` seconds relative to now, with its waiting room
+/// turned off: every event has one by default, and these tests are about seats, reservations
+/// and payments, not admission (the queue tests keep it on; `queue_common::event`).
 pub async fn event_with_window(pool: &PgPool, start_secs: i64, end_secs: i64) -> Uuid {
-    sqlx::query_scalar(
+    let id = sqlx::query_scalar(
         "INSERT INTO ticket.events (title, venue, event_date, sale_start_date, sale_end_date)
          VALUES ('Inventory test', 'Test hall', now() + interval '30 days',
                  now() + make_interval(secs => $1), now() + make_interval(secs => $2))
@@ -20,7 +22,22 @@ pub async fn event_with_window(pool: &PgPool, start_secs: i64, end_secs: i64) ->
     .bind(end_secs as f64)
     .fetch_one(pool)
     .await
-    .expect("insert event")
+    .expect("insert event");
+    queue_off(pool, id).await;
+    id
+}
+
+/// Turns `event_id`'s waiting room off, as an admin's `PUT /api/queue/admin/:eventId/settings`
+/// `{"enabled": false}` does (the row that request writes).
+pub async fn queue_off(pool: &PgPool, event_id: Uuid) {
+    sqlx::query(
+        "INSERT INTO ticket.queue_settings (event_id, enabled) VALUES ($1, false)
+         ON CONFLICT (event_id) DO UPDATE SET enabled = false",
+    )
+    .bind(event_id)
+    .execute(pool)
+    .await
+    .expect("turn the queue off");
 }
 
 /// An event on sale now (opened an hour ago, closing in a day).

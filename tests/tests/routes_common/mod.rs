@@ -221,7 +221,7 @@ pub fn rows() -> Vec<Row> {
             "/api/reservations/{pending}/cancel",
             OWNER_ONLY_200,
         ),
-        // ticket: the waiting room (the world's event has no queue: everyone may shop)
+        // ticket: the waiting room (the world's event has its queue turned off: everyone may shop)
         row(
             M::POST,
             "/api/queue/check/{event_id}",

@@ -64,7 +64,7 @@ pub fn now_ms() -> i64 {
 /// Where a fan stands in an event's queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Standing {
-    /// The event has no queue: everyone may shop.
+    /// An admin turned the event's queue off (`enabled: false`): everyone may shop.
     NoQueue,
     /// Admitted until `expires_ms`.
     Active {
@@ -259,7 +259,7 @@ pub async fn complete(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result
         .map(|_| ())
 }
 
-/// The check holding seats, reserving and paying call: `Ok` when the event has no queue or the
+/// The check holding seats, reserving and paying call: `Ok` when the event's queue is off or the
 /// fan holds an unexpired admission for it, 403 `not_admitted` otherwise. With Redis down, 503,
 /// or `Ok` when the event is set to fail open.
 pub async fn require_admission(

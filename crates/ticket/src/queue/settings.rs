@@ -2,14 +2,18 @@
 //! process defaults `QUEUE_THRESHOLD` / `QUEUE_PROCESSOR_INTERVAL`), and their copy in the
 //! event's `cfg` hash that the Lua scripts read.
 //!
-//! A queue is on for an event exactly when its `queue_settings` row exists with
-//! `enabled = true`. Events without a row have no waiting room: joining answers "admitted" and
-//! [`super::require_admission`] lets every signed-in fan through. Creating the row (an admin's
-//! `PUT .../settings`) turns the queue on.
+//! Every event has a waiting room unless an admin turned it off: an event without a row behaves
+//! exactly like one whose row holds the defaults (`enabled = true`, `QUEUE_THRESHOLD`,
+//! `QUEUE_PROCESSOR_INTERVAL`, FIFO, fail closed), so an on-sale is never unprotected because
+//! nobody wrote a setting. Below the threshold a join is admitted at once; holding seats,
+//! reserving and paying need that admission ([`super::require_admission`]). An admin's
+//! `PUT .../settings` with `enabled: false` turns the queue off: joining then answers
+//! "admitted" and every signed-in fan may shop.
 //!
 //! Postgres is the source of truth; Redis holds a cache written on first use and on every edit.
-//! A disabled event's cache expires after [`DISABLED_CACHE_SECS`] so a row added by hand is
-//! noticed; an enabled event's cache lives as long as the queue is in the registry.
+//! A disabled event's cache expires after [`DISABLED_CACHE_SECS`] so a row changed by hand is
+//! noticed; an enabled event's cache lives as long as the queue is in the registry (and the
+//! processor refreshes a live queue's copy every [`REFRESH_AFTER_MS`]).
 
 use serde::Serialize;
 use sqlx::PgPool;
@@ -21,7 +25,7 @@ use super::keys::{EventKeys, registry};
 /// Age after which the processor reloads a live queue's cached settings from Postgres.
 pub const REFRESH_AFTER_MS: i64 = 10_000;
 
-/// How long "this event has no queue" is cached.
+/// How long "this event's queue is off" is cached.
 pub const DISABLED_CACHE_SECS: i64 = 60;
 
 /// The two queue modes.
@@ -51,8 +55,12 @@ impl Mode {
 pub struct Settings {
     /// The event.
     pub event_id: Uuid,
-    /// A queue is on for this event (its settings row exists and says enabled).
+    /// A queue is on for this event: true unless an admin turned it off.
     pub enabled: bool,
+    /// No admin has set anything for this event: every value is the process default
+    /// (`QUEUE_THRESHOLD`, `QUEUE_PROCESSOR_INTERVAL`, ...). The first `PUT .../settings`
+    /// stores a row and makes this false.
+    pub is_default: bool,
     /// `max_active`: how many fans may shop at once.
     pub threshold: u32,
     /// Cap on admissions per tick; `None` = only the free slots limit it.
@@ -112,7 +120,9 @@ pub async fn load(infra: &Infra, event_id: Uuid) -> Result<Option<Settings>, Api
     let defaults = &infra.config.queue;
     Ok(row.map(|r| Settings {
         event_id,
-        enabled: r.has_row && r.enabled.unwrap_or(false),
+        // No row: the defaults, whose `enabled` is true (as the column's default).
+        enabled: r.enabled.unwrap_or(true),
+        is_default: !r.has_row,
         threshold: r.max_active.map(|v| v as u32).unwrap_or(defaults.threshold),
         admit_per_tick: r.admit_per_tick.map(|v| v as u32),
         tick_ms: r.tick_ms.map(|v| v as u64).unwrap_or(defaults.tick_ms),
@@ -217,7 +227,7 @@ pub struct SettingsUpdate {
     pub mode: Option<Mode>,
     /// Fail open when Redis is down.
     pub fail_open: Option<bool>,
-    /// Turn the queue on or off (on by default once settings exist).
+    /// Turn the queue on or off (on by default, also for events without settings).
     pub enabled: Option<bool>,
     /// Pause admissions.
     pub paused: Option<bool>,
@@ -260,8 +270,8 @@ impl SettingsUpdate {
     }
 }
 
-/// Applies `update` to the event's row (creating it, which turns the queue on), then refreshes
-/// the Redis copy so the scripts see the change at their next call.
+/// Applies `update` to the event's row (creating it with the defaults first), then refreshes the
+/// Redis copy so the scripts see the change at their next call.
 pub async fn update(
     infra: &Infra,
     event_id: Uuid,

@@ -4,12 +4,13 @@
 //!
 //! - Connect with `auth: {token}`; the token is verified like an HTTP bearer token and a bad or
 //!   missing one refuses the connection (`connect_error`). Each socket joins `user:<id>`.
-//! - Client events `join-event`, `join-queue`, `join-seat-selection` (each `{eventId}`) join
-//!   the rooms named by [`Room::name`], answered with `room-info` `{eventId, userCount}` to the
-//!   joining socket (`userCount`: this replica's sockets in the room, see [`RoomCounts`]);
-//!   `leave-event`, `leave-queue`, `leave-seat-selection` leave them (the last two are ours: the
-//!   original client only ever left the event room, but a socket must be able to leave every
-//!   room it may join, or the cap on followed events could not be undone).
+//! - Client events `join-event`, `join-queue`, `join-seat-selection` (each `{eventId}` or the
+//!   bare id string, as the original client sent either) join the rooms named by
+//!   [`Room::name`], answered with `room-info` `{eventId, userCount}` to the joining socket
+//!   (`userCount`: this replica's sockets in the room, see [`RoomCounts`]); `leave-event`,
+//!   `leave-queue`, `leave-seat-selection` leave them (the last two are ours: the original
+//!   client only ever left the event room, but a socket must be able to leave every room it
+//!   may join, or the cap on followed events could not be undone).
 //! - With the Redis adapter (channels prefixed with `REDIS_KEY_PREFIX`), an emit on any replica
 //!   reaches the fan's socket wherever it is connected. Its connection to Redis is
 //!   [`redis_driver::ReconnectingDriver`]'s, which subscribes again after a Redis restart and
@@ -20,6 +21,19 @@
 //!   and each emits `queue-position` to the fans whose sockets it holds (found through
 //!   [`FanSockets`]) and `queue-updated` to its sockets in the queue room: one publish per tick
 //!   instead of one per fan.
+//! - `queue-updated` `{eventId, queueSize, currentUsers, threshold}` goes to a queue room only
+//!   when one of its values changed since the last one this replica sent there, and at most once
+//!   every [`QUEUE_UPDATED_EVERY`] (5 s) per queue ([`Summaries`]), not every tick: the original
+//!   React client re-fetches `GET /api/queue/status` on each `queue-updated` (and polls it every
+//!   5 s on its own), so a per-tick summary made every waiting fan of that client poll every
+//!   second. The original server sent it after each admitting tick (every 10 s by default). Our
+//!   web client and the surge tool read `queue-position` instead, which stays per tick.
+//! - `session-restored` is not sent. The original client listens for it but does not wait for
+//!   it: on every (re)connect it sends `join-event` / `join-queue` / `join-seat-selection` again
+//!   itself, and the handler only re-reads `/queue/status`, which `join-queue`'s immediate
+//!   `queue-position` and the client's own 5 s poll already cover (the original server, too,
+//!   never stored the session it would have restored). A fan's place belongs to the fan, not
+//!   the socket, so a reconnect that joins again keeps it.
 //! - Limits (HTTP's rate limits do not see socket events): each client event is charged to the
 //!   fan's allowance (governor, keyed by user, over all the fan's sockets on this replica):
 //!   `SOCKET_EVENTS_PER_MINUTE` joins of events the fan has not joined lately, while a join of
@@ -63,7 +77,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::queue::keys::EventKeys;
-use crate::queue::positions::{PositionBatch, QueuePosition};
+use crate::queue::positions::{PositionBatch, QueuePosition, QueueUpdated};
 use crate::queue::scripts::SCRIPTS;
 use crate::realtime::Room;
 use futures_util::StreamExt;
@@ -74,6 +88,38 @@ pub mod redis_driver;
 
 /// How often a replica refreshes the last-seen time of fans connected to a queue room.
 pub const PRESENCE_EVERY: Duration = Duration::from_secs(5);
+
+/// The shortest gap between two `queue-updated` one replica sends to a queue room.
+pub const QUEUE_UPDATED_EVERY: Duration = Duration::from_secs(5);
+
+/// The last `queue-updated` this replica sent to each queue room and when: a summary goes out
+/// only when its values changed and [`QUEUE_UPDATED_EVERY`] has passed since the previous one.
+#[derive(Debug, Clone, Default)]
+struct Summaries(Arc<Mutex<HashMap<Uuid, (QueueUpdated, Instant)>>>);
+
+impl Summaries {
+    /// Whether `summary` is to be sent now; records it as sent when so.
+    fn due(&self, summary: &QueueUpdated, now: Instant) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(&summary.event_id) {
+            Some((last, at))
+                if last == summary || now.duration_since(*at) < QUEUE_UPDATED_EVERY =>
+            {
+                false
+            }
+            _ => {
+                map.insert(summary.event_id, (*summary, now));
+                true
+            }
+        }
+    }
+
+    /// Forgets queues not summarized for a while (retired queues), so the map stays small.
+    fn tidy(&self) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, at)| at.elapsed() < Duration::from_secs(600));
+    }
+}
 
 /// The connect payload: `auth: {token}`.
 #[derive(Debug, Deserialize)]
@@ -220,19 +266,22 @@ fn spawn_loops<A: Adapter>(
     guard: Guard,
     shutdown: CancellationToken,
 ) {
+    let summaries = Summaries::default();
     tokio::spawn(forward(
         io.clone(),
         state.clone(),
         fans.clone(),
+        summaries.clone(),
         shutdown.clone(),
     ));
     tokio::spawn(positions_subscriber(
         io,
         state.clone(),
         fans.clone(),
+        summaries.clone(),
         shutdown.clone(),
     ));
-    tokio::spawn(presence(state.clone(), fans, guard, shutdown));
+    tokio::spawn(presence(state.clone(), fans, guard, summaries, shutdown));
 }
 
 /// The Redis channel position batches travel on (prefixed like every key).
@@ -241,17 +290,23 @@ fn positions_channel(state: &AppState) -> String {
 }
 
 /// Emits each fan of a position batch its own `queue-position`, to the sockets on this replica
-/// only (every replica receives the batch and serves its own sockets), and `queue-updated` to
-/// this replica's sockets in the queue room. The fans are found through [`FanSockets`], not the
-/// adapter's per-fan rooms: one map lookup per waiting fan instead of a room operation. A
-/// watching socket gets its `queue-updated` right behind its `queue-position`, so the socket's
-/// writer sends both in one write.
-fn deliver_positions<A: Adapter>(io: &SocketIo<A>, fans: &FanSockets, batch: &PositionBatch) {
+/// only (every replica receives the batch and serves its own sockets), and, when [`Summaries`]
+/// says one is due, `queue-updated` to this replica's sockets in the queue room. The fans are
+/// found through [`FanSockets`], not the adapter's per-fan rooms: one map lookup per waiting fan
+/// instead of a room operation. A watching socket gets its `queue-updated` right behind its
+/// `queue-position`, so the socket's writer sends both in one write.
+fn deliver_positions<A: Adapter>(
+    io: &SocketIo<A>,
+    fans: &FanSockets,
+    summaries: &Summaries,
+    batch: &PositionBatch,
+) {
     let Some(ns) = io.of("/") else {
         return;
     };
     let started = std::time::Instant::now();
     let summary = batch.summary();
+    let summarize = summaries.due(&summary, started);
     // The waiting fans' sockets here (place in line, socket, watching this queue), read under
     // the lock and emitted to after it, so connecting fans do not wait for the emits.
     let targets: Vec<(usize, Sid, bool)> = {
@@ -278,16 +333,18 @@ fn deliver_positions<A: Adapter>(io: &SocketIo<A>, fans: &FanSockets, batch: &Po
             continue;
         };
         let _ = socket.emit("queue-position", &batch.position_at(i));
-        if watching {
+        if watching && summarize {
             let _ = socket.emit("queue-updated", &summary);
             told.insert(sid);
         }
     }
     // The rest of the room: admitted fans still on the page, fans whose place is not in this
     // batch.
-    for socket in ns.local().to(Room::Queue(batch.event_id).name()).sockets() {
-        if !told.contains(&socket.id) {
-            let _ = socket.emit("queue-updated", &summary);
+    if summarize {
+        for socket in ns.local().to(Room::Queue(batch.event_id).name()).sockets() {
+            if !told.contains(&socket.id) {
+                let _ = socket.emit("queue-updated", &summary);
+            }
         }
     }
     // This replica's share of a tick's cost next to the admitter's `queue_tick_seconds`: handing
@@ -301,6 +358,7 @@ async fn positions_subscriber<A: Adapter>(
     io: SocketIo<A>,
     state: AppState,
     fans: FanSockets,
+    summaries: Summaries,
     shutdown: CancellationToken,
 ) {
     let channel = positions_channel(&state);
@@ -312,7 +370,7 @@ async fn positions_subscriber<A: Adapter>(
             let mut messages = pubsub.on_message();
             while let Some(msg) = messages.next().await {
                 match PositionBatch::decode(msg.get_payload_bytes()) {
-                    Some(batch) => deliver_positions(&io, &fans, &batch),
+                    Some(batch) => deliver_positions(&io, &fans, &summaries, &batch),
                     None => {
                         tracing::warn!("ignored a queue position batch this replica cannot read")
                     }
@@ -1055,6 +1113,7 @@ async fn forward<A: Adapter>(
     io: SocketIo<A>,
     state: AppState,
     fans: FanSockets,
+    summaries: Summaries,
     shutdown: CancellationToken,
 ) {
     let mut rx = state.realtime.subscribe();
@@ -1086,7 +1145,7 @@ async fn forward<A: Adapter>(
                 if let Err(e) = publish_positions(&state, &channel, positions).await {
                     metrics::counter!("socket_push_errors_total").increment(1);
                     tracing::warn!(error = %e, "could not publish queue positions; delivering them to this replica's sockets only");
-                    deliver_positions(&io, &fans, positions);
+                    deliver_positions(&io, &fans, &summaries, positions);
                 }
                 continue;
             }
@@ -1120,7 +1179,13 @@ async fn publish_positions(
 
 /// Refreshes last-seen for fans whose sockets on this replica watch a queue (and lets the
 /// socket rate limiter forget idle fans).
-async fn presence(state: AppState, fans: FanSockets, guard: Guard, shutdown: CancellationToken) {
+async fn presence(
+    state: AppState,
+    fans: FanSockets,
+    guard: Guard,
+    summaries: Summaries,
+    shutdown: CancellationToken,
+) {
     let mut interval = tokio::time::interval(PRESENCE_EVERY);
     loop {
         tokio::select! {
@@ -1128,6 +1193,7 @@ async fn presence(state: AppState, fans: FanSockets, guard: Guard, shutdown: Can
             _ = interval.tick() => {}
         }
         guard.tidy();
+        summaries.tidy();
         let by_event = fans.watchers();
         if by_event.is_empty() {
             continue;

@@ -1,7 +1,8 @@
 //! The queue processor: every tick, for each live queue (the registry), the one replica holding
 //! the event's lease reclaims expired admissions and silent fans, admits the next fans in order,
 //! tells each admitted fan (`queue-entry-allowed`, to that fan only), pushes every waiting fan
-//! their exact `queue-position`, and the queue room a `queue-updated` summary.
+//! their exact `queue-position`, and the queue room a `queue-updated` summary (passed on by each
+//! replica only when it changed, at most every 5 s: `crate::socket`).
 //!
 //! Exactly one admitter per event: the lease is `SET NX PX` of `<replica>:<token>` where the
 //! token comes from a per-event INCR, and the admit and draw scripts refuse to run unless the
