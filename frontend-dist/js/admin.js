@@ -31,7 +31,7 @@ export async function dashboard(main) {
 
 function reservationTable(rows) {
   return h('div', { class: 'table-wrap' }, h('table', {},
-    h('thead', {}, h('tr', {}, [t('reservation_no'), t('events'), t('amount'), t('status'), t('payment'), t('date')].map((c) => h('th', { scope: 'col' }, c)))),
+    h('thead', {}, h('tr', {}, [t('reservation_no'), t('events'), t('amount'), t('status'), t('payment'), t('booked_on')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {},
       h('td', {}, r.reservation_number ?? r.reservationNumber), h('td', {}, r.event_title ?? r.eventTitle), h('td', {}, won(r.total_amount ?? r.totalAmount)),
       h('td', {}, chip(r.status)), h('td', {}, chip(r.payment_status ?? r.paymentStatus)), h('td', {}, when(r.created_at ?? r.createdAt)))))));

@@ -39,7 +39,8 @@ function describe(body, status) {
     let text = typeof body.error === 'string' ? body.error : (typeof body.message === 'string' ? body.message : '');
     if (body.fields && typeof body.fields === 'object') {
       const parts = Object.entries(body.fields).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
-      if (parts.length) text = text ? `${text} (${parts.join('; ')})` : parts.join('; ');
+      // The server's validation message already names the fields; add them only when it does not.
+      if (parts.length && !text.includes(parts.join('; '))) text = text ? `${text} (${parts.join('; ')})` : parts.join('; ');
     }
     if (text) return text;
   }
@@ -97,6 +98,7 @@ export async function api(path, opts = {}, retried = false) {
   if (!res.ok) {
     const err = new ApiError(describe(data, res.status), res.status, data?.code || `http_${res.status}`, data?.fields || null);
     err.retryAfter = Number(res.headers.get('Retry-After')) || null;
+    err.details = data?.details || null;
     throw err;
   }
   return data;

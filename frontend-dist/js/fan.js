@@ -318,7 +318,7 @@ export async function seatMap(main, id) {
       go(`/pay/${r.reservation.id}`);
     } catch (e) {
       msg.replaceChildren(notice('error', e));
-      if (e.code === 'seat_unavailable' && e.fields?.seatIds) e.fields.seatIds.forEach((sid) => setStatus(sid, 'locked'));
+      if (e.code === 'seat_unavailable' && e.details?.seatIds) e.details.seatIds.forEach((sid) => setStatus(sid, 'locked'));
       holdBtn.disabled = chosen.size === 0;
     }
   });

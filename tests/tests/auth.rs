@@ -123,6 +123,31 @@ async fn bad_registrations_are_400s_naming_the_fields() {
     assert_eq!(body["code"], "invalid_body");
 }
 
+/// The original React client's sign-up page lets a 6-character password through and shows only
+/// the answer's `error` (it never reads `fields`): that text must say what is wrong.
+#[tokio::test]
+async fn a_refused_registration_says_why_in_error_and_message_not_only_in_fields() {
+    let db = test_db().await;
+    let app = TestApp::spawn(db.pool.clone()).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/register",
+        json!({"email": "six@example.com", "password": "abc123", "name": "Six"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "validation_failed");
+    let reason = body["fields"]["password"].as_str().expect("password named");
+    for key in ["error", "message"] {
+        let text = body[key].as_str().unwrap_or_default();
+        assert!(
+            text.contains("password") && text.contains(reason),
+            "{key} does not say why: {body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn wrong_password_and_unknown_email_look_the_same() {
     let db = test_db().await;

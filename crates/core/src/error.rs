@@ -104,10 +104,28 @@ impl ApiError {
     }
 
     /// 400 `validation_failed` with per-field messages.
+    ///
+    /// The message names each field and its reason too: clients that show only `error` (the
+    /// original React client's forms) still tell the person what to change.
     pub fn validation(fields: Value) -> Self {
+        let reasons: Vec<String> = match &fields {
+            Value::Object(map) => map
+                .iter()
+                .map(|(field, why)| match why.as_str() {
+                    Some(why) => format!("{field}: {why}"),
+                    None => format!("{field}: is invalid"),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let message = if reasons.is_empty() {
+            "some fields are invalid".to_owned()
+        } else {
+            format!("some fields are invalid ({})", reasons.join("; "))
+        };
         Self::BadRequest {
             code: "validation_failed",
-            message: "some fields are invalid".to_owned(),
+            message,
             fields: Some(fields),
         }
     }
@@ -347,6 +365,11 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["code"], "validation_failed");
         assert_eq!(body["fields"]["email"], "is not an email");
+        assert_eq!(
+            body["error"],
+            "some fields are invalid (email: is not an email)"
+        );
+        assert_eq!(body["message"], body["error"]);
     }
 
     #[tokio::test]
