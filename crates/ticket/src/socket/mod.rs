@@ -131,6 +131,15 @@ struct ConnectAuth {
 #[derive(Debug, Clone, Copy)]
 struct SocketUser(Uuid);
 
+/// The sign-in of the token a socket connected with (its `sid`, absent in tokens that name
+/// none) and the token's expiry, kept in its extensions: every room join checks them again
+/// ([`Guard::check`]), so a socket does not outlive its session's revocation or its token.
+#[derive(Debug, Clone, Copy)]
+struct SocketSession {
+    sid: Option<Uuid>,
+    exp: i64,
+}
+
 /// `{eventId}` in client events, or the bare id (as the original client sends it).
 #[derive(Debug, Deserialize)]
 #[serde(from = "EventArg")]
@@ -430,6 +439,10 @@ async fn authenticate<A: Adapter>(
             }
             let user = SocketUser(claims.user_id);
             socket.extensions.insert(user);
+            socket.extensions.insert(SocketSession {
+                sid: claims.sid,
+                exp: claims.exp,
+            });
             admit_socket(&socket, claims.user_id);
             Ok(())
         }
@@ -603,6 +616,27 @@ impl Refusal {
         retry_after: None,
     };
 
+    const SESSION_REVOKED: Refusal = Refusal {
+        code: "session_revoked",
+        message: "this sign-in has ended; sign in again",
+        retry_after: None,
+    };
+    const TOKEN_EXPIRED: Refusal = Refusal {
+        code: "token_expired",
+        message: "the access token has expired; sign in again",
+        retry_after: None,
+    };
+    const AUTH_UNAVAILABLE: Refusal = Refusal {
+        code: "auth_unavailable",
+        message: "your sign-in cannot be checked right now, please retry shortly",
+        retry_after: None,
+    };
+
+    /// Whether the socket's sign-in is over: the socket is disconnected after the answer.
+    fn ends_socket(&self) -> bool {
+        matches!(self.code, "session_revoked" | "token_expired")
+    }
+
     fn rate_limited(wait: Duration) -> Refusal {
         Refusal {
             code: "rate_limited",
@@ -645,6 +679,11 @@ fn answer<A: Adapter>(
             }
             let _ = ack.send(&refusal);
             let _ = socket.emit("request-refused", &told);
+            if r.ends_socket() {
+                // Its sign-in ended (or its token expired): the fan must sign in again, and
+                // nothing more is done on this socket's behalf.
+                let _ = socket.clone().disconnect();
+            }
         }
     }
 }
@@ -656,6 +695,8 @@ struct Guard(Arc<GuardInner>);
 
 struct GuardInner {
     db: sqlx::PgPool,
+    /// Checks the socket's session again on every join.
+    verifier: Arc<tiketi_core::auth::TokenVerifier>,
     max_events: usize,
     /// Cells per fan: `SOCKET_EVENTS_PER_MINUTE` times [`NEW_EVENT_COST`] a minute.
     limiter: Option<governor::DefaultKeyedRateLimiter<Uuid>>,
@@ -689,6 +730,7 @@ impl Guard {
         let config = &state.infra.config.queue;
         Self(Arc::new(GuardInner {
             db: state.infra.db.clone(),
+            verifier: state.infra.verifier.clone(),
             max_events: config.socket_max_events,
             limiter: NonZeroU32::new(
                 config
@@ -785,14 +827,35 @@ impl Guard {
         }
     }
 
-    /// The checks every room join passes: the fan's allowance (a tenth of the price for an
-    /// event it joined lately), a well-formed id, an existing event.
+    /// The socket's sign-in still holds: its token has not expired and its session was not
+    /// revoked since it connected (the verifier's own check: one Redis round trip).
+    async fn still_signed_in<A: Adapter>(&self, socket: &SocketRef<A>) -> Result<(), Refusal> {
+        let Some(session) = socket.extensions.get::<SocketSession>() else {
+            return Ok(());
+        };
+        self.0
+            .verifier
+            .check_still_valid(session.sid, session.exp)
+            .await
+            .map_err(|e| match e.code() {
+                "session_revoked" => Refusal::SESSION_REVOKED,
+                "token_expired" => Refusal::TOKEN_EXPIRED,
+                _ => Refusal::AUTH_UNAVAILABLE,
+            })
+    }
+
+    /// The checks every room join passes: the socket's sign-in still holds, the fan's
+    /// allowance (a tenth of the price for an event it joined lately), a well-formed id, an
+    /// existing event.
     async fn check<A: Adapter>(
         &self,
         socket: &SocketRef<A>,
         data: Result<EventRef, impl std::fmt::Debug>,
     ) -> Result<Uuid, (Option<Uuid>, Refusal)> {
         let event_id = data.ok().map(|d| d.event_id);
+        self.still_signed_in(socket)
+            .await
+            .map_err(|r| (event_id, r))?;
         if let Some(SocketUser(user)) = socket.extensions.get::<SocketUser>() {
             let cells = match event_id {
                 Some(e) if self.joined_lately(user, e) => 1,
