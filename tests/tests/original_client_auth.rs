@@ -464,6 +464,8 @@ impl DrivenSocket {
 /// Sessions (finding: sockets outlived their session): a socket connected before its sign-in
 /// ended is refused at its next action: `join-queue`, `join-event` and `join-seat-selection`
 /// are answered `session_revoked` (ack and `request-refused`), and the server disconnects it.
+/// A socket that only waits in the queue room is disconnected by the next presence round, so
+/// it no longer keeps the signed-out session's place alive.
 #[tokio::test]
 async fn sessions_a_socket_connected_before_logout_is_refused_and_disconnected() {
     let db = test_db().await;
@@ -475,10 +477,14 @@ async fn sessions_a_socket_connected_before_logout_is_refused_and_disconnected()
     let mut sockets = Vec::new();
     for event in ["join-queue", "join-event", "join-seat-selection"] {
         let mut socket = DrivenSocket::connect(&app, &fan).await;
-        let ack = socket.emit(event, event_id).await;
-        assert_eq!(ack["ok"], true, "{event} before logout: {ack}");
+        // Not the queue room yet: only the join after logout may decide this socket's fate.
+        let ack = socket.emit("join-event", event_id).await;
+        assert_eq!(ack["ok"], true, "join-event before logout: {ack}");
         sockets.push((event, socket));
     }
+    let mut waiting = DrivenSocket::connect(&app, &fan).await;
+    let ack = waiting.emit("join-queue", event_id).await;
+    assert_eq!(ack["ok"], true, "join-queue before logout: {ack}");
 
     let (status, body) = app
         .send(
@@ -503,6 +509,16 @@ async fn sessions_a_socket_connected_before_logout_is_refused_and_disconnected()
         let gone = socket.next(|v| v["type"] == "disconnect").await;
         assert!(gone.is_some(), "{event}: the socket stays connected");
     }
+    // The socket that sends nothing more: gone within a presence round (the client gives up
+    // after 30 s and prints `timeout` instead).
+    let gone = waiting
+        .next(|v| v["type"] == "disconnect" || v["type"] == "timeout")
+        .await;
+    assert_eq!(
+        gone.as_ref().map(|v| v["type"].clone()),
+        Some(json!("disconnect")),
+        "the waiting socket stays connected: {gone:?}"
+    );
 }
 
 /// Every key of this test's Redis namespace deleted: what a `FLUSHALL` or a Redis restart
