@@ -384,7 +384,7 @@ async fn sessions_logout_with_only_the_bearer_token_ends_that_session() {
         let expected = if body.is_some_and(|b| b.get("refreshToken").is_some()) {
             "invalid_refresh_token"
         } else {
-            "missing_token"
+            "nothing_to_sign_out"
         };
         assert_eq!(answer["code"], expected, "{answer}");
         assert_eq!(answer["message"], answer["error"], "{answer}");

@@ -169,7 +169,7 @@ async fn refresh(
 ///
 /// The original client keeps only its access token and signs out with it alone; our web client
 /// sends its refresh cookie. Either ends the sign-in at once in every service. A request with
-/// nothing to end is not answered "signed out": 401 `missing_token` when it sends no token,
+/// nothing to end is not answered "signed out": 401 `nothing_to_sign_out` when it sends no token,
 /// 401 with the access token's refusal (`session_revoked`, `token_expired`, `invalid_token`)
 /// or `invalid_refresh_token` when what it sends ends nothing, 400 `no_session` for an access
 /// token that names no sign-in (such tokens cannot be revoked; they expire).
@@ -182,7 +182,7 @@ async fn refresh(
         (status = 200, description = "Signed out: `{message}`; the sign-in's access tokens are refused from now on in every service", body = Object),
         (status = 503, description = "The sign-out could not be published to every service (`redis_unavailable`), or the access token cannot be checked now (`auth_unavailable`), with `Retry-After`; retry it", body = ErrorBody),
         (status = 400, description = "Malformed body (`invalid_body`), or an access token that names no sign-in and nothing else to end (`no_session`)", body = ErrorBody),
-        (status = 401, description = "Nothing to end: no token (`missing_token`), or the access token is refused (`session_revoked`, `token_expired`, `invalid_token`) and no valid refresh token was sent (`invalid_refresh_token`)", body = ErrorBody),
+        (status = 401, description = "Nothing to end: no token (`nothing_to_sign_out`), or the access token is refused (`session_revoked`, `token_expired`, `invalid_token`) and no valid refresh token was sent (`invalid_refresh_token`)", body = ErrorBody),
         (status = 403, description = "Sent by a browser on behalf of another site (`cross_site_request`)", body = ErrorBody),
         (status = 415, description = "A body that is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
     ),
@@ -233,7 +233,7 @@ async fn logout(
     if ended.is_empty() {
         let refusal = refusal.unwrap_or_else(|| {
             ApiError::unauthorized(
-                "missing_token",
+                "nothing_to_sign_out",
                 "nothing to sign out: send the access token (Authorization: Bearer) or the refresh token",
             )
         });
