@@ -50,7 +50,9 @@ function renderNav() {
 }
 
 async function signOut() {
-  try { await fetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin' }); } catch { /* signed out locally anyway */ }
+  // The cookie names the sign-in, and so does the access token (its `sid`): either ends it.
+  const headers = session.token ? { Authorization: `Bearer ${session.token}` } : {};
+  try { await fetch('/api/auth/logout', { method: 'POST', credentials: 'same-origin', headers }); } catch { /* signed out locally anyway */ }
   session.set(null, null);
   go('/');
 }

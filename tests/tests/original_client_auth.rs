@@ -331,6 +331,196 @@ async fn sessions_a_token_past_its_lifetime_is_refused() {
     probe.assert_refused(&admin, true, "token_expired").await;
 }
 
+/// Sessions (finding: logout with the bearer alone): the original client signs out with the
+/// one thing it keeps, its bearer token, and no refresh token (none, `{}`, or one it made up).
+/// That ends the token's sign-in at once in every service and on Socket.IO; the account's other
+/// sign-ins stay. A logout with nothing to end is not answered "signed out".
+#[tokio::test]
+async fn sessions_logout_with_only_the_bearer_token_ends_that_session() {
+    let db = test_db().await;
+    let app = TestApp::spawn(db.pool.clone()).await;
+    let event_id = queue_common::event(&app.infra.db, -3600).await;
+    let probe = Probe {
+        app: &app,
+        event_id,
+    };
+    register(&app, "bearer@example.com").await;
+    let other_device = token_of(&login(&app, "bearer@example.com").await);
+    for body in [
+        None,
+        Some(json!({})),
+        Some(json!({"refreshToken": "garbage"})),
+    ] {
+        // The original client keeps `token` only.
+        let fan = token_of(&login(&app, "bearer@example.com").await);
+        let (status, answer) = app
+            .send(Method::POST, "/api/auth/logout", Some(&fan), body.as_ref())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body:?}: {answer}");
+        probe.assert_refused(&fan, false, "session_revoked").await;
+        // Signing out again with it: nothing is left to end, and the answer says why.
+        let (status, again) = app
+            .send(Method::POST, "/api/auth/logout", Some(&fan), body.as_ref())
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body:?}: {again}");
+        assert_eq!(again["code"], "session_revoked", "{again}");
+    }
+    // Only the signed-out sign-ins ended.
+    let (status, me) = app
+        .send(Method::GET, "/api/auth/me", Some(&other_device), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+
+    // Nothing to end: no token at all, or only a made-up refresh token.
+    for body in [
+        None,
+        Some(json!({})),
+        Some(json!({"refreshToken": "garbage"})),
+    ] {
+        let (status, answer) = app
+            .send(Method::POST, "/api/auth/logout", None, body.as_ref())
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body:?}: {answer}");
+        let expected = if body.is_some_and(|b| b.get("refreshToken").is_some()) {
+            "invalid_refresh_token"
+        } else {
+            "nothing_to_sign_out"
+        };
+        assert_eq!(answer["code"], expected, "{answer}");
+        assert_eq!(answer["message"], answer["error"], "{answer}");
+    }
+    // A token that names no session (minted for tests and load generators) cannot be ended by
+    // a logout, and the answer says so instead of "signed out".
+    let (_, sessionless) = app.tokens().fan();
+    let (status, answer) = app
+        .send(Method::POST, "/api/auth/logout", Some(&sessionless), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["code"], "no_session", "{answer}");
+}
+
+/// The official Socket.IO client driven line by line (`tests/socketio/session.mjs`): it sends
+/// each `[event, eventId]` written to it and prints the ack.
+struct DrivenSocket {
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    stdin: tokio::process::ChildStdin,
+    /// Lines read past while looking for another, in order.
+    skipped: Vec<Value>,
+    _child: tokio::process::Child,
+}
+
+impl DrivenSocket {
+    /// Connects as `token`; returns once connected.
+    async fn connect(app: &TestApp, token: &str) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new("node")
+            .arg(tiketi_tests::workspace_root().join("tests/socketio/session.mjs"))
+            .args([app.url("").trim_end_matches('/'), token])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node is installed");
+        let mut socket = Self {
+            lines: tokio::io::BufReader::new(child.stdout.take().unwrap()).lines(),
+            stdin: child.stdin.take().unwrap(),
+            skipped: Vec::new(),
+            _child: child,
+        };
+        let first = socket.next(|_| true).await.expect("the client reports");
+        assert_eq!(first["type"], "connect", "{first}");
+        socket
+    }
+
+    /// The next line satisfying `pred` (those read past before first), or `None` once the
+    /// client ended.
+    async fn next(&mut self, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        if let Some(i) = self.skipped.iter().position(&pred) {
+            return Some(self.skipped.remove(i));
+        }
+        while let Ok(Some(line)) = self.lines.next_line().await {
+            let value: Value = serde_json::from_str(&line).expect("the client prints JSON");
+            if pred(&value) {
+                return Some(value);
+            }
+            self.skipped.push(value);
+        }
+        None
+    }
+
+    /// Sends `event` with `{eventId}`; returns its ack.
+    async fn emit(&mut self, event: &str, event_id: Uuid) -> Value {
+        use tokio::io::AsyncWriteExt;
+        let line = format!("{}\n", json!([event, event_id]));
+        self.stdin.write_all(line.as_bytes()).await.unwrap();
+        let ack = self
+            .next(|v| (v["type"] == "ack" || v["type"] == "no-ack") && v["event"] == event)
+            .await
+            .expect("the client reports the ack");
+        ack["data"].clone()
+    }
+}
+
+/// Sessions (finding: sockets outlived their session): a socket connected before its sign-in
+/// ended is refused at its next action: `join-queue`, `join-event` and `join-seat-selection`
+/// are answered `session_revoked` (ack and `request-refused`), and the server disconnects it.
+/// A socket that only waits in the queue room is disconnected by the next presence round, so
+/// it no longer keeps the signed-out session's place alive.
+#[tokio::test]
+async fn sessions_a_socket_connected_before_logout_is_refused_and_disconnected() {
+    let db = test_db().await;
+    let app = TestApp::spawn(db.pool.clone()).await;
+    let event_id = queue_common::event(&app.infra.db, -3600).await;
+    register(&app, "socket@example.com").await;
+    let signed_in = login(&app, "socket@example.com").await;
+    let fan = token_of(&signed_in);
+    let mut sockets = Vec::new();
+    for event in ["join-queue", "join-event", "join-seat-selection"] {
+        let mut socket = DrivenSocket::connect(&app, &fan).await;
+        // Not the queue room yet: only the join after logout may decide this socket's fate.
+        let ack = socket.emit("join-event", event_id).await;
+        assert_eq!(ack["ok"], true, "join-event before logout: {ack}");
+        sockets.push((event, socket));
+    }
+    let mut waiting = DrivenSocket::connect(&app, &fan).await;
+    let ack = waiting.emit("join-queue", event_id).await;
+    assert_eq!(ack["ok"], true, "join-queue before logout: {ack}");
+
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/auth/logout",
+            None,
+            Some(&json!({"refreshToken": signed_in["refreshToken"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    for (event, mut socket) in sockets {
+        let ack = socket.emit(event, event_id).await;
+        assert_eq!(ack["ok"], false, "{event} after logout: {ack}");
+        assert_eq!(ack["code"], "session_revoked", "{event}: {ack}");
+        let told = socket
+            .next(|v| v["type"] == "event" && v["event"] == "request-refused")
+            .await
+            .expect("request-refused");
+        assert_eq!(told["data"]["code"], "session_revoked", "{told}");
+        assert_eq!(told["data"]["event"], event, "{told}");
+        let gone = socket.next(|v| v["type"] == "disconnect").await;
+        assert!(gone.is_some(), "{event}: the socket stays connected");
+    }
+    // The socket that sends nothing more: gone within a presence round (the client gives up
+    // after 30 s and prints `timeout` instead).
+    let gone = waiting
+        .next(|v| v["type"] == "disconnect" || v["type"] == "timeout")
+        .await;
+    assert_eq!(
+        gone.as_ref().map(|v| v["type"].clone()),
+        Some(json!("disconnect")),
+        "the waiting socket stays connected: {gone:?}"
+    );
+}
+
 /// Every key of this test's Redis namespace deleted: what a `FLUSHALL` or a Redis restart
 /// without persistence does to it (the shared Redis serves other tests too).
 async fn flush_namespace(app: &TestApp) {

@@ -233,6 +233,24 @@ pub async fn revoke(db: &PgPool, token: &str) -> Result<Option<Uuid>, ApiError> 
     Ok(None)
 }
 
+/// Ends sign-in `family` of `user_id` (a logout with its access token, whose `sid` names the
+/// family). A family with no refresh token left in the database is ended all the same by
+/// publishing it: the caller publishes `family` whatever this finds.
+pub async fn revoke_family(db: &PgPool, user_id: Uuid, family: Uuid) -> Result<(), ApiError> {
+    let mut tx = db.begin().await?;
+    lock_account(&mut tx, user_id).await?;
+    sqlx::query(
+        "UPDATE auth.refresh_tokens SET revoked_at = now()
+         WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(family)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Sign-ins ended by [`revoke_user`].
 #[derive(Debug, Default)]
 pub struct Ended {

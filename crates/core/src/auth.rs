@@ -559,16 +559,25 @@ impl TokenVerifier {
         if claims.aud != AUDIENCE {
             return Err(invalid("InvalidAudience"));
         }
-        if claims.exp < self.now() - LEEWAY_SECS as i64 {
+        self.check_still_valid(claims.sid, claims.exp).await?;
+        Ok(claims)
+    }
+
+    /// The checks of [`verify`](Self::verify) that can change after a token was verified once:
+    /// its expiry `exp` (401 `token_expired`) and its session `sid` (401 `session_revoked`, or
+    /// 503 `auth_unavailable`; one Redis round trip). For connections that outlive the
+    /// verification of their token (Socket.IO), run on each action.
+    pub async fn check_still_valid(&self, sid: Option<Uuid>, exp: i64) -> Result<(), ApiError> {
+        if exp < self.now() - LEEWAY_SECS as i64 {
             return Err(ApiError::unauthorized(
                 "token_expired",
                 "the access token has expired; refresh it or sign in again",
             ));
         }
-        if let Some(sid) = claims.sid {
+        if let Some(sid) = sid {
             self.check_session(sid).await?;
         }
-        Ok(claims)
+        Ok(())
     }
 
     /// `key` as a curve point, decoded once per distinct key.

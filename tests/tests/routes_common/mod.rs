@@ -52,6 +52,11 @@ fn with_body(
     }
 }
 
+/// Logout ends the sign-in of the access token it is sent with: the runners send it a sign-in
+/// made for that one call ([`fresh_session`]), or one that names no session, never the
+/// caller's, which the following rows need.
+pub const LOGOUT: &str = "/api/auth/logout";
+
 const PUBLIC_200: [u16; 4] = [200, 200, 200, 200];
 const SIGNED_IN_200: [u16; 4] = [401, 200, 200, 200];
 const OWNER_OR_ADMIN_200: [u16; 4] = [401, 200, 404, 200];
@@ -106,7 +111,8 @@ pub fn rows() -> Vec<Row> {
             "/api/auth/refresh",
             [401, 401, 401, 401],
         ),
-        row(M::POST, "/api/auth/logout", "/api/auth/logout", PUBLIC_200),
+        // Ends the caller's sign-in: callers send a sign-in of their own to it ([`LOGOUT`]).
+        row(M::POST, LOGOUT, LOGOUT, SIGNED_IN_200),
         row(M::GET, "/api/auth/me", "/api/auth/me", SIGNED_IN_200),
         with_body(
             M::POST,
@@ -580,6 +586,16 @@ pub async fn person(app: &TestApp, pool: &PgPool, admin: bool) -> Person {
         email,
         token: answer["token"].as_str().unwrap().to_owned(),
     }
+}
+
+/// A new sign-in of `person` (whose sign-ins [`person`] made): its access token.
+pub async fn fresh_session(app: &TestApp, person: &Person) -> String {
+    let login = json!({"email": person.email, "password": "correct horse battery"});
+    let (status, answer) = app
+        .send(Method::POST, "/api/auth/login", None, Some(&login))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    answer["token"].as_str().unwrap().to_owned()
 }
 
 /// What the placeholders of a call stand for.

@@ -164,7 +164,15 @@ async fn refresh(
     ))
 }
 
-/// Revokes the refresh token and clears its cookie.
+/// Signs out: ends the sign-in named by the bearer access token (its `sid`) and the one of
+/// the refresh token (body or cookie), and clears the cookie.
+///
+/// The original client keeps only its access token and signs out with it alone; our web client
+/// sends its refresh cookie. Either ends the sign-in at once in every service. A request with
+/// nothing to end is not answered "signed out": 401 `nothing_to_sign_out` when it sends no token,
+/// 401 with the access token's refusal (`session_revoked`, `token_expired`, `invalid_token`)
+/// or `invalid_refresh_token` when what it sends ends nothing, 400 `no_session` for an access
+/// token that names no sign-in (such tokens cannot be revoked; they expire).
 #[utoipa::path(
     post,
     path = "/api/auth/logout",
@@ -172,11 +180,13 @@ async fn refresh(
     request_body = Option<RefreshBody>,
     responses(
         (status = 200, description = "Signed out: `{message}`; the sign-in's access tokens are refused from now on in every service", body = Object),
-        (status = 503, description = "The sign-out could not be published to every service (`redis_unavailable`), with `Retry-After`; retry it", body = ErrorBody),
-        (status = 400, description = "Malformed body (`invalid_body`)", body = ErrorBody),
+        (status = 503, description = "The sign-out could not be published to every service (`redis_unavailable`), or the access token cannot be checked now (`auth_unavailable`), with `Retry-After`; retry it", body = ErrorBody),
+        (status = 400, description = "Malformed body (`invalid_body`), or an access token that names no sign-in and nothing else to end (`no_session`)", body = ErrorBody),
+        (status = 401, description = "Nothing to end: no token (`nothing_to_sign_out`), or the access token is refused (`session_revoked`, `token_expired`, `invalid_token`) and no valid refresh token was sent (`invalid_refresh_token`)", body = ErrorBody),
         (status = 403, description = "Sent by a browser on behalf of another site (`cross_site_request`)", body = ErrorBody),
         (status = 415, description = "A body that is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
-    )
+    ),
+    security((), ("bearer" = []))
 )]
 async fn logout(
     State(state): State<AppState>,
@@ -184,18 +194,72 @@ async fn logout(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     refuse_cross_site(&state, &headers)?;
-    if let Some(token) = refresh_token(&headers, &body)?
-        && let Some(family) = crate::refresh::revoke(&state.infra.db, &token).await?
-    {
-        // The sign-in's access tokens stop working in every service now. If Redis cannot take
-        // it, the sign-out is not confirmed (503; retrying publishes again): the ended session
-        // is in Postgres and the periodic sync publishes it, but the fan should not be told
-        // they are signed out while their token could still work.
-        crate::revocation::publish(&state.infra.redis, &[family]).await?;
+    let refresh = refresh_token(&headers, &body)?;
+    let mut ended = Vec::new();
+    // Why nothing was ended, when nothing was: the access token's answer comes first.
+    let mut refusal = None;
+    if let Some(bearer) = bearer_of(&headers) {
+        match state.infra.verifier.verify(bearer).await {
+            Ok(claims) => match claims.sid {
+                Some(sid) => {
+                    crate::refresh::revoke_family(&state.infra.db, claims.user_id, sid).await?;
+                    ended.push(sid);
+                }
+                None => {
+                    refusal = Some(ApiError::bad_request(
+                        "no_session",
+                        "this access token names no sign-in, so signing out cannot end it; it stays valid until it expires",
+                    ));
+                }
+            },
+            Err(e) if e.status() == StatusCode::UNAUTHORIZED => refusal = Some(e),
+            // The token could not be checked (503): it may be good, so say retry.
+            Err(e) => return Err(e),
+        }
     }
+    if let Some(token) = refresh {
+        match crate::refresh::revoke(&state.infra.db, &token).await? {
+            Some(family) => ended.push(family),
+            None => {
+                refusal.get_or_insert_with(|| {
+                    ApiError::unauthorized(
+                        "invalid_refresh_token",
+                        "the refresh token is invalid or expired; there is no sign-in to end",
+                    )
+                });
+            }
+        }
+    }
+    if ended.is_empty() {
+        let refusal = refusal.unwrap_or_else(|| {
+            ApiError::unauthorized(
+                "nothing_to_sign_out",
+                "nothing to sign out: send the access token (Authorization: Bearer) or the refresh token",
+            )
+        });
+        let mut response = refusal.into_response();
+        session::set_cookie(&state, &mut response, "", 0);
+        return Ok(response);
+    }
+    // The sign-in's access tokens stop working in every service now. If Redis cannot take it,
+    // the sign-out is not confirmed (503; retrying publishes again): the ended session is in
+    // Postgres and the periodic sync publishes it, but the fan should not be told they are
+    // signed out while their token could still work.
+    ended.dedup();
+    crate::revocation::publish(&state.infra.redis, &ended).await?;
     let mut response = axum::Json(json!({ "message": "signed out" })).into_response();
     session::set_cookie(&state, &mut response, "", 0);
     Ok(response)
+}
+
+/// The bearer token of `headers`, if any.
+fn bearer_of(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// The signed-in account.

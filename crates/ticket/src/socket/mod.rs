@@ -52,6 +52,11 @@
 //!   `{event, eventId, code, message}` (plus `retryAfterMs`) goes to the socket; codes
 //!   `rate_limited`, `too_many_events`, `event_not_found`, `invalid_event_id`, `unavailable`. An
 //!   accepted join's or leave's ack is `{ok: true, eventId}`.
+//! - Sessions: a socket keeps the `sid` and expiry of the token it connected with. Every join
+//!   checks them again (the verifier's check, one Redis round trip): a revoked sign-in or an
+//!   expired token is refused `session_revoked` / `token_expired` (`auth_unavailable` when the
+//!   list cannot be read) and the socket is then disconnected; each presence round disconnects
+//!   the queue-watching sockets whose sign-in ended instead of counting them as signs of life.
 //! - Presence: every [`PRESENCE_EVERY`], each replica refreshes the last-seen time of the fans
 //!   whose sockets sit in a queue room, so a fan watching over Socket.IO alone keeps the place; a
 //!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
@@ -130,6 +135,15 @@ struct ConnectAuth {
 /// The verified fan behind a socket, kept in its extensions.
 #[derive(Debug, Clone, Copy)]
 struct SocketUser(Uuid);
+
+/// The sign-in of the token a socket connected with (its `sid`, absent in tokens that name
+/// none) and the token's expiry, kept in its extensions: every room join checks them again
+/// ([`Guard::check`]), so a socket does not outlive its session's revocation or its token.
+#[derive(Debug, Clone, Copy)]
+struct SocketSession {
+    sid: Option<Uuid>,
+    exp: i64,
+}
 
 /// `{eventId}` in client events, or the bare id (as the original client sends it).
 #[derive(Debug, Deserialize)]
@@ -267,6 +281,7 @@ fn spawn_loops<A: Adapter>(
     shutdown: CancellationToken,
 ) {
     let summaries = Summaries::default();
+    let io_for_presence = io.clone();
     tokio::spawn(forward(
         io.clone(),
         state.clone(),
@@ -281,7 +296,14 @@ fn spawn_loops<A: Adapter>(
         summaries.clone(),
         shutdown.clone(),
     ));
-    tokio::spawn(presence(state.clone(), fans, guard, summaries, shutdown));
+    tokio::spawn(presence(
+        io_for_presence,
+        state.clone(),
+        fans,
+        guard,
+        summaries,
+        shutdown,
+    ));
 }
 
 /// The Redis channel position batches travel on (prefixed like every key).
@@ -422,7 +444,11 @@ async fn authenticate<A: Adapter>(
     match state.infra.verifier.verify(&auth.token).await {
         Ok(claims) => {
             let max = state.infra.config.queue.socket_max_connections_per_user;
-            if !fans.try_add(claims.user_id, socket.id, max) {
+            let session = SocketSession {
+                sid: claims.sid,
+                exp: claims.exp,
+            };
+            if !fans.try_add(claims.user_id, socket.id, max, session) {
                 metrics::counter!("socket_connections_refused_total").increment(1);
                 return Err(Refused(format!(
                     "too many connections for this account on this server (at most {max}); close another tab or window"
@@ -430,6 +456,7 @@ async fn authenticate<A: Adapter>(
             }
             let user = SocketUser(claims.user_id);
             socket.extensions.insert(user);
+            socket.extensions.insert(session);
             admit_socket(&socket, claims.user_id);
             Ok(())
         }
@@ -478,6 +505,8 @@ struct FanSocket {
     sid: Sid,
     /// Events whose queue room the socket joined (`join-queue`).
     queues: Vec<Uuid>,
+    /// The sign-in it connected with: presence stops counting it once that ends.
+    session: SocketSession,
 }
 
 impl FanSockets {
@@ -491,7 +520,7 @@ impl FanSockets {
 
     /// Counts the fan's new socket, unless the fan already holds `max` (0: no limit); checked
     /// and added under one lock, so sockets connecting at once cannot all take the last place.
-    fn try_add(&self, user: Uuid, sid: Sid, max: usize) -> bool {
+    fn try_add(&self, user: Uuid, sid: Sid, max: usize, session: SocketSession) -> bool {
         let mut map = self.write();
         let sockets = map.entry(user).or_default();
         if max != 0 && sockets.len() >= max {
@@ -500,6 +529,7 @@ impl FanSockets {
         sockets.push(FanSocket {
             sid,
             queues: Vec::new(),
+            session,
         });
         true
     }
@@ -532,6 +562,30 @@ impl FanSockets {
             if sockets.is_empty() {
                 map.remove(&user);
             }
+        }
+    }
+
+    /// The sockets watching a queue, with the sign-in each connected with.
+    fn watching_sessions(&self) -> Vec<(Uuid, Sid, SocketSession)> {
+        self.read()
+            .iter()
+            .flat_map(|(user, sockets)| {
+                sockets
+                    .iter()
+                    .filter(|s| !s.queues.is_empty())
+                    .map(|s| (*user, s.sid, s.session))
+            })
+            .collect()
+    }
+
+    /// Stops counting socket `sid` of `user` as watching any queue.
+    fn unwatch_all(&self, user: Uuid, sid: Sid) {
+        if let Some(socket) = self
+            .write()
+            .get_mut(&user)
+            .and_then(|sockets| sockets.iter_mut().find(|s| s.sid == sid))
+        {
+            socket.queues.clear();
         }
     }
 
@@ -603,6 +657,27 @@ impl Refusal {
         retry_after: None,
     };
 
+    const SESSION_REVOKED: Refusal = Refusal {
+        code: "session_revoked",
+        message: "this sign-in has ended; sign in again",
+        retry_after: None,
+    };
+    const TOKEN_EXPIRED: Refusal = Refusal {
+        code: "token_expired",
+        message: "the access token has expired; sign in again",
+        retry_after: None,
+    };
+    const AUTH_UNAVAILABLE: Refusal = Refusal {
+        code: "auth_unavailable",
+        message: "your sign-in cannot be checked right now, please retry shortly",
+        retry_after: None,
+    };
+
+    /// Whether the socket's sign-in is over: the socket is disconnected after the answer.
+    fn ends_socket(&self) -> bool {
+        matches!(self.code, "session_revoked" | "token_expired")
+    }
+
     fn rate_limited(wait: Duration) -> Refusal {
         Refusal {
             code: "rate_limited",
@@ -645,6 +720,11 @@ fn answer<A: Adapter>(
             }
             let _ = ack.send(&refusal);
             let _ = socket.emit("request-refused", &told);
+            if r.ends_socket() {
+                // Its sign-in ended (or its token expired): the fan must sign in again, and
+                // nothing more is done on this socket's behalf.
+                let _ = socket.clone().disconnect();
+            }
         }
     }
 }
@@ -656,6 +736,8 @@ struct Guard(Arc<GuardInner>);
 
 struct GuardInner {
     db: sqlx::PgPool,
+    /// Checks the socket's session again on every join.
+    verifier: Arc<tiketi_core::auth::TokenVerifier>,
     max_events: usize,
     /// Cells per fan: `SOCKET_EVENTS_PER_MINUTE` times [`NEW_EVENT_COST`] a minute.
     limiter: Option<governor::DefaultKeyedRateLimiter<Uuid>>,
@@ -689,6 +771,7 @@ impl Guard {
         let config = &state.infra.config.queue;
         Self(Arc::new(GuardInner {
             db: state.infra.db.clone(),
+            verifier: state.infra.verifier.clone(),
             max_events: config.socket_max_events,
             limiter: NonZeroU32::new(
                 config
@@ -785,14 +868,35 @@ impl Guard {
         }
     }
 
-    /// The checks every room join passes: the fan's allowance (a tenth of the price for an
-    /// event it joined lately), a well-formed id, an existing event.
+    /// The socket's sign-in still holds: its token has not expired and its session was not
+    /// revoked since it connected (the verifier's own check: one Redis round trip).
+    async fn still_signed_in<A: Adapter>(&self, socket: &SocketRef<A>) -> Result<(), Refusal> {
+        let Some(session) = socket.extensions.get::<SocketSession>() else {
+            return Ok(());
+        };
+        self.0
+            .verifier
+            .check_still_valid(session.sid, session.exp)
+            .await
+            .map_err(|e| match e.code() {
+                "session_revoked" => Refusal::SESSION_REVOKED,
+                "token_expired" => Refusal::TOKEN_EXPIRED,
+                _ => Refusal::AUTH_UNAVAILABLE,
+            })
+    }
+
+    /// The checks every room join passes: the socket's sign-in still holds, the fan's
+    /// allowance (a tenth of the price for an event it joined lately), a well-formed id, an
+    /// existing event.
     async fn check<A: Adapter>(
         &self,
         socket: &SocketRef<A>,
         data: Result<EventRef, impl std::fmt::Debug>,
     ) -> Result<Uuid, (Option<Uuid>, Refusal)> {
         let event_id = data.ok().map(|d| d.event_id);
+        self.still_signed_in(socket)
+            .await
+            .map_err(|r| (event_id, r))?;
         if let Some(SocketUser(user)) = socket.extensions.get::<SocketUser>() {
             let cells = match event_id {
                 Some(e) if self.joined_lately(user, e) => 1,
@@ -1177,9 +1281,53 @@ async fn publish_positions(
     Ok(())
 }
 
-/// Refreshes last-seen for fans whose sockets on this replica watch a queue (and lets the
-/// socket rate limiter forget idle fans).
-async fn presence(
+/// Sockets watching a queue whose sign-in ended (revoked, or its token expired) since they
+/// connected: each is disconnected and no longer counted as a sign of life, so a revoked
+/// session's place is not kept, and then admitted, on its behalf. One `MGET` per round.
+async fn drop_ended_sessions<A: Adapter>(io: &SocketIo<A>, state: &AppState, fans: &FanSockets) {
+    let watching = fans.watching_sessions();
+    let now = state.infra.verifier.now();
+    let mut sids: Vec<Uuid> = watching.iter().filter_map(|(_, _, s)| s.sid).collect();
+    sids.sort_unstable();
+    sids.dedup();
+    let mut revoked = HashSet::new();
+    if !sids.is_empty() {
+        let redis = &state.infra.redis;
+        let found: Result<Vec<Option<String>>, String> = async {
+            let mut conn = redis.shared().await.map_err(|e| e.to_string())?;
+            let mut cmd = redis::cmd("MGET");
+            for sid in &sids {
+                cmd.arg(redis.key(&tiketi_core::auth::revoked_session_key(*sid)));
+            }
+            cmd.query_async(&mut conn).await.map_err(|e| e.to_string())
+        }
+        .await;
+        match found {
+            Ok(found) => revoked.extend(
+                sids.iter()
+                    .zip(found)
+                    .filter(|(_, v)| v.is_some())
+                    .map(|(sid, _)| *sid),
+            ),
+            Err(e) => tracing::warn!(error = %e, "socket.io: cannot read the revoked-session list"),
+        }
+    }
+    for (user, socket_id, session) in watching {
+        let expired = session.exp < now - tiketi_core::auth::LEEWAY_SECS as i64;
+        if expired || session.sid.is_some_and(|sid| revoked.contains(&sid)) {
+            fans.unwatch_all(user, socket_id);
+            if let Some(socket) = io.get_socket(socket_id) {
+                let _ = socket.disconnect();
+            }
+        }
+    }
+}
+
+/// Refreshes last-seen for fans whose sockets on this replica watch a queue, except sockets
+/// whose sign-in ended (disconnected instead, [`drop_ended_sessions`]), and lets the socket
+/// rate limiter forget idle fans.
+async fn presence<A: Adapter>(
+    io: SocketIo<A>,
     state: AppState,
     fans: FanSockets,
     guard: Guard,
@@ -1194,6 +1342,7 @@ async fn presence(
         }
         guard.tidy();
         summaries.tidy();
+        drop_ended_sessions(&io, &state, &fans).await;
         let by_event = fans.watchers();
         if by_event.is_empty() {
             continue;
