@@ -7,6 +7,9 @@
 #[path = "stats_common/mod.rs"]
 mod stats_common;
 
+#[path = "inventory_common/mod.rs"]
+mod inventory_common;
+
 use chrono::{Datelike, Duration, Timelike};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -546,6 +549,15 @@ async fn the_queue_views_report_a_real_waiting_room_exactly() {
         .await
         .unwrap();
     let waited = tick_at - joined_b;
+    // The settings in force, as the ticket service's admin route shows them.
+    let (status, settings) = get(
+        &app,
+        &format!("/api/queue/admin/{event}/settings"),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["threshold"], 1, "{settings}");
 
     let expected = json!({
         "event_id": event, "title": "Standing Show", "live": true, "enabled": true,
@@ -560,6 +572,7 @@ async fn the_queue_views_report_a_real_waiting_room_exactly() {
         // C waits; 1 admission in the last minute: 60 s.
         "estimated_drain_seconds": 60,
         "history": [{"at_ms": tick_at, "admitted": 1}],
+        "settings": settings,
     });
     let one = ok(&app, &format!("/api/stats/queue/{event}"), &admin).await;
     assert_eq!(one["data"]["queue"], expected);
@@ -578,7 +591,8 @@ async fn the_queue_views_report_a_real_waiting_room_exactly() {
     assert_eq!(view["queueSize"], 1, "{view}");
     assert_eq!(view["currentUsers"], 1, "{view}");
 
-    // An event without a queue is reported as not live; an unknown event is a 404.
+    // An event whose waiting room was never used is reported as not live; an unknown event is a
+    // 404.
     let idle = ok(&app, &format!("/api/stats/queue/{}", fx.seated), &admin).await;
     let idle = &idle["data"];
     assert_eq!(idle["queue"]["live"], false);
@@ -718,4 +732,127 @@ async fn the_sales_rollups_match_a_recount_after_every_kind_of_change() {
     let recounted = rollups(&mut tx).await;
     tx.rollback().await.unwrap();
     assert_eq!(kept, recounted);
+}
+
+/// Every event has a waiting room by default, also before anyone used it (no settings row, no
+/// Redis copy yet): the queue view shows the settings in force, the same as the ticket service's
+/// `GET /api/queue/admin/:eventId/settings`, and follows an admin's change.
+#[tokio::test]
+async fn the_queue_view_shows_the_default_waiting_room_of_an_event_nobody_configured() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let fx = seed(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let (_, admin) = app.tokens().admin();
+    let settings_of = |event: Uuid| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let path = format!("/api/queue/admin/{event}/settings");
+            let (status, body) = get(app, &path, Some(&admin)).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            body
+        }
+    };
+    let threshold = app.infra.config.queue.threshold;
+
+    let view = ok(&app, &format!("/api/stats/queue/{}", fx.seated), &admin).await;
+    let queue = &view["data"]["queue"];
+    assert_eq!(queue["live"], false, "{queue}");
+    assert_eq!(queue["enabled"], true, "{queue}");
+    assert_eq!(queue["paused"], false, "{queue}");
+    assert_eq!(queue["mode"], "fifo", "{queue}");
+    assert_eq!(queue["threshold"], threshold, "{queue}");
+    assert_eq!(queue["available_slots"], threshold, "{queue}");
+    assert_eq!(queue["settings"]["isDefault"], true, "{queue}");
+    assert_eq!(queue["settings"], settings_of(fx.seated).await, "{queue}");
+
+    // An admin's own settings (the queue turned off, another threshold) are shown as set.
+    let res = app
+        .client
+        .put(app.url(&format!("/api/queue/admin/{}/settings", fx.seated)))
+        .bearer_auth(&admin)
+        .json(&json!({"threshold": 7, "mode": "scheduled", "enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let view = ok(&app, &format!("/api/stats/queue/{}", fx.seated), &admin).await;
+    let queue = &view["data"]["queue"];
+    assert_eq!(queue["enabled"], false, "{queue}");
+    assert_eq!(queue["mode"], "scheduled", "{queue}");
+    assert_eq!(queue["threshold"], 7, "{queue}");
+    assert_eq!(queue["available_slots"], 7, "{queue}");
+    assert_eq!(queue["settings"]["isDefault"], false, "{queue}");
+    assert_eq!(queue["settings"], settings_of(fx.seated).await, "{queue}");
+}
+
+/// `active_events` counts the events on sale, as the original (`status = 'on_sale'`): not an
+/// upcoming one, not one whose sale ended, not a sold-out one; `realtime.events_on_sale` agrees.
+#[tokio::test]
+async fn active_events_counts_only_the_events_on_sale() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    seed(&pool).await;
+    sqlx::query(
+        "INSERT INTO ticket.events (title, venue, event_date, sale_start_date, sale_end_date, status) VALUES
+            ('Soon', 'Hall', now() + interval '30 days', now() + interval '1 day', now() + interval '10 days', 'upcoming'),
+            ('Over', 'Hall', now() + interval '1 day', now() - interval '10 days', now() - interval '1 day', 'ended'),
+            ('Gone', 'Hall', now() + interval '30 days', now() - interval '1 day', now() + interval '10 days', 'sold_out')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let app = TestApp::spawn(pool).await;
+    let (_, admin) = app.tokens().admin();
+    let overview = ok(&app, "/api/stats/overview", &admin).await;
+    assert_eq!(overview["data"]["active_events"], 2, "{overview}");
+    let realtime = ok(&app, "/api/stats/realtime", &admin).await;
+    assert_eq!(
+        realtime["data"]["realtime"]["events_on_sale"], 2,
+        "{realtime}"
+    );
+}
+
+/// A sandbox payment declined through the original client's `POST /api/payments/process` is
+/// counted under the method the fan chose, not `unknown`.
+#[tokio::test]
+async fn a_declined_payment_is_counted_under_the_method_the_fan_chose() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, admin) = app.tokens().admin();
+    let event = inventory_common::event_on_sale(&pool).await;
+    let seat = inventory_common::seats(&pool, event, 1).await[0];
+    let (_, fan) = app.tokens().fan();
+    let reservation =
+        inventory_common::created_id(inventory_common::hold(&app, &fan, event, &[seat]).await)
+            .await;
+    let (status, body) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/payments/process",
+            Some(&fan),
+            Some(&json!({"reservationId": reservation, "paymentMethod": "sandbox_decline"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{body}");
+    let amount: i32 = sqlx::query_scalar("SELECT amount FROM payment.payments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    let payments = ok(&app, "/api/stats/payments", &admin).await;
+    assert_eq!(
+        payments["byMethod"],
+        json!([{"method": "sandbox_decline", "count": 0, "total_amount": 0, "average_amount": 0,
+                "payments": 1, "completed_payments": 0, "failed_payments": 1, "amount": 0,
+                "refunded_amount": 0, "net_amount": 0}]),
+        "{payments}"
+    );
+    assert_eq!(
+        payments["byStatus"],
+        json!([{"status": "failed", "payments": 1, "amount": amount}])
+    );
+    // Nothing was settled: the original's list stays empty.
+    assert_eq!(payments["data"], json!([]));
 }

@@ -553,12 +553,23 @@ pub async fn confirm(
         }
         Err(ProviderError::Declined { code, message }) => {
             metrics::counter!("payment_outcomes_total", "outcome" => "declined").increment(1);
+            // The method the fan chose, where the declined attempt tells it: a sandbox key
+            // names it (`sandbox_<method>_...`). A provider's decline carries none, so a real
+            // provider's declined payment keeps no method (`unknown` in the stats).
+            let method = state
+                .provider
+                .is_sandbox()
+                .then(|| crate::provider::sandbox::method_of(payment_key))
+                .flatten();
             sqlx::query(
-                "UPDATE payment.payments SET failure_code = $2, failure_message = $3 WHERE id = $1",
+                "UPDATE payment.payments
+                    SET failure_code = $2, failure_message = $3, method = COALESCE(method, $4)
+                  WHERE id = $1",
             )
             .bind(payment.id)
             .bind(&code)
             .bind(&message)
+            .bind(method)
             .execute(&state.infra.db)
             .await?;
             let answer = failure(

@@ -94,9 +94,8 @@ async fn realtime(State(state): State<AppState>, _admin: AdminUser) -> ApiResult
             (SELECT count(*) FROM ticket.reservations
               WHERE status = 'pending' AND expires_at > now()) AS pending_reservations,
             (SELECT count(*) FROM ticket.seats WHERE status = 'held') AS held_seats,
-            (SELECT count(*) FROM ticket.events
-              WHERE status <> 'cancelled' AND now() >= sale_start_date AND now() < sale_end_date)
-                AS events_on_sale"
+            {on_sale} AS events_on_sale",
+        on_sale = super::params::EVENTS_ON_SALE_SQL
     )))
     .bind(TIME_ZONE)
     .bind(1_i32)

@@ -43,11 +43,12 @@ struct Overview {
 async fn overview(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<AppJson<Value>> {
     // Reservation and payment totals come from the trigger-kept rollups (exact; see the
     // `sales_rollups` migration), pending reservations counted live.
-    let o: Overview = sqlx::query_as(
+    // `active_events`: the events on sale, as the original counted them (`status = 'on_sale'`)
+    // and as `realtime.events_on_sale` does.
+    let o: Overview = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT
             (SELECT count(*) FROM auth.users) AS total_users,
-            (SELECT count(*) FROM ticket.events
-              WHERE status <> 'cancelled' AND now() < sale_end_date) AS active_events,
+            {on_sale} AS active_events,
             (SELECT COALESCE(sum(reservations), 0)::bigint FROM ticket.sales_by_event_live)
                 AS total_reservations,
             (SELECT COALESCE(sum(reservations), 0)::bigint FROM ticket.sales_by_event
@@ -58,7 +59,8 @@ async fn overview(State(state): State<AppState>, _admin: AdminUser) -> ApiResult
               WHERE status IN ('completed', 'partially_refunded')) AS completed_payments,
             (SELECT COALESCE(sum(amount - refunded_amount), 0)::bigint FROM payment.sales_by_method
               WHERE status IN ('completed', 'partially_refunded')) AS payment_revenue",
-    )
+        on_sale = params::EVENTS_ON_SALE_SQL
+    )))
     .fetch_one(&state.infra.db)
     .await?;
     Ok(params::answer(json!({

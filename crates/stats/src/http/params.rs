@@ -5,6 +5,14 @@
 use serde_json::{Value, json};
 use tiketi_core::{ApiError, ApiResult, AppJson};
 
+/// Counts the events on sale now, the original's `status = 'on_sale'` with the status computed
+/// from the sale window as the ticket service does (`EFFECTIVE_STATUS_SQL`), so a stored status
+/// the worker has not refreshed yet is not trusted: within the sale window, neither cancelled
+/// nor sold out. Not an upcoming event, not one whose sale ended.
+pub const EVENTS_ON_SALE_SQL: &str = "(SELECT count(*) FROM ticket.events
+      WHERE status NOT IN ('cancelled', 'sold_out')
+        AND now() >= sale_start_date AND now() < sale_end_date)";
+
 /// Every stats answer is `{success: true, data}`, as the original stats service answered and its
 /// dashboards read. `data` has the original's inner shape, with our own figures beside its
 /// fields where it is an object.

@@ -15,6 +15,14 @@
 //!   (admitted from the line + gave up). Direct admissions at join never waited and are excluded;
 //! - time to drain: waiting / admissions in the last minute. With no admissions in the last
 //!   minute there is no measured rate and it is `null` rather than a guess.
+//!
+//! Every event has a waiting room unless an admin turned it off, also before it was first used
+//! (no settings row, no Redis copy yet). `settings` is the event's effective settings, the same
+//! object as the ticket service's `GET /api/queue/admin/:eventId/settings` (its row in
+//! `ticket.queue_settings`, else the process defaults `QUEUE_THRESHOLD` /
+//! `QUEUE_PROCESSOR_INTERVAL` from [`tiketi_core::config::QueueDefaults`]), read in one query
+//! for all the events shown. `enabled`, `paused`, `mode` and `threshold` are the Redis copy the
+//! queue runs on when there is one, else those settings.
 
 use std::collections::HashMap;
 
@@ -85,6 +93,89 @@ struct Totals {
     reclaimed: i64,
 }
 
+/// An event's effective queue settings, as the ticket service answers them at
+/// `GET /api/queue/admin/:eventId/settings` (`tiketi_ticket::queue::settings::load`, whose
+/// defaults this mirrors: the stats service reads the same tables but does not depend on the
+/// ticket crate).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QueueSettings {
+    event_id: Uuid,
+    enabled: bool,
+    is_default: bool,
+    threshold: i64,
+    admit_per_tick: Option<i64>,
+    tick_ms: i64,
+    admission_ttl_sec: i64,
+    idle_grace_sec: i64,
+    mode: String,
+    fail_open: bool,
+    paused: bool,
+    sale_start: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SettingsRow {
+    id: Uuid,
+    title: String,
+    sale_start_date: chrono::DateTime<chrono::Utc>,
+    has_row: bool,
+    enabled: Option<bool>,
+    max_active: Option<i32>,
+    admit_per_tick: Option<i32>,
+    tick_ms: Option<i32>,
+    admission_ttl_sec: Option<i32>,
+    idle_grace_sec: Option<i32>,
+    mode: Option<String>,
+    fail_open: Option<bool>,
+    paused: Option<bool>,
+}
+
+/// The title and effective queue settings of each existing event of `ids`, in one query.
+async fn load_settings(
+    infra: &Infra,
+    ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, (String, QueueSettings)>> {
+    let rows: Vec<SettingsRow> = sqlx::query_as(
+        "SELECT e.id, e.title, e.sale_start_date, (q.event_id IS NOT NULL) AS has_row,
+                q.enabled, q.max_active, q.admit_per_tick, q.tick_ms, q.admission_ttl_sec,
+                q.idle_grace_sec, q.mode, q.fail_open, q.paused
+           FROM ticket.events e LEFT JOIN ticket.queue_settings q ON q.event_id = e.id
+          WHERE e.id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(&infra.db)
+    .await?;
+    let defaults = &infra.config.queue;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let settings = QueueSettings {
+                event_id: r.id,
+                // No row: the defaults, whose `enabled` is true (as the column's default).
+                enabled: r.enabled.unwrap_or(true),
+                is_default: !r.has_row,
+                threshold: r
+                    .max_active
+                    .map_or(i64::from(defaults.threshold), i64::from),
+                admit_per_tick: r.admit_per_tick.map(i64::from),
+                tick_ms: r.tick_ms.map_or(defaults.tick_ms as i64, i64::from),
+                admission_ttl_sec: r.admission_ttl_sec.map_or(600, i64::from),
+                idle_grace_sec: r.idle_grace_sec.map_or(60, i64::from),
+                mode: match r.mode.as_deref() {
+                    Some("scheduled") => "scheduled",
+                    _ => "fifo",
+                }
+                .to_owned(),
+                fail_open: r.fail_open.unwrap_or(false),
+                paused: r.paused.unwrap_or(false),
+                sale_start: r.sale_start_date,
+            };
+            (r.id, (r.title, settings))
+        })
+        .collect())
+}
+
 #[derive(Debug, Serialize)]
 struct QueueView {
     event_id: Uuid,
@@ -104,6 +195,8 @@ struct QueueView {
     abandon_rate: Option<f64>,
     estimated_drain_seconds: Option<i64>,
     history: Vec<Admissions>,
+    /// The effective settings (`null` only for a live queue whose event row is gone).
+    settings: Option<QueueSettings>,
 }
 
 fn now_ms() -> i64 {
@@ -126,7 +219,12 @@ type Snapshot = (
     Vec<i64>,
 );
 
-async fn read_queue(infra: &Infra, event_id: Uuid, live: bool) -> ApiResult<QueueView> {
+async fn read_queue(
+    infra: &Infra,
+    event_id: Uuid,
+    live: bool,
+    event: Option<(String, QueueSettings)>,
+) -> ApiResult<QueueView> {
     let keys = EventKeys::new(&infra.redis, event_id);
     let now = now_ms();
     let since = now - 60_000;
@@ -179,14 +277,25 @@ async fn read_queue(infra: &Infra, event_id: Uuid, live: bool) -> ApiResult<Queu
     } else {
         None
     };
-    let threshold = max_active.and_then(|m| m.parse::<i64>().ok());
+    let (event_title, settings) = event.unzip();
+    // The Redis copy the queue runs on when there is one (its `enabled` is always written),
+    // else the settings in Postgres: an event nobody configured has the default waiting room.
+    let (enabled, paused, mode, threshold) = match (&enabled, &settings) {
+        (None, Some(s)) => (s.enabled, s.paused, s.mode.clone(), Some(s.threshold)),
+        _ => (
+            enabled.as_deref() == Some("1"),
+            paused.as_deref() == Some("1"),
+            mode.unwrap_or_default(),
+            max_active.and_then(|m| m.parse::<i64>().ok()),
+        ),
+    };
     Ok(QueueView {
         event_id,
-        title: title.unwrap_or_default(),
+        title: event_title.or(title).unwrap_or_default(),
         live,
-        enabled: enabled.as_deref() == Some("1"),
-        paused: paused.as_deref() == Some("1"),
-        mode: mode.unwrap_or_default(),
+        enabled,
+        paused,
+        mode,
         waiting,
         active,
         pre_queue: pre,
@@ -198,6 +307,7 @@ async fn read_queue(infra: &Infra, event_id: Uuid, live: bool) -> ApiResult<Queu
         abandon_rate,
         estimated_drain_seconds,
         history,
+        settings,
     })
 }
 
@@ -229,9 +339,12 @@ async fn list_queues(
     State(state): State<AppState>,
     _admin: AdminUser,
 ) -> ApiResult<AppJson<Value>> {
+    let ids = live_queue_ids(&state.infra).await?;
+    let mut events = load_settings(&state.infra, &ids).await?;
     let mut queues = Vec::new();
-    for id in live_queue_ids(&state.infra).await? {
-        queues.push(read_queue(&state.infra, id, true).await?);
+    for id in ids {
+        let event = events.remove(&id);
+        queues.push(read_queue(&state.infra, id, true, event).await?);
     }
     queues.sort_by(|a, b| b.waiting.cmp(&a.waiting).then(a.event_id.cmp(&b.event_id)));
     Ok(super::params::answer(json!({
@@ -262,11 +375,10 @@ async fn one_queue(
     _admin: AdminUser,
     AppPath(event_id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
-    let title: Option<String> = sqlx::query_scalar("SELECT title FROM ticket.events WHERE id = $1")
-        .bind(event_id)
-        .fetch_optional(&state.infra.db)
-        .await?;
-    let Some(title) = title else {
+    let Some(event) = load_settings(&state.infra, &[event_id])
+        .await?
+        .remove(&event_id)
+    else {
         return Err(ApiError::not_found("event_not_found", "no such event"));
     };
     let live = {
@@ -274,10 +386,7 @@ async fn one_queue(
         conn.sismember(registry(&state.infra.redis), event_id.to_string())
             .await?
     };
-    let mut view = read_queue(&state.infra, event_id, live).await?;
-    if view.title.is_empty() {
-        view.title = title;
-    }
+    let view = read_queue(&state.infra, event_id, live, Some(event)).await?;
     Ok(super::params::answer(json!({
         "generatedAt": chrono::Utc::now(),
         "queue": view,
