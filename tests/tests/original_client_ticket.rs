@@ -876,7 +876,10 @@ async fn news_needs_a_verified_email_and_tells_staff_posts_apart() {
     // A token for an account that is gone is no better.
     let (_, ghost) = tokens.fan();
     let (status, body) = send(&app, Method::POST, &ghost, "/api/news", notice.clone()).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("email_not_verified")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("email_not_verified"))
+    );
 
     verified(&pool, &fan_user).await;
     let (status, body) = send(&app, Method::POST, &fan, "/api/news", notice).await;
@@ -929,7 +932,10 @@ async fn news_posting_is_limited_per_fan_and_sizes_are_capped() {
     // allowance: every posting attempt does).
     for (field, body) in [
         ("title", json!({"title": "t".repeat(201), "content": "x"})),
-        ("content", json!({"title": "Long", "content": "c".repeat(10_001)})),
+        (
+            "content",
+            json!({"title": "Long", "content": "c".repeat(10_001)}),
+        ),
     ] {
         let (status, answer) = send(&app, Method::POST, &admin, "/api/news", body).await;
         assert_eq!(
@@ -985,7 +991,11 @@ async fn news_posting_is_limited_per_fan_and_sizes_are_capped() {
     assert_eq!(items.len(), 9);
     for item in items {
         let content = item["content"].as_str().unwrap();
-        assert!(content.chars().count() <= 300, "{} chars", content.chars().count());
+        assert!(
+            content.chars().count() <= 300,
+            "{} chars",
+            content.chars().count()
+        );
         assert!(long.starts_with(content));
         assert_eq!(item["content_truncated"], true);
         assert!(item["author"].is_string() && item["is_pinned"].is_boolean());
@@ -1037,7 +1047,10 @@ async fn a_pinned_item_is_changed_by_admins_only() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["news"]["is_pinned"], true);
     for (method, change) in [
-        (Method::PUT, json!({"title": "Re-pay here", "content": "http://evil.example"})),
+        (
+            Method::PUT,
+            json!({"title": "Re-pay here", "content": "http://evil.example"}),
+        ),
         (Method::PUT, json!({"is_pinned": false})),
         (Method::PUT, json!({"isPinned": false})),
         (Method::DELETE, Value::Null),
@@ -1094,7 +1107,10 @@ async fn the_event_form_refuses_absurd_dates_and_a_status_it_cannot_set() {
             (400, Some("validation_failed")),
             "{field} {value}: {answer}"
         );
-        assert!(answer["fields"][field].is_string(), "{field} {value}: {answer}");
+        assert!(
+            answer["fields"][field].is_string(),
+            "{field} {value}: {answer}"
+        );
     }
     let (status, body) = send(
         &app,
@@ -1105,10 +1121,19 @@ async fn the_event_form_refuses_absurd_dates_and_a_status_it_cannot_set() {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let path = format!("/api/admin/events/{}", body["event"]["id"].as_str().unwrap());
+    let path = format!(
+        "/api/admin/events/{}",
+        body["event"]["id"].as_str().unwrap()
+    );
     for status_word in ["bogus", "on_sale", "cancelled"] {
-        let (status, answer) =
-            send(&app, Method::PUT, &admin, &path, json!({"status": status_word})).await;
+        let (status, answer) = send(
+            &app,
+            Method::PUT,
+            &admin,
+            &path,
+            json!({"status": status_word}),
+        )
+        .await;
         assert_eq!(
             (status, answer["code"].as_str()),
             (400, Some("validation_failed")),

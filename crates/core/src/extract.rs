@@ -254,7 +254,9 @@ where
     let Some(raw) = Option::<String>::deserialize(deserializer)? else {
         return Ok(None);
     };
-    parse_limit(&raw).map(Some).map_err(serde::de::Error::custom)
+    parse_limit(&raw)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 fn parse_limit(raw: &str) -> Result<i64, String> {
@@ -324,7 +326,10 @@ mod tests {
             axum::extract::Query::<Q>::try_from_uri(&axum::http::Uri::from_static(uri))
                 .map(|q| q.0.limit)
         };
-        assert_eq!(read("/x?limit=99999999999999999999").unwrap(), Some(i64::MAX));
+        assert_eq!(
+            read("/x?limit=99999999999999999999").unwrap(),
+            Some(i64::MAX)
+        );
         assert_eq!(read("/x").unwrap(), None);
         assert!(read("/x?limit=x").is_err());
     }
