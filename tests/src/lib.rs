@@ -86,6 +86,7 @@ impl TestApp {
             "RATE_LIMIT_USER_PER_MINUTE",
             "RATE_LIMIT_QUEUE_JOIN_PER_MINUTE",
             "RATE_LIMIT_PAYMENT_PER_MINUTE",
+            "RATE_LIMIT_NEWS_POSTS_PER_HOUR",
         ] {
             all.push((name, "1000000".to_owned()));
         }

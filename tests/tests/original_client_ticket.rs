@@ -648,6 +648,7 @@ async fn news_has_its_author_and_only_the_author_or_an_admin_changes_it() {
     let (other_user, other) = tokens.fan();
     account(&pool, &admin_user, "Operator Park").await;
     account(&pool, &fan_user, "Lee Seojun").await;
+    verified(&pool, &fan_user).await;
 
     let (status, body) = send(
         &app,
@@ -832,4 +833,352 @@ async fn event_pages_get_the_fields_and_words_they_compare_with() {
     assert_eq!(ticket["available_quantity"], 10);
     assert_eq!(ticket["total_quantity"], 10);
     assert!(ticket.get("description").is_some());
+}
+
+/// Marks the account's email as proven, as opening the verification link does.
+async fn verified(pool: &PgPool, user: &AuthUser) {
+    sqlx::query("UPDATE auth.users SET email_verified = true WHERE id = $1")
+        .bind(user.id)
+        .execute(pool)
+        .await
+        .expect("verify account");
+}
+
+/// Bullet "News", found by attacking it: a fresh account named like the operator cannot pass a
+/// post off as the operator's. Posting needs a verified email (403 `email_not_verified`), and
+/// every item says who wrote it: `author_role` and `is_official`, from the account, not the body.
+#[tokio::test]
+async fn news_needs_a_verified_email_and_tells_staff_posts_apart() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let tokens = app.tokens();
+    let (admin_user, admin) = tokens.admin();
+    let (fan_user, fan) = tokens.fan();
+    account(&pool, &admin_user, "Operator Park").await;
+    account(&pool, &fan_user, "Operator Park").await;
+    let notice = json!({"title": "[공지] 결제 오류 안내",
+        "content": "Please re-pay at http://evil.example", "author": "Operator Park",
+        "author_id": admin_user.id, "is_pinned": false});
+
+    let (status, body) = send(&app, Method::POST, &fan, "/api/news", notice.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("email_not_verified")),
+        "{body}"
+    );
+    assert!(body["message"].is_string(), "{body}");
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket.news")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 0);
+    // A token for an account that is gone is no better.
+    let (_, ghost) = tokens.fan();
+    let (status, body) = send(&app, Method::POST, &ghost, "/api/news", notice.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("email_not_verified"))
+    );
+
+    verified(&pool, &fan_user).await;
+    let (status, body) = send(&app, Method::POST, &fan, "/api/news", notice).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["news"]["author"], "Operator Park");
+    assert_eq!(body["news"]["author_role"], "user");
+    assert_eq!(body["news"]["is_official"], false);
+    let fan_post = body["news"]["id"].as_str().unwrap().to_owned();
+
+    // The operator's account is not verified here: admins post all the same.
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        &admin,
+        "/api/news",
+        json!({"title": "Doors at six", "content": "Bring ID", "is_pinned": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["news"]["author_role"], "admin");
+    assert_eq!(body["news"]["is_official"], true);
+
+    let list = get(&app, &fan, "/api/news").await;
+    assert_eq!(list["news"][0]["is_official"], true);
+    assert_eq!(list["news"][0]["author_role"], "admin");
+    assert_eq!(list["news"][1]["is_official"], false);
+    assert_eq!(list["news"][1]["author_role"], "user");
+    let detail = get(&app, &fan, &format!("/api/news/{fan_post}")).await;
+    assert_eq!(detail["news"]["is_official"], false);
+    assert_eq!(detail["news"]["author_role"], "user");
+}
+
+/// Bullet "News", found by attacking it: a fan posts at most `RATE_LIMIT_NEWS_POSTS_PER_HOUR`
+/// items (429 with `Retry-After` past it; admins are not limited), titles and contents have a
+/// size (400 naming the field), and the list page (News.js shows title, author, date, views)
+/// carries an excerpt of long contents, flagged, while the detail page has all of it.
+#[tokio::test]
+async fn news_posting_is_limited_per_fan_and_sizes_are_capped() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[("RATE_LIMIT_NEWS_POSTS_PER_HOUR", "3")]).await;
+    let tokens = app.tokens();
+    let (admin_user, admin) = tokens.admin();
+    let (fan_user, fan) = tokens.fan();
+    account(&pool, &admin_user, "Operator Park").await;
+    account(&pool, &fan_user, "Lee Seojun").await;
+    verified(&pool, &fan_user).await;
+
+    // The sizes hold for admins too (a fan's refused attempt would count against the fan's
+    // allowance: every posting attempt does).
+    for (field, body) in [
+        ("title", json!({"title": "t".repeat(201), "content": "x"})),
+        (
+            "content",
+            json!({"title": "Long", "content": "c".repeat(10_001)}),
+        ),
+    ] {
+        let (status, answer) = send(&app, Method::POST, &admin, "/api/news", body).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some("validation_failed")),
+            "{answer}"
+        );
+        assert!(answer["fields"][field].is_string(), "{field}: {answer}");
+    }
+
+    let long = "가".repeat(10_000);
+    let mut fan_statuses = Vec::new();
+    for n in 0..4 {
+        let response = app
+            .client
+            .post(app.url("/api/news"))
+            .bearer_auth(&fan)
+            .json(&json!({"title": format!("Post {n}"), "content": long}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        if status == 429 {
+            let wait: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(wait >= 1, "Retry-After {wait}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "rate_limited");
+        }
+        fan_statuses.push(status);
+    }
+    assert_eq!(fan_statuses, [201, 201, 201, 429]);
+    for n in 0..6 {
+        let (status, body) = send(
+            &app,
+            Method::POST,
+            &admin,
+            "/api/news",
+            json!({"title": format!("Notice {n}"), "content": long}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    // Anyone's list: excerpts of long contents, flagged; the detail page reads the whole.
+    let response = app.get("/api/news?limit=1000").await;
+    assert_eq!(response.status(), 200);
+    let list: Value = response.json().await.unwrap();
+    let items = list["news"].as_array().unwrap();
+    assert_eq!(items.len(), 9);
+    for item in items {
+        let content = item["content"].as_str().unwrap();
+        assert!(
+            content.chars().count() <= 300,
+            "{} chars",
+            content.chars().count()
+        );
+        assert!(long.starts_with(content));
+        assert_eq!(item["content_truncated"], true);
+        assert!(item["author"].is_string() && item["is_pinned"].is_boolean());
+    }
+    let id = items[0]["id"].as_str().unwrap();
+    let detail = get(&app, &fan, &format!("/api/news/{id}")).await;
+    assert_eq!(detail["news"]["content"], long.as_str());
+    assert_eq!(detail["news"]["content_truncated"], false);
+}
+
+/// Bullet "News", found by attacking it: once an admin pins a fan's item it is the operators'
+/// notice; its author may neither rewrite, unpin nor delete it (403 `news_pinned`); only admins
+/// change `is_pinned`. The author still edits an item that is not pinned (NewsDetail.js sends
+/// `{title, content}`).
+#[tokio::test]
+async fn a_pinned_item_is_changed_by_admins_only() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let tokens = app.tokens();
+    let (admin_user, admin) = tokens.admin();
+    let (fan_user, fan) = tokens.fan();
+    account(&pool, &admin_user, "Operator Park").await;
+    account(&pool, &fan_user, "Lee Seojun").await;
+    verified(&pool, &fan_user).await;
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        &fan,
+        "/api/news",
+        json!({"title": "Meet-up at gate 3", "content": "See you", "is_pinned": false}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let path = format!("/api/news/{}", body["news"]["id"].as_str().unwrap());
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        &fan,
+        &path,
+        json!({"title": "Meet-up at gate 4", "content": "See you there"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(&app, Method::PUT, &fan, &path, json!({"is_pinned": true})).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("admin_only")));
+
+    let (status, body) = send(&app, Method::PUT, &admin, &path, json!({"is_pinned": true})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["news"]["is_pinned"], true);
+    for (method, change) in [
+        (
+            Method::PUT,
+            json!({"title": "Re-pay here", "content": "http://evil.example"}),
+        ),
+        (Method::PUT, json!({"is_pinned": false})),
+        (Method::PUT, json!({"isPinned": false})),
+        (Method::DELETE, Value::Null),
+    ] {
+        let (status, body) = send(&app, method.clone(), &fan, &path, change.clone()).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("news_pinned")),
+            "{method} {change}: {body}"
+        );
+    }
+    let detail = get(&app, &fan, &path).await;
+    assert_eq!(detail["news"]["title"], "Meet-up at gate 4");
+    assert_eq!(detail["news"]["is_pinned"], true);
+    // The operators edit and unpin it; then it is its author's again.
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        &admin,
+        &path,
+        json!({"title": "Meet-up moved", "is_pinned": false}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["news"]["is_pinned"], false);
+    let (status, _) = send(&app, Method::DELETE, &fan, &path, Value::Null).await;
+    assert_eq!(status, 200);
+}
+
+/// Bullet "Admin event form", found by attacking it: dates outside 2000..=2100 and a seconds
+/// value of 60 are refused (400 naming the field), and so is a `status` an admin cannot set
+/// through the form (the status follows the sale window; cancelling has its own route).
+#[tokio::test]
+async fn the_event_form_refuses_absurd_dates_and_a_status_it_cannot_set() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, admin) = app.tokens().admin();
+    let sale_start = Utc::now() + Duration::days(1);
+    for (field, value) in [
+        ("eventDate", "0000-01-03T00:00:00"),
+        ("eventDate", "-0100-01-03T00:00:00"),
+        ("eventDate", "2101-01-01T00:00:00"),
+        ("saleStartDate", "1999-12-31T23:59:00"),
+        ("saleStartDate", "1969-12-31T23:59:00Z"),
+        ("saleEndDate", "2027-05-01T19:00:60"),
+        ("saleEndDate", "2027-05-01T19:00:60Z"),
+    ] {
+        let mut body = event_form(sale_start, None);
+        body[field] = json!(value);
+        let (status, answer) = send(&app, Method::POST, &admin, "/api/admin/events", body).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some("validation_failed")),
+            "{field} {value}: {answer}"
+        );
+        assert!(
+            answer["fields"][field].is_string(),
+            "{field} {value}: {answer}"
+        );
+    }
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        &admin,
+        "/api/admin/events",
+        event_form(sale_start, None),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let path = format!(
+        "/api/admin/events/{}",
+        body["event"]["id"].as_str().unwrap()
+    );
+    for status_word in ["bogus", "on_sale", "cancelled"] {
+        let (status, answer) = send(
+            &app,
+            Method::PUT,
+            &admin,
+            &path,
+            json!({"status": status_word}),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some("validation_failed")),
+            "{status_word}: {answer}"
+        );
+        assert!(answer["fields"]["status"].is_string(), "{answer}");
+    }
+    // The status it has already (a client sending the event back as it read it) is no change.
+    let (status, answer) = send(
+        &app,
+        Method::PUT,
+        &admin,
+        &path,
+        json!({"status": "upcoming", "venue": "Jamsil Arena"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["event"]["status"], "upcoming");
+    assert_eq!(answer["event"]["venue"], "Jamsil Arena");
+}
+
+/// Bullet "Admin event form": a `limit` too large for 64 bits is still a large limit, clamped
+/// like `limit=1000` on every list route; 0, negative and non-numeric limits stay 400.
+#[tokio::test]
+async fn a_limit_beyond_64_bits_is_clamped_too() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, admin) = app.tokens().admin();
+    let huge = "99999999999999999999";
+    for path in ["/api/events", "/api/admin/reservations", "/api/news"] {
+        let body = get(&app, &admin, &format!("{path}?limit={huge}")).await;
+        assert_eq!(body["pagination"]["limit"], 100, "{path}: {body}");
+    }
+    let body = get(&app, &admin, &format!("/api/payments/user/me?limit={huge}")).await;
+    assert_eq!(body["pagination"]["limit"], 100, "{body}");
+    let body = get(&app, &admin, &format!("/api/stats/events?limit={huge}")).await;
+    assert_eq!(body["limit"], 100, "{body}");
+    for limit in ["0", "-1", "-99999999999999999999", "ten", "1e3", ""] {
+        let path = format!("/api/news?limit={limit}");
+        let (status, body) = send(&app, Method::GET, &admin, &path, Value::Null).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_query")),
+            "{path}: {body}"
+        );
+    }
 }

@@ -246,6 +246,9 @@ pub struct RateLimits {
     /// `RATE_LIMIT_WEBHOOK_PER_MINUTE_IP`: payment-provider webhooks per client IP per minute.
     /// Default 300 (Toss sends from a few addresses; a flood from elsewhere is cut short).
     pub webhook_per_ip_per_minute: u32,
+    /// `RATE_LIMIT_NEWS_POSTS_PER_HOUR`: news items a fan may post per hour (a burst of that
+    /// many, refilled evenly over the hour); admins are not limited. Default 5.
+    pub news_posts_per_hour: u32,
 }
 
 /// The payment service's settings.
@@ -872,6 +875,7 @@ impl Config {
                 )?,
                 payment_per_minute: parse_or(&get, "RATE_LIMIT_PAYMENT_PER_MINUTE", 30)?,
                 webhook_per_ip_per_minute: parse_or(&get, "RATE_LIMIT_WEBHOOK_PER_MINUTE_IP", 300)?,
+                news_posts_per_hour: parse_or(&get, "RATE_LIMIT_NEWS_POSTS_PER_HOUR", 5)?,
             },
             trusted_proxies: get("TRUSTED_PROXIES")
                 .map(|v| {

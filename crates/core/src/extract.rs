@@ -242,6 +242,32 @@ impl Page {
     }
 }
 
+/// Reads a query's `limit` (use with `#[serde(default, deserialize_with = "...")]`): a whole
+/// number, where an all-digit value too large for 64 bits is read as `i64::MAX` (a large limit
+/// is clamped by the route, however large). A negative, empty or non-numeric value stays a
+/// malformed query (400 `invalid_query`).
+pub fn deserialize_limit<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    let Some(raw) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    parse_limit(&raw)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn parse_limit(raw: &str) -> Result<i64, String> {
+    let digits = raw.strip_prefix('+').unwrap_or(raw);
+    match raw.parse::<i64>() {
+        Ok(n) => Ok(n),
+        Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(i64::MAX),
+        Err(_) => Err(format!("limit: {raw:?} is not a whole number")),
+    }
+}
+
 /// An optional status filter from a query (`""` and `"all"` mean none), checked against
 /// `allowed`: 400 `invalid_query` naming the allowed values otherwise.
 pub fn status_filter(raw: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
@@ -280,6 +306,32 @@ mod tests {
         ] {
             assert_eq!(Page::new(p, l).unwrap_err().code(), "invalid_query");
         }
+    }
+
+    #[test]
+    fn a_limit_too_large_for_64_bits_is_the_largest_and_others_stay_malformed() {
+        assert_eq!(parse_limit("20"), Ok(20));
+        assert_eq!(parse_limit("99999999999999999999"), Ok(i64::MAX));
+        assert_eq!(parse_limit("+99999999999999999999"), Ok(i64::MAX));
+        assert_eq!(parse_limit("-5"), Ok(-5));
+        for bad in ["", "ten", "1e3", "-99999999999999999999", "1.5", " 5", "+"] {
+            assert!(parse_limit(bad).is_err(), "{bad:?}");
+        }
+        #[derive(serde::Deserialize)]
+        struct Q {
+            #[serde(default, deserialize_with = "deserialize_limit")]
+            limit: Option<i64>,
+        }
+        let read = |uri: &'static str| {
+            axum::extract::Query::<Q>::try_from_uri(&axum::http::Uri::from_static(uri))
+                .map(|q| q.0.limit)
+        };
+        assert_eq!(
+            read("/x?limit=99999999999999999999").unwrap(),
+            Some(i64::MAX)
+        );
+        assert_eq!(read("/x").unwrap(), None);
+        assert!(read("/x?limit=x").is_err());
     }
 
     #[test]

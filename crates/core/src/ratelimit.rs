@@ -3,7 +3,8 @@
 //! Every request counts against its client IP ([`crate::http::ClientIp`]: `X-Forwarded-For`
 //! only through `TRUSTED_PROXIES`) and, when it carries a valid access token, against its user.
 //! Some routes are stricter ([`Class`]): sign-in and registration per IP, queue joins and payment
-//! calls per user. Past an allowance the answer is 429 `rate_limited` with `Retry-After`.
+//! calls per user, news posts per fan (per hour; admins are not limited). Past an allowance the
+//! answer is 429 `rate_limited` with `Retry-After`.
 //!
 //! These limits live in each process. Behind the ALB, N replicas of a service give one client
 //! up to N times an allowance; that is the intent (the limits are brakes on a client hammering
@@ -47,6 +48,9 @@ pub enum Class {
     Payment,
     /// Payment-provider webhooks (no user): `RATE_LIMIT_WEBHOOK_PER_MINUTE_IP` per IP.
     Webhook,
+    /// Posting news: `RATE_LIMIT_NEWS_POSTS_PER_HOUR` per fan; admins are not limited (the
+    /// middleware counts their posts as [`Class::General`]).
+    NewsPost,
     /// Service-to-service calls (`/internal/...`, authenticated by the internal token): none.
     Internal,
 }
@@ -68,6 +72,7 @@ pub fn classify(method: &Method, route: &str) -> Class {
             | "/api/payments/{payment_key}/cancel",
         ) => Class::Payment,
         ("POST", "/api/payments/webhooks/toss") => Class::Webhook,
+        ("POST", "/api/news") => Class::NewsPost,
         _ => Class::General,
     }
 }
@@ -81,6 +86,12 @@ impl<K: std::hash::Hash + Eq + Clone> Keyed<K> {
     fn per_minute(allowance: u32) -> Self {
         Self {
             limiter: NonZeroU32::new(allowance).map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+        }
+    }
+
+    fn per_hour(allowance: u32) -> Self {
+        Self {
+            limiter: NonZeroU32::new(allowance).map(|n| RateLimiter::keyed(Quota::per_hour(n))),
         }
     }
 
@@ -110,6 +121,7 @@ pub struct Limiter {
     queue_join_per_user: Keyed<Uuid>,
     payment_per_user: Keyed<Uuid>,
     webhook_per_ip: Keyed<IpAddr>,
+    news_posts_per_user: Keyed<Uuid>,
     checks: AtomicU64,
 }
 
@@ -133,6 +145,7 @@ impl Limiter {
             queue_join_per_user: Keyed::per_minute(limits.queue_join_per_minute),
             payment_per_user: Keyed::per_minute(limits.payment_per_minute),
             webhook_per_ip: Keyed::per_minute(limits.webhook_per_ip_per_minute),
+            news_posts_per_user: Keyed::per_hour(limits.news_posts_per_hour),
             checks: AtomicU64::new(0),
         }
     }
@@ -148,6 +161,7 @@ impl Limiter {
             (Class::QueueJoin, Some(user)) => self.queue_join_per_user.check(&user),
             (Class::Payment, Some(user)) => self.payment_per_user.check(&user),
             (Class::Webhook, _) => self.webhook_per_ip.check(&ip),
+            (Class::NewsPost, Some(user)) => self.news_posts_per_user.check(&user),
             _ => Ok(()),
         };
         strict
@@ -164,6 +178,7 @@ impl Limiter {
             self.queue_join_per_user.retain_recent();
             self.payment_per_user.retain_recent();
             self.webhook_per_ip.retain_recent();
+            self.news_posts_per_user.retain_recent();
         }
     }
 }
@@ -208,11 +223,16 @@ pub async fn limit(State(state): State<RateLimitState>, req: Request, next: Next
     }
     let ClientIp(ip) = ClientIp::of(&parts, &state.trusted);
     let token = bearer_token(&parts).filter(|_| route.is_some());
+    let mut class = class;
     let user = match token {
         Some(token) => match state.infra.verifier.verify(token).await {
             Ok(claims) => {
                 let user = AuthUser::from(claims);
                 let id = user.id;
+                if class == Class::NewsPost && user.is_admin() {
+                    // The operators' notices are not metered.
+                    class = Class::General;
+                }
                 parts.extensions.insert(user);
                 Some(id)
             }
@@ -246,6 +266,7 @@ mod tests {
             queue_join_per_minute: join,
             payment_per_minute: pay,
             webhook_per_ip_per_minute: 0,
+            news_posts_per_hour: 2,
         }
     }
 
@@ -287,6 +308,26 @@ mod tests {
             classify(&Method::POST, "/internal/payments/refund-reservation"),
             Class::Internal
         );
+        assert_eq!(classify(&Method::POST, "/api/news"), Class::NewsPost);
+        assert_eq!(classify(&Method::PUT, "/api/news/{id}"), Class::General);
+    }
+
+    #[test]
+    fn news_posts_are_counted_per_fan_per_hour() {
+        let limiter = Limiter::new("test", &limits(100, 100, 0, 0), 10);
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        let fan = Uuid::new_v4();
+        assert!(limiter.check(Class::NewsPost, ip, Some(fan)).is_ok());
+        assert!(limiter.check(Class::NewsPost, ip, Some(fan)).is_ok());
+        let wait = limiter.check(Class::NewsPost, ip, Some(fan)).unwrap_err();
+        // Two an hour: the next one in about half an hour, not in seconds.
+        assert!(wait > Duration::from_secs(20 * 60), "{wait:?}");
+        assert!(
+            limiter
+                .check(Class::NewsPost, ip, Some(Uuid::new_v4()))
+                .is_ok()
+        );
+        assert!(limiter.check(Class::General, ip, Some(fan)).is_ok());
     }
 
     #[test]

@@ -373,9 +373,11 @@ pub fn rows() -> Vec<Row> {
             "/api/news",
             "/api/news",
             json!({"title": "Doors open at 6", "content": "Bring your QR code."}),
-            // Any signed-in user may post, as in the original; editing and deleting stay with
-            // the author (here an admin wrote the item) or an admin.
-            [401, 201, 201, 201],
+            // Any signed-in user with a verified email may post, as in the original (these
+            // fans registered and never opened the verification link: 403
+            // `email_not_verified`); editing and deleting stay with the author (here an admin
+            // wrote the item) or an admin.
+            [401, 403, 403, 201],
         ),
         with_body(
             M::PUT,

@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
+    #[serde(default, deserialize_with = "tiketi_core::extract::deserialize_limit")]
     limit: Option<i64>,
     offset: Option<i64>,
 }

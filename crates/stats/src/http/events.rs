@@ -105,6 +105,7 @@ struct EventRow {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// How many events (1..=100, default 10; more is served as 100).
+    #[serde(default, deserialize_with = "tiketi_core::extract::deserialize_limit")]
     pub limit: Option<i64>,
     /// `revenue` (default), `reservations` or `occupancy`; always descending.
     pub sort_by: Option<String>,

@@ -4,7 +4,7 @@
 //! those forms beside the JSON ones, and answer a sentence for the field's `fields` entry when a
 //! value is none of them.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 use uuid::Uuid;
@@ -50,8 +50,31 @@ pub fn optional_uuid(value: Option<&Value>) -> Result<Option<Uuid>, String> {
 /// local date and time without one (`2027-05-01T19:00:00`, `2027-05-01T19:00`, a space instead
 /// of the `T` also accepted) read in `zone`, the venue's time zone. A local time the zone skips
 /// (a daylight-saving gap) is refused; one it passes twice (the hour after a gap's end) is read
-/// as the first of the two, the one that comes first on the day.
+/// as the first of the two, the one that comes first on the day. Years outside
+/// [`EVENT_YEARS`] (in the venue's zone) and a seconds value of 60 (a leap second, which would
+/// be stored as the next minute) are refused.
 pub fn event_time(value: Option<&Value>, zone: Tz) -> Result<Option<DateTime<Utc>>, String> {
+    let at = parse_event_time(value, zone)?;
+    if let Some(at) = at {
+        if at.nanosecond() >= 1_000_000_000 {
+            return Err("seconds must be 00 to 59".to_owned());
+        }
+        let year = at.with_timezone(&zone).year();
+        if !EVENT_YEARS.contains(&year) {
+            return Err(format!(
+                "must be between {}-01-01 and {}-12-31",
+                EVENT_YEARS.start(),
+                EVENT_YEARS.end()
+            ));
+        }
+    }
+    Ok(at)
+}
+
+/// The years an event's dates may fall in.
+pub const EVENT_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+fn parse_event_time(value: Option<&Value>, zone: Tz) -> Result<Option<DateTime<Utc>>, String> {
     let Some(value) = value.filter(|v| !is_blank(v)) else {
         return Ok(None);
     };
@@ -146,6 +169,28 @@ mod tests {
         assert!(at("tomorrow").is_err());
         assert!(event_time(Some(&json!(1_800_000_000)), seoul).is_err());
         assert_eq!(at(""), Ok(None));
+    }
+
+    #[test]
+    fn absurd_years_and_leap_seconds_are_refused() {
+        let seoul = chrono_tz::Asia::Seoul;
+        let at = |s: &str| event_time(Some(&json!(s)), seoul);
+        for bad in [
+            "0000-01-03T00:00:00",
+            "-0100-01-03T00:00:00",
+            "1999-12-31T23:59:00",
+            "2101-01-01T00:00:00",
+            "+10000-01-01T00:00:00",
+            "1969-12-31T23:59:00Z",
+            "2027-05-01T19:00:60",
+            "2027-05-01T19:00:60Z",
+            "2027-05-01T19:00:60.5",
+        ] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
+        assert!(at("2000-01-01T00:00:00").unwrap().is_some());
+        assert!(at("2100-12-31T23:59:59").unwrap().is_some());
+        assert!(at("2027-05-01T19:00:59").unwrap().is_some());
     }
 
     #[test]

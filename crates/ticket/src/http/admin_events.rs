@@ -56,6 +56,11 @@ pub struct EventInput {
     #[schema(value_type = Option<String>)]
     seat_layout_id: Option<Value>,
     ticket_types: Option<Vec<TicketTypeInput>>,
+    /// Not set through this form: the status follows the sale window, and cancelling is
+    /// `POST /api/admin/events/:id/cancel`. Sending the status the event has already (a client
+    /// sending back the event as it read it) changes nothing; any other value is a 400.
+    #[schema(value_type = Option<String>)]
+    status: Option<Value>,
 }
 
 /// The values of an [`EventInput`] that forms send in more than one way, read once.
@@ -210,6 +215,44 @@ fn validate_event(
     }
 }
 
+/// Reports `status` in `fields` unless it is absent, null, or `current` (the status the event
+/// has, or would have on creation).
+fn check_status(status: Option<&Value>, current: Option<&str>, fields: &mut Map<String, Value>) {
+    let Some(status) = status.filter(|v| !v.is_null()) else {
+        return;
+    };
+    if current.is_some() && status.as_str() == current {
+        return;
+    }
+    let known = status
+        .as_str()
+        .is_some_and(|s| crate::domain::event_status::STATUSES.contains(&s));
+    let problem = if known {
+        "is not set through this form: it follows the sale window (upcoming, on_sale, ended; \
+         sold_out when nothing is left); cancel with POST /api/admin/events/{id}/cancel"
+            .to_owned()
+    } else {
+        format!(
+            "must be the event's current status if sent (one of {}); it follows the sale window",
+            crate::domain::event_status::STATUSES.join(", ")
+        )
+    };
+    fields.insert("status".into(), json!(problem));
+}
+
+/// The status a new event with this window has now.
+fn window_status(values: &EventValues) -> Option<&'static str> {
+    let (start, end) = (values.sale_start_date?, values.sale_end_date?);
+    let now = Utc::now();
+    Some(if now < start {
+        "upcoming"
+    } else if now >= end {
+        "ended"
+    } else {
+        "on_sale"
+    })
+}
+
 fn validate_ticket_type(
     fields: &mut Map<String, Value>,
     prefix: &str,
@@ -341,6 +384,7 @@ async fn create_event(
     let mut fields = Map::new();
     let values = input.values(state.infra.config.event_timezone, &mut fields);
     validate_event(&None, &input, &values, &mut fields);
+    check_status(input.status.as_ref(), window_status(&values), &mut fields);
     let types = input.ticket_types.as_deref().unwrap_or_default();
     if types.len() > 50 {
         fields.insert("ticketTypes".into(), json!("at most 50 ticket types"));
@@ -455,9 +499,16 @@ async fn update_event(
     let Some(current) = current else {
         return Err(event_not_found());
     };
+    let status: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT {EFFECTIVE_STATUS_SQL} FROM ticket.events e WHERE e.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
     let mut fields = Map::new();
     let values = input.values(state.infra.config.event_timezone, &mut fields);
     validate_event(&Some(current.clone()), &input, &values, &mut fields);
+    check_status(input.status.as_ref(), Some(&status), &mut fields);
     if input.ticket_types.is_some() {
         fields.insert(
             "ticketTypes".into(),

@@ -73,6 +73,7 @@ async fn dashboard_stats(
 #[into_params(parameter_in = Query)]
 pub struct ListReservations {
     page: Option<i64>,
+    #[serde(default, deserialize_with = "tiketi_core::extract::deserialize_limit")]
     limit: Option<i64>,
     status: Option<String>,
 }

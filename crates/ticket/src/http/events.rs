@@ -30,6 +30,7 @@ pub struct ListEvents {
     status: Option<String>,
     q: Option<String>,
     page: Option<i64>,
+    #[serde(default, deserialize_with = "tiketi_core::extract::deserialize_limit")]
     limit: Option<i64>,
 }
 
