@@ -521,6 +521,116 @@ async fn sessions_a_socket_connected_before_logout_is_refused_and_disconnected()
     );
 }
 
+/// Sessions (finding: sockets in event and seat-map rooms outlived their session): a socket
+/// that joined the seat map and the event, then only listens, is disconnected within a
+/// presence round of its sign-in ending, instead of receiving other fans' seat selections until
+/// it sends something (the client gives up after 30 s and prints `timeout`).
+#[tokio::test]
+async fn sessions_a_listening_socket_in_event_rooms_is_disconnected_after_logout() {
+    let db = test_db().await;
+    let app = TestApp::spawn(db.pool.clone()).await;
+    let event_id = queue_common::event(&app.infra.db, -3600).await;
+    register(&app, "listener@example.com").await;
+    let signed_in = login(&app, "listener@example.com").await;
+    let fan = token_of(&signed_in);
+    let mut socket = DrivenSocket::connect(&app, &fan).await;
+    for event in ["join-seat-selection", "join-event"] {
+        let ack = socket.emit(event, event_id).await;
+        assert_eq!(ack["ok"], true, "{event} before logout: {ack}");
+    }
+    let (status, body) = app
+        .send(Method::POST, "/api/auth/logout", Some(&fan), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let gone = tokio::time::timeout(
+        std::time::Duration::from_secs(40),
+        socket.next(|v| v["type"] == "disconnect" || v["type"] == "timeout"),
+    )
+    .await
+    .expect("the client reports within its own time limit");
+    assert_eq!(
+        gone.as_ref().map(|v| v["type"].clone()),
+        Some(json!("disconnect")),
+        "the listening socket stays connected after logout: {gone:?}"
+    );
+}
+
+/// Sessions (finding: a repeated logout with an ended refresh token was answered "signed
+/// out"): the first logout with the refresh cookie (same-site `Origin`) or the body's
+/// `refreshToken` is 200; every repeat with the same, now ended, refresh token alone is
+/// 401 `session_revoked`, as a repeat with the bearer token is.
+#[tokio::test]
+async fn sessions_logout_again_with_an_ended_refresh_token_is_refused() {
+    let db = test_db().await;
+    let app = TestApp::spawn(db.pool.clone()).await;
+    register(&app, "twice@example.com").await;
+    let origin = app.url("").trim_end_matches('/').to_owned();
+
+    // The refresh cookie, as our web client sends it from this site.
+    let response = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"email": "twice@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let pair = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    for round in 0..3 {
+        let logout = app
+            .client
+            .post(app.url("/api/auth/logout"))
+            .header("cookie", &pair)
+            .header("origin", &origin)
+            .send()
+            .await
+            .unwrap();
+        let status = logout.status();
+        let body: Value = logout.json().await.unwrap();
+        if round == 0 {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["message"], "signed out", "{body}");
+        } else {
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "cookie, round {round}: {body}"
+            );
+            assert_eq!(body["code"], "session_revoked", "{body}");
+        }
+    }
+
+    // The body's `refreshToken`.
+    let signed_in = login(&app, "twice@example.com").await;
+    for round in 0..3 {
+        let (status, body) = app
+            .send(
+                Method::POST,
+                "/api/auth/logout",
+                None,
+                Some(&json!({"refreshToken": signed_in["refreshToken"]})),
+            )
+            .await;
+        if round == 0 {
+            assert_eq!(status, StatusCode::OK, "{body}");
+        } else {
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "body, round {round}: {body}"
+            );
+            assert_eq!(body["code"], "session_revoked", "{body}");
+            assert_eq!(body["message"], body["error"], "{body}");
+        }
+    }
+}
+
 /// Every key of this test's Redis namespace deleted: what a `FLUSHALL` or a Redis restart
 /// without persistence does to it (the shared Redis serves other tests too).
 async fn flush_namespace(app: &TestApp) {

@@ -207,17 +207,28 @@ async fn rotate_inner(
     Ok((owner, next))
 }
 
-async fn revoke_family_locked(tx: &mut PgConnection, family: Uuid) -> Result<(), ApiError> {
-    sqlx::query("UPDATE auth.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL")
+/// Marks every token of `family` not yet revoked revoked; returns how many there were (none: the
+/// family had ended before).
+async fn revoke_family_locked(tx: &mut PgConnection, family: Uuid) -> Result<u64, ApiError> {
+    let done = sqlx::query("UPDATE auth.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL")
         .bind(family)
         .execute(&mut *tx)
         .await?;
-    Ok(())
+    Ok(done.rows_affected())
 }
 
-/// Ends the sign-in `token` belongs to (logout) and returns it (the family, also when it had
-/// ended before). Unknown tokens are ignored: logging out twice is not an error.
-pub async fn revoke(db: &PgPool, token: &str) -> Result<Option<Uuid>, ApiError> {
+/// What [`revoke`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// The sign-in was live and is ended now.
+    Ended(Uuid),
+    /// The sign-in had ended before (an earlier logout, a reuse, a password change).
+    AlreadyEnded(Uuid),
+}
+
+/// Ends the sign-in `token` belongs to (logout) and says whether it was still live. Unknown
+/// tokens are `None`.
+pub async fn revoke(db: &PgPool, token: &str) -> Result<Option<Revoked>, ApiError> {
     let found: Option<(Uuid, Uuid)> =
         sqlx::query_as("SELECT user_id, family_id FROM auth.refresh_tokens WHERE token_hash = $1")
             .bind(hash(token))
@@ -226,9 +237,13 @@ pub async fn revoke(db: &PgPool, token: &str) -> Result<Option<Uuid>, ApiError> 
     if let Some((user_id, family)) = found {
         let mut tx = db.begin().await?;
         lock_account(&mut tx, user_id).await?;
-        revoke_family_locked(&mut tx, family).await?;
+        let live = revoke_family_locked(&mut tx, family).await?;
         tx.commit().await?;
-        return Ok(Some(family));
+        return Ok(Some(if live > 0 {
+            Revoked::Ended(family)
+        } else {
+            Revoked::AlreadyEnded(family)
+        }));
     }
     Ok(None)
 }

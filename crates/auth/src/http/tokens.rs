@@ -170,8 +170,9 @@ async fn refresh(
 /// The original client keeps only its access token and signs out with it alone; our web client
 /// sends its refresh cookie. Either ends the sign-in at once in every service. A request with
 /// nothing to end is not answered "signed out": 401 `nothing_to_sign_out` when it sends no token,
-/// 401 with the access token's refusal (`session_revoked`, `token_expired`, `invalid_token`)
-/// or `invalid_refresh_token` when what it sends ends nothing, 400 `no_session` for an access
+/// 401 with the access token's refusal (`session_revoked`, `token_expired`, `invalid_token`),
+/// `session_revoked` for a refresh token whose sign-in had ended before, or
+/// `invalid_refresh_token` when what it sends ends nothing, 400 `no_session` for an access
 /// token that names no sign-in (such tokens cannot be revoked; they expire).
 #[utoipa::path(
     post,
@@ -182,7 +183,7 @@ async fn refresh(
         (status = 200, description = "Signed out: `{message}`; the sign-in's access tokens are refused from now on in every service", body = Object),
         (status = 503, description = "The sign-out could not be published to every service (`redis_unavailable`), or the access token cannot be checked now (`auth_unavailable`), with `Retry-After`; retry it", body = ErrorBody),
         (status = 400, description = "Malformed body (`invalid_body`), or an access token that names no sign-in and nothing else to end (`no_session`)", body = ErrorBody),
-        (status = 401, description = "Nothing to end: no token (`nothing_to_sign_out`), or the access token is refused (`session_revoked`, `token_expired`, `invalid_token`) and no valid refresh token was sent (`invalid_refresh_token`)", body = ErrorBody),
+        (status = 401, description = "Nothing to end: no token (`nothing_to_sign_out`), or the access token is refused (`session_revoked`, `token_expired`, `invalid_token`) and no live refresh token was sent (`session_revoked` for one whose sign-in had ended before, `invalid_refresh_token` otherwise)", body = ErrorBody),
         (status = 403, description = "Sent by a browser on behalf of another site (`cross_site_request`)", body = ErrorBody),
         (status = 415, description = "A body that is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
     ),
@@ -219,7 +220,19 @@ async fn logout(
     }
     if let Some(token) = refresh {
         match crate::refresh::revoke(&state.infra.db, &token).await? {
-            Some(family) => ended.push(family),
+            Some(crate::refresh::Revoked::Ended(family)) => ended.push(family),
+            // Ended before: nothing to end now, so not "signed out" again. Its revocation is
+            // published again (idempotent), so a retry after a sign-out whose publishing
+            // failed (503) still reaches every service, or is a 503 again.
+            Some(crate::refresh::Revoked::AlreadyEnded(family)) => {
+                crate::revocation::publish(&state.infra.redis, &[family]).await?;
+                refusal.get_or_insert_with(|| {
+                    ApiError::unauthorized(
+                        "session_revoked",
+                        "this sign-in has ended already; there is nothing left to sign out",
+                    )
+                });
+            }
             None => {
                 refusal.get_or_insert_with(|| {
                     ApiError::unauthorized(

@@ -55,8 +55,9 @@
 //! - Sessions: a socket keeps the `sid` and expiry of the token it connected with. Every join
 //!   checks them again (the verifier's check, one Redis round trip): a revoked sign-in or an
 //!   expired token is refused `session_revoked` / `token_expired` (`auth_unavailable` when the
-//!   list cannot be read) and the socket is then disconnected; each presence round disconnects
-//!   the queue-watching sockets whose sign-in ended instead of counting them as signs of life.
+//!   list cannot be read) and the socket is then disconnected; each presence round (one Redis
+//!   call for all of this replica's sockets) disconnects every socket whose sign-in ended or
+//!   whose token expired, in whatever rooms it listens, and no longer counts it as a sign of life.
 //! - Presence: every [`PRESENCE_EVERY`], each replica refreshes the last-seen time of the fans
 //!   whose sockets sit in a queue room, so a fan watching over Socket.IO alone keeps the place; a
 //!   fan whose socket dropped keeps it for `idle_grace`, and a reconnect within it keeps the same
@@ -565,16 +566,11 @@ impl FanSockets {
         }
     }
 
-    /// The sockets watching a queue, with the sign-in each connected with.
-    fn watching_sessions(&self) -> Vec<(Uuid, Sid, SocketSession)> {
+    /// Every socket of this replica, with the sign-in each connected with.
+    fn sessions(&self) -> Vec<(Uuid, Sid, SocketSession)> {
         self.read()
             .iter()
-            .flat_map(|(user, sockets)| {
-                sockets
-                    .iter()
-                    .filter(|s| !s.queues.is_empty())
-                    .map(|s| (*user, s.sid, s.session))
-            })
+            .flat_map(|(user, sockets)| sockets.iter().map(|s| (*user, s.sid, s.session)))
             .collect()
     }
 
@@ -1281,11 +1277,12 @@ async fn publish_positions(
     Ok(())
 }
 
-/// Sockets watching a queue whose sign-in ended (revoked, or its token expired) since they
-/// connected: each is disconnected and no longer counted as a sign of life, so a revoked
-/// session's place is not kept, and then admitted, on its behalf. One `MGET` per round.
+/// Sockets whose sign-in ended (revoked, or its token expired) since they connected, in any
+/// room: each is disconnected, so it stops receiving the event's and seat map's broadcasts, and
+/// is no longer counted as a sign of life, so a revoked session's place in a queue is not kept,
+/// and then admitted, on its behalf. One `MGET` per round for all of this replica's sockets.
 async fn drop_ended_sessions<A: Adapter>(io: &SocketIo<A>, state: &AppState, fans: &FanSockets) {
-    let watching = fans.watching_sessions();
+    let watching = fans.sessions();
     let now = state.infra.verifier.now();
     let mut sids: Vec<Uuid> = watching.iter().filter_map(|(_, _, s)| s.sid).collect();
     sids.sort_unstable();
@@ -1323,8 +1320,8 @@ async fn drop_ended_sessions<A: Adapter>(io: &SocketIo<A>, state: &AppState, fan
     }
 }
 
-/// Refreshes last-seen for fans whose sockets on this replica watch a queue, except sockets
-/// whose sign-in ended (disconnected instead, [`drop_ended_sessions`]), and lets the socket
+/// Disconnects this replica's sockets whose sign-in ended ([`drop_ended_sessions`]), refreshes
+/// last-seen for fans whose remaining sockets watch a queue, and lets the socket
 /// rate limiter forget idle fans.
 async fn presence<A: Adapter>(
     io: SocketIo<A>,
