@@ -72,6 +72,14 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// An event's admission lifetime in seconds when its settings do not set one (the
+/// `queue_settings.admission_ttl_sec` column's default too).
+pub const DEFAULT_ADMISSION_TTL_SEC: u32 = 600;
+
+/// How long a fan with no live socket keeps a place, in seconds, when the event's settings do
+/// not say (the `queue_settings.idle_grace_sec` column's default too).
+pub const DEFAULT_IDLE_GRACE_SEC: u32 = 60;
+
 /// Queue defaults; each event may override them (see the ticket service's queue settings).
 #[derive(Debug, Clone)]
 pub struct QueueDefaults {

@@ -31,6 +31,7 @@ use redis::AsyncCommands;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tiketi_core::auth::AdminUser;
+use tiketi_core::config::{DEFAULT_ADMISSION_TTL_SEC, DEFAULT_IDLE_GRACE_SEC};
 use tiketi_core::queue_keys::{EventKeys, registry};
 use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, Infra};
 use uuid::Uuid;
@@ -94,9 +95,9 @@ struct Totals {
 }
 
 /// An event's effective queue settings, as the ticket service answers them at
-/// `GET /api/queue/admin/:eventId/settings` (`tiketi_ticket::queue::settings::load`, whose
-/// defaults this mirrors: the stats service reads the same tables but does not depend on the
-/// ticket crate).
+/// `GET /api/queue/admin/:eventId/settings` (`tiketi_ticket::queue::settings::load`; both take
+/// their defaults from `tiketi_core::config`: the stats service reads the same tables but does
+/// not depend on the ticket crate).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct QueueSettings {
@@ -160,8 +161,12 @@ async fn load_settings(
                     .map_or(i64::from(defaults.threshold), i64::from),
                 admit_per_tick: r.admit_per_tick.map(i64::from),
                 tick_ms: r.tick_ms.map_or(defaults.tick_ms as i64, i64::from),
-                admission_ttl_sec: r.admission_ttl_sec.map_or(600, i64::from),
-                idle_grace_sec: r.idle_grace_sec.map_or(60, i64::from),
+                admission_ttl_sec: r
+                    .admission_ttl_sec
+                    .map_or(i64::from(DEFAULT_ADMISSION_TTL_SEC), i64::from),
+                idle_grace_sec: r
+                    .idle_grace_sec
+                    .map_or(i64::from(DEFAULT_IDLE_GRACE_SEC), i64::from),
                 mode: match r.mode.as_deref() {
                     Some("scheduled") => "scheduled",
                     _ => "fifo",

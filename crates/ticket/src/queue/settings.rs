@@ -17,6 +17,7 @@
 
 use serde::Serialize;
 use sqlx::PgPool;
+use tiketi_core::config::{DEFAULT_ADMISSION_TTL_SEC, DEFAULT_IDLE_GRACE_SEC};
 use tiketi_core::{ApiError, Infra};
 use uuid::Uuid;
 
@@ -127,8 +128,12 @@ pub async fn load(infra: &Infra, event_id: Uuid) -> Result<Option<Settings>, Api
         admit_per_tick: r.admit_per_tick.map(|v| v as u32),
         tick_ms: r.tick_ms.map(|v| v as u64).unwrap_or(defaults.tick_ms),
         tick_ms_set: r.tick_ms.map(|v| v as u64),
-        admission_ttl_sec: r.admission_ttl_sec.unwrap_or(600) as u32,
-        idle_grace_sec: r.idle_grace_sec.unwrap_or(60) as u32,
+        admission_ttl_sec: r
+            .admission_ttl_sec
+            .map_or(DEFAULT_ADMISSION_TTL_SEC, |v| v as u32),
+        idle_grace_sec: r
+            .idle_grace_sec
+            .map_or(DEFAULT_IDLE_GRACE_SEC, |v| v as u32),
         mode: match r.mode.as_deref() {
             Some("scheduled") => Mode::Scheduled,
             _ => Mode::Fifo,
