@@ -249,3 +249,20 @@ impl RedisServer {
         }
     }
 }
+
+/// One queue-processor tick of every live queue at `now`, answering what it did for `event_id`.
+/// Other tests' events are never in this process's Redis prefix, but a test may have several
+/// live queues of its own (every event has a queue by default), and the registry is a set whose
+/// order is arbitrary: a test must pick its event's outcome by id, never by place.
+pub async fn tick_of(
+    state: &tiketi_ticket::AppState,
+    now: i64,
+    event_id: uuid::Uuid,
+) -> tiketi_ticket::workers::queue_processor::EventTick {
+    tiketi_ticket::workers::queue_processor::tick(state, now)
+        .await
+        .expect("queue tick")
+        .into_iter()
+        .find(|t| t.event_id == event_id)
+        .unwrap_or_else(|| panic!("event {event_id} has no live queue to tick"))
+}

@@ -11,10 +11,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tiketi_core::testing::test_db;
 use tiketi_payment::provider::sandbox::payment_key_for;
-use tiketi_tests::TestApp;
+use tiketi_tests::{TestApp, tick_of};
 use tiketi_ticket::AppState;
 use tiketi_ticket::queue;
-use tiketi_ticket::workers::queue_processor::tick;
+
 use uuid::Uuid;
 
 /// The longest processor interval: the server's own processor stays out of the way (it ticks at
@@ -217,10 +217,7 @@ async fn reserving_ticket_types_on_a_queued_event_needs_an_admission_that_has_no
     // The processor's clock passes the 30 s admission: the first fan's slot is reclaimed and the
     // second fan is admitted in its place.
     let state = AppState::new(app.infra.clone());
-    let t = tick(&state, queue::now_ms() + 31_000)
-        .await
-        .unwrap()
-        .remove(0);
+    let t = tick_of(&state, queue::now_ms() + 31_000, event).await;
     assert_eq!(t.reclaimed, 1);
     assert_eq!(t.admitted, vec![second.id]);
     assert_not_admitted(
@@ -306,7 +303,7 @@ async fn an_admin_confirming_a_reservation_frees_the_fans_slot_but_not_a_later_p
     assert_eq!(status_of(first.clone()).await["status"], "not_in_queue");
     let state = AppState::new(app.infra.clone());
     let now = queue::now_ms();
-    let t = tick(&state, now).await.unwrap().remove(0);
+    let t = tick_of(&state, now, event).await;
     assert_eq!(t.admitted, vec![second.id], "the next fan got the slot");
 
     // The second fan holds a seat for a transfer too, but the admission runs out (the third fan
@@ -316,7 +313,7 @@ async fn an_admin_confirming_a_reservation_frees_the_fans_slot_but_not_a_later_p
         post(&app, &third_token, &check, json!({})).await.1["position"],
         1
     );
-    let t = tick(&state, now + 31_000).await.unwrap().remove(0);
+    let t = tick_of(&state, now + 31_000, event).await;
     assert_eq!((t.reclaimed, t.admitted.clone()), (1, vec![third.id]));
     assert_eq!(
         post(&app, &second_token, &check, json!({})).await.1["position"],

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use queue_common::*;
 use serde_json::{Value, json};
 use tiketi_core::testing::test_db;
-use tiketi_tests::TestApp;
+use tiketi_tests::{TestApp, tick_of};
 use tiketi_ticket::queue::{self, draw};
 use tiketi_ticket::workers::queue_processor::{self, tick};
 use tiketi_ticket::{AppState, realtime::Room};
@@ -296,7 +296,7 @@ async fn admission_follows_join_order_and_each_fan_is_told_alone() {
     let mut now = queue::now_ms();
     let mut order = vec![];
     for _ in 0..4 {
-        let t = tick(&state, now).await.unwrap().remove(0);
+        let t = tick_of(&state, now, event_id).await;
         assert_eq!(t.admitted.len(), 1);
         order.push(t.admitted[0]);
         now += 31_000;
@@ -367,11 +367,11 @@ async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
     let (event_id, fans) = pre_queued(&app, 5, 40).await;
     let state = AppState::new(app.infra.clone());
     // A tick before sale start draws nothing and admits nobody.
-    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    let t = tick_of(&state, queue::now_ms(), event_id).await;
     assert!(t.draw_seed.is_none() && t.admitted.is_empty());
 
     let sale_start = queue::now_ms() + 3_601_000;
-    let t = tick(&state, sale_start).await.unwrap().remove(0);
+    let t = tick_of(&state, sale_start, event_id).await;
     let seed = t.draw_seed.expect("the draw ran at sale start");
     assert_eq!(t.admitted.len(), 5);
 
@@ -432,7 +432,7 @@ async fn the_pre_queue_draw_is_a_permutation_reproducible_from_its_seed() {
             .unwrap();
     }
     for _ in 0..2 {
-        let t = tick(&state, sale_start + 1000).await.unwrap().remove(0);
+        let t = tick_of(&state, sale_start + 1000, event_id).await;
         assert!(t.draw_seed.is_none());
     }
     let draws: i64 =
@@ -584,7 +584,7 @@ async fn a_fan_who_pre_queues_while_the_draw_is_being_recorded_follows_the_drawn
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
     let (event_id, fans) = pre_queued(&app, 1, 6).await;
     let state = AppState::new(app.infra.clone());
-    let lease = tick(&state, queue::now_ms()).await.unwrap().remove(0).lease;
+    let lease = tick_of(&state, queue::now_ms(), event_id).await.lease;
     let lease = lease.expect("this replica leads");
     // The processor read the participants when five had pre-queued; the sixth arrived before
     // the draw script ran. The script is given the five, shuffled.
@@ -691,10 +691,7 @@ async fn shopping_requires_an_unexpired_admission_when_the_event_has_a_queue() {
     );
 
     // The admission expires: the processor reclaims it and admits the next fan.
-    let t = tick(&state, queue::now_ms() + 31_000)
-        .await
-        .unwrap()
-        .remove(0);
+    let t = tick_of(&state, queue::now_ms() + 31_000, event_id).await;
     assert_eq!(t.reclaimed, 1);
     assert_eq!(t.admitted, vec![other.id]);
     // (require_admission uses the wall clock; the first fan's record was reclaimed.)
@@ -790,7 +787,7 @@ async fn admins_pause_resume_clear_and_edit_settings_live_and_fans_may_not() {
     let (_, body) = join(&app, &fan, event_id).await;
     assert_eq!(body["queued"], true);
     let state = AppState::new(app.infra.clone());
-    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    let t = tick_of(&state, queue::now_ms(), event_id).await;
     assert!(t.admitted.is_empty());
     assert_eq!(
         post(format!("/api/queue/admin/resume/{event_id}"))
@@ -798,7 +795,7 @@ async fn admins_pause_resume_clear_and_edit_settings_live_and_fans_may_not() {
             .status(),
         200
     );
-    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    let t = tick_of(&state, queue::now_ms(), event_id).await;
     assert_eq!(t.admitted.len(), 1);
 
     let (_, other) = tokens.fan();
@@ -850,7 +847,7 @@ async fn silent_waiting_fans_are_dropped_after_idle_grace_and_a_heartbeat_keeps_
     let state = AppState::new(app.infra.clone());
 
     // Within the grace nobody is dropped (the slot is taken, so nobody is admitted either).
-    let t = tick(&state, before + 9_000).await.unwrap().remove(0);
+    let t = tick_of(&state, before + 9_000, event_id).await;
     assert_eq!((t.abandoned, t.waiting), (0, 4));
 
     // Fan 3 shows a sign of life later than everyone's join; the others stay silent.
@@ -865,7 +862,7 @@ async fn silent_waiting_fans_are_dropped_after_idle_grace_and_a_heartbeat_keeps_
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let t = tick(&state, after + 10_001).await.unwrap().remove(0);
+    let t = tick_of(&state, after + 10_001, event_id).await;
     assert_eq!(t.abandoned, 3, "the silent fans are dropped");
     assert_eq!(t.waiting, 1);
     let (_, body) = join(&app, &fans[3].1, event_id).await;
@@ -955,7 +952,7 @@ async fn switching_a_scheduled_event_to_fifo_before_the_draw_puts_the_pre_queue_
         assert_eq!(body["position"].as_u64(), Some(i as u64 + 1), "{body}");
     }
     let state = AppState::new(app.infra.clone());
-    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    let t = tick_of(&state, queue::now_ms(), event_id).await;
     assert_eq!(t.admitted, vec![fans[0].0.id, fans[1].0.id]);
     let (_, body) = join(&app, &newcomer_token, event_id).await;
     assert_eq!(body["position"].as_u64(), Some(2), "{body}");
@@ -970,7 +967,7 @@ async fn after_a_switch_to_fifo_the_processor_admits_the_pre_queue_even_if_nobod
     let (event_id, fans) = pre_queued(&app, 2, 3).await;
     put_settings(&app, &admin, event_id, json!({"mode": "fifo"})).await;
     let state = AppState::new(app.infra.clone());
-    let t = tick(&state, queue::now_ms()).await.unwrap().remove(0);
+    let t = tick_of(&state, queue::now_ms(), event_id).await;
     assert_eq!(
         t.admitted,
         vec![fans[0].0.id, fans[1].0.id],

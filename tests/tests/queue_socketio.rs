@@ -10,10 +10,10 @@ mod queue_common;
 use queue_common::*;
 use serde_json::json;
 use tiketi_core::testing::test_db;
-use tiketi_tests::TestApp;
+use tiketi_tests::{TestApp, tick_of};
 use tiketi_ticket::AppState;
 use tiketi_ticket::queue::{self, Standing};
-use tiketi_ticket::workers::queue_processor::tick;
+
 use uuid::Uuid;
 
 /// Where `user` stands, read without counting as a sign of life (unlike the HTTP status call).
@@ -120,7 +120,7 @@ async fn a_fan_whose_socket_drops_keeps_its_place_among_others_within_idle_grace
 
     // 60 s later on the processor's clock: the whole grace since the earliest join, so within
     // everyone's. Nobody is dropped, nobody moves.
-    let t = tick(&state, before + 60_000).await.unwrap().remove(0);
+    let t = tick_of(&state, before + 60_000, event_id).await;
     assert_eq!((t.abandoned, t.waiting, t.admitted.len()), (0, 5, 0));
 
     // Fan 3 reconnects (strictly after `mark`): the same place, behind 1 and 2, ahead of 4 and 5.
@@ -159,7 +159,7 @@ async fn a_fan_whose_socket_drops_keeps_its_place_among_others_within_idle_grace
             .unwrap();
         assert_eq!(res.status(), 200);
     }
-    let t = tick(&state, mark + 60_001).await.unwrap().remove(0);
+    let t = tick_of(&state, mark + 60_001, event_id).await;
     assert_eq!((t.abandoned, t.waiting, t.admitted.len()), (1, 4, 0));
     assert_eq!(
         standing(&state, id(2), event_id).await,
