@@ -3,6 +3,7 @@
 import { api, session, randomHex } from './api.js';
 import { t, won, when, span, waitText, errText } from './i18n.js';
 import { h, go, route, notice, showError, chip, liveSocket, badge, every, onLeave, cleanup } from './ui.js';
+import { seatPicker } from './seatmap.js';
 import qrcode from '../vendor/qrcode-generator.mjs';
 import { loadTossPayments, ANONYMOUS } from '../vendor/tosspayments-sdk.mjs';
 
@@ -255,82 +256,24 @@ export async function seatMap(main, id) {
     data = await api(`/api/seats/events/${id}`);
   } catch (e) { showError(main, e); return; }
   const conn = badge();
-  const msg = h('div', { 'aria-live': 'assertive' });
-  const chosen = new Map();
-  const buttons = new Map();
-  const summary = h('p', { 'data-testid': 'selection' }, t('pick_seat'));
-  const holdBtn = h('button', { class: 'primary', disabled: true, 'data-testid': 'hold' }, t('hold'));
-  const refresh = () => {
-    const total = [...chosen.values()].reduce((a, s) => a + Number(s.price), 0);
-    summary.textContent = chosen.size ? `${t('selected')}: ${[...chosen.values()].map((s) => s.seat_label).join(', ')} · ${t('total')} ${won(total)}` : t('pick_seat');
-    holdBtn.disabled = chosen.size === 0;
-  };
-  const setStatus = (seatId, st) => {
-    const b = buttons.get(seatId);
-    if (!b) return;
-    b.dataset.status = st;
-    b.disabled = st !== 'available';
-    b.setAttribute('aria-label', `${b.dataset.label} ${t(st)}`);
-    if (st !== 'available' && chosen.has(seatId)) {
-      chosen.delete(seatId);
-      b.setAttribute('aria-pressed', 'false');
-      msg.replaceChildren(notice('error', t('seat_taken')));
-      refresh();
-    }
-  };
-  const sections = new Map();
-  for (const s of data.seats) {
-    if (!sections.has(s.section)) sections.set(s.section, new Map());
-    const rows = sections.get(s.section);
-    if (!rows.has(s.row_number)) rows.set(s.row_number, []);
-    rows.get(s.row_number).push(s);
-  }
-  const layoutSections = data.layout?.sections || [];
-  const priceOf = (name) => layoutSections.find((x) => x.name === name)?.price;
-  const grid = h('div', { class: 'seatmap', role: 'group', 'aria-label': t('seat_select') });
-  for (const [name, rows] of sections) {
-    const sec = h('section', { class: 'section' }, h('h3', {}, name, ' ', h('span', { class: 'muted' }, won(priceOf(name) ?? rows.values().next().value[0].price))));
-    for (const [rowNo, seats] of [...rows].sort((a, b) => a[0] - b[0])) {
-      const row = h('div', { class: 'seat-row' }, h('span', { class: 'row-label', 'aria-hidden': 'true' }, rowNo));
-      for (const s of seats.sort((a, b) => a.seat_number - b.seat_number)) {
-        const b = h('button', { type: 'button', class: 'seat', 'data-id': s.id, 'data-label': s.seat_label, 'data-status': s.status, 'aria-pressed': 'false', title: `${s.seat_label} · ${won(s.price)}`, onclick: () => {
-          if (chosen.has(s.id)) { chosen.delete(s.id); b.setAttribute('aria-pressed', 'false'); }
-          else {
-            if (chosen.size >= MAX_SEATS) { msg.replaceChildren(notice('error', t('max_seats', { n: MAX_SEATS }))); return; }
-            chosen.set(s.id, s); b.setAttribute('aria-pressed', 'true');
-          }
-          msg.replaceChildren();
-          refresh();
-        } }, s.seat_number);
-        b.disabled = s.status !== 'available';
-        b.setAttribute('aria-label', `${s.seat_label} ${t(s.status)}`);
-        buttons.set(s.id, b);
-        row.append(b);
-      }
-      sec.append(row);
-    }
-    grid.append(sec);
-  }
-  holdBtn.addEventListener('click', async () => {
-    holdBtn.disabled = true;
-    try {
-      const r = await api('/api/seats/reserve', { body: { eventId: id, seatIds: [...chosen.keys()] } });
-      go(`/pay/${r.reservation.id}`);
-    } catch (e) {
-      msg.replaceChildren(notice('error', e));
-      if (e.code === 'seat_unavailable' && e.details?.seatIds) e.details.seatIds.forEach((sid) => setStatus(sid, 'locked'));
-      holdBtn.disabled = chosen.size === 0;
-    }
-  });
-  const legend = h('ul', { class: 'legend' }, ['available', 'mine', 'locked', 'reserved'].map((s) => h('li', {}, h('span', { class: `seat demo`, 'data-status': s, 'aria-pressed': s === 'mine' ? 'true' : 'false' }), t(s))));
+  // The grid, overview, best available, legend, selection and hold: seatmap.js.
+  const picker = seatPicker(data, { eventId: id, max: MAX_SEATS, hold: async (seatIds) => {
+    const r = await api('/api/seats/reserve', { body: { eventId: id, seatIds } });
+    go(`/pay/${r.reservation.id}`);
+  } });
   main.replaceChildren(h('section', {},
     h('div', { class: 'row between' }, h('h1', {}, `${t('seat_select')} · ${data.event.title}`), conn.el),
-    h('div', { class: 'stage', 'aria-hidden': 'true' }, 'STAGE'), legend, grid,
-    h('div', { class: 'sticky-bar' }, summary, msg, holdBtn)));
+    picker.el));
   const socket = liveSocket(conn.set);
-  socket.on('connect', () => socket.emit('join-seat-selection', { eventId: id }));
-  socket.on('seat-selected', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => setStatus(sid, 'locked')); });
-  socket.on('seats-released', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => setStatus(sid, 'available')); });
+  let connectedBefore = false;
+  socket.on('connect', () => {
+    socket.emit('join-seat-selection', { eventId: id });
+    // Back after a dropped socket: catch up on the holds and releases missed meanwhile.
+    if (connectedBefore) api(`/api/seats/events/${id}`).then((d) => picker.sync(d.seats)).catch(() => {});
+    connectedBefore = true;
+  });
+  socket.on('seat-selected', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => picker.setStatus(sid, 'locked')); });
+  socket.on('seats-released', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => picker.setStatus(sid, 'available')); });
 }
 
 async function loadReservation(id) {

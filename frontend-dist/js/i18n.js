@@ -43,6 +43,12 @@ const dict = {
     page: '{p} / {n} 페이지', prev: '이전', next: '다음', forbidden: '관리자만 볼 수 있습니다.', not_found: '페이지를 찾을 수 없습니다.',
     network: '서버에 연결할 수 없습니다.', offline: '오프라인 상태입니다.', signin_needed: '로그인이 필요합니다.', lang: 'English',
     days: '{d}일 {h}:{m}:{s}', seconds: '{n}초', minutes: '약 {n}분', welcome: '{name}님 환영합니다',
+    // --- seatmap
+    sm_stage: '무대', sm_overview: '구역', sm_section: '{name}구역', sm_left: '잔여 {n}석', sm_seats: '좌석',
+    sm_seat: '{section}구역 {row}열 {n}번, {status}', sm_legend: '좌석 상태',
+    sm_keys: '방향키로 좌석 사이를 이동하고 Enter 또는 Space로 선택합니다.', sm_choose_section: '위에서 구역을 고르면 그 구역의 좌석이 보입니다.',
+    sm_best_n: '매수', sm_best: '{name}구역 최적 좌석 고르기', sm_best_none: '이 구역에 남은 좌석이 {n}석뿐입니다. 다른 구역을 고르세요.',
+    sm_best_ok: '붙어 있는 {n}석을 골랐습니다: {seats}. 좌석 선점하기를 누르세요.', sm_best_apart: '이 구역에는 붙어 있는 {n}석이 없어 가장 좋은 좌석을 따로 골랐습니다: {seats}.',
   },
   en: {
     brand_tag: 'Tickets', home: 'Home', search: 'Search', search_ph: 'Search events, artists, venues', my: 'My tickets', admin: 'Admin',
@@ -85,6 +91,12 @@ const dict = {
     page: 'Page {p} of {n}', prev: 'Previous', next: 'Next', forbidden: 'Operators only.', not_found: 'Page not found.',
     network: 'Cannot reach the server.', offline: 'You are offline.', signin_needed: 'Please sign in.', lang: '한국어',
     days: '{d}d {h}:{m}:{s}', seconds: '{n} s', minutes: 'about {n} min', welcome: 'Welcome, {name}',
+    // --- seatmap
+    sm_stage: 'Stage', sm_overview: 'Sections', sm_section: 'Section {name}', sm_left: '{n} left', sm_seats: 'Seats',
+    sm_seat: 'Section {section}, row {row}, seat {n}, {status}', sm_legend: 'Seat key',
+    sm_keys: 'Arrow keys move between seats; Enter or Space picks one.', sm_choose_section: 'Choose a section above to see its seats.',
+    sm_best_n: 'Seats', sm_best: 'Best available in {name}', sm_best_none: 'Only {n} seats are left in this section. Choose another section.',
+    sm_best_ok: 'Picked {n} seats together: {seats}. Press "Hold these seats" to hold them.', sm_best_apart: 'No {n} seats together in this section; picked the best seats apart: {seats}.',
   },
 };
 

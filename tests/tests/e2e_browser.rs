@@ -466,3 +466,137 @@ async fn with_toss_configured_the_fan_pays_through_the_widget_and_is_refunded_th
     );
     assert_eq!(status, "refunded");
 }
+
+/// An event on sale now on one of the standard layouts, its seats generated through the admin
+/// API (`POST /api/admin/events/:id/generate-seats`); returns the event's id.
+async fn event_on_layout(app: &TestApp, pool: &PgPool, admin: &str, title: &str, layout: &str) -> Uuid {
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.events (title, artist_name, venue, address, event_date,
+                                    sale_start_date, sale_end_date, description, seat_layout_id)
+         VALUES ($1, 'The Testers', 'Jamsil', 'Seoul', now() + interval '30 days',
+                 now() - interval '1 hour', now() + interval '1 day', 'A big show',
+                 (SELECT id FROM ticket.seat_layouts WHERE name = $2))
+         RETURNING id",
+    )
+    .bind(title)
+    .bind(layout)
+    .fetch_one(pool)
+    .await
+    .expect("insert event");
+    sqlx::query("UPDATE ticket.events SET status = 'on_sale' WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .expect("status");
+    call(
+        app,
+        reqwest::Method::POST,
+        admin,
+        &format!("/api/admin/events/{id}/generate-seats"),
+        json!({}),
+    )
+    .await;
+    id
+}
+
+/// Holds the seats labelled `labels` of `event` for the fan of `token` (admitted first); returns
+/// the reservation's id.
+async fn hold_by_label(app: &TestApp, pool: &PgPool, token: &str, event: Uuid, labels: &[&str]) -> Uuid {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM ticket.seats WHERE event_id = $1 AND seat_label = ANY($2)",
+    )
+    .bind(event)
+    .bind(labels)
+    .fetch_all(pool)
+    .await
+    .expect("seat ids");
+    assert_eq!(ids.len(), labels.len(), "every seat of {labels:?} exists");
+    call(app, reqwest::Method::POST, token, &format!("/api/queue/check/{event}"), json!({})).await;
+    let held = call(
+        app,
+        reqwest::Method::POST,
+        token,
+        "/api/seats/reserve",
+        json!({"eventId": event, "seatIds": ids}),
+    )
+    .await;
+    held["reservation"]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a reservation id in {held}"))
+}
+
+/// The 4,900-seat stadium on a phone: the section overview in the layout's order, one section
+/// drawn at 44 px, arrow keys within the grid, a live hold in a section not drawn, and "best
+/// available 2" held; the database holds exactly those two adjacent seats for that fan. Then a
+/// small theatre on a desktop, centred under the stage.
+#[tokio::test]
+async fn on_a_phone_a_fan_holds_the_best_two_seats_of_a_stadium_section() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, admin) = app.tokens().admin();
+    let stadium = event_on_layout(&app, &pool, &admin, "Stadium Night", "sports_stadium").await;
+    let theatre = event_on_layout(&app, &pool, &admin, "Small Room", "small_theater").await;
+    // Section A row 1 (seats 1-80, centre 40.5): 39-42 held and 43-44 sold by others, so the
+    // best pair nearest the centre is 37-38 (45-46 is further off).
+    let (_, rival) = app.tokens().fan();
+    hold_by_label(&app, &pool, &rival, stadium, &["A-1-39", "A-1-40", "A-1-41", "A-1-42"]).await;
+    let (_, buyer) = app.tokens().fan();
+    let sold = hold_by_label(&app, &pool, &buyer, stadium, &["A-1-43", "A-1-44"]).await;
+    sqlx::query("UPDATE ticket.seats SET status = 'sold' WHERE holder_reservation_id = $1")
+        .bind(sold)
+        .execute(&pool)
+        .await
+        .expect("sold");
+    sqlx::query(
+        "UPDATE ticket.reservations SET status = 'confirmed', payment_status = 'completed',
+                confirmed_at = now() WHERE id = $1",
+    )
+    .bind(sold)
+    .execute(&pool)
+    .await
+    .expect("confirmed");
+    // Holds a seat in section B while the browser shows section A.
+    let (_, live) = app.tokens().fan();
+    call(&app, reqwest::Method::POST, &live, &format!("/api/queue/check/{stadium}"), json!({})).await;
+    let (fan, fan_token) = app.tokens().fan();
+
+    let out = run_scenario(
+        &app,
+        "stadium_phone",
+        json!({"eventId": stadium, "smallEventId": theatre, "fanToken": fan_token, "liveToken": live}),
+    )
+    .await;
+    for step in [
+        "overview in layout order",
+        "section drawn at 44 px",
+        "arrow keys",
+        "best available 2",
+        "live update of a section not drawn",
+        "held",
+        "desktop small venue",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+
+    let mut held: Vec<String> = sqlx::query_scalar(
+        "SELECT s.seat_label FROM ticket.seats s
+         JOIN ticket.reservations r ON r.id = s.holder_reservation_id
+         WHERE s.event_id = $1 AND s.status = 'held' AND r.user_id = $2",
+    )
+    .bind(stadium)
+    .bind(fan.id)
+    .fetch_all(&pool)
+    .await
+    .expect("the fan's held seats");
+    held.sort();
+    assert_eq!(
+        held,
+        ["A-1-37", "A-1-38"],
+        "the best two adjacent seats of section A, held by the fan"
+    );
+}
