@@ -48,7 +48,7 @@ const dict = {
     sm_seat: '{section}구역 {row}열 {n}번, {status}', sm_legend: '좌석 상태',
     sm_keys: '방향키로 좌석 사이를 이동하고 Enter 또는 Space로 선택합니다.', sm_choose_section: '위에서 구역을 고르면 그 구역의 좌석이 보입니다.',
     sm_best_n: '매수', sm_best: '{name}구역 최적 좌석 고르기', sm_best_none: '이 구역에 남은 좌석이 {n}석뿐입니다. 다른 구역을 고르세요.',
-    sm_best_ok: '붙어 있는 {n}석을 골랐습니다: {seats}. 좌석 선점하기를 누르세요.', sm_best_apart: '이 구역에는 붙어 있는 {n}석이 없어 가장 좋은 좌석을 따로 골랐습니다: {seats}.',
+    sm_best_ok: '붙어 있는 최적 좌석 {n}석을 골랐습니다.', sm_best_apart: '이 구역에는 붙어 있는 {n}석이 없어 가장 좋은 좌석을 따로 골랐습니다.',
   },
   en: {
     brand_tag: 'Tickets', home: 'Home', search: 'Search', search_ph: 'Search events, artists, venues', my: 'My tickets', admin: 'Admin',
@@ -96,7 +96,7 @@ const dict = {
     sm_seat: 'Section {section}, row {row}, seat {n}, {status}', sm_legend: 'Seat key',
     sm_keys: 'Arrow keys move between seats; Enter or Space picks one.', sm_choose_section: 'Choose a section above to see its seats.',
     sm_best_n: 'Seats', sm_best: 'Best available in {name}', sm_best_none: 'Only {n} seats are left in this section. Choose another section.',
-    sm_best_ok: 'Picked {n} seats together: {seats}. Press "Hold these seats" to hold them.', sm_best_apart: 'No {n} seats together in this section; picked the best seats apart: {seats}.',
+    sm_best_ok: 'Picked the best {n} seats together.', sm_best_apart: 'No {n} seats together in this section: picked the best seats apart.',
   },
 };
 

@@ -257,8 +257,7 @@ export function seatPicker(data, { eventId, max, hold }) {
     before.forEach((sid) => { const b = buttons.get(sid); if (b) paint(b, seatById.get(sid)); });
     pick.seats.forEach((s) => { const b = buttons.get(s.id); if (b) paint(b, seatById.get(s.id)); });
     refresh();
-    const labels = pick.seats.map((s) => s.seat_label).join(', ');
-    msg.replaceChildren(notice(pick.together ? 'ok' : 'info', t(pick.together ? 'sm_best_ok' : 'sm_best_apart', { n, seats: labels })));
+    msg.replaceChildren(notice(pick.together ? 'ok' : 'info', t(pick.together ? 'sm_best_ok' : 'sm_best_apart', { n })));
     const first = buttons.get(pick.seats[0].id);
     if (first) {
       grid.querySelectorAll('button.seat[tabindex="0"]').forEach((x) => x.setAttribute('tabindex', '-1'));
