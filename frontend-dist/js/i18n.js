@@ -45,7 +45,7 @@ const dict = {
     days: '{d}일 {h}:{m}:{s}', seconds: '{n}초', minutes: '약 {n}분', welcome: '{name}님 환영합니다',
     // --- seatmap
     sm_stage: '무대', sm_overview: '구역', sm_section: '{name}구역', sm_left: '잔여 {n}석', sm_seats: '좌석',
-    sm_seat: '{section}구역 {row}열 {n}번, {status}', sm_legend: '좌석 상태',
+    sm_seat: '{section}구역 {row}열 좌석 {n}, {status}', sm_legend: '좌석 상태',
     sm_keys: '방향키로 좌석 사이를 이동하고 Enter 또는 Space로 선택합니다.', sm_choose_section: '위에서 구역을 고르면 그 구역의 좌석이 보입니다.',
     sm_best_n: '매수', sm_best: '{name}구역 최적 좌석 고르기', sm_best_none: '이 구역에 남은 좌석이 {n}석뿐입니다. 다른 구역을 고르세요.',
     sm_best_ok: '붙어 있는 최적 좌석 {n}석을 골랐습니다.', sm_best_apart: '이 구역에는 붙어 있는 {n}석이 없어 가장 좋은 좌석을 따로 골랐습니다.',

@@ -96,7 +96,10 @@ export function seatPicker(data, { eventId, max, hold }) {
   const summary = h('p', { 'data-testid': 'selection' }, t('pick_seat'));
   const holdBtn = h('button', { class: 'primary', disabled: true, 'data-testid': 'hold' }, t('hold'));
   const keysHint = h('p', { id: 'sm-keys', class: 'muted sm-keys' }, t('sm_keys'));
-  const grid = h('div', { class: 'sm-grid', role: 'group', 'aria-label': t('sm_seats'), 'aria-describedby': 'sm-keys', 'data-testid': 'seat-grid' });
+  // One horizontal scroller for the drawn sections (so it always holds the grid's Tab stop), on a
+  // canvas as wide as the widest section: every section is centred on the same line as the stage.
+  const canvas = h('div', { class: 'sm-canvas' });
+  const grid = h('div', { class: 'sm-grid', role: 'group', 'aria-label': t('sm_seats'), 'aria-describedby': 'sm-keys', 'data-testid': 'seat-grid' }, canvas);
   const nSelect = h('select', { id: 'sm-n', 'data-testid': 'best-n' },
     Array.from({ length: max }, (_, i) => h('option', { value: i + 1, selected: i + 1 === Math.min(2, max) }, String(i + 1))));
   const bestBtn = h('button', { type: 'button', class: 'secondary', 'data-testid': 'best' });
@@ -215,8 +218,8 @@ export function seatPicker(data, { eventId, max, hold }) {
       rowsBox.append(line);
     }
     return h('section', { class: 'sm-section', 'data-section': sec.name, 'aria-label': t('sm_section', { name: sec.name }) },
-      h('h3', {}, t('sm_section', { name: sec.name }), ' ', h('span', { class: 'muted' }, won(sec.price))),
-      h('div', { class: 'sm-scroll' }, rowsBox));
+      h('h2', {}, t('sm_section', { name: sec.name }), ' ', h('span', { class: 'muted' }, won(sec.price))),
+      rowsBox);
   };
 
   /** Gives the grid its one Tab stop: a picked seat, else the first free seat nearest the stage. */
@@ -228,11 +231,14 @@ export function seatPicker(data, { eventId, max, hold }) {
 
   const drawGrid = () => {
     buttons.clear();
-    if (drawAll) grid.replaceChildren(...sections.map(drawSection));
-    else grid.replaceChildren(...(current ? [drawSection(current)] : []));
+    if (drawAll) canvas.replaceChildren(...sections.map(drawSection));
+    else canvas.replaceChildren(...(current ? [drawSection(current)] : []));
     placeholder.hidden = Boolean(current) || drawAll;
-    keysHint.hidden = !grid.childElementCount;
+    grid.hidden = !canvas.childElementCount;
+    keysHint.hidden = grid.hidden;
     rove();
+    // Start centred, under the stage.
+    requestAnimationFrame(() => { grid.scrollLeft = (grid.scrollWidth - grid.clientWidth) / 2; });
   };
 
   const choose = (sec, { scroll = true } = {}) => {
