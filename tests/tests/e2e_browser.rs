@@ -469,7 +469,13 @@ async fn with_toss_configured_the_fan_pays_through_the_widget_and_is_refunded_th
 
 /// An event on sale now on one of the standard layouts, its seats generated through the admin
 /// API (`POST /api/admin/events/:id/generate-seats`); returns the event's id.
-async fn event_on_layout(app: &TestApp, pool: &PgPool, admin: &str, title: &str, layout: &str) -> Uuid {
+async fn event_on_layout(
+    app: &TestApp,
+    pool: &PgPool,
+    admin: &str,
+    title: &str,
+    layout: &str,
+) -> Uuid {
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO ticket.events (title, artist_name, venue, address, event_date,
                                     sale_start_date, sale_end_date, description, seat_layout_id)
@@ -501,7 +507,13 @@ async fn event_on_layout(app: &TestApp, pool: &PgPool, admin: &str, title: &str,
 
 /// Holds the seats labelled `labels` of `event` for the fan of `token` (admitted first); returns
 /// the reservation's id.
-async fn hold_by_label(app: &TestApp, pool: &PgPool, token: &str, event: Uuid, labels: &[&str]) -> Uuid {
+async fn hold_by_label(
+    app: &TestApp,
+    pool: &PgPool,
+    token: &str,
+    event: Uuid,
+    labels: &[&str],
+) -> Uuid {
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM ticket.seats WHERE event_id = $1 AND seat_label = ANY($2)",
     )
@@ -511,7 +523,14 @@ async fn hold_by_label(app: &TestApp, pool: &PgPool, token: &str, event: Uuid, l
     .await
     .expect("seat ids");
     assert_eq!(ids.len(), labels.len(), "every seat of {labels:?} exists");
-    call(app, reqwest::Method::POST, token, &format!("/api/queue/check/{event}"), json!({})).await;
+    call(
+        app,
+        reqwest::Method::POST,
+        token,
+        &format!("/api/queue/check/{event}"),
+        json!({}),
+    )
+    .await;
     let held = call(
         app,
         reqwest::Method::POST,
@@ -541,7 +560,14 @@ async fn on_a_phone_a_fan_holds_the_best_two_seats_of_a_stadium_section() {
     // Section A row 1 (seats 1-80, centre 40.5): 39-42 held and 43-44 sold by others, so the
     // best pair nearest the centre is 37-38 (45-46 is further off).
     let (_, rival) = app.tokens().fan();
-    hold_by_label(&app, &pool, &rival, stadium, &["A-1-39", "A-1-40", "A-1-41", "A-1-42"]).await;
+    hold_by_label(
+        &app,
+        &pool,
+        &rival,
+        stadium,
+        &["A-1-39", "A-1-40", "A-1-41", "A-1-42"],
+    )
+    .await;
     let (_, buyer) = app.tokens().fan();
     let sold = hold_by_label(&app, &pool, &buyer, stadium, &["A-1-43", "A-1-44"]).await;
     sqlx::query("UPDATE ticket.seats SET status = 'sold' WHERE holder_reservation_id = $1")
@@ -559,7 +585,14 @@ async fn on_a_phone_a_fan_holds_the_best_two_seats_of_a_stadium_section() {
     .expect("confirmed");
     // Holds a seat in section B while the browser shows section A.
     let (_, live) = app.tokens().fan();
-    call(&app, reqwest::Method::POST, &live, &format!("/api/queue/check/{stadium}"), json!({})).await;
+    call(
+        &app,
+        reqwest::Method::POST,
+        &live,
+        &format!("/api/queue/check/{stadium}"),
+        json!({}),
+    )
+    .await;
     let (fan, fan_token) = app.tokens().fan();
 
     let out = run_scenario(
