@@ -2,11 +2,11 @@
 // reservations, per-event queue control with live numbers, and statistics with charts.
 import { api, session } from './api.js';
 import { t, won, when, toInputDate, errText } from './i18n.js';
-import { h, go, route, notice, showError, chip, every, onLeave } from './ui.js';
+import { h, go, route, notice, showError, showFieldErrors, chip, every, onLeave } from './ui.js';
 
 function guard(main) {
   if (!session.token) { go(`/login?next=${encodeURIComponent(route().raw)}`, true); return false; }
-  if (!session.isAdmin) { main.replaceChildren(notice('error', t('forbidden'))); return false; }
+  if (!session.isAdmin) { main.replaceChildren(h('h1', {}, t('admin')), notice('error', t('forbidden'))); return false; }
   return true;
 }
 
@@ -85,7 +85,7 @@ export async function eventForm(main, id) {
   try {
     if (!isNew) e = (await api(`/api/events/${id}`)).event;
     layouts = (await api('/api/seats/layouts')).layouts || [];
-  } catch (err) { main.replaceChildren(adminNav('events'), notice('error', err)); return; }
+  } catch (err) { main.replaceChildren(adminNav('events'), h('h1', {}, t('events')), notice('error', err)); return; }
   const field = (name, label, input) => h('label', { class: 'field' }, h('span', {}, label), input);
   const inp = (name, type, value, extra = {}) => h('input', { name, id: `f-${name}`, type, value: value ?? '', ...extra });
   // Text, not url: uploads on local disk answer a same-site path (/api/image/files/...).
@@ -125,7 +125,7 @@ export async function eventForm(main, id) {
       sessionStorage.setItem('tiketi.flash', t(isNew ? 'created' : 'saved'));
       go(`/admin/events/${r.event.id}`, isNew);
       if (!isNew) eventForm(main, id);
-    } catch (err) { msg.replaceChildren(notice('error', err)); }
+    } catch (err) { msg.replaceChildren(showFieldErrors(form, err)); }
   } },
   field('title', t('title'), inp('title', 'text', e.title, { required: true })),
   field('artistName', t('artist'), inp('artistName', 'text', e.artist_name)),
@@ -162,7 +162,7 @@ export async function queueControl(main, id) {
   if (!guard(main)) return;
   const msg = h('div', { 'aria-live': 'assertive' });
   let list = [];
-  try { list = await allEvents(); } catch (e) { main.replaceChildren(adminNav('queue'), notice('error', e)); return; }
+  try { list = await allEvents(); } catch (e) { main.replaceChildren(adminNav('queue'), h('h1', {}, t('queue')), notice('error', e)); return; }
   const sel = h('select', { 'aria-label': t('choose_event'), 'data-testid': 'queue-event', onchange: () => go(`/admin/queue/${sel.value}`) },
     h('option', { value: '' }, t('choose_event')), list.map((e) => h('option', { value: e.id, selected: e.id === id }, e.title)));
   main.replaceChildren(adminNav('queue'), h('h1', {}, t('queue')), sel, msg);
