@@ -46,8 +46,8 @@ const dict = {
     days: '{d}일 {h}:{m}:{s}', seconds: '{n}초', minutes: '약 {n}분', welcome: '{name}님 환영합니다',
 
     // --- a11y: server error codes (the server's English `message` is never shown), HTTP fallbacks, field problems, skip link
-    skip: '본문으로 건너뛰기', main_nav: '주요 메뉴', lang_switch: '언어 변경: English', home_title: '공연 예매', error_title: '오류',
-    err_generic: '요청을 처리하지 못했습니다. 잠시 후 다시 시도하세요.', err_with_code: '{msg} (코드: {code})',
+    skip: '본문으로 건너뛰기', main_nav: '주요 메뉴', lang_switch: '언어 변경: English', home_title: '공연 둘러보기', error_title: '오류',
+    err_generic: '요청을 처리하지 못했습니다. 잠시 후 다시 시도하세요.',
     err_status_400: '요청 내용이 올바르지 않습니다.', err_status_401: '로그인이 필요합니다.', err_status_403: '이 작업을 할 권한이 없습니다.',
     err_status_404: '찾을 수 없습니다.', err_status_409: '지금 상태에서는 할 수 없는 요청입니다. 새로고침 후 다시 시도하세요.', err_status_413: '파일이 너무 큽니다.',
     err_status_415: '지원하지 않는 형식입니다.', err_status_429: '요청이 너무 많습니다. 잠시 후 다시 시도하세요.', err_status_500: '서버에 문제가 생겼습니다. 잠시 후 다시 시도하세요.',
@@ -140,8 +140,8 @@ const dict = {
     days: '{d}d {h}:{m}:{s}', seconds: '{n} s', minutes: 'about {n} min', welcome: 'Welcome, {name}',
 
     // --- a11y: server error codes (the server's English `message` is never shown), HTTP fallbacks, field problems, skip link
-    skip: 'Skip to content', main_nav: 'Main', lang_switch: 'Change language: 한국어', home_title: 'Tickets', error_title: 'Error',
-    err_generic: 'Something went wrong. Please try again in a moment.', err_with_code: '{msg} (code: {code})',
+    skip: 'Skip to content', main_nav: 'Main', lang_switch: 'Change language: 한국어', home_title: 'Browse events', error_title: 'Error',
+    err_generic: 'Something went wrong. Please try again in a moment.',
     err_status_400: 'The request was not valid.', err_status_401: 'Please sign in.', err_status_403: 'You are not allowed to do this.',
     err_status_404: 'Not found.', err_status_409: 'This cannot be done right now. Refresh and try again.', err_status_413: 'The file is too large.',
     err_status_415: 'This format is not supported.', err_status_429: 'Too many requests. Please wait a moment.', err_status_500: 'The server had a problem. Please try again in a moment.',
@@ -223,7 +223,7 @@ export function errText(e, { fields = true } = {}) {
   else text = t('err_generic');
   if (fields && e.fields && typeof e.fields === 'object') {
     const parts = Object.entries(e.fields).map(([k, v]) => `${fieldLabel(k)}: ${fieldText(v)}`);
-    if (parts.length) text = `${text} (${parts.join('; ')})`;
+    if (parts.length) text = `${text} ${parts.join(' ')}`;
   }
   return text;
 }

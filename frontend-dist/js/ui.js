@@ -87,7 +87,7 @@ export function showFieldErrors(form, e) {
   first?.focus();
   const summary = errText(e, { fields: false });
   const others = Object.entries(rest).map(([k, v]) => `${fieldLabel(k)}: ${fieldText(v)}`);
-  return notice('error', others.length ? `${summary} (${others.join('; ')})` : summary);
+  return notice('error', others.length ? `${summary} ${others.join(' ')}` : summary);
 }
 
 /** A status chip with its translated name. */
