@@ -25,12 +25,13 @@ export async function dashboard(main) {
     const { stats, recentReservations } = await api('/api/admin/dashboard/stats');
     body.replaceChildren(
       h('div', { class: 'stats' }, stat(t('total_events'), stats.totalEvents), stat(t('total_res'), stats.totalReservations), stat(t('revenue'), won(stats.totalRevenue)), stat(t('today_res'), stats.todayReservations)),
-      h('h2', {}, t('recent')), reservationTable(recentReservations || []));
+      h('h2', {}, t('recent')), reservationTable(recentReservations || [], t('recent')));
   } catch (e) { showError(body, e); }
 }
 
-function reservationTable(rows) {
-  return h('div', { class: 'table-wrap' }, h('table', {},
+function reservationTable(rows, label = t('reservations')) {
+  // Scrolls sideways on a phone: focusable (and named) so the keyboard can scroll it too.
+  return h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': label }, h('table', {},
     h('thead', {}, h('tr', {}, [t('reservation_no'), t('events'), t('amount'), t('status'), t('payment'), t('booked_on')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {},
       h('td', {}, r.reservation_number ?? r.reservationNumber), h('td', {}, r.event_title ?? r.eventTitle), h('td', {}, won(r.total_amount ?? r.totalAmount)),

@@ -32,7 +32,8 @@ async fn run_scenario(app: &TestApp, scenario: &str, args: Value) -> String {
         "{CHROMIUM} is missing: run scripts/test.sh (or apt-get install chromium)"
     );
     assert!(
-        e2e.join("node_modules/playwright-core").exists() && e2e.join("node_modules/axe-core").exists(),
+        e2e.join("node_modules/playwright-core").exists()
+            && e2e.join("node_modules/axe-core").exists(),
         "tests/e2e/node_modules (playwright-core, axe-core) is missing: run `npm ci` in tests/e2e (scripts/test.sh does)"
     );
     let shots = root.join("docs/screenshots");
