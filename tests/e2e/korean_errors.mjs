@@ -14,7 +14,8 @@ const KO = {
   validation_failed: '입력 내용을 확인하세요.',
   pw_common: '너무 흔한 비밀번호입니다. 다른 비밀번호를 고르세요.',
   phone: '전화번호는 숫자 7~15자리로 입력하세요.',
-  seat_unavailable: '선택한 좌석 중 이미 다른 분이 선점하거나 구매한 좌석이 있습니다. 다른 좌석을 선택하세요.',
+  // The code's sentence, or the seat map's own when the answer names the seat (it un-chooses it).
+  seat_unavailable: /^(선택한 좌석 중 이미 다른 분이 선점하거나 구매한 좌석이 있습니다\. 다른 좌석을 선택하세요\.|다른 분이 방금 선택한 좌석입니다\.)$/,
 };
 
 await main(async () => {
@@ -36,7 +37,9 @@ await main(async () => {
   /** The alert shows `expected` and none of the server's English sentences is on the page. */
   const shown = async (expected, what) => {
     const alert = page.getByRole('alert').filter({ hasText: expected });
-    await alert.waitFor();
+    await alert.waitFor().catch(async (e) => {
+      throw new Error(`${what}: no alert saying ${JSON.stringify(expected)} (${e.message.split('\n')[0]}); the page says: ${await page.locator('main').innerText()}; answers: ${codes.join(', ')}`);
+    });
     const text = await page.locator('main').innerText();
     for (const s of english) if (text.includes(s)) throw new Error(`${what}: the server's English "${s}" is shown: ${text}`);
     if (/[A-Za-z]{4,}/.test((await alert.innerText()).replace(/Tiketi|Google/g, ''))) throw new Error(`${what}: English words in the alert: ${await alert.innerText()}`);
