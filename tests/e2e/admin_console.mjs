@@ -51,6 +51,16 @@ await main(async () => {
   const now = Date.now();
   await page.getByLabel('Event date').fill(local(new Date(now + 20 * 86400e3)));
   await page.getByLabel('Sale starts').fill(local(new Date(now - 3600e3)));
+  // A sale that ends before it starts: the problem is told under "Sale ends", in words.
+  await page.getByLabel('Sale ends').fill(local(new Date(now - 7200e3)));
+  await page.getByTestId('save-event').click();
+  const endError = page.locator('.field-error').filter({ hasText: 'Must be after the sale start.' });
+  await endError.waitFor();
+  const ends = page.getByLabel('Sale ends');
+  if ((await ends.getAttribute('aria-invalid')) !== 'true' || !(await ends.getAttribute('aria-describedby')).includes(await endError.getAttribute('id'))) throw new Error('the sale end is not tied to its problem');
+  if (/saleStartDate|must be after/.test(await page.locator('main').innerText())) throw new Error("the server's English is shown");
+  await axeCheck(page, 'event form with a field error');
+  step('field error next to its field');
   await page.getByLabel('Sale ends').fill(local(new Date(now + 10 * 86400e3)));
   await page.getByLabel('Seat layout').selectOption({ label: 'small_theater (265)' });
   await page.getByTestId('poster-file').setInputFiles({ name: 'poster.png', mimeType: 'image/png', buffer: PNG });

@@ -51,6 +51,13 @@ await main(async () => {
 
   // A wrong password.
   await page.goto(`${baseUrl}/#/login`);
+  await page.getByRole('heading', { name: '로그인' }).waitFor();
+  // The first Tab reaches the skip link, in Korean; it takes the focus past the header.
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => ({ cls: document.activeElement?.className, text: document.activeElement?.textContent }));
+  if (first.cls !== 'skip' || first.text !== '본문으로 건너뛰기') throw new Error(`the first Tab stop is ${JSON.stringify(first)}`);
+  await page.keyboard.press('Enter');
+  if ((await page.evaluate(() => document.activeElement?.id)) !== 'main') throw new Error('the skip link did not move the focus to the content');
   await page.getByLabel('이메일').fill(email);
   await page.getByLabel('비밀번호').fill('not the password');
   await page.getByRole('button', { name: '로그인' }).click();

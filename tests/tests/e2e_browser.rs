@@ -209,7 +209,8 @@ async fn a_fan_queues_holds_a_seat_pays_sees_the_qr_code_and_gets_a_refund() {
     assert_eq!(held, 0, "the refunded seat is released");
 }
 
-/// An operator signs in, creates an event (trying the poster upload), finds it on the home page,
+/// An operator signs in (a wrong password told in Korean), creates an event (a sale ending before
+/// it starts is told under its field first; trying the poster upload), finds it on the home page,
 /// changes its queue threshold and opens the statistics charts.
 #[tokio::test]
 async fn an_admin_creates_an_event_sets_its_queue_threshold_and_opens_the_charts() {
@@ -245,6 +246,7 @@ async fn an_admin_creates_an_event_sets_its_queue_threshold_and_opens_the_charts
     for step in [
         "error in words",
         "signed in",
+        "field error next to its field",
         "event created",
         "on home page",
         "threshold saved",
