@@ -157,15 +157,15 @@ ensure_test_clients() {
 }
 
 # The browser tests (tests/tests/e2e_browser.rs): Debian's Chromium, a CJK font so Korean text
-# renders in screenshots, and playwright-core from tests/e2e/package.json (locked).
+# renders in screenshots, and playwright-core and axe-core from tests/e2e/package.json (locked).
 ensure_browser_tests() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
   fi
   [ -x /usr/bin/chromium ] || apt_install chromium
   fc-list 2>/dev/null | grep -qi nanum || apt_install fonts-nanum
-  if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
-    log "npm ci (tests/e2e: playwright-core)"
+  if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ] || [ ! -d "$ROOT/tests/e2e/node_modules/axe-core" ]; then
+    log "npm ci (tests/e2e: playwright-core, axe-core)"
     (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

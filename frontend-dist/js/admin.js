@@ -2,11 +2,11 @@
 // reservations, per-event queue control with live numbers, and statistics with charts.
 import { api, session } from './api.js';
 import { t, won, when, toInputDate, errText } from './i18n.js';
-import { h, go, route, notice, showError, chip, every, onLeave } from './ui.js';
+import { h, go, route, notice, showError, showFieldErrors, chip, every, onLeave } from './ui.js';
 
 function guard(main) {
   if (!session.token) { go(`/login?next=${encodeURIComponent(route().raw)}`, true); return false; }
-  if (!session.isAdmin) { main.replaceChildren(notice('error', t('forbidden'))); return false; }
+  if (!session.isAdmin) { main.replaceChildren(h('h1', {}, t('admin')), notice('error', t('forbidden'))); return false; }
   return true;
 }
 
@@ -25,12 +25,13 @@ export async function dashboard(main) {
     const { stats, recentReservations } = await api('/api/admin/dashboard/stats');
     body.replaceChildren(
       h('div', { class: 'stats' }, stat(t('total_events'), stats.totalEvents), stat(t('total_res'), stats.totalReservations), stat(t('revenue'), won(stats.totalRevenue)), stat(t('today_res'), stats.todayReservations)),
-      h('h2', {}, t('recent')), reservationTable(recentReservations || []));
+      h('h2', {}, t('recent')), reservationTable(recentReservations || [], t('recent')));
   } catch (e) { showError(body, e); }
 }
 
-function reservationTable(rows) {
-  return h('div', { class: 'table-wrap' }, h('table', {},
+function reservationTable(rows, label = t('reservations')) {
+  // Scrolls sideways on a phone: focusable (and named) so the keyboard can scroll it too.
+  return h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': label }, h('table', {},
     h('thead', {}, h('tr', {}, [t('reservation_no'), t('events'), t('amount'), t('status'), t('payment'), t('booked_on')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {},
       h('td', {}, r.reservation_number ?? r.reservationNumber), h('td', {}, r.event_title ?? r.eventTitle), h('td', {}, won(r.total_amount ?? r.totalAmount)),
@@ -85,7 +86,7 @@ export async function eventForm(main, id) {
   try {
     if (!isNew) e = (await api(`/api/events/${id}`)).event;
     layouts = (await api('/api/seats/layouts')).layouts || [];
-  } catch (err) { main.replaceChildren(adminNav('events'), notice('error', err)); return; }
+  } catch (err) { main.replaceChildren(adminNav('events'), h('h1', {}, t('events')), notice('error', err)); return; }
   const field = (name, label, input) => h('label', { class: 'field' }, h('span', {}, label), input);
   const inp = (name, type, value, extra = {}) => h('input', { name, id: `f-${name}`, type, value: value ?? '', ...extra });
   // Text, not url: uploads on local disk answer a same-site path (/api/image/files/...).
@@ -125,7 +126,7 @@ export async function eventForm(main, id) {
       sessionStorage.setItem('tiketi.flash', t(isNew ? 'created' : 'saved'));
       go(`/admin/events/${r.event.id}`, isNew);
       if (!isNew) eventForm(main, id);
-    } catch (err) { msg.replaceChildren(notice('error', err)); }
+    } catch (err) { msg.replaceChildren(showFieldErrors(form, err)); }
   } },
   field('title', t('title'), inp('title', 'text', e.title, { required: true })),
   field('artistName', t('artist'), inp('artistName', 'text', e.artist_name)),
@@ -162,7 +163,7 @@ export async function queueControl(main, id) {
   if (!guard(main)) return;
   const msg = h('div', { 'aria-live': 'assertive' });
   let list = [];
-  try { list = await allEvents(); } catch (e) { main.replaceChildren(adminNav('queue'), notice('error', e)); return; }
+  try { list = await allEvents(); } catch (e) { main.replaceChildren(adminNav('queue'), h('h1', {}, t('queue')), notice('error', e)); return; }
   const sel = h('select', { 'aria-label': t('choose_event'), 'data-testid': 'queue-event', onchange: () => go(`/admin/queue/${sel.value}`) },
     h('option', { value: '' }, t('choose_event')), list.map((e) => h('option', { value: e.id, selected: e.id === id }, e.title)));
   main.replaceChildren(adminNav('queue'), h('h1', {}, t('queue')), sel, msg);

@@ -1,12 +1,13 @@
 // The only way the client talks to the server: JSON over fetch against the routes in API.md.
 // Holds the access token (sessionStorage, so a refresh keeps the session in this tab), refreshes
 // it once through the HttpOnly refresh cookie (`POST /api/auth/refresh`) when a call answers 401,
-// and turns every failure into an ApiError whose message is the server's `error` sentence.
+// and turns every failure into an ApiError carrying the server's `code`, `status` and `fields`
+// (its `message` keeps the server's English sentence for logs; the pages show i18n.js's words).
 
 const TOKEN_KEY = 'tiketi.token';
 const USER_KEY = 'tiketi.user';
 
-/** A failed call: `message` is words for a person, `status`/`code` for the code. */
+/** A failed call: `status`/`code`/`fields` say what failed (errText in i18n.js words it). */
 export class ApiError extends Error {
   constructor(message, status = 0, code = 'network', fields = null) {
     super(message);

@@ -2,7 +2,7 @@
 // register, waiting room, seat map, payment, result, and my reservations with QR codes.
 import { api, session, randomHex } from './api.js';
 import { t, won, when, span, waitText, errText } from './i18n.js';
-import { h, go, route, notice, showError, chip, liveSocket, badge, every, onLeave, cleanup } from './ui.js';
+import { h, go, route, notice, showError, showFieldErrors, clearFieldErrors, chip, liveSocket, badge, every, onLeave, cleanup } from './ui.js';
 import { seatPicker } from './seatmap.js';
 import qrcode from '../vendor/qrcode-generator.mjs';
 import { loadTossPayments, ANONYMOUS } from '../vendor/tosspayments-sdk.mjs';
@@ -54,7 +54,7 @@ export async function home(main) {
   const tabs = h('nav', { class: 'tabs', 'aria-label': t('status') },
     ['', ...STATUS_ORDER.slice(0, 2)].map((s) => h('a', { href: `#/?${new URLSearchParams({ ...(q && { q }), ...(s && { status: s }) })}`, 'aria-current': s === status ? 'page' : null }, t(s || 'all'))));
   const list = h('div', { 'aria-live': 'polite' }, notice('info', t('loading')));
-  main.replaceChildren(form, tabs, list);
+  main.replaceChildren(h('h1', {}, t('home_title')), form, tabs, list);
   try {
     const params = new URLSearchParams({ limit: '100' });
     if (q) params.set('q', q);
@@ -115,13 +115,15 @@ export function authPage(main, mode) {
     const fd = Object.fromEntries(new FormData(form));
     if (!fd.phone) delete fd.phone;
     form.querySelector('button[type=submit]').disabled = true;
+    clearFieldErrors(form);
+    msg.replaceChildren();
     try {
       const body = await api(`/api/auth/${mode}`, { body: fd });
       // REGISTRATION_MODE=verify-first: no session until the mailed link is opened.
       if (body.verificationRequired) { form.replaceChildren(notice('ok', t('check_email'))); return; }
       session.set(body.token, body.user);
       go(next, true);
-    } catch (e) { showError(msg, e); } finally { form.querySelector('button[type=submit]').disabled = false; }
+    } catch (e) { msg.replaceChildren(showFieldErrors(form, e)); } finally { form.querySelector('button[type=submit]').disabled = false; }
   } },
   h('h1', {}, t(mode === 'login' ? 'sign_in' : 'register')),
   mode === 'register' ? field('name', 'text', t('name'), { ac: 'name' }) : null,
@@ -394,7 +396,7 @@ function tossForm(r, id, cfg, { msg, payBtn, prepare, failed }) {
       msg.replaceChildren();
       payBtn.disabled = Date.parse(r.expires_at) <= Date.now();
     } catch (e) {
-      msg.replaceChildren(notice('error', `${t('toss_load_failed')} (${e?.message || e})`));
+      msg.replaceChildren(notice('error', t('toss_load_failed')));
     }
   }, { once: true });
   return form;

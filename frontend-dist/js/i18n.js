@@ -1,5 +1,6 @@
 // Korean and English text. `t(key, vars)` picks the current language (saved in localStorage,
-// Korean by default); `{name}` placeholders are filled from `vars`. Switching re-renders the page.
+// Korean by default); `{name}` placeholders are filled from `vars`. Switching re-renders the page
+// (app.js keeps the form inputs and the seat selection across it).
 
 const dict = {
   ko: {
@@ -49,6 +50,58 @@ const dict = {
     sm_keys: '방향키로 좌석 사이를 이동하고 Enter 또는 Space로 선택합니다.', sm_choose_section: '위에서 구역을 고르면 그 구역의 좌석이 보입니다.',
     sm_best_n: '매수', sm_best: '{name}구역 최적 좌석 고르기', sm_best_none: '이 구역에 남은 좌석이 {n}석뿐입니다. 다른 구역을 고르세요.',
     sm_best_ok: '붙어 있는 최적 좌석 {n}석을 골랐습니다.', sm_best_apart: '이 구역에는 붙어 있는 {n}석이 없어 가장 좋은 좌석을 따로 골랐습니다.',
+
+    // --- a11y: server error codes (the server's English `message` is never shown), HTTP fallbacks, field problems, skip link
+    skip: '본문으로 건너뛰기', main_nav: '주요 메뉴', lang_switch: '언어 변경: English', home_title: '공연 둘러보기', error_title: '오류',
+    err_generic: '요청을 처리하지 못했습니다. 잠시 후 다시 시도하세요.',
+    err_status_400: '요청 내용이 올바르지 않습니다.', err_status_401: '로그인이 필요합니다.', err_status_403: '이 작업을 할 권한이 없습니다.',
+    err_status_404: '찾을 수 없습니다.', err_status_409: '지금 상태에서는 할 수 없는 요청입니다. 새로고침 후 다시 시도하세요.', err_status_413: '파일이 너무 큽니다.',
+    err_status_415: '지원하지 않는 형식입니다.', err_status_429: '요청이 너무 많습니다. 잠시 후 다시 시도하세요.', err_status_500: '서버에 문제가 생겼습니다. 잠시 후 다시 시도하세요.',
+    err_status_502: '서버에 연결할 수 없습니다. 잠시 후 다시 시도하세요.', err_status_503: '서비스를 잠시 사용할 수 없습니다. 잠시 후 다시 시도하세요.', err_status_504: '서버 응답이 늦습니다. 잠시 후 다시 시도하세요.',
+    err_validation_failed: '입력 내용을 확인하세요.', err_invalid_body: '요청 내용이 올바르지 않습니다.', err_invalid_json: '요청 내용이 올바르지 않습니다.',
+    err_invalid_query: '검색 조건이 올바르지 않습니다.', err_invalid_id: '주소가 올바르지 않습니다.', err_invalid_event_id: '공연 주소가 올바르지 않습니다.', err_invalid_text: '저장할 수 없는 문자가 들어 있습니다.',
+    err_invalid_multipart: '파일을 읽을 수 없습니다.', err_missing_image: '이미지 파일을 선택하세요.', err_payload_too_large: '파일이 너무 큽니다.', err_unsupported_media_type: '지원하지 않는 형식입니다.',
+    err_rate_limited: '요청이 너무 많습니다. 잠시 후 다시 시도하세요.', err_route_not_found: '찾을 수 없는 주소입니다.', err_internal_error: '서버에 문제가 생겼습니다. 잠시 후 다시 시도하세요.',
+    err_database_unavailable: '서비스를 잠시 사용할 수 없습니다. 잠시 후 다시 시도하세요.', err_redis_unavailable: '대기열 서비스를 잠시 사용할 수 없습니다. 잠시 후 다시 시도하세요.',
+    err_unavailable: '서비스를 잠시 사용할 수 없습니다. 잠시 후 다시 시도하세요.', err_storage_unavailable: '이미지 저장소를 잠시 사용할 수 없습니다.',
+    err_auth_unavailable: '로그인 상태를 지금 확인할 수 없습니다. 잠시 후 다시 시도하세요.', err_auth_busy: '가입 요청이 많습니다. 잠시 후 다시 시도하세요.',
+    err_invalid_credentials: '이메일 또는 비밀번호가 올바르지 않습니다.', err_email_taken: '이 이메일로는 가입할 수 없습니다. 본인 계정이라면 로그인하세요.',
+    err_account_not_found: '계정이 더 이상 없습니다.', err_missing_token: '로그인이 필요합니다.', err_invalid_token: '로그인이 만료되었습니다. 다시 로그인하세요.',
+    err_token_expired: '로그인이 만료되었습니다. 다시 로그인하세요.', err_session_revoked: '로그인이 끝났습니다. 다시 로그인하세요.', err_missing_refresh_token: '로그인이 필요합니다.',
+    err_invalid_refresh_token: '로그인이 만료되었습니다. 다시 로그인하세요.', err_refresh_token_reused: '보안을 위해 모든 로그인이 종료되었습니다. 다시 로그인하세요.',
+    err_nothing_to_sign_out: '이미 로그아웃되었습니다.', err_no_session: '이 로그인은 종료할 수 없습니다.', err_cross_site_request: '다른 사이트에서 온 요청입니다. 이 사이트에서 다시 로그인하세요.',
+    err_email_already_verified: '이미 확인된 이메일입니다.', err_email_not_verified: '먼저 이메일 주소를 확인하세요.', err_invalid_verification_token: '이 링크는 유효하지 않거나 만료되었거나 이미 사용되었습니다. 새 링크를 요청하세요.',
+    err_admin_only: '관리자만 할 수 있습니다.', err_forbidden: '이 작업을 할 권한이 없습니다.',
+    err_google_sign_in_disabled: '이 서버에서는 Google 로그인을 사용할 수 없습니다.', err_google_code_flow_disabled: '이 서버에서는 Google 로그인을 사용할 수 없습니다.',
+    err_google_code_rejected: 'Google이 로그인을 받아들이지 않았습니다. 다시 시도하세요.', err_google_email_missing: 'Google이 이메일 주소를 알려 주지 않았습니다.',
+    err_google_email_unverified: 'Google에서 확인되지 않은 이메일이라 로그인할 수 없습니다.', err_google_link_refused_admin: '관리자 계정은 비밀번호로 로그인하세요.',
+    err_google_sign_in_refused: 'Google 로그인이 완료되지 않았습니다.', err_invalid_google_token: 'Google 로그인 정보가 올바르지 않습니다. 다시 시도하세요.',
+    err_invalid_oauth_code: '로그인 정보가 없습니다. 다시 시작하세요.', err_invalid_oauth_state: '로그인이 만료되었거나 이미 사용되었습니다. 다시 시작하세요.', err_oauth_state_mismatch: '다른 브라우저에서 시작한 로그인입니다. 여기서 다시 시작하세요.',
+    err_event_not_found: '공연을 찾을 수 없습니다.', err_event_cancelled: '취소된 공연입니다.', err_sale_not_open: '아직 예매가 시작되지 않았습니다.', err_sale_closed: '예매가 마감되었습니다.',
+    err_too_many_events: '한 번에 너무 많은 공연을 요청했습니다.', err_not_admitted: '대기열에서 입장한 뒤에 이용할 수 있습니다. 대기열에 다시 참여하세요.',
+    err_seat_unavailable: '선택한 좌석 중 이미 다른 분이 선점하거나 구매한 좌석이 있습니다. 다른 좌석을 선택하세요.', err_sold_out: '남은 티켓이 부족합니다.',
+    err_ticket_limit_exceeded: '한 사람이 살 수 있는 티켓 수를 넘었습니다.', err_ticket_type_not_found: '티켓 종류를 찾을 수 없습니다.', err_amount_too_large: '예매 금액이 너무 큽니다.',
+    err_try_again: '다시 시도하세요.', err_reservation_not_found: '예매를 찾을 수 없습니다.', err_reservation_cancelled: '취소된 예매입니다.',
+    err_reservation_expired: '선점 시간이 만료되었습니다. 좌석을 다시 선택하세요.', err_reservation_not_cancellable: '이 예매는 취소할 수 없습니다.', err_reservation_not_payable: '이 예매는 결제할 수 없습니다.',
+    err_reservation_not_pending: '결제 대기 중인 예매가 아닙니다.', err_invalid_transition: '지금 상태에서는 이 예매를 바꿀 수 없습니다.', err_refund_required: '결제된 예매는 환불로 취소합니다.',
+    err_refund_window_closed: '환불 가능 기간이 지났습니다.', err_refund_refused: '환불할 수 없습니다.', err_refund_rejected: '결제사가 환불을 거절했습니다.', err_refund_pending: '선점 시간이 만료되어 전액 환불이 진행 중입니다.',
+    err_not_refundable: '청구된 금액이 없어 환불할 것이 없습니다.', err_invalid_refund_amount: '환불 금액이 올바르지 않습니다.', err_not_your_reservation: '다른 분의 예매입니다.',
+    err_payment_declined: '결제가 거절되었습니다. 청구된 금액은 없습니다.', err_payment_in_doubt: '결제 결과를 결제사에 확인하고 있습니다.', err_payment_in_progress: '결제를 처리하는 중입니다. 잠시 후 확인하세요.',
+    err_payment_not_found: '결제를 찾을 수 없습니다.', err_payment_not_confirmable: '이 결제는 승인할 수 없습니다.', err_payment_key_mismatch: '다른 결제로 진행 중인 주문입니다.',
+    err_payment_key_in_use: '다른 주문에 쓰인 결제입니다.', err_payment_state_changed: '결제 상태가 바뀌었습니다. 다시 시도하세요.', err_amount_mismatch: '결제 금액이 주문 금액과 다릅니다.',
+    err_idempotency_key_reused: '같은 요청 키가 다른 요청에 쓰였습니다.', err_invalid_idempotency_key: '요청 키가 올바르지 않습니다.', err_invalid_payment_key: '결제 키가 올바르지 않습니다.',
+    err_provider_unavailable: '결제사가 응답하지 않았습니다. 아직 승인된 것은 없으니 다시 시도하세요.', err_payment_unavailable: '지금은 환불할 수 없습니다. 다시 시도하세요.',
+    err_ticket_service_unavailable: '결제는 승인되었고 티켓을 발급하는 중입니다. 잠시 후 내 예매를 확인하세요.', err_toss_not_configured: '이 서버는 토스페이먼츠를 사용하지 않습니다.', err_sandbox_only: '샌드박스 결제에서만 쓸 수 있습니다.',
+    err_event_has_confirmed_reservations: '결제된 예매가 있는 공연입니다. 대신 공연을 취소(환불)하세요.', err_no_seat_layout: '먼저 좌석 배치를 지정하세요.',
+    err_seats_exist: '좌석 배치를 바꾸려면 먼저 이 공연의 좌석을 지워야 합니다.', err_seats_in_use: '선점되었거나 판매된 좌석이 있습니다.', err_quantity_below_reserved: '이미 예매된 수보다 적게 줄일 수 없습니다.',
+    err_image_not_found: '이미지를 찾을 수 없습니다.', err_news_not_found: '소식을 찾을 수 없습니다.', err_news_pinned: '공지로 고정된 소식은 관리자만 바꿀 수 있습니다.', err_not_news_author: '작성자나 관리자만 바꿀 수 있습니다.',
+    err_access_code_required: '접근 코드가 필요합니다.', err_access_code_invalid: '접근 코드가 올바르지 않습니다.', err_access_code_used: '이미 사용된 접근 코드입니다.', err_pow_required: '잠시 후 다시 시도하세요.',
+    err_webhook_duplicate: '이미 받은 알림입니다.', err_webhook_unverified: '확인할 수 없는 알림입니다.', err_internal_token_missing: '권한이 없습니다.', err_internal_token_invalid: '권한이 없습니다.',
+    field_required: '필수 항목입니다.', field_invalid: '값이 올바르지 않습니다.', field_too_long: '{n}자 이하로 입력하세요.', field_too_short: '{n}자 이상 입력하세요.',
+    field_length: '{a}~{b}자로 입력하세요.', field_between: '{a}~{b} 사이의 값을 입력하세요.', field_email: '올바른 이메일 주소를 입력하세요.', field_pw_common: '너무 흔한 비밀번호입니다. 다른 비밀번호를 고르세요.',
+    field_phone: '전화번호는 숫자 {a}~{b}자리로 입력하세요.', field_after_start: '예매 시작보다 뒤여야 합니다.', field_before_event: '공연 일시보다 늦을 수 없습니다.', field_number: '숫자를 입력하세요.',
+    field_twice: '같은 항목이 두 번 들어 있습니다.', field_at_most: '최대 {n}개까지 고를 수 있습니다.', field_at_least_one: '하나 이상 고르세요.', field_status: '상태는 이 양식에서 바꿀 수 없습니다.',
+    field_id: '올바른 선택이 아닙니다.',
   },
   en: {
     brand_tag: 'Tickets', home: 'Home', search: 'Search', search_ph: 'Search events, artists, venues', my: 'My tickets', admin: 'Admin',
@@ -97,6 +150,58 @@ const dict = {
     sm_keys: 'Arrow keys move between seats; Enter or Space picks one.', sm_choose_section: 'Choose a section above to see its seats.',
     sm_best_n: 'Seats', sm_best: 'Best available in {name}', sm_best_none: 'Only {n} seats are left in this section. Choose another section.',
     sm_best_ok: 'Picked the best {n} seats together.', sm_best_apart: 'No {n} seats together in this section: picked the best seats apart.',
+
+    // --- a11y: server error codes (the server's English `message` is never shown), HTTP fallbacks, field problems, skip link
+    skip: 'Skip to content', main_nav: 'Main', lang_switch: 'Change language: 한국어', home_title: 'Browse events', error_title: 'Error',
+    err_generic: 'Something went wrong. Please try again in a moment.',
+    err_status_400: 'The request was not valid.', err_status_401: 'Please sign in.', err_status_403: 'You are not allowed to do this.',
+    err_status_404: 'Not found.', err_status_409: 'This cannot be done right now. Refresh and try again.', err_status_413: 'The file is too large.',
+    err_status_415: 'This format is not supported.', err_status_429: 'Too many requests. Please wait a moment.', err_status_500: 'The server had a problem. Please try again in a moment.',
+    err_status_502: 'Cannot reach the server. Please try again in a moment.', err_status_503: 'The service is briefly unavailable. Please try again in a moment.', err_status_504: 'The server is slow to answer. Please try again in a moment.',
+    err_validation_failed: 'Please check what you entered.', err_invalid_body: 'The request was not valid.', err_invalid_json: 'The request was not valid.',
+    err_invalid_query: 'The search was not valid.', err_invalid_id: 'This address is not valid.', err_invalid_event_id: 'This event address is not valid.', err_invalid_text: 'The text contains characters that cannot be saved.',
+    err_invalid_multipart: 'The file could not be read.', err_missing_image: 'Choose an image file.', err_payload_too_large: 'The file is too large.', err_unsupported_media_type: 'This format is not supported.',
+    err_rate_limited: 'Too many requests. Please wait a moment.', err_route_not_found: 'No such address.', err_internal_error: 'The server had a problem. Please try again in a moment.',
+    err_database_unavailable: 'The service is briefly unavailable. Please try again in a moment.', err_redis_unavailable: 'The queue is briefly unavailable. Please try again in a moment.',
+    err_unavailable: 'The service is briefly unavailable. Please try again in a moment.', err_storage_unavailable: 'The image store is briefly unavailable.',
+    err_auth_unavailable: 'Your sign-in cannot be checked right now. Please try again in a moment.', err_auth_busy: 'Many registrations at once. Please try again in a moment.',
+    err_invalid_credentials: 'The email or password is not right.', err_email_taken: 'This email cannot be registered. If it is yours, sign in instead.',
+    err_account_not_found: 'This account no longer exists.', err_missing_token: 'Please sign in.', err_invalid_token: 'Your sign-in has expired. Please sign in again.',
+    err_token_expired: 'Your sign-in has expired. Please sign in again.', err_session_revoked: 'Your sign-in has ended. Please sign in again.', err_missing_refresh_token: 'Please sign in.',
+    err_invalid_refresh_token: 'Your sign-in has expired. Please sign in again.', err_refresh_token_reused: 'For your safety every sign-in was ended. Please sign in again.',
+    err_nothing_to_sign_out: 'You are signed out already.', err_no_session: 'This sign-in cannot be ended.', err_cross_site_request: 'This request came from another site. Sign in on this site again.',
+    err_email_already_verified: 'This email is confirmed already.', err_email_not_verified: 'Confirm your email address first.', err_invalid_verification_token: 'This link is invalid, expired or already used. Ask for a new one.',
+    err_admin_only: 'Operators only.', err_forbidden: 'You are not allowed to do this.',
+    err_google_sign_in_disabled: 'Google sign-in is not available here.', err_google_code_flow_disabled: 'Google sign-in is not available here.',
+    err_google_code_rejected: 'Google did not accept the sign-in. Please try again.', err_google_email_missing: 'Google did not share an email address.',
+    err_google_email_unverified: 'Google has not verified this email, so it cannot sign in here.', err_google_link_refused_admin: 'Operator accounts sign in with their password.',
+    err_google_sign_in_refused: 'Google sign-in did not complete.', err_invalid_google_token: 'The Google sign-in was not valid. Please try again.',
+    err_invalid_oauth_code: 'The sign-in is missing its code. Start again.', err_invalid_oauth_state: 'This sign-in expired or was already used. Start again.', err_oauth_state_mismatch: 'This sign-in was started in another browser. Start again here.',
+    err_event_not_found: 'Event not found.', err_event_cancelled: 'This event was cancelled.', err_sale_not_open: 'The sale has not opened yet.', err_sale_closed: 'The sale has closed.',
+    err_too_many_events: 'Too many events in one request.', err_not_admitted: 'You need to be admitted from the waiting room first. Join the queue again.',
+    err_seat_unavailable: 'Someone else has just held or bought one of these seats. Please choose other seats.', err_sold_out: 'Not enough tickets left.',
+    err_ticket_limit_exceeded: 'That is more tickets than one fan may buy.', err_ticket_type_not_found: 'Ticket type not found.', err_amount_too_large: 'The total is too large.',
+    err_try_again: 'Please try again.', err_reservation_not_found: 'Reservation not found.', err_reservation_cancelled: 'This reservation was cancelled.',
+    err_reservation_expired: 'Your hold has expired. Please choose seats again.', err_reservation_not_cancellable: 'This reservation cannot be cancelled.', err_reservation_not_payable: 'This reservation cannot be paid.',
+    err_reservation_not_pending: 'This reservation is not awaiting payment.', err_invalid_transition: 'This reservation cannot change that way now.', err_refund_required: 'A paid reservation is cancelled by refunding it.',
+    err_refund_window_closed: 'The refund period has ended.', err_refund_refused: 'This cannot be refunded.', err_refund_rejected: 'The payment provider refused the refund.', err_refund_pending: 'Your hold expired; a full refund is on its way.',
+    err_not_refundable: 'Nothing was charged, so there is nothing to refund.', err_invalid_refund_amount: 'The refund amount is not valid.', err_not_your_reservation: 'This reservation belongs to someone else.',
+    err_payment_declined: 'The payment was declined. Nothing was charged.', err_payment_in_doubt: 'We are checking the payment with the provider.', err_payment_in_progress: 'The payment is being processed. Check again shortly.',
+    err_payment_not_found: 'Payment not found.', err_payment_not_confirmable: 'This payment cannot be confirmed.', err_payment_key_mismatch: 'This order is being paid another way.',
+    err_payment_key_in_use: 'This payment belongs to another order.', err_payment_state_changed: 'The payment changed meanwhile. Please try again.', err_amount_mismatch: 'The amount differs from the order total.',
+    err_idempotency_key_reused: 'This request key was used for a different request.', err_invalid_idempotency_key: 'The request key is not valid.', err_invalid_payment_key: 'The payment key is not valid.',
+    err_provider_unavailable: 'The payment provider did not answer. Nothing is confirmed yet; please try again.', err_payment_unavailable: 'The refund cannot be made right now. Please try again.',
+    err_ticket_service_unavailable: 'Your payment is approved and your tickets are being issued. Check your reservations shortly.', err_toss_not_configured: 'This server does not use TossPayments.', err_sandbox_only: 'This works only with sandbox payments.',
+    err_event_has_confirmed_reservations: 'This event has paid reservations. Cancel the event (and refund them) instead.', err_no_seat_layout: 'Give the event a seat layout first.',
+    err_seats_exist: "Delete the event's seats before changing its seat layout.", err_seats_in_use: 'Some seats are held or sold.', err_quantity_below_reserved: 'More tickets of this type are reserved than the new total.',
+    err_image_not_found: 'Image not found.', err_news_not_found: 'News item not found.', err_news_pinned: 'Pinned news can only be changed by an operator.', err_not_news_author: 'Only the author or an operator may change this.',
+    err_access_code_required: 'An access code is needed.', err_access_code_invalid: 'The access code is not valid.', err_access_code_used: 'This access code was used already.', err_pow_required: 'Please try again in a moment.',
+    err_webhook_duplicate: 'This notification was received already.', err_webhook_unverified: 'This notification cannot be verified.', err_internal_token_missing: 'Not allowed.', err_internal_token_invalid: 'Not allowed.',
+    field_required: 'This field is required.', field_invalid: 'This value is not valid.', field_too_long: 'Use at most {n} characters.', field_too_short: 'Use at least {n} characters.',
+    field_length: 'Use {a} to {b} characters.', field_between: 'Enter a value from {a} to {b}.', field_email: 'Enter a valid email address.', field_pw_common: 'This password is too common; choose another.',
+    field_phone: 'Enter {a} to {b} digits.', field_after_start: 'Must be after the sale start.', field_before_event: 'Must not be after the event date.', field_number: 'Enter a number.',
+    field_twice: 'The same item is listed twice.', field_at_most: 'Choose at most {n}.', field_at_least_one: 'Choose at least one.', field_status: 'The status cannot be changed in this form.',
+    field_id: 'This is not a valid choice.',
   },
 };
 
@@ -115,11 +220,68 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ''));
 }
 
-/** Error text: network failures get a sentence of ours, everything else the server's words. */
-export function errText(e) {
+/**
+ * Error text in the page's language. The server's `code` picks our sentence (`err_<code>`); an
+ * unknown code falls back to a sentence for its HTTP status; the server's English `message` is
+ * never shown. Validation errors list their fields (localised) unless `fields: false` (a form
+ * that shows each problem next to its field).
+ */
+export function errText(e, { fields = true } = {}) {
   if (!e) return '';
   if (e.code === 'network') return t(e.message === 'offline' ? 'offline' : 'network');
-  return typeof e.message === 'string' && e.message ? e.message : String(e);
+  let text;
+  if (e.code && dict.en[`err_${e.code}`]) text = t(`err_${e.code}`);
+  else if (e.status) text = dict.en[`err_status_${e.status}`] ? t(`err_status_${e.status}`) : (e.status >= 500 ? t('err_status_500') : t('err_generic'));
+  else text = t('err_generic');
+  if (fields && e.fields && typeof e.fields === 'object') {
+    const parts = Object.entries(e.fields).map(([k, v]) => `${fieldLabel(k)}: ${fieldText(v)}`);
+    if (parts.length) text = `${text} ${parts.join(' ')}`;
+  }
+  return text;
+}
+
+// The request's field names and the labels the forms show for them.
+const FIELD_LABELS = {
+  email: 'email', password: 'password', name: 'name', phone: 'phone', title: 'title', venue: 'venue', address: 'address',
+  description: 'description', artistName: 'artist', eventDate: 'event_date', saleStartDate: 'sale_start', saleEndDate: 'sale_end',
+  posterImageUrl: 'poster_url', seatLayoutId: 'layout', seatIds: 'seats', items: 'ticket_types', threshold: 'threshold',
+  admitPerTick: 'admit_per_tick', tickMs: 'tick_ms', status: 'status', amount: 'amount',
+};
+/** The visible label of a request field (`items[0].quantity` reads as its list's label). */
+export function fieldLabel(name) {
+  const key = FIELD_LABELS[name] || FIELD_LABELS[String(name).replace(/\[.*$/, '')];
+  return key ? t(key) : name;
+}
+
+// The server's per-field reasons are English sentences from a small known set (the crates'
+// validators): each is recognised by its shape and said again in the page's language.
+const FIELD_REASONS = [
+  [/too common/i, 'field_pw_common'],
+  [/(\d+) to (\d+) digits/i, 'field_phone', (m) => ({ a: m[1], b: m[2] })],
+  [/must be (\d+) to (\d+) characters/i, 'field_length', (m) => ({ a: m[1], b: m[2] })],
+  [/at least (\d+) characters/i, 'field_too_short', (m) => ({ n: m[1] })],
+  [/at most (\d+) characters/i, 'field_too_long', (m) => ({ n: m[1] })],
+  [/too long/i, 'field_invalid'],
+  [/is required|must not be empty|^required$/i, 'field_required'],
+  [/@|not a valid address|not an email/i, 'field_email'],
+  [/after saleStartDate/i, 'field_after_start'],
+  [/not be after eventDate/i, 'field_before_event'],
+  [/between (-?\d+) and (-?\d+)/i, 'field_between', (m) => ({ a: m[1], b: m[2] })],
+  [/whole number|a number/i, 'field_number'],
+  [/listed twice/i, 'field_twice'],
+  [/at least one/i, 'field_at_least_one'],
+  [/at most (\d+)/i, 'field_at_most', (m) => ({ n: m[1] })],
+  [/UUID|an id/i, 'field_id'],
+  [/status|sale window/i, 'field_status'],
+];
+/** A field's problem in the page's language (never the server's English). */
+export function fieldText(reason) {
+  const s = typeof reason === 'string' ? reason : '';
+  for (const [re, key, vars] of FIELD_REASONS) {
+    const m = s.match(re);
+    if (m) return t(key, vars ? vars(m) : {});
+  }
+  return t('field_invalid');
 }
 
 const locale = () => (lang === 'ko' ? 'ko-KR' : 'en-GB');

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the views: element builder, navigation, notices, live sockets.
 import { io } from '../vendor/socket.io.esm.min.js';
 import { session, refreshSession } from './api.js';
-import { t, errText } from './i18n.js';
+import { t, errText, fieldText, fieldLabel } from './i18n.js';
 
 /** Builds an element: h('a', {href, class, onclick}, child, 'text', [children]). */
 export function h(tag, attrs = {}, ...children) {
@@ -41,9 +41,53 @@ export function notice(kind, content) {
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, content instanceof Error ? errText(content) : content);
 }
 
-/** Replaces the children of `el` with an error notice for `e`. */
+/**
+ * Replaces the children of `el` with an error notice for `e`; when `el` is the page itself, the
+ * page still gets its one heading (a screen reader lands on it after navigation).
+ */
 export function showError(el, e) {
-  el.replaceChildren(notice('error', e));
+  el.replaceChildren(...(el.id === 'main' ? [h('h1', {}, t('error_title'))] : []), notice('error', e));
+}
+
+/** Removes what `showFieldErrors` put on `form`. */
+export function clearFieldErrors(form) {
+  form.querySelectorAll('.field-error').forEach((el) => el.remove());
+  form.querySelectorAll('[aria-invalid]').forEach((input) => {
+    input.removeAttribute('aria-invalid');
+    const ids = (input.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && !x.endsWith('-err'));
+    if (ids.length) input.setAttribute('aria-describedby', ids.join(' ')); else input.removeAttribute('aria-describedby');
+  });
+}
+
+let errSeq = 0;
+/**
+ * Shows a failed submit of `form`: each field the server named (`validation_failed`'s `fields`)
+ * gets its problem, in the page's language, right under it (`aria-describedby`, `aria-invalid`),
+ * and the first such field gets the focus. Returns the notice for the form's message area: the
+ * error's sentence plus the problems of fields this form does not show.
+ */
+export function showFieldErrors(form, e) {
+  clearFieldErrors(form);
+  const rest = {};
+  let first = null;
+  for (const [name, reason] of Object.entries(e?.fields || {})) {
+    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (!input) { rest[name] = reason; continue; }
+    input.id ||= `fld-${++errSeq}`;
+    const id = `${input.id}-err`;
+    const note = h('span', { class: 'field-error', id }, fieldText(reason));
+    // After the label that wraps the input (text inside a label would join the input's name).
+    const anchor = input.closest('label') || input;
+    anchor.after(note);
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
+    input.addEventListener('input', () => { note.remove(); input.removeAttribute('aria-invalid'); }, { once: true });
+    first ||= input;
+  }
+  first?.focus();
+  const summary = errText(e, { fields: false });
+  const others = Object.entries(rest).map(([k, v]) => `${fieldLabel(k)}: ${fieldText(v)}`);
+  return notice('error', others.length ? `${summary} ${others.join(' ')}` : summary);
 }
 
 /** A status chip with its translated name. */

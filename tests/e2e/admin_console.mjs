@@ -1,6 +1,6 @@
 // Scenario (b): an operator signs in, creates an event (trying the poster upload), sees it on the
 // home page, changes its queue threshold and opens the statistics charts.
-import { launch, watch, shot, step, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { email, password, title } = args;
 // A 1x1 PNG for the poster upload.
@@ -27,6 +27,7 @@ await main(async () => {
   if (!words || /object Object|HTTP \d/.test(words)) throw new Error(`error shown as ${JSON.stringify(words)}`);
   console.log(`wrong password shown as: ${words}`);
   await shot(page, 'admin-00-sign-in-error');
+  await axeCheck(page, 'sign-in with an error (ko)');
   step('error in words');
   // Google sign-in is not configured on this server: no Google button.
   if (await page.getByRole('link', { name: 'Google로 계속하기' }).count()) throw new Error('a Google button without Google configured');
@@ -35,12 +36,14 @@ await main(async () => {
   await page.getByTestId('nav-admin').waitFor();
   await page.getByText('전체 공연').waitFor();
   await shot(page, 'admin-01-dashboard-ko');
+  await axeCheck(page, 'dashboard (ko)');
   step('signed in');
   await page.getByTestId('lang').click();
 
   await page.goto(`${baseUrl}/#/admin/events/new`);
   await page.getByLabel('Title').waitFor();
   if (/\bnull\b|undefined|object Object/.test(await page.locator('main').innerText())) throw new Error('the new-event page prints a missing value');
+  await axeCheck(page, 'new event form');
   await page.getByLabel('Title').fill(title);
   await page.getByLabel('Artist').fill('Admin Band');
   await page.getByLabel('Venue').fill('Tiketi Hall');
@@ -48,6 +51,16 @@ await main(async () => {
   const now = Date.now();
   await page.getByLabel('Event date').fill(local(new Date(now + 20 * 86400e3)));
   await page.getByLabel('Sale starts').fill(local(new Date(now - 3600e3)));
+  // A sale that ends before it starts: the problem is told under "Sale ends", in words.
+  await page.getByLabel('Sale ends').fill(local(new Date(now - 7200e3)));
+  await page.getByTestId('save-event').click();
+  const endError = page.locator('.field-error').filter({ hasText: 'Must be after the sale start.' });
+  await endError.waitFor();
+  const ends = page.getByLabel('Sale ends');
+  if ((await ends.getAttribute('aria-invalid')) !== 'true' || !(await ends.getAttribute('aria-describedby')).includes(await endError.getAttribute('id'))) throw new Error('the sale end is not tied to its problem');
+  if (/saleStartDate|must be after/.test(await page.locator('main').innerText())) throw new Error("the server's English is shown");
+  await axeCheck(page, 'event form with a field error');
+  step('field error next to its field');
   await page.getByLabel('Sale ends').fill(local(new Date(now + 10 * 86400e3)));
   await page.getByLabel('Seat layout').selectOption({ label: 'small_theater (265)' });
   await page.getByTestId('poster-file').setInputFiles({ name: 'poster.png', mimeType: 'image/png', buffer: PNG });
@@ -64,12 +77,14 @@ await main(async () => {
   await page.getByTestId('save-event').click();
   await page.getByText('Created.').waitFor();
   await shot(page, 'admin-02-event-created');
+  await axeCheck(page, 'event form');
   const eventId = page.url().match(/admin\/events\/([\w-]+)/)[1];
   step('event created');
 
   await page.goto(`${baseUrl}/#/`);
   await page.locator('section[data-status=on_sale]').getByText(title).waitFor();
   await shot(page, 'admin-03-home-with-new-event');
+  await axeCheck(page, 'home');
   step('on home page');
 
   await page.goto(`${baseUrl}/#/admin/queue/${eventId}`);
@@ -78,6 +93,7 @@ await main(async () => {
   await page.getByTestId('save-queue').click();
   await page.getByTestId('q-threshold').filter({ hasText: '3' }).waitFor();
   await shot(page, 'admin-04-queue-control');
+  await axeCheck(page, 'queue control');
   step('threshold saved');
 
   // The session ends (refresh cookie gone, access token refused): sign-in, then back here.
@@ -90,6 +106,8 @@ await main(async () => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/#\/admin\/reservations/);
   await page.getByRole('heading', { name: 'Reservations' }).waitFor();
+  await page.locator('main table').waitFor();
+  await axeCheck(page, 'reservations');
   step('back after sign-in');
 
   await page.goto(`${baseUrl}/#/admin/stats`);
@@ -97,6 +115,16 @@ await main(async () => {
     await page.waitForFunction((sel) => { const c = document.querySelector(sel); return !!(c && window.Chart && window.Chart.getChart(c)); }, `[data-testid=${id}]`);
   }
   await shot(page, 'admin-05-statistics');
+  await axeCheck(page, 'statistics');
+  await page.goto(`${baseUrl}/#/admin/events`);
+  await page.locator('main table').waitFor();
+  await axeCheck(page, 'events');
+  // The console on a phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await axeCheck(page, 'events');
+  await page.goto(`${baseUrl}/#/admin`);
+  await page.locator('main table').waitFor();
+  await axeCheck(page, 'dashboard');
   step('charts drawn');
   await b.close();
 });

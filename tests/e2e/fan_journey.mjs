@@ -1,7 +1,7 @@
 // Scenario (a): a fan registers, opens an on-sale event whose queue is full, waits and watches the
 // place move, is admitted when the active fan leaves, holds a seat (a second browser sees it taken
 // at once), pays in the sandbox, sees the ticket's QR code, cancels and sees the refund.
-import { launch, watch, shot, step, call, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, call, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { eventId, email, password, activeToken, aheadToken, adminToken, watcherToken } = args;
 
@@ -20,11 +20,20 @@ await main(async () => {
   await page.locator('.card').filter({ hasText: 'Browser Fest 2026' }).waitFor();
   step('searched');
   await shot(page, 'fan-01-home');
+  await axeCheck(page, 'home');
 
   await page.getByText('Browser Fest 2026').first().click();
+  await page.getByTestId('book').waitFor();
+  await axeCheck(page, 'event page');
+  // After a navigation the focus is on the page's heading.
+  if ((await page.evaluate(() => document.activeElement?.tagName)) !== 'H1') throw new Error('the event page heading does not have the focus');
   await page.getByTestId('book').click();
   // Not signed in: the sign-in page, then register, then back to the queue.
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await axeCheck(page, 'sign-in');
   await page.getByRole('link', { name: 'Register' }).click();
+  await page.getByRole('heading', { name: 'Register' }).waitFor();
+  await axeCheck(page, 'sign-up');
   await page.getByLabel('Name').fill('Browser Fan');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
@@ -36,6 +45,7 @@ await main(async () => {
   await page.getByText('1 ahead of you').waitFor();
   await page.locator('[data-testid=conn][data-state=connected]').waitFor();
   await shot(page, 'fan-02-waiting-room');
+  await axeCheck(page, 'waiting room');
   step('queued at 2');
 
   // A refresh keeps the place.
@@ -72,6 +82,7 @@ await main(async () => {
   await page.keyboard.press('Enter'); // keyboard-usable seat choice
   await page.getByTestId('selection').filter({ hasText: 'B-1-4' }).waitFor();
   await shot(page, 'fan-03-seat-map');
+  await axeCheck(page, 'seat map');
   await page.getByTestId('hold').click();
   await page.waitForURL(/#\/pay\//);
   await page2.locator('.seat[data-label="B-1-4"][data-status=locked]').waitFor({ timeout: 5000 });
@@ -83,12 +94,14 @@ await main(async () => {
   await page.getByTestId('hold-left').filter({ hasText: 'left' }).waitFor();
   await page.getByLabel('Kakao Pay').check();
   await shot(page, 'fan-05-payment');
+  await axeCheck(page, 'pay');
   await page.getByTestId('pay').click();
   await page.waitForURL(/#\/result\//);
   await page.getByTestId('result').filter({ hasText: 'Payment complete' }).waitFor();
   step('paid');
   await page.getByTestId('qr').locator('svg').waitFor();
   await shot(page, 'fan-06-result');
+  await axeCheck(page, 'result');
 
   // An access token the server refuses (as an expired one would be): the client trades the
   // refresh cookie for a new one and retries, so the fan never notices.
@@ -100,12 +113,23 @@ await main(async () => {
   const ticket = page.locator('.ticket[data-status=confirmed]');
   await ticket.getByTestId('qr').locator('svg').waitFor();
   await shot(page, 'fan-07-my-tickets');
+  await axeCheck(page, 'my page');
   step('qr shown');
 
   await ticket.getByTestId('cancel').click();
   await page.getByText(/Refunded: ₩50,000/).waitFor();
   await page.locator('.ticket[data-status=cancelled] .chip.refunded').waitFor();
   await shot(page, 'fan-08-refunded');
+  await axeCheck(page, 'my page after refund');
+  // The same screens at desktop size.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await axeCheck(page, 'my page');
+  await page.goto(`${baseUrl}/#/events/${eventId}`);
+  await page.getByTestId('book').waitFor();
+  await axeCheck(page, 'event page');
+  await page.goto(`${baseUrl}/#/`);
+  await page.locator('.card').first().waitFor();
+  await axeCheck(page, 'home');
   step('refunded');
   await fan.close();
 });

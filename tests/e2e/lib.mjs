@@ -2,7 +2,8 @@
 // fresh profile, names each step on stdout (the Rust test checks them), saves screenshots, and
 // turns page errors into failures.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -39,6 +40,34 @@ export function watch(page, label) {
 /** Saves `<name>.png` in the screenshot folder (viewport only: small files). */
 export async function shot(page, name) {
   if (shots) await page.screenshot({ path: join(shots, `${name}.png`) });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (from npm) on the page as it is now and fails the scenario on any serious or
+ * critical violation, printing each with the elements it found. The script goes in through the
+ * debugging protocol (`evaluate`), so the server's content security policy does not block it.
+ * `label` names the screen (and viewport) in the output.
+ */
+export async function axeCheck(page, label) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target.join(' '), why: n.failureSummary })) }));
+  });
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const size = page.viewportSize();
+  const where = `${label} @${size ? `${size.width}x${size.height}` : '?'}`;
+  for (const v of violations) {
+    if (!bad.includes(v)) console.log(`axe ${where}: minor ${v.impact} ${v.id} (${v.nodes.length})`);
+  }
+  if (bad.length) {
+    const text = bad.map((v) => `  ${v.impact} ${v.id}: ${v.help}\n${v.nodes.slice(0, 8).map((n) => `    ${n.target}\n      ${String(n.why).replace(/\n/g, ' ')}`).join('\n')}`).join('\n');
+    throw new Error(`axe found ${bad.length} serious or critical violation(s) on ${where}:\n${text}`);
+  }
+  console.log(`AXE ${where}: 0 serious or critical`);
 }
 
 /** A JSON call to the server outside the browser (what another fan or an operator does). */

@@ -3,7 +3,7 @@
 // admissions (a freed slot stays free), resumes them (the queue moves), clears the queue (the
 // fan is told, and may join again); then edits the event (a new title, the artist cleared) and
 // cancels it, and the fan sees both.
-import { launch, watch, shot, step, call, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, call, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { eventId, fanToken, adminToken, activeToken, newTitle } = args;
 
@@ -40,6 +40,7 @@ await main(async () => {
   const afterLeave = await queueView();
   if (afterLeave.queueSize !== 1) throw new Error(`after leaving, ${afterLeave.queueSize} wait`);
   await shot(page, 'fan-12-left-the-queue');
+  await axeCheck(page, 'event page after leaving the queue');
   step('left the queue');
 
   // Joining again puts the fan at the tail again.
@@ -69,6 +70,8 @@ await main(async () => {
   }
   await page.getByTestId('position').filter({ hasText: '2' }).waitFor();
   await shot(admin, 'admin-06-queue-paused');
+  await axeCheck(admin, 'queue control, paused');
+  await axeCheck(page, 'waiting room, paused');
   step('paused holds admissions');
 
   // Resume: the fan ahead is admitted, and the browser's fan moves up by a push.
@@ -87,6 +90,8 @@ await main(async () => {
   await admin.getByTestId('q-active').filter({ hasText: /^Shopping\s*0$/ }).waitFor();
   await shot(page, 'fan-13-queue-cleared');
   await shot(admin, 'admin-07-queue-cleared');
+  await axeCheck(page, 'waiting room, cleared');
+  await axeCheck(admin, 'queue control, cleared');
   step('cleared');
   await page.getByTestId('rejoin').click();
   await page.waitForURL(/#\/events\/.+\/seats/, { timeout: 10000 });
@@ -102,6 +107,7 @@ await main(async () => {
   await admin.getByRole('heading', { name: newTitle }).waitFor();
   if ((await admin.getByLabel('Artist').inputValue()) !== '') throw new Error('the artist was not cleared');
   await shot(admin, 'admin-08-event-edited');
+  await axeCheck(admin, 'event form, edited');
   await page.goto(`${baseUrl}/#/`);
   await page.locator('.card').filter({ hasText: newTitle }).waitFor();
   step('event edited');
@@ -112,10 +118,12 @@ await main(async () => {
   await admin.getByRole('heading', { name: newTitle }).locator('.chip.cancelled').waitFor();
   if (await admin.getByTestId('cancel-event').count()) throw new Error('a cancelled event still offers cancelling');
   await shot(admin, 'admin-09-event-cancelled');
+  await axeCheck(admin, 'event form, cancelled');
   await page.goto(`${baseUrl}/#/events/${eventId}`);
   await page.locator('.chip.cancelled').waitFor();
   await page.getByText('Not on sale right now.').waitFor();
   if (await page.getByTestId('book').count()) throw new Error('a cancelled event can still be booked');
+  await axeCheck(page, 'cancelled event page');
   step('event cancelled');
 
   await ops.b.close();

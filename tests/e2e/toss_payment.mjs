@@ -8,7 +8,7 @@
 // js.tosspayments.com (served from toss_sdk_standin.js by a route: no Toss servers here) and
 // Toss' REST API (FakeToss).
 import { readFileSync } from 'node:fs';
-import { launch, watch, shot, step, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { eventId, token, user } = args;
 const SDK_URL = 'https://js.tosspayments.com/v2/standard';
@@ -65,6 +65,7 @@ await main(async () => {
   if (await page.getByLabel('Decline test (sandbox)').count()) throw new Error('sandbox methods shown with Toss configured');
   await page.getByTestId('pay').filter({ hasText: '₩30,000' }).waitFor();
   await shot(page, 'fan-09-toss-widget');
+  await axeCheck(page, 'pay with the Toss widget');
   step('widget rendered');
 
   // The fan closes Toss' checkout: Toss sends the browser to the fail page.
@@ -75,6 +76,7 @@ await main(async () => {
   await page.getByRole('alert').filter({ hasText: 'You cancelled the payment; you can try again.' }).waitFor();
   await page.getByText('사용자에 의해 결제가 취소되었습니다. · PAY_PROCESS_CANCELED').waitFor();
   await shot(page, 'fan-10-toss-checkout-closed');
+  await axeCheck(page, 'Toss checkout closed');
   step('fail page in words');
 
   // Trying again: the same reservation, the widget again, and this time Toss approves.
@@ -86,6 +88,7 @@ await main(async () => {
   await page.getByTestId('result').filter({ hasText: 'Payment complete' }).waitFor();
   await page.getByTestId('qr').locator('svg').waitFor();
   await shot(page, 'fan-11-toss-paid');
+  await axeCheck(page, 'result after Toss');
   step('paid with toss');
 
   // Opening Toss' success address again confirms again without a second charge (confirm is

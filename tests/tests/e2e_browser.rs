@@ -32,8 +32,9 @@ async fn run_scenario(app: &TestApp, scenario: &str, args: Value) -> String {
         "{CHROMIUM} is missing: run scripts/test.sh (or apt-get install chromium)"
     );
     assert!(
-        e2e.join("node_modules/playwright-core").exists(),
-        "tests/e2e/node_modules is missing: run `npm ci` in tests/e2e (scripts/test.sh does)"
+        e2e.join("node_modules/playwright-core").exists()
+            && e2e.join("node_modules/axe-core").exists(),
+        "tests/e2e/node_modules (playwright-core, axe-core) is missing: run `npm ci` in tests/e2e (scripts/test.sh does)"
     );
     let shots = root.join("docs/screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot folder");
@@ -208,7 +209,8 @@ async fn a_fan_queues_holds_a_seat_pays_sees_the_qr_code_and_gets_a_refund() {
     assert_eq!(held, 0, "the refunded seat is released");
 }
 
-/// An operator signs in, creates an event (trying the poster upload), finds it on the home page,
+/// An operator signs in (a wrong password told in Korean), creates an event (a sale ending before
+/// it starts is told under its field first; trying the poster upload), finds it on the home page,
 /// changes its queue threshold and opens the statistics charts.
 #[tokio::test]
 async fn an_admin_creates_an_event_sets_its_queue_threshold_and_opens_the_charts() {
@@ -244,6 +246,7 @@ async fn an_admin_creates_an_event_sets_its_queue_threshold_and_opens_the_charts
     for step in [
         "error in words",
         "signed in",
+        "field error next to its field",
         "event created",
         "on home page",
         "threshold saved",
@@ -632,4 +635,55 @@ async fn on_a_phone_a_fan_holds_the_best_two_seats_of_a_stadium_section() {
         ["A-1-37", "A-1-38"],
         "the best two adjacent seats of section A, held by the fan"
     );
+}
+
+/// With the page in Korean, a wrong password, a taken email, invalid fields and a hold of a seat
+/// someone else took are all told in Korean (each field's problem next to it), never in the
+/// server's English sentences; switching the language keeps the typed form and the chosen seat.
+#[tokio::test]
+async fn a_korean_page_tells_every_error_in_korean_and_never_shows_the_servers_english() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let event = event_with_seats(&pool, "한국어 오류 공연").await;
+    let email = format!("ko-{}@example.com", Uuid::new_v4().simple());
+    let password = "a registered password";
+    let res = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .json(&json!({"email": email, "password": password, "name": "Registered Fan"}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(res.status(), 201);
+    let (_, other) = app.tokens().fan();
+
+    let out = run_scenario(
+        &app,
+        "korean_errors",
+        json!({"eventId": event, "email": email, "password": password, "otherToken": other}),
+    )
+    .await;
+    for step in [
+        "wrong password in korean",
+        "email taken in korean",
+        "field errors next to their fields in korean",
+        "language switch keeps the form",
+        "language switch keeps the seat",
+        "taken seat in korean",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+    // The browser's fan holds nothing: the one held seat is the other fan's.
+    let held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ticket.seats WHERE event_id = $1 AND status <> 'available'",
+    )
+    .bind(event)
+    .fetch_one(&pool)
+    .await
+    .expect("seats");
+    assert_eq!(held, 1, "only the other fan's seat is held");
 }
