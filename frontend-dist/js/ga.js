@@ -50,18 +50,27 @@ export function reservationLines(r) {
   ].filter(Boolean).join(' · ') || `${t('seats')}: –`;
 }
 
-/** Tickets the fan holds for `eventId` now (confirmed, or pending and not expired). */
-function heldFor(reservations, eventId) {
+/** The fan's live reservations for `eventId`: confirmed, or pending and not expired. */
+function liveFor(reservations, eventId) {
   const now = Date.now();
-  return reservations
-    .filter((r) => r.event_id === eventId && (r.status === 'confirmed' || (r.status === 'pending' && Date.parse(r.expires_at) > now)))
-    .reduce((n, r) => n + (r.items || []).reduce((m, i) => m + Number(i.quantity || 0), 0), 0);
+  return reservations.filter((r) => r.event_id === eventId && (r.status === 'confirmed' || (r.status === 'pending' && Date.parse(r.expires_at) > now)));
 }
+
+/** Tickets (seats and ticket-type tickets) in `reservations`, as the server counts them. */
+const ticketCount = (reservations) => reservations.reduce((n, r) => n + (r.items || []).reduce((m, i) => m + Number(i.quantity || 0), 0), 0);
+
+/** The picked quantities of an event's picker, kept for this tab (a language switch or a reload re-renders it). */
+const picks = {
+  key: (id) => `tiketi.ga.${id}`,
+  load(id) { try { return JSON.parse(sessionStorage.getItem(this.key(id)) || '{}') || {}; } catch { return {}; } },
+  save(id, rows) { sessionStorage.setItem(this.key(id), JSON.stringify(Object.fromEntries([...rows].filter(([, r]) => r.chosen > 0).map(([k, r]) => [k, r.chosen])))); },
+  clear(id) { sessionStorage.removeItem(this.key(id)); },
+};
 
 export async function gaPage(main, id) {
   if (!session.token) { go(`/login?next=${encodeURIComponent(route().raw)}`, true); return; }
   main.replaceChildren(notice('info', t('loading')));
-  let event, types, maxPerFan, held = 0;
+  let event, types, maxPerFan, held = 0, pending = null;
   try {
     const status = await api(`/api/queue/check/${id}`, { method: 'POST' });
     if (status.queued) { go(`/events/${id}/queue`, true); return; }
@@ -74,7 +83,9 @@ export async function gaPage(main, id) {
     types = tickets.ticketTypes || [];
     if (!isGeneralAdmission(event, types)) { go(`/events/${id}/seats`, true); return; }
     maxPerFan = Number(tickets.maxPerFan) || DEFAULT_MAX_PER_FAN;
-    held = heldFor(mine.reservations || [], id);
+    const live = liveFor(mine.reservations || [], id);
+    held = ticketCount(live);
+    pending = live.find((r) => r.status === 'pending') || null;
   } catch (e) { showError(main, e); return; }
 
   const allowance = Math.max(0, maxPerFan - held);
@@ -112,6 +123,7 @@ export async function gaPage(main, id) {
     row.chosen = Math.max(0, Math.min(v, capOf(row)));
     if (v > row.chosen) msg.replaceChildren(notice('info', row.chosen === row.type.available_quantity ? t('ga_only_left', { n: row.chosen, name: row.type.name }) : t('ga_limit_reached', { n: maxPerFan })));
     else msg.replaceChildren();
+    picks.save(id, rows);
     render();
   };
 
@@ -158,6 +170,7 @@ export async function gaPage(main, id) {
     msg.replaceChildren(notice('info', t('loading')));
     try {
       const { reservation } = await api('/api/reservations', { body: { eventId: id, items } });
+      picks.clear(id);
       go(`/pay/${reservation.id}`);
     } catch (e) {
       msg.replaceChildren(notice('error', gaError(e)), e.code === 'not_admitted' ? notAdmitted() : null);
@@ -173,9 +186,18 @@ export async function gaPage(main, id) {
     h('div', { 'data-slot': 'clock' }),
     h('div', { class: 'row between' }, h('h1', {}, `${t('ga_title')} · ${event.title}`), conn.el),
     h('p', { class: 'ga-limit', 'data-testid': 'ga-limit' }, limitText),
+    // A reservation of the fan's own still waiting for payment: finish it rather than start another.
+    pending ? h('div', { class: 'notice info row between', 'data-testid': 'ga-pending' },
+      h('span', {}, t('ga_pending', { no: pending.reservation_number })),
+      h('a', { class: 'button primary', href: `#/pay/${pending.id}` }, t('continue_pay'))) : null,
     allowance === 0 ? notice('info', t('ga_limit_none')) : null,
     form, live);
   main.replaceChildren(page);
+  // What the fan had picked before a language switch or a reload, within today's limits.
+  Object.entries(picks.load(id)).forEach(([typeId, n]) => {
+    const row = rows.get(typeId);
+    if (row) row.chosen = Math.max(0, Math.min(Number(n) || 0, capOf(row)));
+  });
   render();
 
   const socket = liveSocket(conn.set);

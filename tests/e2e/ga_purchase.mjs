@@ -56,6 +56,14 @@ await main(async () => {
   await shot(page, 'ga_picker_phone');
   step('limit held');
 
+  // Switching the language keeps the selection (and the page speaks Korean).
+  await page.getByTestId('lang').click();
+  await page.getByTestId('ga-total').filter({ hasText: '2장 · 합계 100,000원' }).waitFor();
+  if ((await page.getByLabel(`${typeName} 수량`).inputValue()) !== '2') throw new Error('the selection was lost on switching language');
+  await page.getByTestId('lang').click();
+  await page.getByTestId('ga-total').filter({ hasText: '2 tickets · total ₩100,000' }).waitFor();
+  step('selection kept');
+
   // A second fan on a desktop, in Korean, watches the same picker.
   const other = await launch();
   await other.context.addInitScript(([token]) => {
@@ -85,6 +93,15 @@ await main(async () => {
   if (!(await page2.evaluate(() => window.gaNoReload === true))) throw new Error('the second page was reloaded');
   await shot(page2, 'ga_second_fan_desktop');
   step('count dropped live');
+
+  // Back from payment: the picker offers to finish the fan's own pending reservation, and counts
+  // its 2 tickets against the limit.
+  await page.goBack();
+  await page.getByTestId('ga-limit').filter({ hasText: `you already hold 2, so you can add ${maxPerFan - 2}` }).waitFor();
+  await page.getByTestId('ga-pending').getByRole('link', { name: 'Continue to payment' }).click();
+  await page.waitForURL(/#\/pay\//);
+  await page.getByTestId('lines').filter({ hasText: `Tickets: ${typeName} × 2` }).waitFor();
+  step('continue payment offered');
 
   await page.getByTestId('pay').click();
   await page.waitForURL(/#\/result\//);
