@@ -521,8 +521,16 @@ async fn event_with_ticket_types(app: &TestApp, pool: &PgPool, title: &str) -> (
 async fn a_fan_buys_two_general_admission_tickets_and_a_second_fan_sees_the_count_drop_live() {
     let db = test_db().await;
     let pool = db.pool.clone();
-    let app = TestApp::spawn(pool.clone()).await;
+    // Not the default 4: the picker shows the limit the server tells it.
+    let app = TestApp::spawn_with(pool.clone(), &[("MAX_SEATS_PER_FAN", "3")]).await;
     let (event, standing, vip) = event_with_ticket_types(&app, &pool, "GA Night 2026").await;
+    let types: Value = app
+        .get(&format!("/api/tickets/event/{event}"))
+        .await
+        .json()
+        .await
+        .expect("ticket types");
+    assert_eq!(types["maxPerFan"], json!(3), "{types}");
     let (watcher_id, watcher) = app.tokens().fan();
     let email = format!("ga-{}@example.com", Uuid::new_v4().simple());
 
@@ -531,7 +539,7 @@ async fn a_fan_buys_two_general_admission_tickets_and_a_second_fan_sees_the_coun
         "ga_purchase",
         json!({"eventId": event, "email": email, "password": "correct horse battery",
                "watcherToken": watcher, "typeName": "Standing", "soldOutName": "VIP",
-               "startCount": 100, "maxPerFan": 4}),
+               "startCount": 100, "maxPerFan": 3}),
     )
     .await;
     for step in [
