@@ -6,6 +6,7 @@ import { t, getLang, setLang } from './i18n.js';
 import { h, go, route, cleanup, showError } from './ui.js';
 import * as fan from './fan.js';
 import * as admin from './admin.js';
+import { gaPage } from './ga.js';
 
 const main = document.getElementById('main');
 // The skip link moves focus without touching the hash (the hash is the client's route); no
@@ -21,6 +22,7 @@ const routes = [
   [/^\/events\/([\w-]+)$/, (id) => fan.eventPage(main, id)],
   [/^\/events\/([\w-]+)\/queue$/, (id) => fan.waitingRoom(main, id)],
   [/^\/events\/([\w-]+)\/seats$/, (id) => fan.seatMap(main, id)],
+  [/^\/events\/([\w-]+)\/tickets$/, (id) => gaPage(main, id)],
   [/^\/pay\/([\w-]+)$/, (id) => fan.payPage(main, id)],
   [/^\/pay\/([\w-]+)\/(success|fail)$/, (id, outcome) => fan.tossReturn(main, id, outcome)],
   [/^\/result\/([\w-]+)$/, (id) => fan.resultPage(main, id)],

@@ -4,6 +4,7 @@ import { api, session, randomHex } from './api.js';
 import { t, won, when, span, waitText, errText } from './i18n.js';
 import { h, go, route, notice, showError, showFieldErrors, clearFieldErrors, chip, liveSocket, badge, every, onLeave, cleanup } from './ui.js';
 import { seatPicker } from './seatmap.js';
+import { isGeneralAdmission, shopPath, reservationLines } from './ga.js';
 import qrcode from '../vendor/qrcode-generator.mjs';
 import { loadTossPayments, ANONYMOUS } from '../vendor/tosspayments-sdk.mjs';
 
@@ -75,6 +76,8 @@ export async function eventPage(main, id) {
     const { event: e, ticketTypes } = await api(`/api/events/${id}`, { anonymous: true });
     const cd = countdown(e);
     const canBook = e.status === 'on_sale';
+    // Ticket-type events are booked on the quantity picker (which checks the queue first).
+    const bookPath = isGeneralAdmission(e, ticketTypes) ? `/events/${id}/tickets` : `/events/${id}/queue`;
     main.replaceChildren(h('article', { class: 'event-page' },
       e.poster_image_url ? h('img', { src: e.poster_image_url, alt: e.title, class: 'poster big' }) : null,
       h('div', {},
@@ -89,8 +92,8 @@ export async function eventPage(main, id) {
         e.description ? h('p', { class: 'description' }, e.description) : null,
         ticketTypes?.length ? [h('h2', {}, t('ticket_types')), h('ul', { class: 'types' }, ticketTypes.map((tt) => h('li', {}, h('span', {}, tt.name), h('strong', {}, won(tt.price)))))] : null,
         canBook ? h('button', { class: 'primary big', 'data-testid': 'book', onclick: () => {
-          if (!session.token) go(`/login?next=${encodeURIComponent(`/events/${id}/queue`)}`);
-          else go(`/events/${id}/queue`);
+          if (!session.token) go(`/login?next=${encodeURIComponent(bookPath)}`);
+          else go(bookPath);
         } }, t('book')) : notice('info', t('not_on_sale')))));
     const flash = sessionStorage.getItem('tiketi.flash');
     if (flash) { sessionStorage.removeItem('tiketi.flash'); main.prepend(notice('ok', flash)); }
@@ -198,7 +201,8 @@ export async function waitingRoom(main, id) {
     done = true;
     bar.value = 100;
     msg.replaceChildren(notice('ok', t('admitted')));
-    setTimeout(() => go(`/events/${id}/seats`, true), 600);
+    // The seat map, or the ticket picker for a general-admission event.
+    setTimeout(async () => go(await shopPath(id), true), 600);
   };
   const leave = h('button', { class: 'secondary', 'data-testid': 'leave', onclick: async () => {
     done = true;
@@ -309,7 +313,7 @@ export async function payPage(main, id) {
   };
   const summary = h('div', { class: 'summary' }, h('h2', {}, r.event_title), h('p', {}, when(r.event_date), ' · ', r.venue),
     h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
-    h('p', {}, `${t('seats')}: ${(r.seats || []).map((s) => s.seat_label).join(', ') || (r.items || []).map((i) => `${i.ticketTypeName} × ${i.quantity}`).join(', ')}`),
+    h('p', { 'data-testid': 'lines' }, reservationLines(r)),
     h('p', { class: 'price' }, won(r.total_amount)));
   const prepare = () => api('/api/payments/prepare', { body: { reservationId: id, amount: r.total_amount } });
   const failed = (e) => {
@@ -485,7 +489,7 @@ export async function resultPage(main, id) {
       h('h1', { 'data-testid': 'result' }, ok ? t('paid') : t(r.status)),
       h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
       h('p', {}, r.event_title, ' · ', when(r.event_date)),
-      h('p', {}, `${t('seats')}: ${(r.seats || []).map((s) => s.seat_label).join(', ')}`),
+      h('p', { 'data-testid': 'lines' }, reservationLines(r)),
       h('p', { class: 'price' }, won(r.total_amount)),
       ok ? qr(r) : null,
       h('div', { class: 'row' },
@@ -541,7 +545,7 @@ export async function myPage(main) {
         h('h2', {}, r.event_title),
         h('p', {}, when(r.event_date), ' · ', r.venue),
         h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
-        h('p', {}, `${t('seats')}: ${(r.seats || []).map((s) => s.seat_label).join(', ') || (r.items || []).map((i) => `${i.ticketTypeName ?? i.ticket_type_name} × ${i.quantity}`).join(', ')}`),
+        h('p', { 'data-testid': 'lines' }, reservationLines(r)),
         h('p', { class: 'price' }, won(r.total_amount)),
         h('div', { class: 'row' },
           r.status === 'pending' ? h('a', { class: 'button primary', href: `#/pay/${r.id}` }, t('continue_pay')) : null,

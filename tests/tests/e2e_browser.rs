@@ -687,3 +687,147 @@ async fn a_korean_page_tells_every_error_in_korean_and_never_shows_the_servers_e
     .expect("seats");
     assert_eq!(held, 1, "only the other fan's seat is held");
 }
+
+/// A general-admission event on sale now, with its queue on (room for 10 shopping fans):
+/// "Standing" 50,000 won with 100 left, "VIP" 120,000 won sold out. Returns the event and the
+/// ids of both types.
+async fn event_with_ticket_types(app: &TestApp, pool: &PgPool, title: &str) -> (Uuid, Uuid, Uuid) {
+    let event: Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.events (title, artist_name, venue, address, event_date,
+                                    sale_start_date, sale_end_date, description, status)
+         VALUES ($1, 'The Testers', 'Yes24 Live Hall', 'Seoul', now() + interval '30 days',
+                 now() - interval '1 hour', now() + interval '1 day', 'Standing room only',
+                 'on_sale')
+         RETURNING id",
+    )
+    .bind(title)
+    .fetch_one(pool)
+    .await
+    .expect("insert event");
+    let insert_type = |name: &'static str, price: i32, total: i32, available: i32| {
+        sqlx::query_scalar::<_, Uuid>(
+            "INSERT INTO ticket.ticket_types
+                (event_id, name, price, total_quantity, available_quantity, description)
+             VALUES ($1, $2, $3, $4, $5, 'General admission') RETURNING id",
+        )
+        .bind(event)
+        .bind(name)
+        .bind(price)
+        .bind(total)
+        .bind(available)
+        .fetch_one(pool)
+    };
+    let standing = insert_type("Standing", 50_000, 100, 100)
+        .await
+        .expect("standing");
+    let vip = insert_type("VIP", 120_000, 10, 0).await.expect("vip");
+    let (_, admin) = app.tokens().admin();
+    call(
+        app,
+        reqwest::Method::PUT,
+        &admin,
+        &format!("/api/queue/admin/{event}/settings"),
+        json!({"enabled": true, "threshold": 10, "admitPerTick": 10, "tickMs": 200,
+               "admissionTtlSec": 600, "idleGraceSec": 86400}),
+    )
+    .await;
+    (event, standing, vip)
+}
+
+/// General admission in the browser: the fan picks 2 "Standing" on the quantity picker (held to
+/// the per-fan limit, the sold-out type shown and locked), pays in the sandbox and sees the 2
+/// tickets; a second fan's picker shows the count drop live, and its refusal after leaving the
+/// queue is in Korean. The database then holds 2 tickets sold and 2 fewer available.
+#[tokio::test]
+async fn a_fan_buys_two_general_admission_tickets_and_a_second_fan_sees_the_count_drop_live() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    // Not the default 4: the picker shows the limit the server tells it.
+    let app = TestApp::spawn_with(pool.clone(), &[("MAX_SEATS_PER_FAN", "3")]).await;
+    let (event, standing, vip) = event_with_ticket_types(&app, &pool, "GA Night 2026").await;
+    let types: Value = app
+        .get(&format!("/api/tickets/event/{event}"))
+        .await
+        .json()
+        .await
+        .expect("ticket types");
+    assert_eq!(types["maxPerFan"], json!(3), "{types}");
+    let (watcher_id, watcher) = app.tokens().fan();
+    let email = format!("ga-{}@example.com", Uuid::new_v4().simple());
+
+    let out = run_scenario(
+        &app,
+        "ga_purchase",
+        json!({"eventId": event, "email": email, "password": "correct horse battery",
+               "watcherToken": watcher, "typeName": "Standing", "soldOutName": "VIP",
+               "startCount": 100, "maxPerFan": 3}),
+    )
+    .await;
+    for step in [
+        "picker shown",
+        "sold out shown",
+        "limit held",
+        "selection kept",
+        "second fan watching",
+        "reserved",
+        "count dropped live",
+        "continue payment offered",
+        "paid",
+        "tickets shown",
+        "refusal in korean",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+
+    // One confirmed, paid reservation of 2 "Standing" at 50,000 won for the fan, nothing else.
+    let (status, payment_status, total, quantity, type_id): (String, String, i32, i32, Uuid) =
+        sqlx::query_as(
+            "SELECT r.status, r.payment_status, r.total_amount, i.quantity, i.ticket_type_id
+             FROM ticket.reservations r
+             JOIN auth.users u ON u.id = r.user_id
+             JOIN ticket.reservation_items i ON i.reservation_id = r.id
+             WHERE u.email = $1",
+        )
+        .bind(&email)
+        .fetch_one(&pool)
+        .await
+        .expect("the fan's one reservation line");
+    assert_eq!(
+        (status.as_str(), payment_status.as_str(), total, quantity),
+        ("confirmed", "completed", 100_000, 2)
+    );
+    assert_eq!(type_id, standing);
+    let left: Vec<(Uuid, i32, i32)> = sqlx::query_as(
+        "SELECT id, total_quantity, available_quantity FROM ticket.ticket_types
+         WHERE event_id = $1 ORDER BY price",
+    )
+    .bind(event)
+    .fetch_all(&pool)
+    .await
+    .expect("ticket types");
+    assert_eq!(
+        left,
+        vec![(standing, 100, 98), (vip, 10, 0)],
+        "2 Standing sold, VIP untouched"
+    );
+    let sold: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(sum(i.quantity), 0)::bigint FROM ticket.reservation_items i
+         JOIN ticket.reservations r ON r.id = i.reservation_id
+         WHERE r.event_id = $1 AND r.status = 'confirmed'",
+    )
+    .bind(event)
+    .fetch_one(&pool)
+    .await
+    .expect("sold");
+    assert_eq!(sold, 2, "2 tickets sold for the event");
+    let watcher_reservations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ticket.reservations WHERE user_id = $1")
+            .bind(watcher_id.id)
+            .fetch_one(&pool)
+            .await
+            .expect("watcher");
+    assert_eq!(watcher_reservations, 0, "the refused fan holds nothing");
+}

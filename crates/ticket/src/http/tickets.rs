@@ -43,14 +43,16 @@ pub async fn ticket_types_of(db: &PgPool, event_id: Uuid) -> Result<Vec<TicketTy
     .await
 }
 
-/// An event's general-admission ticket types.
+/// An event's general-admission ticket types, and `maxPerFan`: how many tickets (seats and
+/// ticket-type tickets together) one fan may hold for an event, the limit `POST /api/reservations`
+/// enforces (`MAX_SEATS_PER_FAN`), so the client's quantity picker can show it.
 #[utoipa::path(
     get,
     path = "/api/tickets/event/{event_id}",
     tag = "tickets",
     params(("event_id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{ticketTypes}`", body = Object),
+        (status = 200, description = "`{ticketTypes, maxPerFan}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
     )
@@ -68,7 +70,10 @@ async fn list_ticket_types(
         return Err(ApiError::not_found("event_not_found", "no such event"));
     }
     let ticket_types = ticket_types_of(&state.infra.db, event_id).await?;
-    Ok(AppJson(json!({ "ticketTypes": ticket_types })))
+    let max_per_fan = state.infra.config.inventory.max_seats_per_fan;
+    Ok(AppJson(
+        json!({ "ticketTypes": ticket_types, "maxPerFan": max_per_fan }),
+    ))
 }
 
 /// How many tickets of a type are left.
