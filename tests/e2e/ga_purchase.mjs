@@ -3,7 +3,7 @@
 // held to the limit, picks 2 of a type, pays in the sandbox and sees the 2 tickets. A second fan
 // (desktop, Korean) on the same picker sees the remaining count drop live, without a reload, and,
 // once out of the waiting room, gets the refusal in Korean next to the picker.
-import { launch, watch, shot, step, call, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, call, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { eventId, email, password, watcherToken, typeName, soldOutName, startCount, maxPerFan } = args;
 
@@ -54,6 +54,7 @@ await main(async () => {
   await more.click();
   await page.getByTestId('ga-total').filter({ hasText: '2 tickets · total ₩100,000' }).waitFor();
   await shot(page, 'ga_picker_phone');
+  await axeCheck(page, 'ga_picker_phone');
   step('limit held');
 
   // Switching the language keeps the selection (and the page speaks Korean).
@@ -86,12 +87,14 @@ await main(async () => {
   await page.getByTestId('lines').filter({ hasText: `Tickets: ${typeName} × 2` }).waitFor();
   await page.getByTestId('hold-left').filter({ hasText: 'left' }).waitFor();
   await shot(page, 'ga_pay_phone');
+  await axeCheck(page, 'ga_pay_phone');
   step('reserved');
 
   // The count drops by 2 on the second fan's page by a push, not a reload.
   await leftOf(page2, typeName).filter({ hasText: `남은 티켓 ${startCount - 2}장` }).waitFor({ timeout: 5000 });
   if (!(await page2.evaluate(() => window.gaNoReload === true))) throw new Error('the second page was reloaded');
   await shot(page2, 'ga_second_fan_desktop');
+  await axeCheck(page2, 'ga_second_fan_desktop');
   step('count dropped live');
 
   // Back from payment: the picker offers to finish the fan's own pending reservation, and counts
@@ -109,12 +112,14 @@ await main(async () => {
   await page.getByTestId('lines').filter({ hasText: `Tickets: ${typeName} × 2` }).waitFor();
   await page.getByTestId('qr').locator('svg').waitFor();
   await shot(page, 'ga_result_phone');
+  await axeCheck(page, 'ga_result_phone');
   step('paid');
   await page.getByRole('link', { name: 'See my tickets' }).click();
   const ticket = page.locator('.ticket[data-status=confirmed]');
   await ticket.getByTestId('lines').filter({ hasText: `Tickets: ${typeName} × 2` }).waitFor();
   if ((await page.locator('.ticket').count()) !== 1) throw new Error('expected one reservation on my tickets');
   await shot(page, 'ga_my_tickets_phone');
+  await axeCheck(page, 'ga_my_tickets_phone');
   step('tickets shown');
   await fan.close();
 
@@ -129,6 +134,7 @@ await main(async () => {
   if (/[A-Za-z]/.test(words)) throw new Error(`English on a Korean page: ${words}`);
   await refusal.getByRole('link', { name: '대기실로 가기' }).waitFor();
   await shot(page2, 'ga_refused_desktop_ko');
+  await axeCheck(page2, 'ga_refused_desktop_ko');
   step('refusal in korean');
   await other.close();
 });

@@ -5,7 +5,7 @@
 // drawn) lowers B's count and shows taken when B is opened; "best available 2" picks the pair
 // nearest the stage and centre, and the hold button holds them. Then a small theatre on a desktop:
 // every section drawn, in order, centred under the stage.
-import { launch, watch, shot, step, call, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, call, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { eventId, smallEventId, fanToken, liveToken } = args;
 
@@ -28,6 +28,7 @@ await main(async () => {
   check(await page.locator('button.seat').count() === 0, 'no seat is drawn before a section is chosen');
   await page.getByTestId('section-A').filter({ hasText: '₩165,000' }).filter({ hasText: '1,594 left' }).waitFor();
   await shot(page, 'seatmap_stadium_overview');
+  await axeCheck(page, 'seatmap_stadium_overview');
   step('overview in layout order');
 
   await page.getByTestId('section-A').click();
@@ -72,6 +73,7 @@ await main(async () => {
   await seatA('A-1-37').and(page.locator('[aria-pressed=true]')).waitFor();
   await seatA('A-1-38').and(page.locator('[aria-pressed=true]')).waitFor();
   await shot(page, 'seatmap_stadium_best2');
+  await axeCheck(page, 'seatmap_stadium_best2');
   step('best available 2');
 
   // Another fan holds B-1-40 while section A is shown: B's count drops at once.
@@ -111,6 +113,7 @@ await main(async () => {
   const vip = await dp.locator('.sm-section[data-section=VIP] .sm-rows').boundingBox();
   check(Math.abs(centre(stage) - centre(vip)) < 4, `the map is centred under the stage (${centre(stage)} vs ${centre(vip)})`);
   await shot(dp, 'seatmap_small_desktop');
+  await axeCheck(dp, 'seatmap_small_desktop');
   step('desktop small venue');
   await desk.close();
 });
