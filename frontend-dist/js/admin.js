@@ -51,7 +51,10 @@ function markFields(form, e) {
     const id = `err-${name.replace(/[^\w-]/g, '_')}`;
     input.setAttribute('aria-invalid', 'true');
     input.setAttribute('aria-describedby', id);
-    input.closest('label, .tt-row')?.append(h('span', { class: 'field-error', id }, fieldWords(problem)));
+    const note = h('span', { class: 'field-error', id }, fieldWords(problem));
+    input.closest('label, .tt-row')?.append(note);
+    // Fixed by the operator: the mark goes with the first change.
+    input.addEventListener('input', () => { note.remove(); input.removeAttribute('aria-invalid'); input.removeAttribute('aria-describedby'); }, { once: true });
     first ||= input;
   }
   first?.focus();
@@ -167,7 +170,7 @@ export async function reservationDetail(main, id) {
     h('div', { class: 'order' },
       h('section', { class: 'panel', 'aria-labelledby': 'o-buyer' }, h('h2', { id: 'o-buyer' }, t('c_buyer')),
         h('dl', { class: 'facts', 'data-testid': 'order-buyer' }, fact(t('name'), r.user_name), fact(t('email'), r.user_email), fact(t('c_phone'), r.user_phone))),
-      h('section', { class: 'panel', 'aria-labelledby': 'o-event' }, h('h2', { id: 'o-event' }, t('events')),
+      h('section', { class: 'panel', 'aria-labelledby': 'o-event' }, h('h2', { id: 'o-event' }, t('c_event')),
         h('dl', { class: 'facts' }, fact(t('title'), h('a', { href: `#/admin/events/${r.event_id}` }, r.event_title)), fact(t('venue'), r.venue), fact(t('date'), when(r.event_date)))),
       h('section', { class: 'panel', 'aria-labelledby': 'o-pay' }, h('h2', { id: 'o-pay' }, t('payment')),
         h('dl', { class: 'facts', 'data-testid': 'order-payment' }, fact(t('status'), chip(r.status)), fact(t('payment'), chip(r.payment_status)),
@@ -306,7 +309,7 @@ export async function eventForm(main, id) {
     field(t('threshold'), qThreshold),
     h('p', { class: 'muted small' }, t('c_queue_hint', { n: defaults.threshold })));
 
-  const form = h('form', { class: 'admin-form', novalidate: true, onsubmit: async (ev) => {
+  const form = h('form', { class: 'admin-form event-form', novalidate: true, onsubmit: async (ev) => {
     ev.preventDefault();
     const fd = new FormData(form);
     const iso = (k) => (fd.get(k) ? new Date(fd.get(k)).toISOString() : undefined);
@@ -624,7 +627,7 @@ export async function statsPage(main) {
       h('div', { class: 'charts' }, salesFig, revFig, hourFig, queueFig, usersFig, payFig),
       section('c_conversion', 'stats-conversion', h('div', { class: 'stats' },
         stat(t('c_started'), funnel.total_started), stat(t('confirmed'), funnel.completed), stat(t('cancelled'), funnel.cancelled),
-        stat(t('pending'), funnel.pending), stat(t('c_conversion_rate'), pct(rates.completion_rate ?? rates.completed ?? conversion?.conversion?.conversion_rate)))),
+        stat(t('pending'), funnel.pending), stat(t('c_conversion_rate'), pct(rates.conversion_rate ?? conversion?.conversion?.conversion_rate)))),
       section('c_cancellations', 'stats-cancellations', h('div', { class: 'stats' },
         stat(t('cancelled'), cxl.total_cancelled), stat(t('c_refunded_amount'), won(cxl.total_refund_amount ?? 0)),
         stat(t('c_hours_before_cancel'), cxl.avg_hours_before_cancel == null ? '–' : Number(cxl.avg_hours_before_cancel).toFixed(1)))),

@@ -56,6 +56,8 @@ await main(async () => {
   await page.getByTestId('save-event').click();
   await page.locator('.field-error').filter({ hasText: 'Must be after the sale start.' }).waitFor();
   await page.getByLabel('Sale ends').fill(local(new Date(now + 10 * 86400e3)));
+  await page.locator('.field-error').waitFor({ state: 'detached' });
+  await page.getByTestId('tt-section').scrollIntoViewIfNeeded();
   await shot(page, 'console_01_event_form');
   await page.getByTestId('save-event').click();
   await page.getByText('Saved as a draft.').waitFor();
@@ -151,6 +153,7 @@ await main(async () => {
   if (await page.locator('main .notice.error').count()) throw new Error(`stats error: ${await page.locator('main .notice.error').first().innerText()}`);
   await page.getByTestId('stats-event').selectOption({ label: 'Console Buyers Show' });
   await page.getByTestId('stats-event-detail').locator('.stat').first().waitFor();
+  await page.getByTestId('queue-chart').scrollIntoViewIfNeeded();
   await shot(page, 'console_07_statistics');
   step('statistics drawn');
 
@@ -158,6 +161,7 @@ await main(async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${baseUrl}/#/admin/queue/${queueEventId}`);
   await page.getByTestId('q-message-now').filter({ hasText: message }).waitFor();
+  await page.getByTestId('q-message').scrollIntoViewIfNeeded();
   await shot(page, 'console_08_queue_phone');
   step('phone');
   await b.close();
