@@ -565,6 +565,32 @@ const numberOf = (v) => (v == null || v === '' ? 0 : Number(v));
 const pct = (v) => (v == null ? '–' : `${Number(v).toFixed(1)}%`);
 const day = (d) => String(d ?? '').slice(0, 10);
 
+/** Draws dataset 2 of a bar chart (the queue thresholds) as a dashed level across each category. */
+const thresholdLevels = {
+  id: 'thresholdLevels',
+  afterDatasetsDraw(chart) {
+    const ds = chart.data.datasets[2];
+    if (!ds || !chart.isDatasetVisible(2)) return;
+    const { x, y } = chart.scales;
+    const width = (x.width / Math.max(1, chart.data.labels.length)) * 0.85;
+    const { ctx } = chart;
+    ctx.save();
+    ctx.strokeStyle = ds.borderColor;
+    ctx.lineWidth = 3;
+    ctx.setLineDash(ds.borderDash || []);
+    ds.data.forEach((v, i) => {
+      if (v == null) return;
+      const px = x.getPixelForValue(i);
+      const py = y.getPixelForValue(v);
+      ctx.beginPath();
+      ctx.moveTo(px - width / 2, py);
+      ctx.lineTo(px + width / 2, py);
+      ctx.stroke();
+    });
+    ctx.restore();
+  },
+};
+
 /** A titled panel of the statistics page with a chart canvas; returns [panel, canvas]. */
 function chartPanel(key, testid, extra = null) {
   const canvas = h('canvas', { role: 'img', 'aria-label': t(key), 'data-testid': testid });
@@ -676,8 +702,12 @@ export async function statsPage(main) {
     const queueChart = draw(queueCanvas, { type: 'bar', data: { labels: qd.labels, datasets: [
       { label: t('waiting'), data: qd.waiting, backgroundColor: '#1f5fbf', order: 2 },
       { label: t('active'), data: qd.active, backgroundColor: '#12805c', order: 2 },
-      { label: t('threshold'), data: qd.threshold, type: 'line', borderColor: '#b3261e', backgroundColor: '#b3261e', borderDash: [6, 4], pointStyle: 'line', pointRadius: 0, stepped: 'middle', order: 1 }] },
-    options: { scales: { y: { beginAtZero: true } } } });
+      // A level per event, not a bar: drawn by `thresholdLevels` as a dashed line across the
+      // event's bars (joining the events' levels would draw a trend that is not one).
+      { label: t('threshold'), data: qd.threshold, type: 'line', showLine: false, borderColor: '#b3261e', backgroundColor: '#b3261e', borderDash: [8, 4], pointStyle: 'line', pointRadius: 0, pointHitRadius: 24, order: 1 }] },
+    // Room above the highest value, so a threshold level at the top is not hidden by the frame.
+    options: { scales: { y: { beginAtZero: true, grace: '20%' } }, plugins: { legend: { labels: { usePointStyle: true } } } },
+    plugins: [thresholdLevels] });
     queueCanvas.dataset.thresholdType = 'line';
     if (!queueRows.length) queueFig.append(h('p', { class: 'muted small' }, t('c_no_live_queue')));
     // New accounts per day.

@@ -127,7 +127,28 @@ await main(async () => {
   await page.getByTestId('q-state').filter({ hasText: 'Running' }).waitFor();
   step('pause and resume apply');
 
+  // Statistics: the stats service's views, the threshold drawn as a line.
+  await page.goto(`${baseUrl}/#/admin/stats`);
+  for (const id of ['sales-chart', 'revenue-chart', 'hourly-chart', 'queue-chart', 'users-chart', 'payments-chart']) {
+    await page.waitForFunction((sel) => { const c = document.querySelector(sel); return !!(c && window.Chart && window.Chart.getChart(c)); }, `[data-testid=${id}]`);
+  }
+  const kinds = await page.evaluate(() => window.Chart.getChart(document.querySelector('[data-testid=queue-chart]')).data.datasets.map((d) => d.type || 'bar'));
+  if (kinds.join() !== 'bar,bar,line') throw new Error(`queue chart datasets: ${kinds}`);
+  const drawn = await page.evaluate(() => window.Chart.getChart(document.querySelector('[data-testid=queue-chart]')).data.datasets.map((d) => d.data.join('/')));
+  if (drawn.join() !== '1,1,1') throw new Error(`queue chart shows ${drawn} (want 1 waiting, 1 shopping, threshold 1)`);
+  for (const id of ['stats-overview', 'stats-realtime', 'stats-conversion', 'stats-cancellations', 'stats-events', 'stats-seats', 'stats-behavior', 'stats-performance']) {
+    await page.getByTestId(id).waitFor();
+  }
+  if (await page.locator('main .notice.error').count()) throw new Error(`stats error: ${await page.locator('main .notice.error').first().innerText()}`);
+  await page.getByTestId('stats-event').selectOption({ label: 'Console Buyers Show' });
+  await page.getByTestId('stats-event-detail').locator('.stat').first().waitFor();
+  await page.getByTestId('queue-chart').scrollIntoViewIfNeeded();
+  await shot(page, 'console_07_statistics');
+  step('statistics drawn');
+
   // Clear asks first; declined, nobody is removed.
+  await page.goto(`${baseUrl}/#/admin/queue/${queueEventId}`);
+  await page.getByTestId('q-waiting').filter({ hasText: /Waiting\s*1$/ }).waitFor();
   await page.getByTestId('q-clear').click();
   await page.getByTestId('confirm-dialog').getByText('It cannot be undone').waitFor();
   await shot(page, 'console_06_clear_confirm');
@@ -140,23 +161,6 @@ await main(async () => {
   await page.getByText(/Queue cleared \(1 waiting, 1 shopping removed\)\./).waitFor();
   step('clear confirmed');
 
-  // Statistics: the stats service's views, the threshold drawn as a line.
-  await page.goto(`${baseUrl}/#/admin/stats`);
-  for (const id of ['sales-chart', 'revenue-chart', 'hourly-chart', 'queue-chart', 'users-chart', 'payments-chart']) {
-    await page.waitForFunction((sel) => { const c = document.querySelector(sel); return !!(c && window.Chart && window.Chart.getChart(c)); }, `[data-testid=${id}]`);
-  }
-  const kinds = await page.evaluate(() => window.Chart.getChart(document.querySelector('[data-testid=queue-chart]')).data.datasets.map((d) => d.type || 'bar'));
-  if (kinds.join() !== 'bar,bar,line') throw new Error(`queue chart datasets: ${kinds}`);
-  for (const id of ['stats-overview', 'stats-realtime', 'stats-conversion', 'stats-cancellations', 'stats-events', 'stats-seats', 'stats-behavior', 'stats-performance']) {
-    await page.getByTestId(id).waitFor();
-  }
-  if (await page.locator('main .notice.error').count()) throw new Error(`stats error: ${await page.locator('main .notice.error').first().innerText()}`);
-  await page.getByTestId('stats-event').selectOption({ label: 'Console Buyers Show' });
-  await page.getByTestId('stats-event-detail').locator('.stat').first().waitFor();
-  await page.getByTestId('queue-chart').scrollIntoViewIfNeeded();
-  await shot(page, 'console_07_statistics');
-  step('statistics drawn');
-
   // On a phone: the queue control, with its message and the destructive Clear.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${baseUrl}/#/admin/queue/${queueEventId}`);
@@ -164,5 +168,17 @@ await main(async () => {
   await page.getByTestId('q-message').scrollIntoViewIfNeeded();
   await shot(page, 'console_08_queue_phone');
   step('phone');
+
+  // In Korean, a refused setting is explained next to its field in Korean, never in the
+  // server's English.
+  await page.getByTestId('lang').click();
+  await page.getByRole('button', { name: '대기열 비우기' }).waitFor();
+  await page.getByLabel('응답 없는 팬 유지 시간 (초)').fill('5');
+  await page.getByTestId('save-queue').click();
+  await page.locator('.field-error').filter({ hasText: '10에서 86400 사이로 입력하세요.' }).waitFor();
+  await page.getByText('표시된 항목을 확인하세요.').waitFor();
+  const words = await page.locator('main').innerText();
+  if (/must be|between \d|validation/i.test(words)) throw new Error(`English server text on a Korean page: ${words}`);
+  step('korean errors');
   await b.close();
 });

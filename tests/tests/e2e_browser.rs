@@ -556,6 +556,7 @@ async fn an_operator_drafts_and_publishes_an_event_finds_an_order_and_messages_t
         "clear confirmed",
         "statistics drawn",
         "phone",
+        "korean errors",
     ] {
         assert!(
             out.contains(&format!("STEP {step}")),
