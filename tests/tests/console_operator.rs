@@ -34,7 +34,11 @@ fn console_event(published: Option<bool>) -> Value {
 }
 
 fn id_of(body: &Value) -> Uuid {
-    body["event"]["id"].as_str().expect("event id").parse().expect("uuid")
+    body["event"]["id"]
+        .as_str()
+        .expect("event id")
+        .parse()
+        .expect("uuid")
 }
 
 fn listed(body: &Value, id: Uuid) -> bool {
@@ -92,7 +96,21 @@ async fn a_draft_is_invisible_and_unbookable_for_fans_until_an_admin_publishes_i
             (StatusCode::NOT_FOUND, Some("event_not_found"))
         );
         let (status, _) = app
-            .send(Method::GET, &format!("/api/seats/events/{event}"), token, None)
+            .send(
+                Method::GET,
+                &format!("/api/seats/events/{event}"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = app
+            .send(
+                Method::GET,
+                &format!("/api/tickets/event/{event}"),
+                token,
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
@@ -114,7 +132,12 @@ async fn a_draft_is_invisible_and_unbookable_for_fans_until_an_admin_publishes_i
         .await
         .unwrap();
     let (status, body) = app
-        .send(Method::POST, &format!("/api/queue/check/{event}"), Some(&fan), None)
+        .send(
+            Method::POST,
+            &format!("/api/queue/check/{event}"),
+            Some(&fan),
+            None,
+        )
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -124,7 +147,12 @@ async fn a_draft_is_invisible_and_unbookable_for_fans_until_an_admin_publishes_i
 
     // Admins see the draft: its page and the console's list, which says it is a draft.
     let (status, page) = app
-        .send(Method::GET, &format!("/api/events/{event}"), Some(&admin), None)
+        .send(
+            Method::GET,
+            &format!("/api/events/{event}"),
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["event"]["published"], json!(false));
@@ -147,13 +175,23 @@ async fn a_draft_is_invisible_and_unbookable_for_fans_until_an_admin_publishes_i
         (StatusCode::FORBIDDEN, Some("admin_only"))
     );
     let (status, _) = app
-        .send(Method::POST, &format!("/api/admin/events/{event}/publish"), Some(&fan), None)
+        .send(
+            Method::POST,
+            &format!("/api/admin/events/{event}/publish"),
+            Some(&fan),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Published: listed, readable, and fans join the queue and buy.
     let (status, body) = app
-        .send(Method::POST, &format!("/api/admin/events/{event}/publish"), Some(&admin), None)
+        .send(
+            Method::POST,
+            &format!("/api/admin/events/{event}/publish"),
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["event"]["published"], json!(true));
@@ -164,7 +202,12 @@ async fn a_draft_is_invisible_and_unbookable_for_fans_until_an_admin_publishes_i
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = app
-        .send(Method::POST, &format!("/api/queue/check/{event}"), Some(&fan), None)
+        .send(
+            Method::POST,
+            &format!("/api/queue/check/{event}"),
+            Some(&fan),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["queued"], json!(false), "{body}");
@@ -193,7 +236,12 @@ async fn an_event_created_without_the_draft_field_is_published_as_before() {
     let (_, admin) = app.tokens().admin();
     // The original client's form: no `published` field.
     let (status, body) = app
-        .send(Method::POST, "/api/admin/events", Some(&admin), Some(&console_event(None)))
+        .send(
+            Method::POST,
+            "/api/admin/events",
+            Some(&admin),
+            Some(&console_event(None)),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["event"]["published"], json!(true));
@@ -227,7 +275,10 @@ async fn an_event_created_without_the_draft_field_is_published_as_before() {
             Some(&json!({ "published": true })),
         )
         .await;
-    assert_eq!((status, &body["event"]["published"]), (StatusCode::OK, &json!(true)));
+    assert_eq!(
+        (status, &body["event"]["published"]),
+        (StatusCode::OK, &json!(true))
+    );
 }
 
 #[tokio::test]
@@ -255,7 +306,10 @@ async fn the_message_to_waiting_fans_is_answered_and_pushed_when_it_changes() {
         async move {
             let response = request.send().await.expect("request");
             let status = response.status();
-            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     let (_, admin) = tokens.admin();
@@ -282,7 +336,11 @@ async fn the_message_to_waiting_fans_is_answered_and_pushed_when_it_changes() {
     )
     .await;
     assert_eq!(
-        (status, body["code"].as_str(), body["fields"]["message"].is_string()),
+        (
+            status,
+            body["code"].as_str(),
+            body["fields"]["message"].is_string()
+        ),
         (StatusCode::BAD_REQUEST, Some("validation_failed"), true),
         "{body}"
     );
@@ -295,24 +353,65 @@ async fn the_message_to_waiting_fans_is_answered_and_pushed_when_it_changes() {
         Some(json!({ "message": format!("  {note}  ") })),
     )
     .await;
-    assert_eq!((status, body["message"].as_str()), (StatusCode::OK, Some(note)));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::OK, Some(note))
+    );
     let push = next_message(&mut pushes).await;
     assert_eq!(push.room, tiketi_ticket::realtime::Room::Queue(event));
     assert_eq!(push.payload, json!({ "eventId": event, "message": note }));
 
-    let (status, body) = call(Method::POST, format!("/api/queue/check/{event}"), fan.clone(), None).await;
-    assert_eq!((status, body["message"].as_str()), (StatusCode::OK, Some(note)), "{body}");
-    let (status, body) = call(Method::GET, format!("/api/queue/status/{event}"), fan.clone(), None).await;
-    assert_eq!((status, body["message"].as_str()), (StatusCode::OK, Some(note)), "{body}");
+    let (status, body) = call(
+        Method::POST,
+        format!("/api/queue/check/{event}"),
+        fan.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::OK, Some(note)),
+        "{body}"
+    );
+    let (status, body) = call(
+        Method::GET,
+        format!("/api/queue/status/{event}"),
+        fan.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::OK, Some(note)),
+        "{body}"
+    );
 
     // Another setting changed: no new push. Cleared with null: pushed as null, answered as null.
-    let (status, _) = call(Method::PUT, settings.clone(), admin.clone(), Some(json!({ "threshold": 5 }))).await;
+    let (status, _) = call(
+        Method::PUT,
+        settings.clone(),
+        admin.clone(),
+        Some(json!({ "threshold": 5 })),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = call(Method::PUT, settings.clone(), admin.clone(), Some(json!({ "message": null }))).await;
+    let (status, body) = call(
+        Method::PUT,
+        settings.clone(),
+        admin.clone(),
+        Some(json!({ "message": null })),
+    )
+    .await;
     assert_eq!((status, &body["message"]), (StatusCode::OK, &Value::Null));
     let push = next_message(&mut pushes).await;
     assert_eq!(push.payload, json!({ "eventId": event, "message": null }));
-    let (_, body) = call(Method::GET, format!("/api/queue/status/{event}"), fan.clone(), None).await;
+    let (_, body) = call(
+        Method::GET,
+        format!("/api/queue/status/{event}"),
+        fan.clone(),
+        None,
+    )
+    .await;
     assert_eq!(body["message"], Value::Null, "{body}");
 
     shutdown.cancel();
@@ -427,7 +526,10 @@ async fn operators_search_reservations_by_buyer_or_number_and_open_one_in_full()
             None,
         )
         .await;
-    assert_eq!((status, body["reservations"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    assert_eq!(
+        (status, body["reservations"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
     let (status, body) = app
         .send(
             Method::GET,
@@ -443,7 +545,12 @@ async fn operators_search_reservations_by_buyer_or_number_and_open_one_in_full()
 
     // The order view: lines, payment state and buyer.
     let (status, body) = app
-        .send(Method::GET, &format!("/api/admin/reservations/{kims}"), Some(&admin), None)
+        .send(
+            Method::GET,
+            &format!("/api/admin/reservations/{kims}"),
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let r = &body["reservation"];
@@ -459,14 +566,24 @@ async fn operators_search_reservations_by_buyer_or_number_and_open_one_in_full()
 
     // Fans are refused, unknown ids are 404, malformed ones 400.
     let (status, body) = app
-        .send(Method::GET, &format!("/api/admin/reservations/{kims}"), Some(&kim_token), None)
+        .send(
+            Method::GET,
+            &format!("/api/admin/reservations/{kims}"),
+            Some(&kim_token),
+            None,
+        )
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("admin_only"))
     );
     let (status, _) = app
-        .send(Method::GET, "/api/admin/reservations?q=minji", Some(&kim_token), None)
+        .send(
+            Method::GET,
+            "/api/admin/reservations?q=minji",
+            Some(&kim_token),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = app
@@ -482,7 +599,12 @@ async fn operators_search_reservations_by_buyer_or_number_and_open_one_in_full()
         (StatusCode::NOT_FOUND, Some("reservation_not_found"))
     );
     let (status, _) = app
-        .send(Method::GET, "/api/admin/reservations/not-a-uuid", Some(&admin), None)
+        .send(
+            Method::GET,
+            "/api/admin/reservations/not-a-uuid",
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -490,7 +490,10 @@ async fn an_operator_drafts_and_publishes_an_event_finds_an_order_and_messages_t
     )
     .await;
     let (buyer, buyer_token) = tokens.fan();
-    let buyer_email = format!("minji-{}@example.com", &Uuid::new_v4().simple().to_string()[..6]);
+    let buyer_email = format!(
+        "minji-{}@example.com",
+        &Uuid::new_v4().simple().to_string()[..6]
+    );
     sqlx::query(
         "INSERT INTO auth.users (id, email, name, password_hash) VALUES ($1, $2, '김민지', 'x')",
     )
@@ -535,7 +538,10 @@ async fn an_operator_drafts_and_publishes_an_event_finds_an_order_and_messages_t
         .await;
     }
 
-    let title = format!("Console Draft {}", &Uuid::new_v4().simple().to_string()[..6]);
+    let title = format!(
+        "Console Draft {}",
+        &Uuid::new_v4().simple().to_string()[..6]
+    );
     let message = "입장 곧 재개합니다 · Doors reopen at 8";
     let out = run_scenario(
         &app,
