@@ -22,7 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(dashboard_stats))
         .routes(routes!(list_reservations))
-        .routes(routes!(get_reservation))
+        .routes(routes!(get_admin_reservation))
         .routes(routes!(set_reservation_status))
 }
 
@@ -166,7 +166,7 @@ async fn list_reservations(
     ),
     security(("bearer" = ["admin"]))
 )]
-async fn get_reservation(
+async fn get_admin_reservation(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,
     AppPath(id): AppPath<Uuid>,
