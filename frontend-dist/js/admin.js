@@ -94,12 +94,12 @@ export async function dashboard(main) {
     const { stats, recentReservations } = await api('/api/admin/dashboard/stats');
     body.replaceChildren(
       h('div', { class: 'stats' }, stat(t('total_events'), stats.totalEvents), stat(t('total_res'), stats.totalReservations), stat(t('revenue'), won(stats.totalRevenue)), stat(t('today_res'), stats.todayReservations)),
-      h('h2', {}, t('recent')), reservationTable(recentReservations || []));
+      h('h2', {}, t('recent')), reservationTable(recentReservations || [], 'no_reservations'));
   } catch (e) { body.replaceChildren(fail(e)); }
 }
 
-function reservationTable(rows) {
-  if (!rows.length) return notice('info', t('c_no_matches'));
+function reservationTable(rows, empty = 'c_no_matches') {
+  if (!rows.length) return notice('info', t(empty));
   return h('div', { class: 'table-wrap' }, h('table', { 'data-testid': 'reservation-table' },
     h('thead', {}, h('tr', {}, [t('reservation_no'), t('c_buyer'), t('events'), t('amount'), t('status'), t('payment'), t('booked_on')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {},
