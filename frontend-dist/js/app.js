@@ -34,6 +34,7 @@ const routes = [
   [/^\/admin\/events$/, () => admin.events(main)],
   [/^\/admin\/events\/([\w-]+)$/, (id) => admin.eventForm(main, id)],
   [/^\/admin\/reservations$/, () => admin.reservations(main)],
+  [/^\/admin\/reservations\/([\w-]+)$/, (id) => admin.reservationDetail(main, id)],
   [/^\/admin\/queue(?:\/([\w-]+))?$/, (id) => admin.queueControl(main, id)],
   [/^\/admin\/stats$/, () => admin.statsPage(main)],
 ];

@@ -84,6 +84,7 @@ await main(async () => {
 
   // Clear: everyone out; the waiting fan is told at once and may join again.
   await admin.getByTestId('q-clear').click();
+  await admin.getByTestId('confirm-yes').click();
   await admin.getByText('Queue cleared (1 waiting, 1 shopping removed).').waitFor();
   await page.getByText('The queue was cleared by an operator.').waitFor();
   await admin.getByTestId('q-waiting').filter({ hasText: /^Waiting\s*0$/ }).waitFor();
@@ -114,6 +115,7 @@ await main(async () => {
 
   // Cancel: the event shows as cancelled to the operator and to the fan, and cannot be booked.
   await admin.getByTestId('cancel-event').click();
+  await admin.getByTestId('confirm-yes').click();
   await admin.getByText('Event cancelled; 0 paid reservations refunded.').waitFor();
   await admin.getByRole('heading', { name: newTitle }).locator('.chip.cancelled').waitFor();
   if (await admin.getByTestId('cancel-event').count()) throw new Error('a cancelled event still offers cancelling');

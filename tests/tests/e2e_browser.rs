@@ -831,3 +831,135 @@ async fn a_fan_buys_two_general_admission_tickets_and_a_second_fan_sees_the_coun
             .expect("watcher");
     assert_eq!(watcher_reservations, 0, "the refused fan holds nothing");
 }
+
+/// The operator console of issue 18 in one browser: a general-admission event made with two
+/// ticket types is a draft fans cannot see until it is published; a reservation is found by the
+/// buyer's email and opened as an order; a message reaches the waiting fans' status answer; Clear
+/// asks first; the statistics page draws the stats service's views, the threshold as a line.
+#[tokio::test]
+async fn an_operator_drafts_and_publishes_an_event_finds_an_order_and_messages_the_queue() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+
+    // A fan with an account and a held seat (queue off on that event: a plain booking).
+    let buyers_show = event_with_seats(&pool, "Console Buyers Show").await;
+    call(
+        &app,
+        reqwest::Method::PUT,
+        &admin,
+        &format!("/api/queue/admin/{buyers_show}/settings"),
+        json!({"enabled": false}),
+    )
+    .await;
+    let (buyer, buyer_token) = tokens.fan();
+    let buyer_email = format!(
+        "minji-{}@example.com",
+        &Uuid::new_v4().simple().to_string()[..6]
+    );
+    sqlx::query(
+        "INSERT INTO auth.users (id, email, name, password_hash) VALUES ($1, $2, '김민지', 'x')",
+    )
+    .bind(buyer.id)
+    .bind(&buyer_email)
+    .execute(&pool)
+    .await
+    .expect("buyer account");
+    let seat: Uuid = sqlx::query_scalar(
+        "SELECT id FROM ticket.seats WHERE event_id = $1 AND seat_label = 'A-1-1'",
+    )
+    .bind(buyers_show)
+    .fetch_one(&pool)
+    .await
+    .expect("seat");
+    let held = call(
+        &app,
+        reqwest::Method::POST,
+        &buyer_token,
+        "/api/seats/reserve",
+        json!({"eventId": buyers_show, "seatIds": [seat]}),
+    )
+    .await;
+    let number = held["reservation"]["reservationNumber"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+
+    // A live queue: one fan shopping, one waiting.
+    let queued = event_with_seats(&pool, "Console Queue Show").await;
+    full_queue(&app, &admin, queued).await;
+    let (_, active) = tokens.fan();
+    let (_, waiting) = tokens.fan();
+    for token in [&active, &waiting] {
+        call(
+            &app,
+            reqwest::Method::POST,
+            token,
+            &format!("/api/queue/check/{queued}"),
+            json!({}),
+        )
+        .await;
+    }
+
+    let title = format!(
+        "Console Draft {}",
+        &Uuid::new_v4().simple().to_string()[..6]
+    );
+    let message = "입장 곧 재개합니다 · Doors reopen at 8";
+    let out = run_scenario(
+        &app,
+        "console_operator",
+        json!({"adminToken": admin, "fanToken": waiting, "queueEventId": queued,
+               "buyerEmail": buyer_email, "buyerName": "김민지", "reservationNumber": number,
+               "defaultThreshold": app.infra.config.queue.threshold,
+               "title": title, "message": message}),
+    )
+    .await;
+    for step in [
+        "draft created with ticket types",
+        "draft hidden from fans",
+        "published",
+        "reservation found and opened",
+        "message sent",
+        "pause and resume apply",
+        "clear confirmed",
+        "statistics drawn",
+        "phone",
+        "korean errors",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+
+    let (published, types): (bool, Vec<(String, i32, i32)>) = (
+        sqlx::query_scalar("SELECT published_at IS NOT NULL FROM ticket.events WHERE title = $1")
+            .bind(&title)
+            .fetch_one(&pool)
+            .await
+            .expect("the event"),
+        sqlx::query_as(
+            "SELECT t.name, t.price, t.total_quantity FROM ticket.ticket_types t
+             JOIN ticket.events e ON e.id = t.event_id WHERE e.title = $1 ORDER BY t.price",
+        )
+        .bind(&title)
+        .fetch_all(&pool)
+        .await
+        .expect("ticket types"),
+    );
+    assert!(published, "the operator published the draft");
+    assert_eq!(
+        types,
+        vec![("Standing".into(), 55000, 100), ("VIP".into(), 150000, 12)]
+    );
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT message FROM ticket.queue_settings WHERE event_id = $1")
+            .bind(queued)
+            .fetch_one(&pool)
+            .await
+            .expect("settings");
+    assert_eq!(stored.as_deref(), Some(message));
+}

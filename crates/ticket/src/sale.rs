@@ -15,7 +15,8 @@ use uuid::Uuid;
 pub struct SaleEvent {
     /// Shown in the reservation answer.
     pub title: String,
-    /// The stored status (only `cancelled` matters here; the window is checked directly).
+    /// The stored status (only `cancelled` matters here; the window is checked directly), or
+    /// `draft` for an event not published yet.
     pub status: String,
     /// When the sale opens.
     pub sale_start_date: DateTime<Utc>,
@@ -25,7 +26,7 @@ pub struct SaleEvent {
     pub now: DateTime<Utc>,
 }
 
-/// Loads `event_id` and checks its sale window: 404 `event_not_found`, 409 `event_cancelled`,
+/// Loads `event_id` and checks its sale window: 404 `event_not_found` (also for a draft), 409 `event_cancelled`,
 /// `sale_not_open` or `sale_closed`.
 ///
 /// The event row is key-share locked until the caller's transaction ends (the lock its
@@ -34,7 +35,8 @@ pub struct SaleEvent {
 /// cancelled. Without it a reservation could commit `pending` on a cancelled event.
 pub async fn open_event(conn: &mut PgConnection, event_id: Uuid) -> Result<SaleEvent, ApiError> {
     let event: Option<SaleEvent> = sqlx::query_as(
-        "SELECT title, status, sale_start_date, sale_end_date, now() AS now
+        "SELECT title, CASE WHEN published_at IS NULL THEN 'draft' ELSE status END AS status,
+                sale_start_date, sale_end_date, now() AS now
          FROM ticket.events WHERE id = $1
          FOR KEY SHARE",
     )
@@ -47,8 +49,11 @@ pub async fn open_event(conn: &mut PgConnection, event_id: Uuid) -> Result<SaleE
 }
 
 /// 409 `event_cancelled`, `sale_not_open` or `sale_closed` unless `event` is on sale at its
-/// `now`.
+/// `now`; 404 `event_not_found` for a draft (to fans it does not exist yet).
 pub fn check_window(event: &SaleEvent) -> Result<(), ApiError> {
+    if event.status == "draft" {
+        return Err(ApiError::not_found("event_not_found", "no such event"));
+    }
     if event.status == "cancelled" {
         return Err(ApiError::conflict(
             "event_cancelled",

@@ -297,11 +297,18 @@ pub fn rows() -> Vec<Row> {
             json!({"title": "Matrix Night", "venue": "Hall", "address": "Seoul", "eventDate": "2031-01-01T19:00:00Z", "saleStartDate": "2030-12-01T10:00:00Z", "saleEndDate": "2030-12-31T23:00:00Z"}),
             [401, 403, 403, 201],
         ),
+        row(M::GET, "/api/admin/events", "/api/admin/events", ADMIN_200),
         with_body(
             M::PUT,
             "/api/admin/events/{id}",
             "/api/admin/events/{event}",
             json!({"title": "Renamed"}),
+            ADMIN_200,
+        ),
+        row(
+            M::POST,
+            "/api/admin/events/{id}/publish",
+            "/api/admin/events/{event}/publish",
             ADMIN_200,
         ),
         row(
@@ -353,6 +360,12 @@ pub fn rows() -> Vec<Row> {
             M::GET,
             "/api/admin/reservations",
             "/api/admin/reservations",
+            ADMIN_200,
+        ),
+        row(
+            M::GET,
+            "/api/admin/reservations/{id}",
+            "/api/admin/reservations/{pending}",
             ADMIN_200,
         ),
         with_body(

@@ -1,5 +1,6 @@
 //! Admin writes to events and their inventory (`/api/admin`, admin role): create, update,
-//! cancel and delete events; generate and delete seats; create and update ticket types.
+//! cancel and delete events; generate and delete seats; create and update ticket types; list
+//! every event with its drafts, and publish a draft.
 //! Reads of events are public (events module); reservations admin lives in admin_reservations.
 
 use axum::extract::State;
@@ -25,7 +26,8 @@ use utoipa_axum::routes;
 /// Routes of this resource, each registered in the router and the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_event))
+        .routes(routes!(create_event, list_admin_events))
+        .routes(routes!(publish_event))
         .routes(routes!(update_event, delete_event))
         .routes(routes!(cancel_event))
         .routes(routes!(generate_event_seats))
@@ -56,6 +58,11 @@ pub struct EventInput {
     #[schema(value_type = Option<String>)]
     seat_layout_id: Option<Value>,
     ticket_types: Option<Vec<TicketTypeInput>>,
+    /// `false` saves the event as a draft (not listed, not bookable) until it is published;
+    /// absent or `true` publishes it, so a client that knows no drafts (the original Tiketi
+    /// client) creates events on sale as before. On update, `true` publishes a draft and
+    /// `false` takes an event back to draft while nobody has reserved for it.
+    published: Option<bool>,
     /// Not set through this form: the status follows the sale window, and cancelling is
     /// `POST /api/admin/events/:id/cancel`. Sending the status the event has already (a client
     /// sending back the event as it read it) changes nothing; any other value is a 400.
@@ -344,6 +351,7 @@ async fn event_json(conn: &mut PgConnection, id: Uuid) -> Result<Value, sqlx::Er
             'poster_image_url', e.poster_image_url, 'artist_name', e.artist_name,
             'status', {EFFECTIVE_STATUS_SQL}, 'seat_layout_id', e.seat_layout_id,
             'created_by', e.created_by, 'created_at', e.created_at, 'updated_at', e.updated_at,
+            'published', e.published_at IS NOT NULL, 'published_at', e.published_at,
             'ticketTypes', COALESCE((SELECT json_agg(json_build_object(
                 'id', t.id, 'name', t.name, 'price', t.price, 'total_quantity', t.total_quantity,
                 'available_quantity', t.available_quantity, 'description', t.description)
@@ -405,8 +413,9 @@ async fn create_event(
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO ticket.events (title, description, venue, address, event_date,
              sale_start_date, sale_end_date, poster_image_url, artist_name, seat_layout_id,
-             created_by, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'upcoming')
+             created_by, status, published_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'upcoming',
+                 CASE WHEN $12 THEN now() END)
          RETURNING id",
     )
     .bind(trimmed(&input.title))
@@ -420,6 +429,7 @@ async fn create_event(
     .bind(trimmed(&input.artist_name))
     .bind(values.seat_layout_id)
     .bind(admin.id)
+    .bind(input.published.unwrap_or(true))
     .fetch_one(&mut *tx)
     .await?;
     // Store the window's status at once (the worker would within a tick).
@@ -537,6 +547,30 @@ async fn update_event(
             ));
         }
     }
+    if input.published == Some(false) {
+        let reserved: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ticket.reservations WHERE event_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if reserved > 0 {
+            return Err(ApiError::conflict_with(
+                "event_has_reservations",
+                "fans have reserved for this event: it cannot go back to draft (cancel it instead)",
+                json!({ "reservations": reserved }),
+            ));
+        }
+    }
+    if let Some(published) = input.published {
+        sqlx::query(
+            "UPDATE ticket.events SET published_at = CASE WHEN $2 THEN COALESCE(published_at, now()) END
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(published)
+        .execute(&mut *tx)
+        .await?;
+    }
     let keep = |new: &Option<String>, old: Option<String>| {
         if new.is_some() { trimmed(new) } else { old }
     };
@@ -561,9 +595,111 @@ async fn update_event(
     .await?;
     let event = event_json(&mut tx, id).await?;
     tx.commit().await?;
+    if input.published.is_some() {
+        refresh_queue_copy(&state, id).await;
+    }
     Ok(AppJson(
         json!({ "message": "event updated", "event": event }),
     ))
+}
+
+/// Rewrites the queue's Redis copy of the event's settings, which carries the draft flag the
+/// join script refuses drafts by. A failure is logged, not answered: the queue processor
+/// refreshes every live copy within `REFRESH_AFTER_MS` anyway.
+async fn refresh_queue_copy(state: &AppState, id: Uuid) {
+    let result = match crate::queue::settings::load_existing(&state.infra, id).await {
+        Ok(settings) => crate::queue::settings::cache(&state.infra, &settings).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, event = %id, "could not refresh the queue's copy of the event");
+    }
+}
+
+/// Publishes a draft: from now on fans see the event and may queue, hold and reserve (within
+/// its sale window). Publishing an event already published changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/admin/events/{id}/publish",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The event")),
+    responses(
+        (status = 200, description = "`{message, event}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
+async fn publish_event(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let mut tx = state.infra.db.begin().await?;
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE ticket.events SET published_at = COALESCE(published_at, now())
+         WHERE id = $1 RETURNING id",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    found.ok_or_else(event_not_found)?;
+    let event = event_json(&mut tx, id).await?;
+    tx.commit().await?;
+    refresh_queue_copy(&state, id).await;
+    tracing::info!(event = %id, admin = %admin.id, "event published");
+    Ok(AppJson(
+        json!({ "message": "event published", "event": event }),
+    ))
+}
+
+/// Every event, drafts included, for the operator console: the public list's fields plus
+/// `published`, `published_at`, `ticket_type_count` and `seat_layout_id`, by event date; and
+/// `queueDefaults`, the waiting room a new event gets.
+#[utoipa::path(
+    get,
+    path = "/api/admin/events",
+    tag = "admin",
+    responses(
+        (status = 200, description = "`{events, queueDefaults}`", body = Object),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
+async fn list_admin_events(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+) -> ApiResult<AppJson<Value>> {
+    // An operator's catalogue is hundreds of events at most: no paging (the console filters).
+    let events: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(json_agg(json_build_object(
+            'id', e.id, 'title', e.title, 'venue', e.venue, 'artist_name', e.artist_name,
+            'event_date', e.event_date, 'sale_start_date', e.sale_start_date,
+            'sale_end_date', e.sale_end_date, 'status', {EFFECTIVE_STATUS_SQL},
+            'seat_layout_id', e.seat_layout_id,
+            'published', e.published_at IS NOT NULL, 'published_at', e.published_at,
+            'ticket_type_count', (SELECT count(*) FROM ticket.ticket_types t WHERE t.event_id = e.id))
+            ORDER BY e.event_date, e.id), '[]'::json)
+         FROM ticket.events e"
+    )))
+    .fetch_one(&state.infra.db)
+    .await?;
+    // The waiting room every new event gets unless the operator changes it: the console's
+    // event form shows it before the event (and so its settings) exists.
+    let defaults = &state.infra.config.queue;
+    Ok(AppJson(json!({
+        "events": events,
+        "queueDefaults": {
+            "enabled": true,
+            "threshold": defaults.threshold,
+            "tickMs": defaults.tick_ms,
+            "admissionTtlSec": tiketi_core::config::DEFAULT_ADMISSION_TTL_SEC,
+            "idleGraceSec": tiketi_core::config::DEFAULT_IDLE_GRACE_SEC,
+        },
+    })))
 }
 
 /// Cancels an event and refunds its reservations.

@@ -1,5 +1,6 @@
 //! Admin views of reservations (`/api/admin`, admin role): the paged list with a status filter,
-//! guarded status changes, and the dashboard numbers.
+//! search by buyer or number, one reservation in full, guarded status changes, and the
+//! dashboard numbers.
 
 use axum::extract::State;
 use serde::Deserialize;
@@ -21,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(dashboard_stats))
         .routes(routes!(list_reservations))
+        .routes(routes!(get_admin_reservation))
         .routes(routes!(set_reservation_status))
 }
 
@@ -76,9 +78,19 @@ pub struct ListReservations {
     #[serde(default, deserialize_with = "tiketi_core::extract::deserialize_limit")]
     limit: Option<i64>,
     status: Option<String>,
+    /// Part of the buyer's name or email, or of the reservation number (case-insensitive).
+    q: Option<String>,
 }
 
-/// Every reservation, paged, with a status filter.
+/// The search of `GET /api/admin/reservations?q=`: the term as a literal ILIKE pattern (the
+/// operator's `%` or `_` never act as wildcards) against the number and the buyer.
+const SEARCH_SQL: &str = "($2::text IS NULL OR EXISTS (
+    SELECT 1 FROM (SELECT '%' || replace(replace(replace($2::text, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' AS p) t
+    WHERE r.reservation_number ILIKE t.p
+       OR EXISTS (SELECT 1 FROM auth.users u WHERE u.id = r.user_id
+                  AND (u.name ILIKE t.p OR u.email ILIKE t.p))))";
+
+/// Every reservation, paged, with a status filter and a search.
 #[utoipa::path(
     get,
     path = "/api/admin/reservations",
@@ -99,10 +111,22 @@ async fn list_reservations(
 ) -> ApiResult<AppJson<Value>> {
     let page = Page::new(query.page, query.limit)?;
     let status = status_filter(query.status, STATUSES)?;
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM ticket.reservations WHERE $1::text IS NULL OR status = $1",
-    )
+    let q = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "q must be at most 100 characters",
+        ));
+    }
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM ticket.reservations r
+         WHERE ($1::text IS NULL OR r.status = $1) AND {SEARCH_SQL}"
+    )))
     .bind(&status)
+    .bind(&q)
     .fetch_one(&state.infra.db)
     .await?;
     let reservations: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -110,10 +134,11 @@ async fn list_reservations(
             SELECT r.created_at, r.id,
                    jsonb_build_object('user_id', r.user_id) || ({RESERVATION_JSON_SQL})::jsonb AS obj
             FROM ticket.reservations r JOIN ticket.events e ON e.id = r.event_id
-            WHERE $1::text IS NULL OR r.status = $1
-            ORDER BY r.created_at DESC, r.id LIMIT $2 OFFSET $3) x"
+            WHERE ($1::text IS NULL OR r.status = $1) AND {SEARCH_SQL}
+            ORDER BY r.created_at DESC, r.id LIMIT $3 OFFSET $4) x"
     )))
     .bind(&status)
+    .bind(&q)
     .bind(page.limit)
     .bind(page.offset())
     .fetch_one(&state.infra.db)
@@ -122,6 +147,44 @@ async fn list_reservations(
         "reservations": reservations,
         "pagination": page.envelope(total)
     })))
+}
+
+/// One reservation as the operator's order view shows it: the fan's fields (lines, seats,
+/// payment status and method) plus the buyer (`user_name`, `user_email`, `user_phone`) and the
+/// event's status.
+#[utoipa::path(
+    get,
+    path = "/api/admin/reservations/{id}",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The reservation")),
+    responses(
+        (status = 200, description = "`{reservation}`", body = Object),
+        (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
+        (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
+        (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
+        (status = 404, description = "No such reservation (`reservation_not_found`)", body = ErrorBody)
+    ),
+    security(("bearer" = ["admin"]))
+)]
+async fn get_admin_reservation(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Value>> {
+    let reservation: Option<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT jsonb_build_object(
+                'user_phone', (SELECT u.phone FROM auth.users u WHERE u.id = r.user_id),
+                'event_status', e.status)
+             || ({RESERVATION_JSON_SQL})::jsonb
+         FROM ticket.reservations r JOIN ticket.events e ON e.id = r.event_id
+         WHERE r.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&state.infra.db)
+    .await?;
+    let reservation = reservation
+        .ok_or_else(|| ApiError::not_found("reservation_not_found", "no such reservation"))?;
+    Ok(AppJson(json!({ "reservation": reservation })))
 }
 
 /// Body of `PATCH /api/admin/reservations/:id/status`.

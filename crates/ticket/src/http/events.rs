@@ -1,7 +1,8 @@
 //! Public event reads: `GET /api/events` (status filter, search, paging) and
 //! `GET /api/events/:id` (all columns plus ticket types). Admin writes live in the admin module.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -21,6 +22,32 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_events))
         .routes(routes!(get_event))
+}
+
+/// Who reads a public event route: drafts (events not published yet) exist only for admins.
+/// A missing, invalid or expired token is simply an anonymous reader here (these routes are
+/// public), never a 401.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer {
+    /// The caller holds a valid admin token.
+    pub admin: bool,
+}
+
+impl<S> FromRequestParts<S> for Viewer
+where
+    S: AsRef<tiketi_core::Infra> + Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if tiketi_core::auth::bearer_token(parts).is_none() {
+            return Ok(Viewer { admin: false });
+        }
+        let admin = tiketi_core::auth::AuthUser::from_request_parts(parts, state)
+            .await
+            .is_ok_and(|user| user.is_admin());
+        Ok(Viewer { admin })
+    }
 }
 
 /// Query of `GET /api/events`.
@@ -55,8 +82,10 @@ pub struct EventSummary {
 
 /// Search terms are the query itself plus every keyword-table name on the other side of a pair
 /// whose name appears in the query ("BTS" also finds "방탄소년단" and the reverse).
+/// Drafts are never listed here (admins see them in `GET /api/admin/events`).
 const FILTER_SQL: &str = "
-    ($1::text IS NULL OR STATUS = $1)
+    e.published_at IS NOT NULL
+    AND ($1::text IS NULL OR STATUS = $1)
     AND ($2::text IS NULL OR EXISTS (
         SELECT 1 FROM (
             -- Each term as a literal ILIKE pattern: user text never acts as a wildcard.
@@ -152,11 +181,15 @@ pub struct EventDetail {
     status: String,
     artist_name: Option<String>,
     seat_layout_id: Option<Uuid>,
+    /// When the event was published; `None` for a draft (only admins read drafts).
+    published_at: Option<DateTime<Utc>>,
+    /// `published_at` is set: the event is visible to fans.
+    published: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
-/// One event with its ticket types.
+/// One event with its ticket types (a draft only for admins: 404 for anyone else).
 #[utoipa::path(
     get,
     path = "/api/events/{id}",
@@ -165,21 +198,24 @@ pub struct EventDetail {
     responses(
         (status = 200, description = "`{event, ticketTypes}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
-        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+        (status = 404, description = "No such event, or a draft and the caller is no admin (`event_not_found`)", body = ErrorBody)
     )
 )]
 async fn get_event(
     State(state): State<AppState>,
+    viewer: Viewer,
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
     let event: Option<EventDetail> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT e.id, e.title, e.description, e.venue, e.address, e.event_date,
                 e.sale_start_date, e.sale_end_date, e.poster_image_url,
                 {EFFECTIVE_STATUS_SQL} AS status, e.artist_name, e.seat_layout_id,
+                e.published_at, e.published_at IS NOT NULL AS published,
                 e.created_at, e.updated_at
-         FROM ticket.events e WHERE e.id = $1"
+         FROM ticket.events e WHERE e.id = $1 AND (e.published_at IS NOT NULL OR $2)"
     )))
     .bind(id)
+    .bind(viewer.admin)
     .fetch_optional(&state.infra.db)
     .await?;
     let event = event.ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;

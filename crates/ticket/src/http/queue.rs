@@ -77,10 +77,10 @@ fn add_place(report: &Report, body: &mut Value) {
     tag = "queue",
     params(("event_id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{queued, status, threshold, currentUsers, position?, estimatedWait?, queueSize?, admissionExpiresAt?, failOpen?, ...}`", body = Object),
+        (status = 200, description = "`{queued, status, threshold, currentUsers, message, position?, estimatedWait?, queueSize?, admissionExpiresAt?, failOpen?, ...}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
-        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
+        (status = 404, description = "No such event, or a draft (`event_not_found`)", body = ErrorBody),
         (status = 503, description = "The queue store is down and the queue does not fail open (`redis_unavailable`)", body = ErrorBody)
     ),
     security(("bearer" = []))
@@ -98,6 +98,7 @@ async fn check_queue(
             return Ok(AppJson(json!({
                 "queued": false, "status": "active", "failOpen": true,
                 "threshold": threshold_of(&state, event_id).await, "currentUsers": 0,
+                "message": null,
             }))
             .into_response());
         }
@@ -125,6 +126,7 @@ async fn check_queue(
         position,
         estimated_wait: report.estimated_wait(),
         pre_queue: report.standing == Standing::PreQueue,
+        message: report.message.as_deref(),
     })
     .into_response())
 }
@@ -151,6 +153,8 @@ struct JoinAnswer<'a> {
     estimated_wait: Option<u64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pre_queue: bool,
+    /// The operator's message to the waiting fans (`null` when none).
+    message: Option<&'a str>,
 }
 
 /// `eventInfo` of a join answer.
@@ -185,7 +189,7 @@ async fn queue_status(
         Err(e) => {
             queue::fail_open_or(&state, event_id, e, "status").await?;
             return Ok(AppJson(
-                json!({"status": "active", "queued": false, "failOpen": true, "currentUsers": 0}),
+                json!({"status": "active", "queued": false, "failOpen": true, "currentUsers": 0, "message": null}),
             ));
         }
     };
@@ -197,6 +201,7 @@ async fn queue_status(
         "status": status_word(&report.standing),
         "queued": queued,
         "currentUsers": report.current_users,
+        "message": report.message,
     });
     if queued {
         body["queueSize"] = json!(report.queue_size);
@@ -391,8 +396,22 @@ async fn put_settings(
     AppPath(event_id): AppPath<Uuid>,
     AppJson(update): AppJson<SettingsUpdate>,
 ) -> ApiResult<AppJson<Value>> {
+    let before = match update.message {
+        Some(_) => settings::load(&state.infra, event_id)
+            .await?
+            .and_then(|s| s.message),
+        None => None,
+    };
     let s = settings::update(&state.infra, event_id, &update).await?;
     tracing::info!(%event_id, admin = %admin.id, "queue settings edited");
+    // The waiting page shows the message as soon as it changes, without polling for it.
+    if update.message.is_some() && s.message != before {
+        state.realtime.emit(
+            Room::Queue(event_id),
+            "queue-message",
+            json!({ "eventId": event_id, "message": s.message }),
+        );
+    }
     Ok(AppJson(
         serde_json::to_value(s).map_err(anyhow::Error::from)?,
     ))

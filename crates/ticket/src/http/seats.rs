@@ -60,11 +60,12 @@ async fn list_layouts(State(state): State<AppState>) -> ApiResult<AppJson<Value>
     responses(
         (status = 200, description = "`{event, layout, seats}`: `layout` is the layout's whole config (`sections`, `stage`, ...); seat `status` is `available`, `locked` (held) or `reserved` (sold)", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
-        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+        (status = 404, description = "No such event, or a draft and the caller is no admin (`event_not_found`)", body = ErrorBody)
     )
 )]
 async fn get_seat_map(
     State(state): State<AppState>,
+    viewer: crate::http::events::Viewer,
     AppPath(event_id): AppPath<Uuid>,
 ) -> ApiResult<Response> {
     // `layout` is the layout's whole stored config (sections, stage, ...), as the original
@@ -88,9 +89,10 @@ async fn get_seat_map(
          )::text
          FROM ticket.events e
          LEFT JOIN ticket.seat_layouts l ON l.id = e.seat_layout_id
-         WHERE e.id = $1"
+         WHERE e.id = $1 AND (e.published_at IS NOT NULL OR $2)"
     )))
     .bind(event_id)
+    .bind(viewer.admin)
     .fetch_optional(&state.infra.db)
     .await?;
     let body = body.ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;

@@ -54,18 +54,22 @@ pub async fn ticket_types_of(db: &PgPool, event_id: Uuid) -> Result<Vec<TicketTy
     responses(
         (status = 200, description = "`{ticketTypes, maxPerFan}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
-        (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody)
+        (status = 404, description = "No such event, or a draft and the caller is no admin (`event_not_found`)", body = ErrorBody)
     )
 )]
 async fn list_ticket_types(
     State(state): State<AppState>,
+    viewer: crate::http::events::Viewer,
     AppPath(event_id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ticket.events WHERE id = $1)")
-            .bind(event_id)
-            .fetch_one(&state.infra.db)
-            .await?;
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ticket.events
+                        WHERE id = $1 AND (published_at IS NOT NULL OR $2))",
+    )
+    .bind(event_id)
+    .bind(viewer.admin)
+    .fetch_one(&state.infra.db)
+    .await?;
     if !exists {
         return Err(ApiError::not_found("event_not_found", "no such event"));
     }

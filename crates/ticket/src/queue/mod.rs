@@ -101,6 +101,8 @@ pub struct Report {
     pub title: String,
     /// Artist name, empty when unknown.
     pub artist: String,
+    /// The operator's message to the waiting fans, `None` when there is none.
+    pub message: Option<String>,
 }
 
 impl Report {
@@ -190,6 +192,7 @@ fn report_of(answer: &[RedisValue]) -> Report {
         admission_ttl_sec: (n(7) / 1000) as u32,
         title: text(answer.get(8)),
         artist: text(answer.get(9)),
+        message: Some(text(answer.get(10))).filter(|m| !m.is_empty()),
     }
 }
 
@@ -203,6 +206,10 @@ pub async fn join(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<Rep
         &[user.as_bytes(), user_id.as_bytes()],
     )
     .await?;
+    // A draft has no waiting room yet: to fans it does not exist.
+    if text(answer.first()) == "draft" {
+        return Err(ApiError::not_found("event_not_found", "no such event"));
+    }
     let report = report_of(&answer);
     if matches!(
         report.standing,

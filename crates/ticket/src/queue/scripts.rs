@@ -160,15 +160,16 @@ end
 /// clock.
 ///
 /// Answer: `{state, position, queue_size, active, admitted_last_min, expires, max_active,
-/// admission_ttl_ms, title, artist}` with state `nocfg` (settings not cached yet), `disabled`,
-/// `active`, `queued` or `pre`.
+/// admission_ttl_ms, title, artist, message}` with state `nocfg` (settings not cached yet),
+/// `disabled`, `active`, `queued` or `pre`; only `{'draft'}` for an event not published.
 const JOIN: &str = r#"
 local user, b, now = ARGV[1], ARGV[2], clock()
-local c = cfg_get('enabled', 'max_active', 'paused', 'mode', 'drawn', 'admission_ttl_ms', 'title', 'artist')
+local c = cfg_get('enabled', 'max_active', 'paused', 'mode', 'drawn', 'admission_ttl_ms', 'title', 'artist', 'draft', 'message')
 if not c[1] then return {'nocfg'} end
+if c[9] == '1' then return {'draft'} end
 local max_active, ttl = tonumber(c[2]), tonumber(c[6])
 local function answer(state, position, size, active, expires)
-  return {state, position, size, active, admitted_last_min(), expires, max_active, ttl, c[7] or '', c[8] or ''}
+  return {state, position, size, active, admitted_last_min(), expires, max_active, ttl, c[7] or '', c[8] or '', c[10] or ''}
 end
 if c[1] ~= '1' then return answer('disabled', 0, 0, 0, 0) end
 local exp = redis.call('ZSCORE', K_ACT, user)
@@ -217,10 +218,10 @@ return answer('queued', size, size, active, 0)
 /// `active`, `queued`, `pre` or `none`.
 const STATUS: &str = r#"
 local user, touching, b, now = ARGV[1], ARGV[2] == '1', ARGV[3], clock()
-local c = cfg_get('enabled', 'max_active', 'admission_ttl_ms')
+local c = cfg_get('enabled', 'max_active', 'admission_ttl_ms', 'message')
 if not c[1] then return {'nocfg'} end
 local function answer(state, position, size, active, expires)
-  return {state, position, size, active, admitted_last_min(), expires, tonumber(c[2]), tonumber(c[3]), '', ''}
+  return {state, position, size, active, admitted_last_min(), expires, tonumber(c[2]), tonumber(c[3]), '', '', c[4] or ''}
 end
 if c[1] ~= '1' then return answer('disabled', 0, 0, 0, 0) end
 local exp = redis.call('ZSCORE', K_ACT, user)

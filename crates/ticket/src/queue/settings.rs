@@ -26,6 +26,9 @@ use super::keys::{EventKeys, registry};
 /// Age after which the processor reloads a live queue's cached settings from Postgres.
 pub const REFRESH_AFTER_MS: i64 = 10_000;
 
+/// Longest message to the waiting fans (the column's CHECK says the same).
+pub const MESSAGE_MAX_CHARS: usize = 500;
+
 /// How long "this event's queue is off" is cached.
 pub const DISABLED_CACHE_SECS: i64 = 60;
 
@@ -80,6 +83,12 @@ pub struct Settings {
     pub paused: bool,
     /// Sale start, for scheduled mode.
     pub sale_start: chrono::DateTime<chrono::Utc>,
+    /// The operator's message to the fans waiting (`None`: none). Answered in joins and
+    /// status reads, and pushed to the queue room as `queue-message` when it changes.
+    pub message: Option<String>,
+    /// The event is a draft (not published): joins are refused as for an unknown event.
+    #[serde(skip)]
+    pub draft: bool,
     /// The row's own `tick_ms` (NULL = each processor's `QUEUE_PROCESSOR_INTERVAL`).
     #[serde(skip)]
     tick_ms_set: Option<u64>,
@@ -94,6 +103,7 @@ struct Row {
     title: String,
     artist_name: Option<String>,
     sale_start_date: chrono::DateTime<chrono::Utc>,
+    draft: bool,
     has_row: bool,
     enabled: Option<bool>,
     max_active: Option<i32>,
@@ -104,14 +114,16 @@ struct Row {
     mode: Option<String>,
     fail_open: Option<bool>,
     paused: Option<bool>,
+    message: Option<String>,
 }
 
 /// Reads an event's settings from Postgres; `None` when the event does not exist.
 pub async fn load(infra: &Infra, event_id: Uuid) -> Result<Option<Settings>, ApiError> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT e.title, e.artist_name, e.sale_start_date, (q.event_id IS NOT NULL) AS has_row,
+        "SELECT e.title, e.artist_name, e.sale_start_date, (e.published_at IS NULL) AS draft,
+                (q.event_id IS NOT NULL) AS has_row,
                 q.enabled, q.max_active, q.admit_per_tick, q.tick_ms, q.admission_ttl_sec,
-                q.idle_grace_sec, q.mode, q.fail_open, q.paused
+                q.idle_grace_sec, q.mode, q.fail_open, q.paused, q.message
          FROM ticket.events e LEFT JOIN ticket.queue_settings q ON q.event_id = e.id
          WHERE e.id = $1",
     )
@@ -141,6 +153,8 @@ pub async fn load(infra: &Infra, event_id: Uuid) -> Result<Option<Settings>, Api
         fail_open: r.fail_open.unwrap_or(false),
         paused: r.paused.unwrap_or(false),
         sale_start: r.sale_start_date,
+        message: r.message,
+        draft: r.draft,
         title: r.title,
         artist: r.artist_name.unwrap_or_default(),
     }))
@@ -183,6 +197,8 @@ pub async fn cache(infra: &Infra, settings: &Settings) -> Result<(), ApiError> {
         ),
         ("title", settings.title.clone()),
         ("artist", settings.artist.clone()),
+        ("draft", bool01(settings.draft)),
+        ("message", settings.message.clone().unwrap_or_default()),
         // When this copy was taken: the processor refreshes copies older than
         // [`REFRESH_AFTER_MS`], so edits that bypassed `update` (an event's new sale start, a
         // row changed by hand, an edit whose cache write failed) still arrive.
@@ -236,6 +252,20 @@ pub struct SettingsUpdate {
     pub enabled: Option<bool>,
     /// Pause admissions.
     pub paused: Option<bool>,
+    /// A message to the fans waiting, at most 500 characters; `null` or blank removes it.
+    #[serde(default, with = "double_option_text")]
+    #[schema(value_type = Option<String>)]
+    pub message: Option<Option<String>>,
+}
+
+mod double_option_text {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
 }
 
 mod double_option {
@@ -267,6 +297,17 @@ impl SettingsUpdate {
         // At least two Socket.IO presence rounds (crate::socket::PRESENCE_EVERY, 5 s), so a fan
         // whose socket is open is never dropped as silent between two refreshes.
         check("idleGraceSec", self.idle_grace_sec, 10, 86_400);
+        if self
+            .message
+            .as_ref()
+            .and_then(|m| m.as_deref())
+            .is_some_and(|m| m.trim().chars().count() > MESSAGE_MAX_CHARS)
+        {
+            bad.insert(
+                "message".to_owned(),
+                format!("at most {MESSAGE_MAX_CHARS} characters").into(),
+            );
+        }
         if bad.is_empty() {
             Ok(())
         } else {
@@ -288,6 +329,12 @@ pub async fn update(
     let (set_threshold, threshold) = set(update.threshold);
     let (set_per_tick, per_tick) = set(update.admit_per_tick);
     let (set_tick, tick) = set(update.tick_ms);
+    let message = update.message.as_ref().map(|m| {
+        m.as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+    });
     upsert_row(&infra.db, event_id).await?;
     sqlx::query(
         "UPDATE ticket.queue_settings SET
@@ -299,7 +346,8 @@ pub async fn update(
             mode = COALESCE($10, mode),
             fail_open = COALESCE($11, fail_open),
             enabled = COALESCE($12, enabled),
-            paused = COALESCE($13, paused)
+            paused = COALESCE($13, paused),
+            message = CASE WHEN $14 THEN $15 ELSE message END
          WHERE event_id = $1",
     )
     .bind(event_id)
@@ -315,6 +363,8 @@ pub async fn update(
     .bind(update.fail_open)
     .bind(update.enabled)
     .bind(update.paused)
+    .bind(message.is_some())
+    .bind(message.flatten())
     .execute(&infra.db)
     .await?;
     let settings = load_existing(infra, event_id).await?;
