@@ -263,7 +263,7 @@ export async function eventForm(main, id) {
   const posterUrl = inp('posterImageUrl', 'text', e.poster_image_url, { placeholder: 'https://… or /api/image/files/…' });
   const preview = h('img', { class: 'poster small', alt: '', src: e.poster_image_url || null, hidden: !e.poster_image_url });
   const file = h('input', { type: 'file', accept: 'image/*', 'aria-label': t('poster'), 'data-testid': 'poster-file' });
-  const uploadMsg = h('div', { 'aria-live': 'polite' });
+  const uploadMsg = h('div', { 'aria-live': 'polite', 'data-testid': 'upload-msg' });
   const upload = h('button', { type: 'button', onclick: async () => {
     if (!file.files[0]) return;
     const fd = new FormData();
