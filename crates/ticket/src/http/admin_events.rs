@@ -561,6 +561,12 @@ async fn update_event(
     .await?;
     let event = event_json(&mut tx, id).await?;
     tx.commit().await?;
+    // The queue's cached copy of the sale start follows the event at once (the scripts admit
+    // nobody before it). A failed refresh is not the edit's failure: the processor reloads a
+    // live queue's copy within `REFRESH_AFTER_MS` anyway.
+    if let Err(e) = crate::queue::settings::refresh_cached(&state.infra, id).await {
+        tracing::warn!(event_id = %id, error = %e, "queue settings not re-cached after an event edit");
+    }
     Ok(AppJson(
         json!({ "message": "event updated", "event": event }),
     ))
