@@ -32,8 +32,7 @@ async fn status(app: &TestApp, token: &str, event_id: uuid::Uuid) -> Value {
 }
 
 #[tokio::test]
-async fn early_fifo_fans_wait_in_arrival_order_and_are_admitted_at_sale_start_with_a_fresh_clock()
-{
+async fn early_fifo_fans_wait_in_arrival_order_and_are_admitted_at_sale_start_with_a_fresh_clock() {
     let db = test_db().await;
     let pool = db.pool.clone();
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
@@ -70,10 +69,7 @@ async fn early_fifo_fans_wait_in_arrival_order_and_are_admitted_at_sale_start_wi
             "{body}"
         );
         // The wait includes the hour until the start.
-        assert!(
-            body["estimatedWait"].as_u64().unwrap() >= 3_590,
-            "{body}"
-        );
+        assert!(body["estimatedWait"].as_u64().unwrap() >= 3_590, "{body}");
         assert_eq!(body["admissionTtlSec"], 60);
         assert_eq!(body["paused"], false);
     }
@@ -97,8 +93,15 @@ async fn early_fifo_fans_wait_in_arrival_order_and_are_admitted_at_sale_start_wi
         assert_eq!(t.waiting, 3);
     }
     let s = status(&app, &fans[2].1, event_id).await;
-    assert_eq!((s["status"].as_str(), s["position"].as_u64()), (Some("queued"), Some(3)), "{s}");
-    assert!(s["serverTime"].is_i64() && s["saleStart"].is_string(), "{s}");
+    assert_eq!(
+        (s["status"].as_str(), s["position"].as_u64()),
+        (Some("queued"), Some(3)),
+        "{s}"
+    );
+    assert!(
+        s["serverTime"].is_i64() && s["saleStart"].is_string(),
+        "{s}"
+    );
 
     // At the start: everyone in, in arrival order, each admission ending a TTL after it.
     let at = sale_start + 250;
@@ -159,12 +162,16 @@ async fn moving_the_sale_start_later_is_followed_by_the_queue_at_once() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    let code = res.status();
+    assert_eq!(code, 200, "{}", res.text().await.unwrap_or_default());
 
     // The next fan waits in line instead of being admitted by the stale copy.
     let (_, second) = tokens.fan();
     let (_, body) = join(&app, &second, event_id).await;
-    assert_eq!(body["queued"], true, "admitted before the new sale start: {body}");
+    assert_eq!(
+        body["queued"], true,
+        "admitted before the new sale start: {body}"
+    );
     assert_eq!(body["position"], 1, "{body}");
     assert!(
         (ms_of(&body["saleStart"]) - later.timestamp_millis()).abs() < 1_000,
@@ -191,6 +198,9 @@ async fn the_event_page_answer_carries_the_server_clock_and_the_sale_start() {
     assert!((server_time - queue::now_ms()).abs() < 5_000, "{body}");
     let start = ms_of(&body["saleStart"]);
     assert_eq!(start, ms_of(&body["event"]["sale_start_date"]));
-    assert!((110_000..=120_000).contains(&(start - server_time)), "{body}");
+    assert!(
+        (110_000..=120_000).contains(&(start - server_time)),
+        "{body}"
+    );
     assert!(body["ticketTypes"].is_array(), "{body}");
 }
