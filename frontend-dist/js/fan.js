@@ -5,6 +5,7 @@ import { t, won, when, span, waitText, errText } from './i18n.js';
 import { h, go, route, notice, showError, showFieldErrors, clearFieldErrors, chip, liveSocket, badge, every, onLeave, cleanup } from './ui.js';
 import { seatPicker } from './seatmap.js';
 import { isGeneralAdmission, shopPath, reservationLines } from './ga.js';
+import { timedApi, serverNow, clockOffset, admissionClock, deadlineClock, syncClock } from './clock.js';
 import qrcode from '../vendor/qrcode-generator.mjs';
 import { loadTossPayments, ANONYMOUS } from '../vendor/tosspayments-sdk.mjs';
 
@@ -70,34 +71,107 @@ export async function home(main) {
   } catch (e) { showError(list, e); }
 }
 
+/** How long before sale start the line opens to early fans (they wait on the pre-sale page). */
+const EARLY_LINE_MS = 60 * 60 * 1000;
+/** localStorage key remembering that this browser's fan stands in an event's line. */
+const inLineKey = (id) => `tiketi.inline.${id}`;
+
+/** Prices on the event page: per ticket type, or per section of the event's seat layout. */
+async function pricesOf(e, ticketTypes) {
+  if (ticketTypes?.length) return { heading: t('ticket_types'), rows: ticketTypes.map((tt) => [tt.name, tt.price]) };
+  if (!e.seat_layout_id) return null;
+  try {
+    const { layouts } = await api('/api/seats/layouts', { anonymous: true });
+    const sections = layouts.find((l) => l.id === e.seat_layout_id)?.layout_config?.sections || [];
+    if (!sections.length) return null;
+    return { heading: t('sale_prices_by_section'), rows: sections.map((x) => [t('sale_section', { s: x.name }), x.price]) };
+  } catch { return null; }
+}
+
 export async function eventPage(main, id) {
   main.replaceChildren(notice('info', t('loading')));
   try {
-    const { event: e, ticketTypes } = await api(`/api/events/${id}`, { anonymous: true });
-    const cd = countdown(e);
-    const canBook = e.status === 'on_sale';
-    // Ticket-type events are booked on the quantity picker (which checks the queue first).
+    const { event: e, ticketTypes, saleStart: saleStartIso } = await timedApi(`/api/events/${id}`, { anonymous: true });
+    const saleStart = Date.parse(saleStartIso || e.sale_start_date);
+    const saleEnd = Date.parse(e.sale_end_date);
+    const prices = await pricesOf(e, ticketTypes);
+    // The sale window by the server's clock: a page left open before the start becomes bookable
+    // at the start by itself (no reload).
+    const openNow = () => e.status === 'on_sale' || (e.status === 'upcoming' && serverNow() >= saleStart && serverNow() < saleEnd);
+    const chipSlot = h('span', {});
+    const timer = h('p', { class: 'countdown big', 'data-testid': 'sale-countdown' });
+    const announce = h('p', { class: 'visually-hidden', 'aria-live': 'polite', 'data-testid': 'sale-announce' });
+    const action = h('div', { class: 'event-actions', 'data-testid': 'event-actions' });
+    const lineSlot = h('div', {});
+    // Ticket-type events are booked on the quantity picker (which checks the queue first);
+    // before the start everyone waits in the line.
     const bookPath = isGeneralAdmission(e, ticketTypes) ? `/events/${id}/tickets` : `/events/${id}/queue`;
-    main.replaceChildren(h('article', { class: 'event-page' },
-      e.poster_image_url ? h('img', { src: e.poster_image_url, alt: e.title, class: 'poster big' }) : null,
-      h('div', {},
-        chip(e.status),
+    const toPath = (path) => () => {
+      if (!session.token) go(`/login?next=${encodeURIComponent(path)}`);
+      else go(path);
+    };
+    const toQueue = toPath(`/events/${id}/queue`);
+    let state = null;
+    const render = () => {
+      const now = serverNow();
+      const open = openNow();
+      const next = open ? 'open' : (e.status === 'upcoming' && now < saleStart ? (saleStart - now <= EARLY_LINE_MS ? 'early' : 'soon') : 'closed');
+      if (e.status === 'upcoming' && now < saleStart) timer.textContent = t('opens_in', { t: span(saleStart - now) });
+      else if (open && saleEnd > now) timer.textContent = t('closes_in', { t: span(saleEnd - now) });
+      else timer.textContent = '';
+      if (next === state) return;
+      const was = state;
+      state = next;
+      chipSlot.replaceChildren(chip(open ? 'on_sale' : e.status));
+      if (next === 'open') {
+        action.replaceChildren(h('button', { class: 'primary big', 'data-testid': 'book', onclick: toPath(bookPath) }, t('book')));
+        if (was) announce.textContent = t('sale_now_open');
+      } else if (next === 'early') {
+        action.replaceChildren(
+          h('button', { class: 'primary big', 'data-testid': 'wait-early', onclick: toQueue }, t('sale_wait_early')),
+          h('p', { class: 'muted' }, t('sale_wait_early_note')));
+      } else if (next === 'soon') {
+        action.replaceChildren(notice('info', t('sale_opens_at', { at: when(saleStart) })));
+      } else {
+        action.replaceChildren(notice('info', t('not_on_sale')));
+      }
+    };
+    const hasPoster = Boolean(e.poster_image_url);
+    main.replaceChildren(h('article', { class: `event-page${hasPoster ? '' : ' no-poster'}` },
+      hasPoster ? h('img', { src: e.poster_image_url, alt: e.title, class: 'poster big' }) : null,
+      h('div', { class: 'event-main' },
+        chipSlot,
         h('h1', {}, e.title),
         h('dl', { class: 'facts' },
           e.artist_name ? [h('dt', {}, t('artist')), h('dd', {}, e.artist_name)] : null,
           h('dt', {}, t('date')), h('dd', {}, when(e.event_date)),
           h('dt', {}, t('venue')), h('dd', {}, [e.venue, e.address].filter(Boolean).join(', ')),
           h('dt', {}, t('sale')), h('dd', {}, `${when(e.sale_start_date)} – ${when(e.sale_end_date)}`)),
-        cd ? h('p', { class: 'countdown big', 'data-at': cd.at, 'data-key': cd.key }, t(cd.key, { t: span(cd.at - Date.now()) })) : null,
-        e.description ? h('p', { class: 'description' }, e.description) : null,
-        ticketTypes?.length ? [h('h2', {}, t('ticket_types')), h('ul', { class: 'types' }, ticketTypes.map((tt) => h('li', {}, h('span', {}, tt.name), h('strong', {}, won(tt.price)))))] : null,
-        canBook ? h('button', { class: 'primary big', 'data-testid': 'book', onclick: () => {
-          if (!session.token) go(`/login?next=${encodeURIComponent(bookPath)}`);
-          else go(bookPath);
-        } }, t('book')) : notice('info', t('not_on_sale')))));
+        timer,
+        lineSlot,
+        action,
+        announce,
+        prices ? h('section', { class: 'prices', 'data-testid': 'prices' }, h('h2', {}, prices.heading),
+          h('ul', { class: 'types' }, prices.rows.map(([name, price]) => h('li', {}, h('span', {}, name), h('strong', {}, won(price)))))) : null,
+        e.description ? h('p', { class: 'description' }, e.description) : null)));
+    render();
+    every(250, render);
     const flash = sessionStorage.getItem('tiketi.flash');
     if (flash) { sessionStorage.removeItem('tiketi.flash'); main.prepend(notice('ok', flash)); }
-    tickCountdowns();
+    // In line already (this browser joined): say where, with the way back to the line.
+    if (session.token && localStorage.getItem(inLineKey(id))) {
+      try {
+        const s = await api(`/api/queue/status/${id}`, { noRedirect: true });
+        if (s.status === 'queued') {
+          lineSlot.replaceChildren(h('p', { class: 'notice info in-line', role: 'status' },
+            s.position != null ? t('sale_in_line_at', { n: s.position }) : t('sale_in_line'), ' ',
+            h('a', { href: `#/events/${id}/queue`, 'data-testid': 'back-to-line' }, t('sale_back_to_line'))));
+        } else if (s.status === 'active' && s.admissionExpiresAt) {
+          lineSlot.replaceChildren(h('p', { class: 'notice ok in-line', role: 'status' }, t('sale_your_turn'), ' ',
+            h('a', { href: `#/events/${id}/seats`, 'data-testid': 'back-to-seats' }, t('sale_back_to_seats'))));
+        } else localStorage.removeItem(inLineKey(id));
+      } catch { /* the page works without it */ }
+    }
   } catch (e) { showError(main, e); }
 }
 
@@ -175,58 +249,179 @@ function needSession() {
   return false;
 }
 
+/** A time limit in seconds as exact words ("10 min", "45 s"). */
+const limitText = (sec) => (sec % 60 === 0 ? t('sale_minutes', { n: sec / 60 }) : sec < 60 ? t('seconds', { n: sec }) : waitText(sec));
+
+/**
+ * ETA smoothing: the shown wait counts down by itself between answers, and a new estimate moves
+ * it only part of the way (and by at most half of it at once), so it never jumps from 20 min to
+ * 1 min; while admissions are paused it stands still.
+ */
+function etaSmoother() {
+  let shown = null;
+  let at = 0;
+  return {
+    update(estimate) {
+      if (estimate == null) return shown;
+      const now = Date.now();
+      if (shown == null) { shown = estimate; at = now; return shown; }
+      const current = Math.max(0, shown - (now - at) / 1000);
+      const step = (estimate - current) * 0.35;
+      const cap = Math.max(30, current * 0.5);
+      shown = Math.max(0, current + Math.max(-cap, Math.min(cap, step)));
+      at = now;
+      return shown;
+    },
+    current(paused) {
+      if (shown == null) return null;
+      const now = Date.now();
+      if (paused) { at = now; return shown; }
+      shown = Math.max(0, shown - (now - at) / 1000);
+      at = now;
+      return shown;
+    },
+  };
+}
+
 export async function waitingRoom(main, id) {
   if (!needSession()) return;
   const conn = badge();
   const title = h('h1', {}, t('waiting_room'));
+  const eventBox = h('div', { class: 'queue-event', 'data-testid': 'queue-event' });
+  const presale = h('section', { class: 'presale', 'data-testid': 'presale', hidden: true });
   const posEl = h('strong', { class: 'position', 'data-testid': 'position' }, '–');
   const aheadEl = h('p', { 'data-testid': 'ahead' });
   const sizeEl = h('p', { class: 'muted' });
   const waitEl = h('p', { 'data-testid': 'wait' });
+  const pausedEl = h('p', { class: 'notice info', role: 'status', 'data-testid': 'paused', hidden: true }, t('sale_paused'));
+  const opMsg = h('div', { 'data-testid': 'operator-message', role: 'status' });
+  const spoken = h('p', { class: 'visually-hidden', 'aria-live': 'polite', 'data-testid': 'position-announce' });
   const bar = h('progress', { max: 100, value: 0, 'aria-label': t('position') });
+  const info = h('div', { class: 'queue-info' });
   const msg = h('div', { 'aria-live': 'polite' });
   let firstPosition = null;
   let done = false;
+  let paused = false;
+  let saleStart = null;
+  let preQueue = false;
+  let position = null;
+  let lastSpoken = { position: null, at: 0 };
+  const eta = etaSmoother();
+  const markInLine = (yes) => { if (yes) localStorage.setItem(inLineKey(id), '1'); else localStorage.removeItem(inLineKey(id)); };
+  const beforeSale = () => saleStart != null && serverNow() < saleStart;
+  const showWait = () => {
+    const sec = eta.current(paused);
+    if (paused) { waitEl.textContent = t('sale_eta_paused'); return; }
+    if (beforeSale()) { waitEl.textContent = ''; return; }
+    waitEl.textContent = sec != null ? t('est_wait', { t: waitText(sec) }) : '';
+  };
+  const showPresale = () => {
+    if (!beforeSale()) { presale.hidden = true; return; }
+    presale.hidden = false;
+    presale.replaceChildren(
+      h('h2', {}, t('sale_presale_title')),
+      h('p', { class: 'presale-at' }, t('sale_opens_at', { at: when(saleStart) })),
+      h('p', { class: 'countdown big', 'data-testid': 'presale-countdown', role: 'timer' }, t('opens_in', { t: span(saleStart - serverNow()) })),
+      h('p', { 'data-testid': 'presale-rule' }, preQueue ? t('sale_presale_draw') : t('sale_presale_fifo')));
+  };
+  const setMessage = (m) => {
+    if (typeof m === 'string' && m.trim()) opMsg.replaceChildren(h('p', { class: 'notice info operator' }, h('strong', {}, t('sale_operator_says')), ' ', m));
+  };
+  const setPaused = (p) => {
+    if (typeof p !== 'boolean') return;
+    paused = p;
+    pausedEl.hidden = !p;
+    showWait();
+  };
+  const announce = (p) => {
+    // Polite, and only when the place really moved and not more than every 20 s (a reconnect
+    // repeats the same place and says nothing); the last three places are always said.
+    const now = Date.now();
+    if (lastSpoken.position === p) return;
+    if (lastSpoken.position != null && now - lastSpoken.at < 20_000 && p > 3) return;
+    if (lastSpoken.position == null) { lastSpoken = { position: p, at: now }; return; }
+    lastSpoken = { position: p, at: now };
+    spoken.textContent = t('sale_now_at', { n: p });
+  };
   const show = (p) => {
+    if (typeof p.serverTime === 'number') syncClock(p.serverTime);
+    if (p.saleStart) saleStart = Date.parse(p.saleStart);
+    if (p.preQueue != null) preQueue = Boolean(p.preQueue);
+    setPaused(p.paused);
+    setMessage(p.message);
+    if (p.admissionTtlSec) {
+      info.replaceChildren(
+        h('p', { 'data-testid': 'shopping-limit' }, t('sale_shopping_limit', { t: limitText(p.admissionTtlSec) })),
+        h('p', { class: 'muted' }, t('sale_on_admission', { t: limitText(p.admissionTtlSec) })));
+    }
+    showPresale();
+    if (p.preQueue && p.position == null) {
+      posEl.textContent = '–';
+      aheadEl.textContent = t('sale_in_draw');
+      if (p.queueSize != null) sizeEl.textContent = t('queue_size', { n: p.queueSize });
+      return;
+    }
     if (p.position == null) return;
+    position = p.position;
     if (firstPosition == null || p.position > firstPosition) firstPosition = p.position;
     posEl.textContent = String(p.position);
     aheadEl.textContent = t('ahead', { n: Math.max(0, p.position - 1) });
     if (p.queueSize != null) sizeEl.textContent = t('queue_size', { n: p.queueSize });
-    waitEl.textContent = p.estimatedWait != null ? t('est_wait', { t: waitText(p.estimatedWait) }) : '';
+    // Before the sale the server's estimate counts the time to the start; the pre-sale box shows
+    // that, so only the wait after the start is smoothed.
+    if (p.estimatedWait != null) {
+      const after = beforeSale() ? Math.max(0, p.estimatedWait - (saleStart - serverNow()) / 1000) : p.estimatedWait;
+      eta.update(after);
+    }
+    showWait();
+    announce(p.position);
     bar.value = firstPosition > 1 ? Math.round(((firstPosition - p.position) / (firstPosition - 1)) * 100) : (p.position <= 1 ? 90 : 0);
   };
   const admitted = () => {
     if (done) return;
     done = true;
+    markInLine(false);
     bar.value = 100;
     msg.replaceChildren(notice('ok', t('admitted')));
     // The seat map, or the ticket picker for a general-admission event.
     setTimeout(async () => go(await shopPath(id), true), 600);
   };
   const leave = h('button', { class: 'secondary', 'data-testid': 'leave', onclick: async () => {
+    const ask = position != null ? t('sale_confirm_leave_at', { n: position }) : t('sale_confirm_leave');
+    if (!confirm(ask)) return;
     done = true;
+    markInLine(false);
     try { await api(`/api/queue/leave/${id}`, { method: 'POST' }); sessionStorage.setItem('tiketi.flash', t('left_queue')); } catch { /* leaving anyway */ }
     go(`/events/${id}`);
   } }, t('leave_queue'));
   main.replaceChildren(h('section', { class: 'queue-room' },
     h('div', { class: 'row between' }, title, conn.el),
-    h('div', { class: 'queue-box' }, h('span', { class: 'muted' }, t('position')), posEl, aheadEl, bar, waitEl, sizeEl),
+    eventBox, opMsg, presale,
+    h('div', { class: 'queue-box' }, h('span', { class: 'muted' }, t('position')), posEl, aheadEl, bar, pausedEl, waitEl, sizeEl, spoken),
+    info,
     h('p', { class: 'muted' }, t('keep_open')), msg, leave));
+  // The event itself, beside the line (what the fan waits for).
+  api(`/api/events/${id}`, { anonymous: true }).then(({ event: e }) => {
+    eventBox.replaceChildren(h('p', { class: 'queue-event-title' }, h('strong', {}, e.title)),
+      h('p', { class: 'muted' }, [when(e.event_date), e.venue].filter(Boolean).join(' · ')));
+  }).catch(() => {});
   try {
-    const r = await api(`/api/queue/check/${id}`, { method: 'POST' });
+    const r = await timedApi(`/api/queue/check/${id}`, { method: 'POST' });
     if (r.eventInfo?.title) title.textContent = `${t('waiting_room')} · ${r.eventInfo.title}`;
     if (!r.queued) { admitted(); return; }
+    markInLine(true);
     show(r);
   } catch (e) { showError(msg, e); return; }
   const socket = liveSocket(conn.set);
   socket.on('connect', () => socket.emit('join-queue', { eventId: id }));
   socket.on('queue-position', (p) => { if (p.eventId === id) show(p); });
   socket.on('queue-entry-allowed', (p) => { if (!p.eventId || p.eventId === id) admitted(); });
+  socket.on('queue-message', (p) => { if (p?.eventId === id) setMessage(p.message); });
   // Cleared by an operator: the place is gone; the fan may join again (at the tail).
   socket.on('queue-cleared', (p) => {
     if (p.eventId !== id) return;
     done = true;
+    markInLine(false);
     posEl.textContent = '–';
     [aheadEl, waitEl, sizeEl].forEach((el) => { el.textContent = ''; });
     bar.value = 0;
@@ -234,20 +429,19 @@ export async function waitingRoom(main, id) {
     msg.replaceChildren(notice('error', t('queue_cleared')),
       h('button', { class: 'primary', 'data-testid': 'rejoin', onclick: () => { cleanup(); waitingRoom(main, id); } }, t('rejoin')));
   });
-  // The heartbeat keeps the place; when the socket is down it also polls the status, so a
-  // missed push (or a broken socket) never strands the fan.
+  every(1000, () => { if (!done) { showWait(); if (saleStart != null) showPresale(); } });
+  // The status poll keeps the place (it counts as a sign of life, like the heartbeat) and brings
+  // what pushes do not: a pause, an operator's message, the server's clock; it also covers a
+  // missed push or a broken socket.
   every(5000, async () => {
     if (done) return;
     try {
-      const hb = await api(`/api/queue/heartbeat/${id}`, { method: 'POST', noRedirect: true });
-      if (hb.status === 'active') { admitted(); return; }
-      if (hb.status === 'not_in_queue') {
-        const r = await api(`/api/queue/check/${id}`, { method: 'POST', noRedirect: true });
+      const s = await timedApi(`/api/queue/status/${id}`, { noRedirect: true });
+      if (s.status === 'active') { admitted(); return; }
+      if (s.status === 'not_in_queue') {
+        const r = await timedApi(`/api/queue/check/${id}`, { method: 'POST', noRedirect: true });
         if (!r.queued) admitted(); else show(r);
-      } else if (!socket.connected) {
-        const s = await api(`/api/queue/status/${id}`, { noRedirect: true });
-        if (s.status === 'active') admitted(); else show(s);
-      }
+      } else show(s);
     } catch (e) { msg.replaceChildren(notice('error', e)); }
   });
 }
@@ -255,12 +449,14 @@ export async function waitingRoom(main, id) {
 export async function seatMap(main, id) {
   if (!needSession()) return;
   main.replaceChildren(notice('info', t('loading')));
-  let data;
+  let data, status, held;
   try {
-    const status = await api(`/api/queue/check/${id}`, { method: 'POST' });
+    status = await timedApi(`/api/queue/check/${id}`, { method: 'POST' });
     if (status.queued) { go(`/events/${id}/queue`, true); return; }
-    data = await api(`/api/seats/events/${id}`);
+    [data, held] = await Promise.all([api(`/api/seats/events/${id}`), myPendingHold(id)]);
   } catch (e) { showError(main, e); return; }
+  // The shopping clock and the fan's own pending hold, above the map (see `saleTop`).
+  const top = saleTop(main, id, status, held);
   const conn = badge();
   // The grid, overview, best available, legend, selection and hold: seatmap.js.
   const picker = seatPicker(data, { eventId: id, max: MAX_SEATS, hold: async (seatIds) => {
@@ -269,7 +465,9 @@ export async function seatMap(main, id) {
   } });
   main.replaceChildren(h('section', {},
     h('div', { class: 'row between' }, h('h1', {}, `${t('seat_select')} · ${data.event.title}`), conn.el),
+    top.el,
     picker.el));
+  top.mounted();
   const socket = liveSocket(conn.set);
   let connectedBefore = false;
   socket.on('connect', () => {
@@ -280,6 +478,57 @@ export async function seatMap(main, id) {
   });
   socket.on('seat-selected', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => picker.setStatus(sid, 'locked')); });
   socket.on('seats-released', (p) => { if (p.eventId === id) p.seatIds.forEach((sid) => picker.setStatus(sid, 'available')); });
+}
+
+/** The fan's own pending, unexpired hold for `eventId` (the newest), or null. */
+async function myPendingHold(eventId) {
+  try {
+    const { reservations } = await api('/api/reservations/my');
+    return reservations.find((r) => r.event_id === eventId && r.status === 'pending' && !r.isExpired && Date.parse(r.expires_at) > serverNow()) || null;
+  } catch { return null; }
+}
+
+/**
+ * The top of a shopping page (seat map; the general-admission page may use it too): the
+ * admission's countdown when the queue gave one, and the fan's own pending hold shown as theirs
+ * with "continue payment" (instead of a second hold) or "release and choose again". When the
+ * admission lapses the page's seat buttons and its hold button are disabled and the clock offers
+ * the way back to the queue: nothing was held, nothing is left held.
+ */
+export function saleTop(main, eventId, status, held) {
+  const el = h('div', { class: 'sale-top', 'data-testid': 'sale-top' });
+  const mine = new Set((held?.seats || []).map((x) => x.id || x.seatId));
+  const markMine = () => mine.forEach((sid) => {
+    const b = main.querySelector(`.seat[data-id="${sid}"]`);
+    if (!b) return;
+    b.dataset.status = 'mine-held';
+    b.disabled = true;
+    b.setAttribute('aria-label', `${b.dataset.label} ${t('sale_your_hold')}`);
+  });
+  if (status?.admissionExpiresAt) {
+    const clock = admissionClock(eventId, Date.parse(status.admissionExpiresAt), clockOffset(), {
+      onExpire: () => main.querySelectorAll('button.seat, [data-testid=hold]').forEach((b) => { b.disabled = true; b.setAttribute('aria-pressed', 'false'); }),
+    });
+    el.append(clock.el);
+  }
+  if (held) {
+    const labels = (held.seats || []).map((x) => x.seat_label).join(', ') || (held.items || []).map((i) => `${i.ticketTypeName} × ${i.quantity}`).join(', ');
+    const box = h('div', { class: 'notice info own-hold', role: 'status', 'data-testid': 'own-hold' },
+      h('p', {}, h('strong', {}, t('sale_your_hold')), ': ', labels, ' · ', won(held.total_amount)),
+      h('div', { class: 'row' },
+        h('a', { class: 'button primary', href: `#/pay/${held.id}`, 'data-testid': 'continue-payment' }, t('continue_pay')),
+        h('button', { type: 'button', 'data-testid': 'release-hold', onclick: async (ev) => {
+          ev.target.disabled = true;
+          try {
+            await api(`/api/reservations/${held.id}/cancel`, { method: 'POST' });
+            mine.forEach((sid) => { const b = main.querySelector(`.seat[data-id="${sid}"]`); if (b) { b.dataset.status = 'available'; b.disabled = false; b.setAttribute('aria-label', `${b.dataset.label} ${t('available')}`); } });
+            mine.clear();
+            box.replaceChildren(h('p', {}, t('sale_hold_released')));
+          } catch (e) { ev.target.disabled = false; box.append(notice('error', e)); }
+        } }, t('sale_release_hold'))));
+    el.append(box);
+  }
+  return { el, mounted: markMine };
 }
 
 async function loadReservation(id) {
@@ -300,16 +549,47 @@ export async function payPage(main, id) {
   try {
     [r, cfg] = await Promise.all([loadReservation(id), api('/api/payments/config', { anonymous: true })]);
   } catch (e) { showError(main, e); return; }
+  const eventId = r.event_id;
+  const chooseAgain = () => [
+    h('a', { class: 'button primary', href: `#/events/${eventId}/seats`, 'data-testid': 'choose-again' }, t('sale_choose_again')),
+    h('a', { class: 'button', href: `#/events/${eventId}`, 'data-testid': 'back-to-event' }, t('sale_back_to_event'))];
+  // An expired hold: nothing to pay; offer to choose again.
+  if (r.status === 'expired' || (r.status === 'pending' && r.isExpired)) {
+    main.replaceChildren(h('section', { class: 'narrow' }, h('h1', {}, t('hold_expired')),
+      h('p', { 'data-testid': 'hold-expired' }, t('sale_hold_over')), h('div', { class: 'row' }, chooseAgain())));
+    return;
+  }
   if (r.status !== 'pending') { go(`/result/${id}`, true); return; }
-  const left = h('p', { class: 'countdown big', 'data-testid': 'hold-left' });
-  const expires = Date.parse(r.expires_at);
   const msg = h('div', { 'aria-live': 'assertive' });
   const payBtn = h('button', { type: 'submit', class: 'primary big', 'data-testid': 'pay' }, t('pay', { p: won(r.total_amount) }));
   let expired = false;
-  const tick = () => {
-    const ms = expires - Date.now();
-    left.textContent = ms > 0 ? t('hold_left', { t: span(ms) }) : t('hold_expired');
-    if (ms <= 0) { expired = true; payBtn.disabled = true; }
+  const holdEnds = Date.parse(r.expires_at);
+  // The time to pay is the hold's, or the admission's when that ends first (paying needs both).
+  // The heartbeat brings the server's clock and the admission's end, and keeps the page honest
+  // when the admission ends on the server.
+  let admissionEnds = Infinity;
+  const left = deadlineClock({
+    deadlineMs: holdEnds,
+    label: t('sale_clock_hold'),
+    warnText: t('sale_clock_warn_hold'),
+    expiredText: t('sale_hold_over'),
+    testid: 'hold-left',
+    actions: chooseAgain,
+    onExpire: async () => {
+      expired = true;
+      payBtn.disabled = true;
+      // Let the seats go now rather than at the sweeper's next round: nothing is left held.
+      try { await api(`/api/reservations/${id}/cancel`, { method: 'POST', noRedirect: true }); } catch { /* the sweeper releases it */ }
+    },
+  });
+  const beat = async () => {
+    if (!eventId || left.expired()) return;
+    try {
+      const hb = await timedApi(`/api/queue/heartbeat/${eventId}`, { method: 'POST', noRedirect: true });
+      if (hb.admissionExpiresAt) admissionEnds = Date.parse(hb.admissionExpiresAt);
+      else if (hb.status !== 'active') admissionEnds = serverNow();
+      left.setDeadline(Math.min(holdEnds, admissionEnds));
+    } catch { /* next beat */ }
   };
   const summary = h('div', { class: 'summary' }, h('h2', {}, r.event_title), h('p', {}, when(r.event_date), ' · ', r.venue),
     h('p', {}, `${t('reservation_no')} ${r.reservation_number}`),
@@ -346,9 +626,9 @@ export async function payPage(main, id) {
       methods.map((m, i) => h('label', { class: 'radio' }, h('input', { type: 'radio', name: 'method', value: m, checked: i === 0 }), t(m)))),
     h('p', { class: 'muted' }, t('sandbox_note')), msg, payBtn);
   }
-  main.replaceChildren(h('section', { class: 'narrow' }, h('h1', {}, t('payment')), summary, left, form));
-  tick();
-  every(1000, tick);
+  main.replaceChildren(h('section', { class: 'narrow' }, h('h1', {}, t('payment')), summary, left.el, form));
+  beat();
+  every(15_000, beat);
   form.dispatchEvent(new Event('mounted'));
 }
 
@@ -398,7 +678,7 @@ function tossForm(r, id, cfg, { msg, payBtn, prepare, failed }) {
       ]);
       widgets = w;
       msg.replaceChildren();
-      payBtn.disabled = Date.parse(r.expires_at) <= Date.now();
+      payBtn.disabled = Date.parse(r.expires_at) <= serverNow();
     } catch (e) {
       msg.replaceChildren(notice('error', t('toss_load_failed')));
     }

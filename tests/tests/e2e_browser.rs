@@ -963,3 +963,148 @@ async fn an_operator_drafts_and_publishes_an_event_finds_an_order_and_messages_t
             .expect("settings");
     assert_eq!(stored.as_deref(), Some(message));
 }
+
+/// The on-sale moment in two browsers: a desktop page opened before the sale turns bookable at
+/// the start without a reload; two early fans of a FIFO queue (one shopper at a time) are not
+/// admitted before the start and are admitted in arrival order after it.
+#[tokio::test]
+async fn a_page_open_before_the_sale_turns_bookable_and_early_fans_are_admitted_in_arrival_order() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, admin) = app.tokens().admin();
+    // No poster, a seat layout with section prices (the standard small theatre).
+    let event: Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.events (title, artist_name, venue, address, event_date,
+                                    sale_start_date, sale_end_date, description, seat_layout_id)
+         VALUES ('Opening Night', 'The Testers', 'Olympic Hall', 'Seoul', now() + interval '30 days',
+                 now() + interval '1 hour', now() + interval '1 day', 'On sale soon',
+                 (SELECT id FROM ticket.seat_layouts WHERE name = 'small_theater'))
+         RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("insert event");
+    call(
+        &app,
+        reqwest::Method::POST,
+        &admin,
+        &format!("/api/admin/events/{event}/generate-seats"),
+        json!({}),
+    )
+    .await;
+    call(
+        &app,
+        reqwest::Method::PUT,
+        &admin,
+        &format!("/api/queue/admin/{event}/settings"),
+        json!({"mode": "fifo", "threshold": 1, "admitPerTick": 1, "tickMs": 200,
+               "admissionTtlSec": 600, "idleGraceSec": 600}),
+    )
+    .await;
+    let (early, early_token) = app.tokens().fan();
+    let (fan, fan_token) = app.tokens().fan();
+    // The sale starts 40 s from now (this machine's clock, which the database and Redis share):
+    // lead time for two browsers to open and queue before it. Moved through the admin API, so
+    // the queue's cached sale start follows it as it would for an operator.
+    let start = chrono::Utc::now() + chrono::Duration::seconds(40);
+    call(
+        &app,
+        reqwest::Method::PUT,
+        &admin,
+        &format!("/api/admin/events/{event}"),
+        json!({"saleStartDate": start.to_rfc3339()}),
+    )
+    .await;
+    let out = run_scenario(
+        &app,
+        "on_sale",
+        json!({"eventId": event, "saleStartMs": start.timestamp_millis(),
+               "earlyToken": early_token, "fanToken": fan_token}),
+    )
+    .await;
+    for step in [
+        "event page before the sale",
+        "early fans wait before the start",
+        "page became bookable without reload",
+        "first arrival admitted first",
+        "second arrival admitted",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+    // The line's record: both fans were admitted, the early one first, and none before the start.
+    let state = tiketi_ticket::AppState::new(app.infra.clone());
+    let first = tiketi_ticket::queue::status(&state, early.id, event, false)
+        .await
+        .expect("status");
+    assert_eq!(first.standing, tiketi_ticket::queue::Standing::NotInQueue);
+    let second = tiketi_ticket::queue::status(&state, fan.id, event, false)
+        .await
+        .expect("status");
+    match second.standing {
+        tiketi_ticket::queue::Standing::Active { expires_ms } => assert!(
+            expires_ms >= start.timestamp_millis() + 600_000,
+            "the admission clock started before the sale"
+        ),
+        other => panic!("the second fan is not admitted: {other:?}"),
+    }
+}
+
+/// The shopping clock: the admission's countdown on the seat map lapses into the way back with
+/// nothing held; the hold's countdown on the payment page, "continue payment" for the fan's own
+/// hold after going back, and choosing again when the hold runs out.
+#[tokio::test]
+async fn the_admission_and_hold_countdowns_lapse_into_a_way_back_with_nothing_held() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[("HOLD_TTL_SECS", "30")]).await;
+    let event = event_with_seats(&pool, "Clock Night").await;
+    let (_, admin) = app.tokens().admin();
+    call(
+        &app,
+        reqwest::Method::PUT,
+        &admin,
+        &format!("/api/queue/admin/{event}/settings"),
+        json!({"threshold": 5, "tickMs": 200, "admissionTtlSec": 15, "idleGraceSec": 600}),
+    )
+    .await;
+    let (fan, fan_token) = app.tokens().fan();
+    let out = run_scenario(
+        &app,
+        "shopping_clock",
+        json!({"eventId": event, "fanToken": fan_token, "adminToken": admin}),
+    )
+    .await;
+    for step in [
+        "admission countdown visible",
+        "admission lapsed with the way back",
+        "hold countdown visible",
+        "continued the own hold",
+        "hold over, choose again",
+    ] {
+        assert!(
+            out.contains(&format!("STEP {step}")),
+            "missing step {step:?} in:\n{out}"
+        );
+    }
+    // One hold in all (going back offered the same one), and nothing left held.
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM ticket.reservations WHERE user_id = $1")
+            .bind(fan.id)
+            .fetch_all(&pool)
+            .await
+            .expect("reservations");
+    assert_eq!(statuses.len(), 1, "a second hold was made: {statuses:?}");
+    assert_ne!(statuses[0], "pending", "the expired hold is still pending");
+    let held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ticket.seats WHERE event_id = $1 AND status <> 'available'",
+    )
+    .bind(event)
+    .fetch_one(&pool)
+    .await
+    .expect("seats");
+    assert_eq!(held, 0, "seats left held");
+}

@@ -952,7 +952,11 @@ async fn switching_a_scheduled_event_to_fifo_before_the_draw_puts_the_pre_queue_
         assert_eq!(body["position"].as_u64(), Some(i as u64 + 1), "{body}");
     }
     let state = AppState::new(app.infra.clone());
+    // Nobody is admitted before sale start (an hour away), in FIFO mode as well; at the start
+    // the pre-queued fans go first.
     let t = tick_of(&state, queue::now_ms(), event_id).await;
+    assert!(t.admitted.is_empty(), "admitted before sale start: {t:?}");
+    let t = tick_of(&state, queue::now_ms() + 3_601_000, event_id).await;
     assert_eq!(t.admitted, vec![fans[0].0.id, fans[1].0.id]);
     let (_, body) = join(&app, &newcomer_token, event_id).await;
     assert_eq!(body["position"].as_u64(), Some(2), "{body}");
@@ -967,7 +971,8 @@ async fn after_a_switch_to_fifo_the_processor_admits_the_pre_queue_even_if_nobod
     let (event_id, fans) = pre_queued(&app, 2, 3).await;
     put_settings(&app, &admin, event_id, json!({"mode": "fifo"})).await;
     let state = AppState::new(app.infra.clone());
-    let t = tick_of(&state, queue::now_ms(), event_id).await;
+    // At sale start (an hour away; nobody is admitted before it).
+    let t = tick_of(&state, queue::now_ms() + 3_601_000, event_id).await;
     assert_eq!(
         t.admitted,
         vec![fans[0].0.id, fans[1].0.id],

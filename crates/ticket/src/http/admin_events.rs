@@ -595,23 +595,19 @@ async fn update_event(
     .await?;
     let event = event_json(&mut tx, id).await?;
     tx.commit().await?;
-    if input.published.is_some() {
-        refresh_queue_copy(&state, id).await;
-    }
+    // The queue's cached copy of the event (its sale start: the scripts admit nobody before it;
+    // its draft flag: the join script refuses drafts) follows the edit at once.
+    refresh_queue_copy(&state, id).await;
     Ok(AppJson(
         json!({ "message": "event updated", "event": event }),
     ))
 }
 
-/// Rewrites the queue's Redis copy of the event's settings, which carries the draft flag the
-/// join script refuses drafts by. A failure is logged, not answered: the queue processor
-/// refreshes every live copy within `REFRESH_AFTER_MS` anyway.
+/// Rewrites the queue's Redis copy of the event's settings (sale start, draft flag), when there
+/// is one. A failure is logged, not answered: the edit stands, and the queue processor reloads
+/// every live copy within `REFRESH_AFTER_MS` anyway.
 async fn refresh_queue_copy(state: &AppState, id: Uuid) {
-    let result = match crate::queue::settings::load_existing(&state.infra, id).await {
-        Ok(settings) => crate::queue::settings::cache(&state.infra, &settings).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
+    if let Err(e) = crate::queue::settings::refresh_cached(&state.infra, id).await {
         tracing::warn!(error = %e, event = %id, "could not refresh the queue's copy of the event");
     }
 }

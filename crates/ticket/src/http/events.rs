@@ -196,7 +196,7 @@ pub struct EventDetail {
     tag = "events",
     params(("id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{event, ticketTypes}`", body = Object),
+        (status = 200, description = "`{event, ticketTypes, serverTime, saleStart}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 404, description = "No such event, or a draft and the caller is no admin (`event_not_found`)", body = ErrorBody)
     )
@@ -220,7 +220,13 @@ async fn get_event(
     .await?;
     let event = event.ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
     let ticket_types: Vec<TicketType> = ticket_types_of(&state.infra.db, id).await?;
-    Ok(AppJson(
-        json!({ "event": event, "ticketTypes": ticket_types }),
-    ))
+    // `serverTime` (Unix ms) and `saleStart`: a page left open counts down to the sale by the
+    // server's clock (offset = serverTime - its own), not by a device clock that may be off.
+    let sale_start = event.sale_start_date;
+    Ok(AppJson(json!({
+        "event": event,
+        "ticketTypes": ticket_types,
+        "serverTime": Utc::now().timestamp_millis(),
+        "saleStart": sale_start,
+    })))
 }

@@ -56,6 +56,23 @@ fn expires_at(standing: &Standing) -> Option<String> {
     }
 }
 
+fn rfc3339_ms(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// Adds what a client needs to count by the server's clock: `serverTime` (Unix ms, the queue's
+/// clock), `saleStart` (RFC 3339; nobody is admitted before it), `paused` (admissions stopped by
+/// an operator) and `admissionTtlSec` (the shopping time limit an admission gives).
+fn add_clock(report: &Report, body: &mut Value) {
+    body["serverTime"] = json!(report.server_time_ms);
+    if let Some(at) = rfc3339_ms(report.sale_start_ms) {
+        body["saleStart"] = json!(at);
+    }
+    body["paused"] = json!(report.paused);
+    body["admissionTtlSec"] = json!(report.admission_ttl_sec);
+}
+
 /// Adds `position`, `estimatedWait` and the pre-queue flag to a fan's answer.
 fn add_place(report: &Report, body: &mut Value) {
     match report.standing {
@@ -77,7 +94,7 @@ fn add_place(report: &Report, body: &mut Value) {
     tag = "queue",
     params(("event_id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{queued, status, threshold, currentUsers, message, position?, estimatedWait?, queueSize?, admissionExpiresAt?, failOpen?, ...}`", body = Object),
+        (status = 200, description = "`{queued, status, threshold, currentUsers, message, position?, estimatedWait?, queueSize?, admissionExpiresAt?, serverTime, saleStart, paused, admissionTtlSec, failOpen?, ...}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 404, description = "No such event, or a draft (`event_not_found`)", body = ErrorBody),
@@ -99,6 +116,7 @@ async fn check_queue(
                 "queued": false, "status": "active", "failOpen": true,
                 "threshold": threshold_of(&state, event_id).await, "currentUsers": 0,
                 "message": null,
+                "serverTime": queue::now_ms(),
             }))
             .into_response());
         }
@@ -127,6 +145,10 @@ async fn check_queue(
         estimated_wait: report.estimated_wait(),
         pre_queue: report.standing == Standing::PreQueue,
         message: report.message.as_deref(),
+        server_time: report.server_time_ms,
+        sale_start: rfc3339_ms(report.sale_start_ms),
+        paused: report.paused,
+        admission_ttl_sec: report.admission_ttl_sec,
     })
     .into_response())
 }
@@ -155,6 +177,12 @@ struct JoinAnswer<'a> {
     pre_queue: bool,
     /// The operator's message to the waiting fans (`null` when none).
     message: Option<&'a str>,
+    /// Redis' clock (Unix ms), see [`add_clock`].
+    server_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sale_start: Option<String>,
+    paused: bool,
+    admission_ttl_sec: u32,
 }
 
 /// `eventInfo` of a join answer.
@@ -171,7 +199,7 @@ struct EventInfo<'a> {
     tag = "queue",
     params(("event_id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{queued, status, threshold, currentUsers, position?, estimatedWait?, queueSize?, admissionExpiresAt?, failOpen?, ...}`", body = Object),
+        (status = 200, description = "`{queued, status, threshold, currentUsers, position?, estimatedWait?, queueSize?, admissionExpiresAt?, serverTime, saleStart, paused, admissionTtlSec, failOpen?, ...}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
@@ -189,7 +217,8 @@ async fn queue_status(
         Err(e) => {
             queue::fail_open_or(&state, event_id, e, "status").await?;
             return Ok(AppJson(
-                json!({"status": "active", "queued": false, "failOpen": true, "currentUsers": 0, "message": null}),
+                json!({"status": "active", "queued": false, "failOpen": true, "currentUsers": 0, "message": null,
+                       "serverTime": queue::now_ms()}),
             ));
         }
     };
@@ -210,6 +239,7 @@ async fn queue_status(
         body["admissionExpiresAt"] = json!(at);
     }
     add_place(&report, &mut body);
+    add_clock(&report, &mut body);
     Ok(AppJson(body))
 }
 
@@ -220,7 +250,7 @@ async fn queue_status(
     tag = "queue",
     params(("event_id" = Uuid, Path, description = "The event")),
     responses(
-        (status = 200, description = "`{status, queued, ...}`", body = Object),
+        (status = 200, description = "`{status, queued, serverTime, admissionExpiresAt?, ...}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 503, description = "The queue store is unavailable (`redis_unavailable`)", body = ErrorBody)
@@ -237,7 +267,8 @@ async fn heartbeat(
         Err(e) => {
             queue::fail_open_or(&state, event_id, e, "heartbeat").await?;
             return Ok(AppJson(
-                json!({"status": "active", "queued": false, "failOpen": true}),
+                json!({"status": "active", "queued": false, "failOpen": true,
+                       "serverTime": queue::now_ms()}),
             ));
         }
     };
@@ -245,10 +276,16 @@ async fn heartbeat(
         report.standing,
         Standing::Queued { .. } | Standing::PreQueue
     );
-    Ok(AppJson(json!({
+    // The admission's end and the server's clock too: a shopping page counts down by them.
+    let mut body = json!({
         "status": status_word(&report.standing),
         "queued": queued,
-    })))
+        "serverTime": report.server_time_ms,
+    });
+    if let Some(at) = expires_at(&report.standing) {
+        body["admissionExpiresAt"] = json!(at);
+    }
+    Ok(AppJson(body))
 }
 
 /// Leaves the waiting room (or gives up an admission).

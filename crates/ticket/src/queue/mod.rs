@@ -101,6 +101,13 @@ pub struct Report {
     pub title: String,
     /// Artist name, empty when unknown.
     pub artist: String,
+    /// Redis' clock when the answer was made (Unix ms): the one clock admissions are timed by,
+    /// so a client counts down to sale start or to its admission's end by it, not by its own.
+    pub server_time_ms: i64,
+    /// Sale start (Unix ms): nobody is admitted before it, in any mode.
+    pub sale_start_ms: i64,
+    /// Admissions are paused by an operator (the line stands still; joins still queue).
+    pub paused: bool,
     /// The operator's message to the waiting fans, `None` when there is none.
     pub message: Option<String>,
 }
@@ -111,12 +118,22 @@ impl Report {
         let Standing::Queued { position } = self.standing else {
             return None;
         };
-        Some(estimate_wait(
-            position,
-            self.admitted_last_min,
-            self.threshold,
-            self.admission_ttl_sec,
-        ))
+        // Before sale start nobody moves: the wait is the time to the start plus the wait from it.
+        let to_start = (self.sale_start_ms - self.server_time_ms).max(0) as u64;
+        Some(
+            to_start.div_ceil(1000)
+                + estimate_wait(
+                    position,
+                    self.admitted_last_min,
+                    self.threshold,
+                    self.admission_ttl_sec,
+                ),
+        )
+    }
+
+    /// The sale has not started yet by the queue's clock.
+    pub fn before_sale(&self) -> bool {
+        self.server_time_ms < self.sale_start_ms
     }
 }
 
@@ -192,7 +209,10 @@ fn report_of(answer: &[RedisValue]) -> Report {
         admission_ttl_sec: (n(7) / 1000) as u32,
         title: text(answer.get(8)),
         artist: text(answer.get(9)),
-        message: Some(text(answer.get(10))).filter(|m| !m.is_empty()),
+        server_time_ms: answer.get(10).map_or_else(now_ms, int),
+        sale_start_ms: n(11),
+        paused: n(12) == 1,
+        message: Some(text(answer.get(13))).filter(|m| !m.is_empty()),
     }
 }
 

@@ -152,24 +152,29 @@ local function flush_pre(now)
 end
 "#;
 
-/// `join(user, user_bin)`: admit at once only if nobody waits (or is pre-queued), a slot is
-/// free and admissions are not paused; otherwise append at the tail with the next ticket number.
+/// `join(user, user_bin)`: admit at once only if the sale has started (`sale_start_ms`), nobody
+/// waits (or is pre-queued), a slot is free and admissions are not paused; otherwise append at
+/// the tail with the next ticket number (a FIFO fan who arrives before sale start waits in line
+/// in arrival order).
 /// A fan already waiting, pre-queued or admitted gets the same place back. Outside the
 /// scheduled mode's pre-queue phase, a pre-queue left over (a switch to FIFO before the draw) is
 /// first placed in line in arrival order, so no newcomer goes ahead of it. Times by Redis'
 /// clock.
 ///
 /// Answer: `{state, position, queue_size, active, admitted_last_min, expires, max_active,
-/// admission_ttl_ms, title, artist, message}` with state `nocfg` (settings not cached yet),
-/// `disabled`, `active`, `queued` or `pre`; only `{'draft'}` for an event not published.
+/// admission_ttl_ms, title, artist, now, sale_start_ms, paused, message}` with state `nocfg`
+/// (settings not cached yet), `disabled`, `active`, `queued` or `pre`; only `{'draft'}` for an
+/// event not published.
 const JOIN: &str = r#"
 local user, b, now = ARGV[1], ARGV[2], clock()
-local c = cfg_get('enabled', 'max_active', 'paused', 'mode', 'drawn', 'admission_ttl_ms', 'title', 'artist', 'draft', 'message')
+local c = cfg_get('enabled', 'max_active', 'paused', 'mode', 'drawn', 'admission_ttl_ms', 'title', 'artist', 'sale_start_ms', 'draft', 'message')
 if not c[1] then return {'nocfg'} end
-if c[9] == '1' then return {'draft'} end
+if c[10] == '1' then return {'draft'} end
 local max_active, ttl = tonumber(c[2]), tonumber(c[6])
+local sale_start = tonumber(c[9] or '0')
 local function answer(state, position, size, active, expires)
-  return {state, position, size, active, admitted_last_min(), expires, max_active, ttl, c[7] or '', c[8] or '', c[10] or ''}
+  return {state, position, size, active, admitted_last_min(), expires, max_active, ttl, c[7] or '', c[8] or '',
+    now, sale_start, c[3] == '1' and 1 or 0, c[11] or ''}
 end
 if c[1] ~= '1' then return answer('disabled', 0, 0, 0, 0) end
 local exp = redis.call('ZSCORE', K_ACT, user)
@@ -203,7 +208,9 @@ if pre then
   return answer('pre', 0, redis.call('ZCARD', K_PRE), active_count(now), 0)
 end
 local active = active_count(now)
-if waiting_count() == 0 and active < max_active and c[3] ~= '1' then
+-- Nobody is admitted before sale start: an early fan takes a ticket like anyone who finds the
+-- line full, so arrival order is kept and the admission (and its clock) starts at sale start.
+if waiting_count() == 0 and active < max_active and c[3] ~= '1' and now >= sale_start then
   redis.call('ZADD', K_ACT, now + ttl, user)
   redis.call('HINCRBY', K_STATS, 'admitted', 1)
   redis.call('HINCRBY', K_STATS, 'admitted_direct', 1)
@@ -218,10 +225,11 @@ return answer('queued', size, size, active, 0)
 /// `active`, `queued`, `pre` or `none`.
 const STATUS: &str = r#"
 local user, touching, b, now = ARGV[1], ARGV[2] == '1', ARGV[3], clock()
-local c = cfg_get('enabled', 'max_active', 'admission_ttl_ms', 'message')
+local c = cfg_get('enabled', 'max_active', 'admission_ttl_ms', 'sale_start_ms', 'paused', 'message')
 if not c[1] then return {'nocfg'} end
 local function answer(state, position, size, active, expires)
-  return {state, position, size, active, admitted_last_min(), expires, tonumber(c[2]), tonumber(c[3]), '', '', c[4] or ''}
+  return {state, position, size, active, admitted_last_min(), expires, tonumber(c[2]), tonumber(c[3]), '', '',
+    now, tonumber(c[4] or '0'), c[5] == '1' and 1 or 0, c[6] or ''}
 end
 if c[1] ~= '1' then return answer('disabled', 0, 0, 0, 0) end
 local exp = redis.call('ZSCORE', K_ACT, user)
@@ -290,12 +298,12 @@ return 'none'
 /// `sweep` tickets from where the last sweep stopped: every waiting fan each tick while the line
 /// spans at most `sweep` tickets), places a pre-queue no draw will place (a switch to FIFO before the
 /// draw) in line in arrival order, then admits `min(free slots, admit_per_tick)` fans in ticket
-/// order (none while paused or before the draw).
+/// order (none while paused, before sale start or before the draw).
 /// Answer: `{reclaimed, abandoned, waiting, active, admitted_last_min, head_ticket, id1, wait1_ms, id2, ...}`.
 const ADMIT: &str = r#"
 local now, lease, max_samples, sweep = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('GET', K_LEASE) ~= lease then return {-1} end
-local c = cfg_get('enabled', 'max_active', 'paused', 'mode', 'drawn', 'admission_ttl_ms', 'idle_grace_ms', 'admit_per_tick')
+local c = cfg_get('enabled', 'max_active', 'paused', 'mode', 'drawn', 'admission_ttl_ms', 'idle_grace_ms', 'admit_per_tick', 'sale_start_ms')
 if not c[1] then return {-2} end
 local grace = tonumber(c[7])
 local reclaimed = redis.call('ZREMRANGEBYSCORE', K_ACT, '-inf', now)
@@ -348,7 +356,9 @@ if not pre and flush_pre(now) > 0 then
   head = tonumber(redis.call('HGET', K_WAIT, 'head') or '0')
 end
 local n = 0
-if c[1] == '1' and c[3] ~= '1' and not pre then
+-- Nobody is admitted before sale start, in any mode: fans who joined early keep their tickets
+-- and the first tick at or after the start admits them in order, each clock starting then.
+if c[1] == '1' and c[3] ~= '1' and not pre and now >= tonumber(c[9] or '0') then
   n = tonumber(c[2]) - redis.call('ZCARD', K_ACT)
   local per_tick = tonumber(c[8] or '0')
   if per_tick > 0 and per_tick < n then n = per_tick end

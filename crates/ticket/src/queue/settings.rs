@@ -81,7 +81,8 @@ pub struct Settings {
     pub fail_open: bool,
     /// Admissions stopped by an admin (joins still queue).
     pub paused: bool,
-    /// Sale start, for scheduled mode.
+    /// Sale start: nobody is admitted before it (FIFO fans wait in line in arrival order, the
+    /// scheduled mode's pre-queue waits for the draw).
     pub sale_start: chrono::DateTime<chrono::Utc>,
     /// The operator's message to the fans waiting (`None`: none). Answered in joins and
     /// status reads, and pushed to the queue room as `queue-message` when it changes.
@@ -216,6 +217,25 @@ pub async fn cache(infra: &Infra, settings: &Settings) -> Result<(), ApiError> {
     }
     let mut conn = infra.redis.shared().await?;
     let () = pipe.query_async(&mut conn).await?;
+    Ok(())
+}
+
+/// Re-caches an event's settings after its row changed elsewhere (an admin's new sale start),
+/// when Redis holds a copy: the scripts read `sale_start_ms` from that copy, so it must follow the
+/// event at once rather than at the processor's next refresh. An event without a cached copy is
+/// left alone (its first queue call caches the current row).
+pub async fn refresh_cached(infra: &Infra, event_id: Uuid) -> Result<(), ApiError> {
+    let keys = EventKeys::new(&infra.redis, event_id);
+    let cached: bool = {
+        let mut conn = infra.redis.shared().await?;
+        redis::cmd("EXISTS")
+            .arg(keys.cfg())
+            .query_async(&mut conn)
+            .await?
+    };
+    if cached && let Some(settings) = load(infra, event_id).await? {
+        cache(infra, &settings).await?;
+    }
     Ok(())
 }
 
