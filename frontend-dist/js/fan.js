@@ -168,7 +168,7 @@ export async function eventPage(main, id) {
             h('a', { href: `#/events/${id}/queue`, 'data-testid': 'back-to-line' }, t('sale_back_to_line'))));
         } else if (s.status === 'active' && s.admissionExpiresAt) {
           lineSlot.replaceChildren(h('p', { class: 'notice ok in-line', role: 'status' }, t('sale_your_turn'), ' ',
-            h('a', { href: `#/events/${id}/seats`, 'data-testid': 'back-to-seats' }, t('sale_back_to_seats'))));
+            h('a', { href: `#/events/${id}/${isGeneralAdmission(e, ticketTypes) ? 'tickets' : 'seats'}`, 'data-testid': 'back-to-seats' }, t('sale_back_to_seats'))));
         } else localStorage.removeItem(inLineKey(id));
       } catch { /* the page works without it */ }
     }
@@ -550,8 +550,10 @@ export async function payPage(main, id) {
     [r, cfg] = await Promise.all([loadReservation(id), api('/api/payments/config', { anonymous: true })]);
   } catch (e) { showError(main, e); return; }
   const eventId = r.event_id;
+  // A general-admission hold (ticket lines, no seats) goes back to its quantity picker.
+  const shop = (r.seats || []).length || !(r.items || []).length ? 'seats' : 'tickets';
   const chooseAgain = () => [
-    h('a', { class: 'button primary', href: `#/events/${eventId}/seats`, 'data-testid': 'choose-again' }, t('sale_choose_again')),
+    h('a', { class: 'button primary', href: `#/events/${eventId}/${shop}`, 'data-testid': 'choose-again' }, t('sale_choose_again')),
     h('a', { class: 'button', href: `#/events/${eventId}`, 'data-testid': 'back-to-event' }, t('sale_back_to_event'))];
   // An expired hold: nothing to pay; offer to choose again.
   if (r.status === 'expired' || (r.status === 'pending' && r.isExpired)) {

@@ -6,6 +6,7 @@
 import { api, session } from './api.js';
 import { t, won, errText } from './i18n.js';
 import { h, go, route, notice, showError, liveSocket, badge } from './ui.js';
+import { timedApi, clockOffset, admissionClock } from './clock.js';
 
 /** The server's default MAX_SEATS_PER_FAN, used only when its answer does not say. */
 const DEFAULT_MAX_PER_FAN = 4;
@@ -70,9 +71,9 @@ const picks = {
 export async function gaPage(main, id) {
   if (!session.token) { go(`/login?next=${encodeURIComponent(route().raw)}`, true); return; }
   main.replaceChildren(notice('info', t('loading')));
-  let event, types, maxPerFan, held = 0, pending = null;
+  let event, types, maxPerFan, held = 0, pending = null, status;
   try {
-    const status = await api(`/api/queue/check/${id}`, { method: 'POST' });
+    status = await timedApi(`/api/queue/check/${id}`, { method: 'POST' });
     if (status.queued) { go(`/events/${id}/queue`, true); return; }
     const [detail, tickets, mine] = await Promise.all([
       api(`/api/events/${id}`, { anonymous: true }),
@@ -183,7 +184,11 @@ export async function gaPage(main, id) {
 
   const limitText = held > 0 ? t('ga_limit_held', { n: maxPerFan, held, left: allowance }) : t('ga_limit', { n: maxPerFan });
   const page = h('section', { class: 'ga-page', 'data-testid': 'ga-page' },
-    h('div', { 'data-slot': 'clock' }),
+    // The shopping clock (js/clock.js): the admission's countdown, its heartbeat, the warning a
+    // minute before and the way back; when it lapses nothing can be bought here.
+    h('div', { 'data-slot': 'clock' }, status.admissionExpiresAt ? admissionClock(id, Date.parse(status.admissionExpiresAt), clockOffset(), {
+      onExpire: () => main.querySelectorAll('.ga-step, .ga-input, [data-testid=ga-buy]').forEach((b) => { b.disabled = true; }),
+    }).el : null),
     h('div', { class: 'row between' }, h('h1', {}, `${t('ga_title')} · ${event.title}`), conn.el),
     h('p', { class: 'ga-limit', 'data-testid': 'ga-limit' }, limitText),
     // A reservation of the fan's own still waiting for payment: finish it rather than start another.

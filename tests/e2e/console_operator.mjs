@@ -5,7 +5,7 @@
 // status answer carries it); Clear asks first and does nothing when declined; the statistics page
 // draws the stats service's views with the queue threshold as a line. Desktop 1280x800, and the
 // queue control on a phone (390x844).
-import { launch, watch, shot, step, call, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, call, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { adminToken, fanToken, queueEventId, buyerEmail, buyerName, reservationNumber, defaultThreshold, title, message } = args;
 const local = (d) => {
@@ -59,6 +59,7 @@ await main(async () => {
   await page.locator('.field-error').waitFor({ state: 'detached' });
   await page.getByTestId('tt-section').scrollIntoViewIfNeeded();
   await shot(page, 'console_01_event_form');
+  await axeCheck(page, 'console_01_event_form');
   await page.getByTestId('save-event').click();
   await page.getByText('Saved as a draft.').waitFor();
   await page.getByTestId('draft-chip').first().waitFor();
@@ -84,6 +85,7 @@ await main(async () => {
   await page.getByText(`"${title}" is published.`).waitFor();
   if (await page.getByTestId('draft-chip').count()) throw new Error('still shown as a draft');
   await shot(page, 'console_02_published');
+  await axeCheck(page, 'console_02_published');
   if (await anonymous(`/api/events/${eventId}`) !== 200) throw new Error('the published event is not readable');
   step('published');
 
@@ -95,12 +97,14 @@ await main(async () => {
   await page.getByTestId('r-count').filter({ hasText: '1 found' }).waitFor();
   await page.getByTestId('reservation-table').getByText(buyerName).waitFor();
   await shot(page, 'console_03_reservation_search');
+  await axeCheck(page, 'console_03_reservation_search');
   await page.getByTestId('open-reservation').filter({ hasText: reservationNumber }).click();
   await page.getByRole('heading', { level: 1, name: new RegExp(reservationNumber) }).waitFor();
   await page.getByTestId('order-buyer').getByText(buyerEmail).waitFor();
   await page.getByTestId('order-lines').getByText('A-1-1').waitFor();
   await page.getByTestId('order-payment').getByText('Awaiting payment').first().waitFor();
   await shot(page, 'console_04_order_detail');
+  await axeCheck(page, 'console_04_order_detail');
   step('reservation found and opened');
 
   // The queue in plain words; a message to the waiting fans.
@@ -117,6 +121,7 @@ await main(async () => {
   const status = await call('GET', `/api/queue/status/${queueEventId}`, fanToken);
   if (status.message !== message) throw new Error(`the fan's status carries ${JSON.stringify(status.message)}`);
   await shot(page, 'console_05_queue_control');
+  await axeCheck(page, 'console_05_queue_control');
   step('message sent');
 
   await page.getByTestId('q-pause').click();
@@ -144,6 +149,7 @@ await main(async () => {
   await page.getByTestId('stats-event-detail').locator('.stat').first().waitFor();
   await page.getByTestId('queue-chart').scrollIntoViewIfNeeded();
   await shot(page, 'console_07_statistics');
+  await axeCheck(page, 'console_07_statistics');
   step('statistics drawn');
 
   // Clear asks first; declined, nobody is removed.
@@ -152,6 +158,7 @@ await main(async () => {
   await page.getByTestId('q-clear').click();
   await page.getByTestId('confirm-dialog').getByText('It cannot be undone').waitFor();
   await shot(page, 'console_06_clear_confirm');
+  await axeCheck(page, 'console_06_clear_confirm');
   await page.getByTestId('confirm-no').click();
   await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
   const kept = await call('GET', `/api/queue/admin/${queueEventId}`, adminToken);
@@ -167,6 +174,7 @@ await main(async () => {
   await page.getByTestId('q-message-now').filter({ hasText: message }).waitFor();
   await page.getByTestId('q-message').scrollIntoViewIfNeeded();
   await shot(page, 'console_08_queue_phone');
+  await axeCheck(page, 'console_08_queue_phone');
   step('phone');
 
   // In Korean, a refused setting is explained next to its field in Korean, never in the

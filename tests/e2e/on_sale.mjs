@@ -3,7 +3,7 @@
 // a FIFO queue that lets one fan shop at a time: one by the API, then one in a phone browser who
 // waits on the pre-sale page. Nobody is admitted before the start; at the start the first to
 // arrive is admitted first, and the phone fan follows when that fan is done.
-import { launch, watch, shot, step, call, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, call, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { eventId, saleStartMs, earlyToken, fanToken } = args;
 
@@ -25,6 +25,7 @@ await main(async () => {
   // Marks this document: a reload would lose it.
   await page.evaluate(() => { window.__sameDocument = 'kept'; });
   await shot(page, 'sale-01-event-before-open-desktop');
+  await axeCheck(page, 'sale-01-event-before-open-desktop');
   step('event page before the sale');
 
   // The first early fan joins by the API: a place in line, no admission.
@@ -49,10 +50,12 @@ await main(async () => {
   await fan.getByTestId('position').filter({ hasText: /^2$/ }).waitFor();
   await fan.getByTestId('shopping-limit').filter({ hasText: '10 min' }).waitFor();
   await shot(fan, 'sale-02-presale-waiting-phone');
+  await axeCheck(fan, 'sale-02-presale-waiting-phone');
   // The event page knows the fan is in line, with the way back.
   await fan.goto(`${baseUrl}/#/events/${eventId}`);
   await fan.getByText('You are #2 in line.').waitFor();
   await shot(fan, 'sale-03-event-page-in-line-phone');
+  await axeCheck(fan, 'sale-03-event-page-in-line-phone');
   await fan.getByTestId('back-to-line').click();
   await fan.getByTestId('position').filter({ hasText: /^2$/ }).waitFor();
   // Still before the start: nobody is in.
@@ -68,6 +71,7 @@ await main(async () => {
   await page.getByTestId('sale-announce').filter({ hasText: 'The sale is open' }).waitFor();
   await page.getByTestId('sale-countdown').filter({ hasText: /Closes in/ }).waitFor();
   await shot(page, 'sale-04-event-open-desktop');
+  await axeCheck(page, 'sale-04-event-open-desktop');
   step('page became bookable without reload');
 
   // At the start the first to arrive is admitted; the phone fan is next in line.
@@ -79,6 +83,7 @@ await main(async () => {
   check(ends >= saleStartMs + 600_000 - 1000, `the admission clock started before the sale: ends ${new Date(ends).toISOString()}`);
   check(fan.url().includes('/queue'), 'the second arrival was admitted ahead of the first');
   await shot(fan, 'sale-05-next-in-line-phone');
+  await axeCheck(fan, 'sale-05-next-in-line-phone');
   step('first arrival admitted first');
 
   // The first fan is done: the phone fan is admitted and shops against a visible clock.
@@ -87,6 +92,7 @@ await main(async () => {
   await fan.getByTestId('admission-clock-time').filter({ hasText: /^(10:00|0\d:\d\d)$/ }).waitFor();
   await fan.locator('.seat').first().waitFor();
   await shot(fan, 'sale-06-admitted-seat-map-phone');
+  await axeCheck(fan, 'sale-06-admitted-seat-map-phone');
   step('second arrival admitted');
   await phone.close();
   await desk.close();

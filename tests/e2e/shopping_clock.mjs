@@ -4,7 +4,7 @@
 // (with a longer limit), the fan holds a seat, sees the hold's countdown on the payment page,
 // goes back and is offered "continue payment" for the own hold (not a second hold); when the
 // hold runs out the payment page offers to choose seats again and the seats are free.
-import { launch, watch, shot, step, call, main, baseUrl, args } from './lib.mjs';
+import { launch, watch, shot, step, call, main, baseUrl, args, axeCheck } from './lib.mjs';
 
 const { eventId, fanToken, adminToken } = args;
 
@@ -35,6 +35,7 @@ await main(async () => {
   await page.locator('.seat[data-label="A-1-1"]').click();
   await page.getByTestId('selection').filter({ hasText: 'A-1-1' }).waitFor();
   await shot(page, 'clock-01-admission-countdown-phone');
+  await axeCheck(page, 'clock-01-admission-countdown-phone');
   step('admission countdown visible');
 
   await page.locator('[data-testid=admission-clock][data-state=expired]').waitFor({ timeout: 30000 });
@@ -44,6 +45,7 @@ await main(async () => {
   const held = await heldSeats();
   check(held.length === 0, `seats held after the lapse: ${held}`);
   await shot(page, 'clock-02-admission-lapsed-phone');
+  await axeCheck(page, 'clock-02-admission-lapsed-phone');
   step('admission lapsed with the way back');
 
   // The operator gives more time; the fan joins again through the offered link (desktop now).
@@ -58,6 +60,7 @@ await main(async () => {
   const payUrl = page.url();
   await page.getByTestId('hold-left-time').filter({ hasText: /^00:\d\d$/ }).waitFor();
   await shot(page, 'clock-03-hold-countdown-desktop');
+  await axeCheck(page, 'clock-03-hold-countdown-desktop');
   step('hold countdown visible');
 
   // Back from payment: the own hold is offered, shown as the fan's.
@@ -66,6 +69,7 @@ await main(async () => {
   await page.getByTestId('own-hold').filter({ hasText: 'B-1-3' }).waitFor();
   await page.locator('.seat[data-label="B-1-3"][data-status=mine-held]').waitFor();
   await shot(page, 'clock-04-continue-own-hold-desktop');
+  await axeCheck(page, 'clock-04-continue-own-hold-desktop');
   await page.getByTestId('continue-payment').click();
   await page.waitForURL(payUrl);
   step('continued the own hold');
@@ -75,6 +79,7 @@ await main(async () => {
   await page.getByTestId('choose-again').waitFor();
   check(await page.getByTestId('pay').isDisabled(), 'pay still enabled after the hold ran out');
   await shot(page, 'clock-05-hold-over-desktop');
+  await axeCheck(page, 'clock-05-hold-over-desktop');
   await page.getByTestId('choose-again').click();
   await page.waitForURL(/#\/events\/.+\/seats/);
   await page.locator('.seat[data-label="B-1-3"][data-status=available]').waitFor();
