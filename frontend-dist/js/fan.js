@@ -456,10 +456,11 @@ export async function seatMap(main, id) {
     [data, held] = await Promise.all([api(`/api/seats/events/${id}`), myPendingHold(id)]);
   } catch (e) { showError(main, e); return; }
   // The shopping clock and the fan's own pending hold, above the map (see `saleTop`).
-  const top = saleTop(main, id, status, held);
+  let picker;
+  const top = saleTop(main, id, status, held, { onLapse: () => picker?.lapse() });
   const conn = badge();
   // The grid, overview, best available, legend, selection and hold: seatmap.js.
-  const picker = seatPicker(data, { eventId: id, max: MAX_SEATS, hold: async (seatIds) => {
+  picker = seatPicker(data, { eventId: id, max: MAX_SEATS, hold: async (seatIds) => {
     const r = await api('/api/seats/reserve', { body: { eventId: id, seatIds } });
     go(`/pay/${r.reservation.id}`);
   } });
@@ -495,7 +496,7 @@ async function myPendingHold(eventId) {
  * admission lapses the page's seat buttons and its hold button are disabled and the clock offers
  * the way back to the queue: nothing was held, nothing is left held.
  */
-export function saleTop(main, eventId, status, held) {
+export function saleTop(main, eventId, status, held, { onLapse } = {}) {
   const el = h('div', { class: 'sale-top', 'data-testid': 'sale-top' });
   const mine = new Set((held?.seats || []).map((x) => x.id || x.seatId));
   const markMine = () => mine.forEach((sid) => {
@@ -507,7 +508,7 @@ export function saleTop(main, eventId, status, held) {
   });
   if (status?.admissionExpiresAt) {
     const clock = admissionClock(eventId, Date.parse(status.admissionExpiresAt), clockOffset(), {
-      onExpire: () => main.querySelectorAll('button.seat, [data-testid=hold]').forEach((b) => { b.disabled = true; b.setAttribute('aria-pressed', 'false'); }),
+      onExpire: () => (onLapse ? onLapse() : main.querySelectorAll('button.seat, [data-testid=hold]').forEach((b) => { b.disabled = true; b.setAttribute('aria-pressed', 'false'); })),
     });
     el.append(clock.el);
   }

@@ -91,6 +91,7 @@ export function seatPicker(data, { eventId, max, hold }) {
   const blocks = new Map(); // section name -> overview button
   const storeKey = `tiketi.seats.${eventId}`;
   let current = null; // the chosen section
+  let closed = false; // the admission ran out: nothing can be chosen or held any more
 
   const msg = h('div', { class: 'sm-msg', 'aria-live': 'assertive' });
   const summary = h('p', { 'data-testid': 'selection' }, t('pick_seat'));
@@ -117,14 +118,14 @@ export function seatPicker(data, { eventId, max, hold }) {
   const refresh = () => {
     const total = [...chosen.values()].reduce((a, s) => a + Number(s.price), 0);
     summary.textContent = chosen.size ? `${t('selected')}: ${[...chosen.values()].map((s) => s.seat_label).join(', ')} · ${t('total')} ${won(total)}` : t('pick_seat');
-    holdBtn.disabled = chosen.size === 0;
+    holdBtn.disabled = closed || chosen.size === 0;
     save();
   };
   const paint = (b, s) => {
     b.dataset.status = s.status;
     const mine = chosen.has(s.id);
     b.setAttribute('aria-pressed', mine ? 'true' : 'false');
-    if (s.status === 'available') b.removeAttribute('aria-disabled'); else b.setAttribute('aria-disabled', 'true');
+    if (s.status === 'available' && !closed) b.removeAttribute('aria-disabled'); else b.setAttribute('aria-disabled', 'true');
     b.setAttribute('aria-label', seatName(s));
   };
   const paintBlock = (sec) => {
@@ -151,7 +152,7 @@ export function seatPicker(data, { eventId, max, hold }) {
   };
 
   const toggle = (s, b) => {
-    if (s.status !== 'available') return;
+    if (closed || s.status !== 'available') return;
     if (chosen.has(s.id)) chosen.delete(s.id);
     else {
       if (chosen.size >= max) { msg.replaceChildren(notice('error', t('max_seats', { n: max }))); return; }
@@ -253,7 +254,7 @@ export function seatPicker(data, { eventId, max, hold }) {
   };
 
   bestBtn.addEventListener('click', () => {
-    if (!current) return;
+    if (closed || !current) return;
     const n = Number(nSelect.value);
     const pick = bestAvailable(current, n, isFree);
     if (!pick) { msg.replaceChildren(notice('error', t('sm_best_none', { n: available(current) }))); return; }
@@ -328,5 +329,20 @@ export function seatPicker(data, { eventId, max, hold }) {
   if (first) choose(first, { scroll: false });
   else drawGrid();
   refresh();
-  return { el, setStatus, sync: (seats) => seats.forEach((s) => setStatus(s.id, s.status)) };
+  /**
+   * The admission ran out: the choice is dropped and nothing can be chosen or held. Seats stay
+   * focusable (`aria-disabled`, not `disabled`), so the grid keeps its Tab stop and can still be
+   * scrolled and read by keyboard.
+   */
+  const lapse = () => {
+    closed = true;
+    const was = [...chosen.keys()];
+    chosen.clear();
+    was.forEach((sid) => { const b = buttons.get(sid); if (b) paint(b, seatById.get(sid)); });
+    buttons.forEach((b, sid) => paint(b, seatById.get(sid)));
+    bestBtn.disabled = true;
+    nSelect.disabled = true;
+    refresh();
+  };
+  return { el, setStatus, lapse, sync: (seats) => seats.forEach((s) => setStatus(s.id, s.status)) };
 }

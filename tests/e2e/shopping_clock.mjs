@@ -1,6 +1,7 @@
 // Scenario: the shopping clock. A fan admitted with a short shopping time sees the admission's
-// countdown on the seat map with its one-minute warning; when it lapses the seats and the hold
-// button are disabled and the way back to the queue is offered, with nothing held. Joining again
+// countdown on the seat map with its one-minute warning; when it lapses the choice is dropped,
+// no seat can be chosen, the hold button is disabled and the way back to the queue is offered,
+// with nothing held. Joining again
 // (with a longer limit), the fan holds a seat, sees the hold's countdown on the payment page,
 // goes back and is offered "continue payment" for the own hold (not a second hold); when the
 // hold runs out the payment page offers to choose seats again and the seats are free.
@@ -41,7 +42,12 @@ await main(async () => {
   await page.locator('[data-testid=admission-clock][data-state=expired]').waitFor({ timeout: 30000 });
   await page.getByTestId('rejoin-queue').waitFor();
   check(await page.getByTestId('hold').isDisabled(), 'the hold button still works after the admission lapsed');
-  check(await page.locator('.seat[data-label="A-1-2"]').isDisabled(), 'seats still clickable after the admission lapsed');
+  // The seats stay focusable (the grid keeps its Tab stop) but are marked unavailable, the
+  // choice is dropped, and clicking one chooses nothing.
+  check((await page.locator('.seat[data-label="A-1-2"]').getAttribute('aria-disabled')) === 'true', 'seats not marked unavailable after the admission lapsed');
+  await page.locator('.seat[data-label="A-1-2"]').click({ force: true });
+  check(!/A-1-[12]/.test(await page.getByTestId('selection').innerText()), 'a seat is still chosen after the admission lapsed');
+  check(await page.getByTestId('hold').isDisabled(), 'choosing after the lapse enabled the hold button');
   const held = await heldSeats();
   check(held.length === 0, `seats held after the lapse: ${held}`);
   await shot(page, 'clock-02-admission-lapsed-phone');
