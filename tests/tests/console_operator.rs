@@ -113,6 +113,19 @@ async fn a_draft_is_invisible_and_unbookable_for_fans_until_an_admin_publishes_i
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = app
+            .send(
+                Method::GET,
+                &format!("/api/tickets/availability/{standing}"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a draft's ticket type is public"
+        );
     }
     // Nor bookable: no hold, no reservation, no place in a waiting room.
     let response = hold(&app, &fan, event, &seat).await;
@@ -199,6 +212,15 @@ async fn a_draft_is_invisible_and_unbookable_for_fans_until_an_admin_publishes_i
     assert!(listed(&list, event), "published events are listed: {list}");
     let (status, _) = app
         .send(Method::GET, &format!("/api/events/{event}"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .send(
+            Method::GET,
+            &format!("/api/tickets/availability/{standing}"),
+            None,
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = app

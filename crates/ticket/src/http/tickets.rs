@@ -89,7 +89,7 @@ async fn list_ticket_types(
     responses(
         (status = 200, description = "`{ticketTypeId, ticketTypeName, available, ...}`", body = Object),
         (status = 400, description = "Malformed id in the path (`invalid_id`)", body = ErrorBody),
-        (status = 404, description = "No such ticket type (`ticket_type_not_found`)", body = ErrorBody)
+        (status = 404, description = "No such ticket type, or one of an unpublished event (`ticket_type_not_found`)", body = ErrorBody)
     )
 )]
 async fn get_availability(
@@ -97,7 +97,10 @@ async fn get_availability(
     AppPath(ticket_type_id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<Value>> {
     let row: Option<(i32, i32)> = sqlx::query_as(
-        "SELECT available_quantity, total_quantity FROM ticket.ticket_types WHERE id = $1",
+        // A draft's ticket types are not public: as unknown as the draft itself.
+        "SELECT t.available_quantity, t.total_quantity FROM ticket.ticket_types t
+         JOIN ticket.events e ON e.id = t.event_id
+         WHERE t.id = $1 AND e.published_at IS NOT NULL",
     )
     .bind(ticket_type_id)
     .fetch_optional(&state.infra.db)
