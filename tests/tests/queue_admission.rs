@@ -338,7 +338,7 @@ async fn pre_queued(
 ) -> (Uuid, Vec<(tiketi_core::auth::AuthUser, String)>) {
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
-    let event_id = event(&app.infra.db, 3600).await;
+    let event_id = event(&app.infra.db, 1800).await;
     put_settings(
         app,
         &admin,

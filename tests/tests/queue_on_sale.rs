@@ -39,7 +39,7 @@ async fn early_fifo_fans_wait_in_arrival_order_and_are_admitted_at_sale_start_wi
     let tokens = app.tokens();
     let (_, admin) = tokens.admin();
     // FIFO (the default mode), room for everyone: only the sale start holds the fans back.
-    let event_id = event(&app.infra.db, 3600).await;
+    let event_id = event(&app.infra.db, 1800).await;
     put_settings(
         &app,
         &admin,
@@ -65,11 +65,11 @@ async fn early_fifo_fans_wait_in_arrival_order_and_are_admitted_at_sale_start_wi
         assert!((server_time - queue::now_ms()).abs() < 5_000, "{body}");
         sale_start = ms_of(&body["saleStart"]);
         assert!(
-            (3_590_000..=3_600_000).contains(&(sale_start - server_time)),
+            (1_790_000..=1_800_000).contains(&(sale_start - server_time)),
             "{body}"
         );
-        // The wait includes the hour until the start.
-        assert!(body["estimatedWait"].as_u64().unwrap() >= 3_590, "{body}");
+        // The wait includes the half hour until the start.
+        assert!(body["estimatedWait"].as_u64().unwrap() >= 1_790, "{body}");
         assert_eq!(body["admissionTtlSec"], 60);
         assert_eq!(body["paused"], false);
     }
@@ -148,9 +148,18 @@ async fn moving_the_sale_start_later_is_followed_by_the_queue_at_once() {
     let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
     let (tokens, admin, event_id) =
         on_sale_queue(&app, json!({"threshold": 5, "idleGraceSec": 86400})).await;
-    // The queue's settings are cached (a first fan is admitted while the sale is open).
+    // The queue's settings are cached (a first fan is admitted while the sale is open, and
+    // leaves: a sale with fans shopping cannot be postponed, see below).
     let (_, first) = tokens.fan();
     assert_eq!(join(&app, &first, event_id).await.1["queued"], false);
+    let res = app
+        .client
+        .post(app.url(&format!("/api/queue/leave/{event_id}")))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 
     // The operator postpones the sale by an hour.
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
@@ -203,4 +212,237 @@ async fn the_event_page_answer_carries_the_server_clock_and_the_sale_start() {
         "{body}"
     );
     assert!(body["ticketTypes"].is_array(), "{body}");
+}
+
+/// An admin's PUT of the event (`/api/admin/events/:id`); answers status and body.
+async fn put_event(app: &TestApp, admin: &str, event_id: uuid::Uuid, body: Value) -> (u16, Value) {
+    let res = app
+        .client
+        .put(app.url(&format!("/api/admin/events/{event_id}")))
+        .bearer_auth(admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A general-admission reservation of one ticket of a fresh type of `event_id`; answers the
+/// status and body.
+async fn reserve_one(
+    pool: &sqlx::PgPool,
+    app: &TestApp,
+    token: &str,
+    event_id: uuid::Uuid,
+) -> (u16, Value) {
+    let ticket_type: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO ticket.ticket_types (event_id, name, price, total_quantity, available_quantity)
+         VALUES ($1, 'Standing', 10000, 100, 100) RETURNING id",
+    )
+    .bind(event_id)
+    .fetch_one(pool)
+    .await
+    .expect("ticket type");
+    let res = app
+        .client
+        .post(app.url("/api/reservations"))
+        .bearer_auth(token)
+        .json(
+            &json!({"eventId": event_id, "items": [{"ticketTypeId": ticket_type, "quantity": 1}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_queue_turned_off_admits_nobody_before_sale_start_and_says_when_it_opens() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let (_, fan) = tokens.fan();
+    let event_id = event(&app.infra.db, 1800).await;
+    put_settings(&app, &admin, event_id, json!({"enabled": false})).await;
+    let (code, body) = join(&app, &fan, event_id).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        (body["queued"].clone(), body["status"].clone()),
+        (json!(false), json!("upcoming")),
+        "a fan was let in before sale start: {body}"
+    );
+    assert_eq!(body["queueEnabled"], false, "{body}");
+    // With the queue off the line is the sale itself: it opens at sale start.
+    assert_eq!(body["lineOpensAt"], body["saleStart"], "{body}");
+    assert!(body.get("admissionExpiresAt").is_none(), "{body}");
+    let polled = status(&app, &fan, event_id).await;
+    assert_eq!(polled["status"], "upcoming", "{polled}");
+    // Nothing can be bought before the start: the sale window's own answer.
+    let (code, body) = reserve_one(&pool, &app, &fan, event_id).await;
+    assert_eq!(
+        (code, body["code"].clone()),
+        (409, json!("sale_not_open")),
+        "{body}"
+    );
+    // At the start (moved to now by the operator) the fan may shop.
+    let now = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let (code, body) = put_event(
+        &app,
+        &admin,
+        event_id,
+        json!({"saleStartDate": now.to_rfc3339()}),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let (_, body) = join(&app, &fan, event_id).await;
+    assert_eq!(body["status"], "active", "{body}");
+    let (code, body) = reserve_one(&pool, &app, &fan, event_id).await;
+    assert_eq!(code, 201, "{body}");
+}
+
+#[tokio::test]
+async fn the_line_opens_an_hour_before_sale_start_and_earlier_fans_take_no_place() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let (_, early) = tokens.fan();
+    let (_, fan) = tokens.fan();
+    // Two days ahead: the original client's event page joins the queue on every visit.
+    let event_id = event(&app.infra.db, 2 * 86_400).await;
+    let (code, body) = join(&app, &early, event_id).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["status"], "upcoming", "{body}");
+    assert_eq!(body["queued"], false, "{body}");
+    assert_eq!(body["queueEnabled"], true, "{body}");
+    assert_eq!(
+        ms_of(&body["saleStart"]) - ms_of(&body["lineOpensAt"]),
+        3_600_000,
+        "the line opens QUEUE_PRESALE_WINDOW_SECS (an hour) before the sale: {body}"
+    );
+    let view = admin_view(&app, &admin, event_id).await;
+    assert_eq!(
+        view["queueSize"].as_u64().unwrap_or(0),
+        0,
+        "an early fan took a place: {view}"
+    );
+    // Within the hour the line opens: the first to come is first in line, and the early
+    // visitor (who took no place) comes after.
+    let now = chrono::Utc::now() + chrono::Duration::seconds(1800);
+    let (code, body) = put_event(
+        &app,
+        &admin,
+        event_id,
+        json!({"saleStartDate": now.to_rfc3339()}),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let (_, body) = join(&app, &fan, event_id).await;
+    assert_eq!(
+        (body["status"].clone(), body["position"].clone()),
+        (json!("queued"), json!(1)),
+        "{body}"
+    );
+    let (_, body) = join(&app, &early, event_id).await;
+    assert_eq!(body["position"], 2, "{body}");
+}
+
+#[tokio::test]
+async fn scheduled_pre_queue_answers_carry_a_provisional_place_and_the_wait_to_the_draw() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let event_id = event(&app.infra.db, 600).await;
+    put_settings(
+        &app,
+        &admin,
+        event_id,
+        json!({"mode": "scheduled", "threshold": 1}),
+    )
+    .await;
+    let fans: Vec<_> = (0..3).map(|_| tokens.fan()).collect();
+    for (i, (_, token)) in fans.iter().enumerate() {
+        let (_, body) = join(&app, token, event_id).await;
+        assert_eq!(body["preQueue"], true, "{body}");
+        // The original client shows these numbers unguarded (a NaN wait without them).
+        assert_eq!(body["position"].as_u64(), Some(i as u64 + 1), "{body}");
+        let wait = body["estimatedWait"].as_u64().expect("estimatedWait");
+        assert!((590..=700 * (i as u64 + 1)).contains(&wait), "{body}");
+    }
+    let polled = status(&app, &fans[2].1, event_id).await;
+    assert_eq!(polled["position"], 3, "{polled}");
+    assert!(polled["estimatedWait"].as_u64().is_some(), "{polled}");
+}
+
+#[tokio::test]
+async fn a_started_sale_with_admitted_fans_cannot_move_into_the_future() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, admin) = tokens.admin();
+    let (_, fan) = tokens.fan();
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    // Nobody admitted, nothing sold: the operator may still move it.
+    let quiet = event(&app.infra.db, -60).await;
+    let (code, body) = put_event(&app, &admin, quiet, json!({"saleStartDate": later})).await;
+    assert_eq!(code, 200, "{body}");
+    // A fan is shopping: the sale stays started (the operator pauses the queue instead).
+    let busy = event(&app.infra.db, -60).await;
+    let (_, body) = join(&app, &fan, busy).await;
+    assert_eq!(body["status"], "active", "{body}");
+    let (code, body) = put_event(&app, &admin, busy, json!({"saleStartDate": later})).await;
+    assert_eq!(
+        (code, body["code"].clone()),
+        (409, json!("sale_already_open")),
+        "{body}"
+    );
+    let (_, body) = join(&app, &fan, busy).await;
+    assert_eq!(body["status"], "active", "{body}");
+}
+
+#[tokio::test]
+async fn a_draft_has_no_queue_status_and_refuses_reservations_as_unknown() {
+    let db = test_db().await;
+    let pool = db.pool.clone();
+    let app = TestApp::spawn_with(pool.clone(), &[MANUAL_TICKS]).await;
+    let tokens = app.tokens();
+    let (_, fan) = tokens.fan();
+    let draft = event(&app.infra.db, -60).await;
+    sqlx::query("UPDATE ticket.events SET published_at = NULL WHERE id = $1")
+        .bind(draft)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for path in [format!("/api/queue/status/{draft}")] {
+        let res = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&fan)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    let res = app
+        .client
+        .post(app.url(&format!("/api/queue/heartbeat/{draft}")))
+        .bearer_auth(&fan)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "heartbeat of a draft");
+    let (code, body) = reserve_one(&pool, &app, &fan, draft).await;
+    assert_eq!(
+        (code, body["code"].clone()),
+        (404, json!("event_not_found")),
+        "{body}"
+    );
 }

@@ -87,6 +87,10 @@ pub struct QueueDefaults {
     pub threshold: u32,
     /// `QUEUE_PROCESSOR_INTERVAL`: processor tick in milliseconds. Default 1000.
     pub tick_ms: u64,
+    /// `QUEUE_PRESALE_WINDOW_SECS`: how long before sale start an event's line opens (fans
+    /// joining earlier are told when it opens and take no place; those who join within it wait
+    /// in arrival order, or for the draw). Default 3600; 0..=604800.
+    pub presale_window_secs: u64,
     /// `SOCKET_MAX_EVENTS`: events one Socket.IO connection may join rooms of (`join-queue`,
     /// `join-event`, `join-seat-selection`). Default 8; 1..=100.
     pub socket_max_events: usize,
@@ -507,6 +511,7 @@ impl Config {
         let queue = QueueDefaults {
             threshold: parse_or(&get, "QUEUE_THRESHOLD", 1000)?,
             tick_ms: parse_or(&get, "QUEUE_PROCESSOR_INTERVAL", 1000)?,
+            presale_window_secs: parse_or(&get, "QUEUE_PRESALE_WINDOW_SECS", 3600)?,
             socket_max_events: parse_or(&get, "SOCKET_MAX_EVENTS", 8)?,
             socket_events_per_minute: parse_or(&get, "SOCKET_EVENTS_PER_MINUTE", 120)?,
             socket_max_connections_per_user: parse_or(&get, "SOCKET_MAX_CONNECTIONS_PER_USER", 20)?,
@@ -519,6 +524,12 @@ impl Config {
         }
         if queue.threshold == 0 {
             return Err(ConfigError::new("QUEUE_THRESHOLD", "must be at least 1"));
+        }
+        if queue.presale_window_secs > 604_800 {
+            return Err(ConfigError::new(
+                "QUEUE_PRESALE_WINDOW_SECS",
+                "must be between 0 and 604800 seconds (a week)",
+            ));
         }
         if !(50..=60_000).contains(&queue.tick_ms) {
             return Err(ConfigError::new(

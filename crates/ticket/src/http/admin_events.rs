@@ -486,7 +486,7 @@ async fn insert_ticket_type(
         (status = 401, description = "No valid access token (`missing_token`, `invalid_token`, `token_expired`)", body = ErrorBody),
         (status = 403, description = "Signed in, but not an admin (`admin_only`)", body = ErrorBody),
         (status = 404, description = "No such event (`event_not_found`)", body = ErrorBody),
-        (status = 409, description = "The layout cannot change once seats exist (`seats_exist`)", body = ErrorBody),
+        (status = 409, description = "The layout cannot change once seats exist (`seats_exist`); a started sale with admitted fans or reservations cannot move into the future (`sale_already_open`); an event with reservations cannot go back to draft (`event_has_reservations`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody)
     ),
     security(("bearer" = ["admin"]))
@@ -544,6 +544,36 @@ async fn update_event(
             return Err(ApiError::conflict(
                 "seats_exist",
                 "delete the event's seats before changing its seat layout",
+            ));
+        }
+    }
+    // A sale that has started is not moved back into the future while fans shop or have bought:
+    // their admissions' clocks and their holds run in the present (pause the queue instead).
+    let now = chrono::Utc::now();
+    if let Some(start) = values.sale_start_date
+        && start > now
+        && current.sale_start_date <= now
+    {
+        let reserved: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ticket.reservations WHERE event_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let admitted: u64 = {
+            let keys = crate::queue::keys::EventKeys::new(&state.infra.redis, id);
+            let mut conn = state.infra.redis.shared().await?;
+            redis::cmd("ZCOUNT")
+                .arg(keys.active())
+                .arg(format!("({}", now.timestamp_millis()))
+                .arg("+inf")
+                .query_async(&mut conn)
+                .await?
+        };
+        if reserved > 0 || admitted > 0 {
+            return Err(ApiError::conflict_with(
+                "sale_already_open",
+                "the sale has started and fans are shopping or have bought: it cannot move into the future (pause the queue instead)",
+                json!({ "reservations": reserved, "admitted": admitted }),
             ));
         }
     }

@@ -45,6 +45,7 @@ fn status_word(standing: &Standing) -> &'static str {
         Standing::NoQueue | Standing::Active { .. } => "active",
         Standing::Queued { .. } | Standing::PreQueue => "queued",
         Standing::NotInQueue => "not_in_queue",
+        Standing::Upcoming => "upcoming",
     }
 }
 
@@ -82,6 +83,12 @@ fn add_place(report: &Report, body: &mut Value) {
         }
         Standing::PreQueue => {
             body["preQueue"] = json!(true);
+            // A provisional place (arrival order) and the time to the draw, for clients that
+            // show numbers (the original client does, unguarded); the draw decides the place.
+            if report.pre_position > 0 {
+                body["position"] = json!(report.pre_position);
+                body["estimatedWait"] = json!(report.estimated_wait());
+            }
         }
         _ => {}
     }
@@ -127,8 +134,11 @@ async fn check_queue(
     );
     let position = match report.standing {
         Standing::Queued { position } => Some(position),
+        Standing::PreQueue if report.pre_position > 0 => Some(report.pre_position),
         _ => None,
     };
+    let line_opens_at =
+        (report.standing == Standing::Upcoming).then(|| line_opens_at(&state, &report));
     Ok(AppJson(JoinAnswer {
         queued,
         status: status_word(&report.standing),
@@ -138,7 +148,7 @@ async fn check_queue(
             title: &report.title,
             artist: &report.artist,
         },
-        queue_enabled: report.standing != Standing::NoQueue,
+        queue_enabled: report.standing != Standing::NoQueue && !report.queue_off,
         queue_size: queued.then_some(report.queue_size),
         admission_expires_at: expires_at(&report.standing),
         position,
@@ -149,8 +159,20 @@ async fn check_queue(
         sale_start: rfc3339_ms(report.sale_start_ms),
         paused: report.paused,
         admission_ttl_sec: report.admission_ttl_sec,
+        line_opens_at: line_opens_at.flatten(),
     })
     .into_response())
+}
+
+/// When the line opens for an `upcoming` fan (RFC 3339): `QUEUE_PRESALE_WINDOW_SECS` before sale
+/// start, or sale start itself when the queue is off. Nobody takes a place before it.
+fn line_opens_at(state: &AppState, report: &Report) -> Option<String> {
+    let window_ms = if report.queue_off {
+        0
+    } else {
+        state.infra.config.queue.presale_window_secs as i64 * 1000
+    };
+    rfc3339_ms(report.sale_start_ms - window_ms)
 }
 
 /// The answer to a join, with the fields [`add_place`] gives the other routes, serialized
@@ -183,6 +205,9 @@ struct JoinAnswer<'a> {
     sale_start: Option<String>,
     paused: bool,
     admission_ttl_sec: u32,
+    /// For an `upcoming` answer: when the line opens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line_opens_at: Option<String>,
 }
 
 /// `eventInfo` of a join answer.
@@ -239,6 +264,9 @@ async fn queue_status(
         body["admissionExpiresAt"] = json!(at);
     }
     add_place(&report, &mut body);
+    if report.standing == Standing::Upcoming {
+        body["lineOpensAt"] = json!(line_opens_at(&state, &report));
+    }
     add_clock(&report, &mut body);
     Ok(AppJson(body))
 }

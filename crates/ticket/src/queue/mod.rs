@@ -76,8 +76,12 @@ pub enum Standing {
         /// 1-based place in line.
         position: u64,
     },
-    /// Scheduled mode, before the draw: in the pre-queue, no position yet.
+    /// Scheduled mode, before the draw: in the pre-queue, no position yet (the report's
+    /// `pre_position` is the fan's provisional place in arrival order).
     PreQueue,
+    /// Before the line opens (`QUEUE_PRESALE_WINDOW_SECS` before sale start), or before sale
+    /// start with the queue turned off: nobody takes a place and nobody shops yet.
+    Upcoming,
     /// Not in this queue.
     NotInQueue,
 }
@@ -110,24 +114,40 @@ pub struct Report {
     pub paused: bool,
     /// The operator's message to the waiting fans, `None` when there is none.
     pub message: Option<String>,
+    /// In the pre-queue: the fan's place in arrival order (1-based; the draw decides the real
+    /// one), for clients that show a number; 0 otherwise.
+    pub pre_position: u64,
+    /// The event's queue is turned off (`enabled: false`).
+    pub queue_off: bool,
 }
 
 impl Report {
     /// Estimated wait in seconds, for a queued fan.
     pub fn estimated_wait(&self) -> Option<u64> {
-        let Standing::Queued { position } = self.standing else {
-            return None;
+        let position = match self.standing {
+            Standing::Queued { position } => position,
+            Standing::PreQueue if self.pre_position > 0 => self.pre_position,
+            _ => return None,
         };
-        // Before sale start nobody moves: the wait is the time to the start plus the wait from it.
+        if !self.before_sale() {
+            return Some(estimate_wait(
+                position,
+                self.admitted_last_min,
+                self.threshold,
+                self.admission_ttl_sec,
+            ));
+        }
+        // Before sale start nobody moves: the wait is the time to the start, plus, behind the
+        // first `threshold` fans (admitted at the start), the wait from it.
         let to_start = (self.sale_start_ms - self.server_time_ms).max(0) as u64;
+        let behind = position.saturating_sub(u64::from(self.threshold));
         Some(
             to_start.div_ceil(1000)
-                + estimate_wait(
-                    position,
-                    self.admitted_last_min,
-                    self.threshold,
-                    self.admission_ttl_sec,
-                ),
+                + if behind == 0 {
+                    0
+                } else {
+                    estimate_wait(behind, 0, self.threshold, self.admission_ttl_sec)
+                },
         )
     }
 
@@ -198,6 +218,7 @@ fn report_of(answer: &[RedisValue]) -> Report {
             position: n(1) as u64,
         },
         "pre" => Standing::PreQueue,
+        "upcoming" => Standing::Upcoming,
         _ => Standing::NotInQueue,
     };
     Report {
@@ -213,17 +234,21 @@ fn report_of(answer: &[RedisValue]) -> Report {
         sale_start_ms: n(11),
         paused: n(12) == 1,
         message: Some(text(answer.get(13))).filter(|m| !m.is_empty()),
+        pre_position: if state == "pre" { n(1) as u64 } else { 0 },
+        // `disabled`, or `upcoming` with position 1 (the scripts' mark for a queue that is off).
+        queue_off: state == "disabled" || (state == "upcoming" && n(1) == 1),
     }
 }
 
 /// Joins (or re-joins) `user_id` to `event_id`'s queue.
 pub async fn join(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<Report, ApiError> {
     let user = user_id.to_string();
+    let window_ms = (state.infra.config.queue.presale_window_secs * 1000).to_string();
     let answer = run_script(
         state,
         event_id,
         &SCRIPTS.join,
-        &[user.as_bytes(), user_id.as_bytes()],
+        &[user.as_bytes(), user_id.as_bytes(), window_ms.as_bytes()],
     )
     .await?;
     // A draft has no waiting room yet: to fans it does not exist.
@@ -236,6 +261,8 @@ pub async fn join(state: &AppState, user_id: Uuid, event_id: Uuid) -> Result<Rep
         Standing::Queued { .. } | Standing::PreQueue
     ) {
         metrics::counter!("queue_joins_total", "outcome" => "queued").increment(1);
+    } else if report.standing == Standing::Upcoming {
+        metrics::counter!("queue_joins_total", "outcome" => "upcoming").increment(1);
     } else {
         metrics::counter!("queue_joins_total", "outcome" => "admitted").increment(1);
     }
@@ -258,6 +285,10 @@ pub async fn status(
         &[user.as_bytes(), touch, user_id.as_bytes()],
     )
     .await?;
+    // A draft has no waiting room yet: to fans it does not exist.
+    if text(answer.first()) == "draft" {
+        return Err(ApiError::not_found("event_not_found", "no such event"));
+    }
     Ok(report_of(&answer))
 }
 
@@ -300,6 +331,11 @@ pub async fn require_admission(
     };
     match report.standing {
         Standing::NoQueue | Standing::Active { .. } => Ok(()),
+        // The queue is off but the sale has not started: the sale window's own answer.
+        Standing::Upcoming => Err(ApiError::conflict(
+            "sale_not_open",
+            "the sale for this event has not started",
+        )),
         _ => Err(ApiError::forbidden(
             "not_admitted",
             "you have not been admitted from the waiting room for this event",

@@ -161,12 +161,17 @@ end
 /// first placed in line in arrival order, so no newcomer goes ahead of it. Times by Redis'
 /// clock.
 ///
+/// `window_ms` (ARGV 3) is how long before sale start the line opens: a fan who arrives earlier
+/// takes no place and is told `upcoming`; so is everyone before sale start when an operator
+/// turned the queue off (nobody shops before the sale, in any mode).
+///
 /// Answer: `{state, position, queue_size, active, admitted_last_min, expires, max_active,
 /// admission_ttl_ms, title, artist, now, sale_start_ms, paused, message}` with state `nocfg`
-/// (settings not cached yet), `disabled`, `active`, `queued` or `pre`; only `{'draft'}` for an
-/// event not published.
+/// (settings not cached yet), `upcoming`, `disabled`, `active`, `queued` or `pre` (its position
+/// the fan's provisional place in arrival order, until the draw); only `{'draft'}` for an event
+/// not published.
 const JOIN: &str = r#"
-local user, b, now = ARGV[1], ARGV[2], clock()
+local user, b, now, window = ARGV[1], ARGV[2], clock(), tonumber(ARGV[3] or '0')
 local c = cfg_get('enabled', 'max_active', 'paused', 'mode', 'drawn', 'admission_ttl_ms', 'title', 'artist', 'sale_start_ms', 'draft', 'message')
 if not c[1] then return {'nocfg'} end
 if c[10] == '1' then return {'draft'} end
@@ -176,7 +181,11 @@ local function answer(state, position, size, active, expires)
   return {state, position, size, active, admitted_last_min(), expires, max_active, ttl, c[7] or '', c[8] or '',
     now, sale_start, c[3] == '1' and 1 or 0, c[11] or ''}
 end
-if c[1] ~= '1' then return answer('disabled', 0, 0, 0, 0) end
+if c[1] ~= '1' then
+  -- `upcoming` with position 1: the queue is off (the line opens at sale start).
+  if now < sale_start then return answer('upcoming', 1, 0, 0, 0) end
+  return answer('disabled', 0, 0, 0, 0)
+end
 local exp = redis.call('ZSCORE', K_ACT, user)
 if exp then
   if tonumber(exp) > now then
@@ -192,6 +201,10 @@ if ticket then
   touch(ticket, now)
   return answer('queued', position(ticket), waiting_count(), active_count(now), 0)
 end
+-- Before the line opens nobody takes a place (a fan already in it keeps theirs, above).
+if now < sale_start - window and not redis.call('ZSCORE', K_PRE, user) then
+  return answer('upcoming', 0, 0, 0, 0)
+end
 if pre then
   if not redis.call('ZSCORE', K_PRE, user) then
     -- Arrival order must survive fans who arrive in the same millisecond (the draw's late
@@ -205,7 +218,7 @@ if pre then
     redis.call('ZADD', K_PRE, string.format('%d.%03d', now, n), user)
   end
   redis.call('ZADD', K_SEEN, now, user)
-  return answer('pre', 0, redis.call('ZCARD', K_PRE), active_count(now), 0)
+  return answer('pre', redis.call('ZRANK', K_PRE, user) + 1, redis.call('ZCARD', K_PRE), active_count(now), 0)
 end
 local active = active_count(now)
 -- Nobody is admitted before sale start: an early fan takes a ticket like anyone who finds the
@@ -221,17 +234,23 @@ return answer('queued', size, size, active, 0)
 "#;
 
 /// `status(user, touch, user_bin)`: where the fan stands (by Redis' clock); `touch = 1` also counts as a sign
-/// of life. Answer: like `join`'s (title and artist empty), with state `nocfg`, `disabled`,
-/// `active`, `queued`, `pre` or `none`.
+/// of life. Answer: like `join`'s (title and artist empty), with state `nocfg`, `upcoming` (the
+/// queue is off and the sale has not started), `disabled`, `active`, `queued`, `pre` or `none`;
+/// only `{'draft'}` for an event not published.
 const STATUS: &str = r#"
 local user, touching, b, now = ARGV[1], ARGV[2] == '1', ARGV[3], clock()
-local c = cfg_get('enabled', 'max_active', 'admission_ttl_ms', 'sale_start_ms', 'paused', 'message')
+local c = cfg_get('enabled', 'max_active', 'admission_ttl_ms', 'sale_start_ms', 'paused', 'message', 'draft')
 if not c[1] then return {'nocfg'} end
+if c[7] == '1' then return {'draft'} end
 local function answer(state, position, size, active, expires)
   return {state, position, size, active, admitted_last_min(), expires, tonumber(c[2]), tonumber(c[3]), '', '',
     now, tonumber(c[4] or '0'), c[5] == '1' and 1 or 0, c[6] or ''}
 end
-if c[1] ~= '1' then return answer('disabled', 0, 0, 0, 0) end
+if c[1] ~= '1' then
+  -- `upcoming` with position 1: the queue is off (the line opens at sale start).
+  if now < tonumber(c[4] or '0') then return answer('upcoming', 1, 0, 0, 0) end
+  return answer('disabled', 0, 0, 0, 0)
+end
 local exp = redis.call('ZSCORE', K_ACT, user)
 if exp and tonumber(exp) > now then
   return answer('active', 0, waiting_count(), active_count(now), tonumber(exp))
@@ -243,7 +262,7 @@ if ticket then
 end
 if redis.call('ZSCORE', K_PRE, user) then
   if touching then redis.call('ZADD', K_SEEN, 'XX', now, user) end
-  return answer('pre', 0, redis.call('ZCARD', K_PRE), active_count(now), 0)
+  return answer('pre', redis.call('ZRANK', K_PRE, user) + 1, redis.call('ZCARD', K_PRE), active_count(now), 0)
 end
 return answer('none', 0, waiting_count(), active_count(now), 0)
 "#;

@@ -826,7 +826,7 @@ impl Guard {
         events.push((event_id, Instant::now()));
     }
 
-    /// The event exists (cached; one indexed read when not).
+    /// The event exists and is published (cached; one indexed read when not).
     async fn exists(&self, event_id: Uuid) -> Result<(), Refusal> {
         let cached = self
             .0
@@ -841,7 +841,11 @@ impl Guard {
             }
             _ => {
                 let exists: bool =
-                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ticket.events WHERE id = $1)")
+                    // A draft is unknown to sockets as to fans: no room, no pushes.
+                    sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM ticket.events
+                                        WHERE id = $1 AND published_at IS NOT NULL)",
+                    )
                         .bind(event_id)
                         .fetch_one(&self.0.db)
                         .await
