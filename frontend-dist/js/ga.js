@@ -174,7 +174,8 @@ export async function gaPage(main, id) {
       picks.clear(id);
       go(`/pay/${reservation.id}`);
     } catch (e) {
-      msg.replaceChildren(notice('error', gaError(e)), e.code === 'not_admitted' ? notAdmitted() : null);
+      // replaceChildren writes a null out as the text "null": pass the way back only when there is one.
+      msg.replaceChildren(notice('error', gaError(e)), ...(e.code === 'not_admitted' ? [notAdmitted()] : []));
       if (e.code === 'sold_out' && e.details?.ticketTypeId) update(e.details.ticketTypeId, Number(e.details.available));
       render();
     }

@@ -123,10 +123,26 @@ await main(async () => {
   step('tickets shown');
   await fan.close();
 
+  // A refusal other than "not admitted" (here a sold-out answer, as when the last tickets go
+  // between the count and the click) is said in words alone: no stray "null" after it.
+  await page2.route('**/api/reservations', (route) => (route.request().method() === 'POST'
+    ? route.fulfill({ status: 409, contentType: 'application/json',
+      body: JSON.stringify({ error: 'Sold out', code: 'sold_out', details: { ticketTypeId: null, ticketTypeName: typeName, available: 1 } }) })
+    : route.fallback()));
+  await page2.getByRole('button', { name: `${typeName} 한 장 더하기` }).click();
+  await page2.getByRole('button', { name: `${typeName} 한 장 더하기` }).click();
+  await page2.getByTestId('ga-buy').click();
+  await page2.getByTestId('ga-msg').getByRole('alert').filter({ hasText: `${typeName} 티켓은 1장만 남아 있습니다.` }).waitFor();
+  const soldOutWords = await page2.getByTestId('ga-msg').innerText();
+  if (/null/i.test(soldOutWords)) throw new Error(`"null" after a refusal: ${soldOutWords}`);
+  if (await page2.getByTestId('ga-to-queue').count()) throw new Error('the way to the queue offered for a sold-out refusal');
+  await page2.unroute('**/api/reservations');
+  await page2.getByRole('button', { name: `${typeName} 한 장 빼기` }).click();
+  step('sold-out refusal clean');
+
   // Out of the waiting room, the second fan tries to buy: refused, said in Korean beside the
   // picker (the server's English sentence never shows), with the way back to the queue.
   await call('POST', `/api/queue/leave/${eventId}`, watcherToken);
-  await page2.getByRole('button', { name: `${typeName} 한 장 더하기` }).click();
   await page2.getByTestId('ga-buy').click();
   const refusal = page2.getByTestId('ga-msg');
   await refusal.getByRole('alert').filter({ hasText: '대기실에서 다시 입장하세요' }).waitFor();

@@ -774,6 +774,7 @@ async fn a_fan_buys_two_general_admission_tickets_and_a_second_fan_sees_the_coun
         "continue payment offered",
         "paid",
         "tickets shown",
+        "sold-out refusal clean",
         "refusal in korean",
     ] {
         assert!(
