@@ -74,7 +74,8 @@ export async function gaPage(main, id) {
   let event, types, maxPerFan, held = 0, pending = null, status;
   try {
     status = await timedApi(`/api/queue/check/${id}`, { method: 'POST' });
-    if (status.queued) { go(`/events/${id}/queue`, true); return; }
+    // In line, or before the line opens (`upcoming`: never an admission): the waiting room.
+    if (status.queued || status.status === 'upcoming') { go(`/events/${id}/queue`, true); return; }
     const [detail, tickets, mine] = await Promise.all([
       api(`/api/events/${id}`, { anonymous: true }),
       api(`/api/tickets/event/${id}`, { anonymous: true }),
