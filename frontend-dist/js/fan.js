@@ -200,7 +200,10 @@ export function authPage(main, mode) {
       if (body.verificationRequired) { form.replaceChildren(notice('ok', t('check_email'))); return; }
       session.set(body.token, body.user);
       go(next, true);
-    } catch (e) { msg.replaceChildren(showFieldErrors(form, e)); } finally { form.querySelector('button[type=submit]').disabled = false; }
+    } catch (e) {
+      // A duplicate email is about the email field: said under it too.
+      msg.replaceChildren(showFieldErrors(form, e, { email_taken: ['email', 'field_email_taken'] }));
+    } finally { form.querySelector('button[type=submit]').disabled = false; }
   } },
   h('h1', {}, t(mode === 'login' ? 'sign_in' : 'register')),
   mode === 'register' ? field('name', 'text', t('name'), { ac: 'name' }) : null,

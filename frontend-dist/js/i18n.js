@@ -15,7 +15,7 @@ const dict = {
     admitted: '입장했습니다! 좌석 선택으로 이동합니다.', keep_open: '이 창을 닫지 마세요. 새로고침해도 순서는 유지됩니다.', queue_paused: '입장이 잠시 멈춰 있습니다.',
     connected: '실시간 연결됨', connecting: '연결 중…', disconnected: '연결 끊김 · 재연결 중', queue_cleared: '대기열이 운영자에 의해 초기화되었습니다.',
     seat_select: '좌석 선택', selected: '선택한 좌석', total: '합계', hold: '좌석 선점하기', max_seats: '최대 {n}석까지 선택할 수 있습니다.',
-    available: '선택 가능', locked: '선점됨', reserved: '판매됨', mine: '내 선택', seat_taken: '다른 분이 방금 선택한 좌석입니다.', pick_seat: '좌석을 선택하세요.',
+    available: '선택 가능', locked: '선점됨', reserved: '판매됨', mine: '내 선택', seat_taken: '다른 분이 방금 선택한 좌석입니다.', seat_taken_here: '방금 다른 분이 선택함', seat_taken_at: '{label} 좌석을 다른 분이 방금 선택했습니다. 다른 좌석을 고르세요.', pick_seat: '좌석을 선택하세요.',
     hold_left: '남은 시간 {t}', hold_expired: '선점 시간이 만료되었습니다.', payment: '결제', method: '결제 수단', pay: '{p} 결제하기',
     card: '신용카드', naver_pay: '네이버페이', kakao_pay: '카카오페이', bank_transfer: '계좌이체', sandbox_decline: '거절 테스트 (sandbox)',
     sandbox_note: '샌드박스 결제입니다. 실제로 청구되지 않습니다.', paid: '결제가 완료되었습니다', pay_failed: '결제에 실패했습니다',
@@ -101,6 +101,7 @@ const dict = {
     field_length: '{a}~{b}자로 입력하세요.', field_between: '{a}~{b} 사이의 값을 입력하세요.', field_email: '올바른 이메일 주소를 입력하세요.', field_pw_common: '너무 흔한 비밀번호입니다. 다른 비밀번호를 고르세요.',
     field_phone: '전화번호는 숫자 {a}~{b}자리로 입력하세요.', field_after_start: '예매 시작보다 뒤여야 합니다.', field_before_event: '공연 일시보다 늦을 수 없습니다.', field_number: '숫자를 입력하세요.',
     field_twice: '같은 항목이 두 번 들어 있습니다.', field_at_most: '최대 {n}개까지 고를 수 있습니다.', field_at_least_one: '하나 이상 고르세요.', field_status: '상태는 이 양식에서 바꿀 수 없습니다.',
+    field_email_taken: '이 이메일로는 가입할 수 없습니다.',
     field_id: '올바른 선택이 아닙니다.',
     // --- ga
     ga_title: '티켓 선택', ga_tickets: '티켓', ga_qty: '{name} 수량', ga_less: '{name} 한 장 빼기', ga_more: '{name} 한 장 더하기',
@@ -192,7 +193,7 @@ const dict = {
     admitted: "You're in! Taking you to the seats.", keep_open: 'Keep this page open. Refreshing keeps your place.', queue_paused: 'Admissions are paused for a moment.',
     connected: 'Live', connecting: 'Connecting…', disconnected: 'Disconnected · reconnecting', queue_cleared: 'The queue was cleared by an operator.',
     seat_select: 'Choose seats', selected: 'Selected', total: 'Total', hold: 'Hold these seats', max_seats: 'You can choose up to {n} seats.',
-    available: 'Available', locked: 'Held', reserved: 'Sold', mine: 'Yours', seat_taken: 'Someone just took that seat.', pick_seat: 'Choose a seat.',
+    available: 'Available', locked: 'Held', reserved: 'Sold', mine: 'Yours', seat_taken: 'Someone just took that seat.', seat_taken_here: 'Just taken', seat_taken_at: 'Someone just took seat {label}. Choose another seat.', pick_seat: 'Choose a seat.',
     hold_left: '{t} left', hold_expired: 'Your hold has expired.', payment: 'Payment', method: 'Payment method', pay: 'Pay {p}',
     card: 'Card', naver_pay: 'Naver Pay', kakao_pay: 'Kakao Pay', bank_transfer: 'Bank transfer', sandbox_decline: 'Decline test (sandbox)',
     sandbox_note: 'Sandbox payment: nothing is charged.', paid: 'Payment complete', pay_failed: 'Payment failed',
@@ -278,6 +279,7 @@ const dict = {
     field_length: 'Use {a} to {b} characters.', field_between: 'Enter a value from {a} to {b}.', field_email: 'Enter a valid email address.', field_pw_common: 'This password is too common; choose another.',
     field_phone: 'Enter {a} to {b} digits.', field_after_start: 'Must be after the sale start.', field_before_event: 'Must not be after the event date.', field_number: 'Enter a number.',
     field_twice: 'The same item is listed twice.', field_at_most: 'Choose at most {n}.', field_at_least_one: 'Choose at least one.', field_status: 'The status cannot be changed in this form.',
+    field_email_taken: 'This email cannot be registered.',
     field_id: 'This is not a valid choice.',
     // --- ga
     ga_title: 'Choose tickets', ga_tickets: 'Tickets', ga_qty: 'Number of {name} tickets', ga_less: 'One {name} ticket fewer', ga_more: 'One {name} ticket more',
