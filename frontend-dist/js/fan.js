@@ -78,7 +78,8 @@ const inLineKey = (id) => `tiketi.inline.${id}`;
 
 /** Prices on the event page: per ticket type, or per section of the event's seat layout. */
 async function pricesOf(e, ticketTypes) {
-  if (ticketTypes?.length) return { heading: t('ticket_types'), rows: ticketTypes.map((tt) => [tt.name, tt.price]) };
+  // Ticket types say when they are sold out, in words (not colour alone).
+  if (ticketTypes?.length) return { heading: t('ev_tickets'), rows: ticketTypes.map((tt) => [tt.name, tt.price, tt.available_quantity != null && Number(tt.available_quantity) <= 0]) };
   if (!e.seat_layout_id) return null;
   try {
     const { layouts } = await api('/api/seats/layouts', { anonymous: true });
@@ -152,7 +153,7 @@ export async function eventPage(main, id) {
         action,
         announce,
         prices ? h('section', { class: 'prices', 'data-testid': 'prices' }, h('h2', {}, prices.heading),
-          h('ul', { class: 'types' }, prices.rows.map(([name, price]) => h('li', {}, h('span', {}, name), h('strong', {}, won(price)))))) : null,
+          h('ul', { class: 'types' }, prices.rows.map(([name, price, soldOut]) => h('li', { 'data-soldout': soldOut ? 'true' : null }, h('span', {}, name), h('strong', {}, won(price)), soldOut ? h('span', { class: 'chip sold_out', 'data-testid': 'type-sold-out' }, t('sold_out')) : null)))) : null,
         e.description ? h('p', { class: 'description' }, e.description) : null)));
     render();
     every(250, render);

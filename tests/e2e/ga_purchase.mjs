@@ -17,6 +17,11 @@ await main(async () => {
   await page.goto(`${baseUrl}/#/events/${eventId}`);
   await page.getByTestId('lang').click(); // Korean first; this fan reads English.
   await page.getByRole('heading', { level: 1, name: 'GA Night 2026' }).waitFor();
+  // The event page lists the ticket types under a ticket heading and says which are sold out, in words.
+  const prices = page.getByTestId('prices');
+  await prices.getByRole('heading', { level: 2, name: 'Tickets' }).waitFor();
+  await prices.locator('li[data-soldout=true]').filter({ hasText: soldOutName }).getByTestId('type-sold-out').filter({ hasText: 'Sold out' }).waitFor();
+  if (await prices.locator('li').filter({ hasText: typeName }).getByTestId('type-sold-out').count()) throw new Error(`${typeName} is marked sold out on the event page`);
   // Prices per ticket type are on the event page; booking starts at sign-in.
   await page.getByTestId('book').click();
   await page.getByRole('link', { name: 'Register' }).click();
