@@ -353,6 +353,7 @@ export async function waitingRoom(main, id) {
     const lineAt = Date.parse(r.lineOpensAt || r.saleStart);
     upcoming = { saleStart: saleAt, lineOpensAt: Number.isFinite(lineAt) ? lineAt : saleAt, queueEnabled: r.queueEnabled !== false, retryAt: 0 };
     if (Number.isFinite(saleAt)) saleStart = saleAt;
+    if (!socket) conn.el.hidden = true; // no live connection before the line opens
     markInLine(false);
     position = null;
     posEl.textContent = '–';
@@ -374,7 +375,7 @@ export async function waitingRoom(main, id) {
   const joinWhenOpen = async () => {
     if (!upcoming || joining || done) return;
     const now = serverNow();
-    const at = upcoming.queueEnabled && upcoming.lineOpensAt > now ? upcoming.lineOpensAt : upcoming.saleStart;
+    const at = upcoming.queueEnabled ? Math.min(upcoming.lineOpensAt, upcoming.saleStart) : upcoming.saleStart;
     if (now < at || now < upcoming.retryAt) return;
     joining = true;
     upcoming.retryAt = now + 2000; // the same answer again (clocks a little apart): try shortly after
@@ -467,6 +468,7 @@ export async function waitingRoom(main, id) {
   let socket = null;
   function startLive() {
     if (socket || done) return;
+    conn.el.hidden = false;
     socket = liveSocket(conn.set);
     socket.on('connect', () => socket.emit('join-queue', { eventId: id }));
     socket.on('queue-position', (p) => { if (p.eventId === id && !upcoming) show(p); });

@@ -157,5 +157,33 @@ await main(async () => {
   await shot(page2, 'ga_refused_desktop_ko');
   await axeCheck(page2, 'ga_refused_desktop_ko');
   step('refusal in korean');
+
+  // Before the line opens the server answers a join with `status: upcoming` (stood in for here
+  // until the line opens, then the real server answers): the picker sends the fan to the waiting
+  // room, which says when the line opens, admits nobody, and joins by itself at that moment.
+  const lineOpensAt = Date.now() + 6000;
+  const saleAt = new Date(lineOpensAt + 3600_000).toISOString();
+  await page2.route(`**/api/queue/check/${eventId}`, (route) => {
+    if (Date.now() >= lineOpensAt) return route.fallback();
+    return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({
+      queued: false, status: 'upcoming', queueEnabled: true, saleStart: saleAt, serverTime: Date.now(), lineOpensAt: new Date(lineOpensAt).toISOString() }) });
+  });
+  await page2.goto(`${baseUrl}/#/events/${eventId}`); // the picker again, drawn anew
+  await page2.getByRole('heading', { level: 1, name: 'GA Night 2026' }).waitFor();
+  await page2.goto(`${baseUrl}/#/events/${eventId}/tickets`);
+  await page2.waitForURL(/#\/events\/.+\/queue$/);
+  await page2.getByTestId('line-opens-at').filter({ hasText: '대기열 오픈' }).waitFor();
+  await page2.getByTestId('presale-countdown').filter({ hasText: '대기열 오픈까지' }).waitFor();
+  await page2.getByTestId('ahead').filter({ hasText: '아직 대기열에 들어가지 않았습니다' }).waitFor();
+  if (Date.now() >= lineOpensAt) throw new Error('too slow to see the page before the line opened');
+  if (await page2.getByTestId('ga-page').count()) throw new Error('an upcoming answer showed the picker');
+  await shot(page2, 'ga_line_upcoming_desktop_ko');
+  // When the line opens the page joins again by itself (the real server answers from now on):
+  // the fan gets a place in line or, with room to shop, the picker.
+  await page2.waitForRequest((r) => r.url().includes(`/api/queue/check/${eventId}`) && Date.now() >= lineOpensAt, { timeout: 15000 });
+  await page2.getByTestId('line-opens-at').waitFor({ state: 'detached' });
+  const joined = page2.locator('[data-testid=ga-page], [data-testid=position]').filter({ hasText: /\d|티켓/ });
+  await joined.first().waitFor();
+  step('upcoming waits for the line');
   await other.close();
 });
