@@ -260,7 +260,7 @@ export async function eventForm(main, id) {
   const field = (label, input) => h('label', { class: 'field' }, h('span', {}, label), input);
   const inp = (name, type, value, extra = {}) => h('input', { name, id: `f-${name}`, type, value: value ?? '', ...extra });
   // Text, not url: uploads on local disk answer a same-site path (/api/image/files/...).
-  const posterUrl = inp('posterImageUrl', 'text', e.poster_image_url, { placeholder: 'https://… or /api/image/files/…' });
+  const posterUrl = inp('posterImageUrl', 'text', e.poster_image_url, { placeholder: t('c_poster_placeholder') });
   const preview = h('img', { class: 'poster small', alt: '', src: e.poster_image_url || null, hidden: !e.poster_image_url });
   const file = h('input', { type: 'file', accept: 'image/*', 'aria-label': t('poster'), 'data-testid': 'poster-file' });
   const uploadMsg = h('div', { 'aria-live': 'polite', 'data-testid': 'upload-msg' });

@@ -78,7 +78,8 @@ const inLineKey = (id) => `tiketi.inline.${id}`;
 
 /** Prices on the event page: per ticket type, or per section of the event's seat layout. */
 async function pricesOf(e, ticketTypes) {
-  if (ticketTypes?.length) return { heading: t('ticket_types'), rows: ticketTypes.map((tt) => [tt.name, tt.price]) };
+  // Ticket types say when they are sold out, in words (not colour alone).
+  if (ticketTypes?.length) return { heading: t('ev_tickets'), rows: ticketTypes.map((tt) => [tt.name, tt.price, tt.available_quantity != null && Number(tt.available_quantity) <= 0]) };
   if (!e.seat_layout_id) return null;
   try {
     const { layouts } = await api('/api/seats/layouts', { anonymous: true });
@@ -152,7 +153,7 @@ export async function eventPage(main, id) {
         action,
         announce,
         prices ? h('section', { class: 'prices', 'data-testid': 'prices' }, h('h2', {}, prices.heading),
-          h('ul', { class: 'types' }, prices.rows.map(([name, price]) => h('li', {}, h('span', {}, name), h('strong', {}, won(price)))))) : null,
+          h('ul', { class: 'types' }, prices.rows.map(([name, price, soldOut]) => h('li', { 'data-soldout': soldOut ? 'true' : null }, h('span', {}, name), h('strong', {}, won(price)), soldOut ? h('span', { class: 'chip sold_out', 'data-testid': 'type-sold-out' }, t('sold_out')) : null)))) : null,
         e.description ? h('p', { class: 'description' }, e.description) : null)));
     render();
     every(250, render);
@@ -200,7 +201,10 @@ export function authPage(main, mode) {
       if (body.verificationRequired) { form.replaceChildren(notice('ok', t('check_email'))); return; }
       session.set(body.token, body.user);
       go(next, true);
-    } catch (e) { msg.replaceChildren(showFieldErrors(form, e)); } finally { form.querySelector('button[type=submit]').disabled = false; }
+    } catch (e) {
+      // A duplicate email is about the email field: said under it too.
+      msg.replaceChildren(showFieldErrors(form, e, { email_taken: ['email', 'field_email_taken'] }));
+    } finally { form.querySelector('button[type=submit]').disabled = false; }
   } },
   h('h1', {}, t(mode === 'login' ? 'sign_in' : 'register')),
   mode === 'register' ? field('name', 'text', t('name'), { ac: 'name' }) : null,
@@ -305,6 +309,10 @@ export async function waitingRoom(main, id) {
   let saleStart = null;
   let preQueue = false;
   let position = null;
+  // Before the line opens the server answers a join with `status: 'upcoming'` (not in line, not
+  // admitted): `upcoming` holds that answer's times (server ms) until the page joins again.
+  let upcoming = null;
+  let joining = false;
   let lastSpoken = { position: null, at: 0 };
   const eta = etaSmoother();
   const markInLine = (yes) => { if (yes) localStorage.setItem(inLineKey(id), '1'); else localStorage.removeItem(inLineKey(id)); };
@@ -316,6 +324,7 @@ export async function waitingRoom(main, id) {
     waitEl.textContent = sec != null ? t('est_wait', { t: waitText(sec) }) : '';
   };
   const showPresale = () => {
+    if (upcoming) { showUpcoming(); return; }
     if (!beforeSale()) { presale.hidden = true; return; }
     presale.hidden = false;
     presale.replaceChildren(
@@ -323,6 +332,56 @@ export async function waitingRoom(main, id) {
       h('p', { class: 'presale-at' }, t('sale_opens_at', { at: when(saleStart) })),
       h('p', { class: 'countdown big', 'data-testid': 'presale-countdown', role: 'timer' }, t('opens_in', { t: span(saleStart - serverNow()) })),
       h('p', { 'data-testid': 'presale-rule' }, preQueue ? t('sale_presale_draw') : t('sale_presale_fifo')));
+  };
+  /** The pre-sale box before the line opens: when it opens (or the sale, for a queue turned off) and what happens then. */
+  const showUpcoming = () => {
+    const now = serverNow();
+    const lineLater = upcoming.queueEnabled && upcoming.lineOpensAt > now && upcoming.lineOpensAt < upcoming.saleStart;
+    const target = lineLater ? upcoming.lineOpensAt : upcoming.saleStart;
+    presale.hidden = false;
+    presale.replaceChildren(
+      h('h2', {}, t('sale_presale_title')),
+      lineLater ? h('p', { class: 'presale-at', 'data-testid': 'line-opens-at' }, t('sale_line_opens_at', { at: when(upcoming.lineOpensAt) })) : null,
+      h('p', { class: 'presale-at' }, t('sale_opens_at', { at: when(upcoming.saleStart) })),
+      h('p', { class: 'countdown big', 'data-testid': 'presale-countdown', role: 'timer' },
+        t(lineLater ? 'line_opens_in' : 'opens_in', { t: span(Math.max(0, target - now)) })),
+      h('p', { 'data-testid': 'presale-rule' }, t(lineLater ? 'sale_upcoming_line_rule' : 'sale_upcoming_sale_rule')));
+  };
+  /** An `upcoming` answer: nobody is in line or admitted yet; wait, then join again by itself. */
+  const waitForLine = (r) => {
+    const saleAt = Date.parse(r.saleStart);
+    const lineAt = Date.parse(r.lineOpensAt || r.saleStart);
+    upcoming = { saleStart: saleAt, lineOpensAt: Number.isFinite(lineAt) ? lineAt : saleAt, queueEnabled: r.queueEnabled !== false, retryAt: 0 };
+    if (Number.isFinite(saleAt)) saleStart = saleAt;
+    if (!socket) conn.el.hidden = true; // no live connection before the line opens
+    markInLine(false);
+    position = null;
+    posEl.textContent = '–';
+    aheadEl.textContent = t('sale_not_in_line_yet');
+    [waitEl, sizeEl].forEach((el) => { el.textContent = ''; });
+    bar.value = 0;
+    showUpcoming();
+  };
+  /** The answer to a join or a status read: upcoming, admitted, or a place in line. */
+  const handle = (r) => {
+    if (r?.status === 'upcoming') { waitForLine(r); return; }
+    if (!r.queued) { admitted(); return; }
+    upcoming = null;
+    markInLine(true);
+    show(r);
+    startLive();
+  };
+  /** Joins again once the line (or, for a queue turned off, the sale) opens by the server's clock. */
+  const joinWhenOpen = async () => {
+    if (!upcoming || joining || done) return;
+    const now = serverNow();
+    const at = upcoming.queueEnabled ? Math.min(upcoming.lineOpensAt, upcoming.saleStart) : upcoming.saleStart;
+    if (now < at || now < upcoming.retryAt) return;
+    joining = true;
+    upcoming.retryAt = now + 2000; // the same answer again (clocks a little apart): try shortly after
+    try { handle(await timedApi(`/api/queue/check/${id}`, { method: 'POST', noRedirect: true })); }
+    catch (e) { msg.replaceChildren(notice('error', e)); }
+    finally { joining = false; }
   };
   const setMessage = (m) => {
     if (typeof m === 'string' && m.trim()) opMsg.replaceChildren(h('p', { class: 'notice info operator' }, h('strong', {}, t('sale_operator_says')), ' ', m));
@@ -405,20 +464,20 @@ export async function waitingRoom(main, id) {
     eventBox.replaceChildren(h('p', { class: 'queue-event-title' }, h('strong', {}, e.title)),
       h('p', { class: 'muted' }, [when(e.event_date), e.venue].filter(Boolean).join(' · ')));
   }).catch(() => {});
-  try {
-    const r = await timedApi(`/api/queue/check/${id}`, { method: 'POST' });
-    if (r.eventInfo?.title) title.textContent = `${t('waiting_room')} · ${r.eventInfo.title}`;
-    if (!r.queued) { admitted(); return; }
-    markInLine(true);
-    show(r);
-  } catch (e) { showError(msg, e); return; }
-  const socket = liveSocket(conn.set);
-  socket.on('connect', () => socket.emit('join-queue', { eventId: id }));
-  socket.on('queue-position', (p) => { if (p.eventId === id) show(p); });
-  socket.on('queue-entry-allowed', (p) => { if (!p.eventId || p.eventId === id) admitted(); });
-  socket.on('queue-message', (p) => { if (p?.eventId === id) setMessage(p.message); });
-  // Cleared by an operator: the place is gone; the fan may join again (at the tail).
-  socket.on('queue-cleared', (p) => {
+  // The line's live pushes, from the moment the fan has a place in it.
+  let socket = null;
+  function startLive() {
+    if (socket || done) return;
+    conn.el.hidden = false;
+    socket = liveSocket(conn.set);
+    socket.on('connect', () => socket.emit('join-queue', { eventId: id }));
+    socket.on('queue-position', (p) => { if (p.eventId === id && !upcoming) show(p); });
+    socket.on('queue-entry-allowed', (p) => { if ((!p.eventId || p.eventId === id) && !upcoming) admitted(); });
+    socket.on('queue-message', (p) => { if (p?.eventId === id) setMessage(p.message); });
+    // Cleared by an operator: the place is gone; the fan may join again (at the tail).
+    socket.on('queue-cleared', onCleared);
+  }
+  function onCleared(p) {
     if (p.eventId !== id) return;
     done = true;
     markInLine(false);
@@ -428,20 +487,33 @@ export async function waitingRoom(main, id) {
     leave.hidden = true;
     msg.replaceChildren(notice('error', t('queue_cleared')),
       h('button', { class: 'primary', 'data-testid': 'rejoin', onclick: () => { cleanup(); waitingRoom(main, id); } }, t('rejoin')));
+  }
+  try {
+    const r = await timedApi(`/api/queue/check/${id}`, { method: 'POST' });
+    if (r.eventInfo?.title) title.textContent = `${t('waiting_room')} · ${r.eventInfo.title}`;
+    handle(r);
+    if (done) return;
+  } catch (e) { showError(msg, e); return; }
+  every(1000, () => {
+    if (done) return;
+    showWait();
+    if (upcoming || saleStart != null) showPresale();
+    joinWhenOpen();
   });
-  every(1000, () => { if (!done) { showWait(); if (saleStart != null) showPresale(); } });
   // The status poll keeps the place (it counts as a sign of life, like the heartbeat) and brings
   // what pushes do not: a pause, an operator's message, the server's clock; it also covers a
   // missed push or a broken socket.
   every(5000, async () => {
-    if (done) return;
+    if (done || joining) return;
     try {
       const s = await timedApi(`/api/queue/status/${id}`, { noRedirect: true });
+      // Before the line opens the status says `upcoming` too: never an admission.
+      if (s.status === 'upcoming') { waitForLine(s); return; }
       if (s.status === 'active') { admitted(); return; }
       if (s.status === 'not_in_queue') {
-        const r = await timedApi(`/api/queue/check/${id}`, { method: 'POST', noRedirect: true });
-        if (!r.queued) admitted(); else show(r);
-      } else show(s);
+        if (upcoming) { joinWhenOpen(); return; } // joins by itself when the line opens
+        handle(await timedApi(`/api/queue/check/${id}`, { method: 'POST', noRedirect: true }));
+      } else { upcoming = null; show(s); }
     } catch (e) { msg.replaceChildren(notice('error', e)); }
   });
 }
@@ -452,7 +524,8 @@ export async function seatMap(main, id) {
   let data, status, held;
   try {
     status = await timedApi(`/api/queue/check/${id}`, { method: 'POST' });
-    if (status.queued) { go(`/events/${id}/queue`, true); return; }
+    // In line, or before the line opens (`upcoming`: never an admission): the waiting room.
+    if (status.queued || status.status === 'upcoming') { go(`/events/${id}/queue`, true); return; }
     [data, held] = await Promise.all([api(`/api/seats/events/${id}`), myPendingHold(id)]);
   } catch (e) { showError(main, e); return; }
   // The shopping clock and the fan's own pending hold, above the map (see `saleTop`).

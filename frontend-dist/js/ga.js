@@ -74,7 +74,8 @@ export async function gaPage(main, id) {
   let event, types, maxPerFan, held = 0, pending = null, status;
   try {
     status = await timedApi(`/api/queue/check/${id}`, { method: 'POST' });
-    if (status.queued) { go(`/events/${id}/queue`, true); return; }
+    // In line, or before the line opens (`upcoming`: never an admission): the waiting room.
+    if (status.queued || status.status === 'upcoming') { go(`/events/${id}/queue`, true); return; }
     const [detail, tickets, mine] = await Promise.all([
       api(`/api/events/${id}`, { anonymous: true }),
       api(`/api/tickets/event/${id}`, { anonymous: true }),
@@ -174,7 +175,8 @@ export async function gaPage(main, id) {
       picks.clear(id);
       go(`/pay/${reservation.id}`);
     } catch (e) {
-      msg.replaceChildren(notice('error', gaError(e)), e.code === 'not_admitted' ? notAdmitted() : null);
+      // replaceChildren writes a null out as the text "null": pass the way back only when there is one.
+      msg.replaceChildren(notice('error', gaError(e)), ...(e.code === 'not_admitted' ? [notAdmitted()] : []));
       if (e.code === 'sold_out' && e.details?.ticketTypeId) update(e.details.ticketTypeId, Number(e.details.available));
       render();
     }

@@ -126,8 +126,18 @@ export function seatPicker(data, { eventId, max, hold }) {
     const mine = chosen.has(s.id);
     b.setAttribute('aria-pressed', mine ? 'true' : 'false');
     if (s.status === 'available' && !closed) b.removeAttribute('aria-disabled'); else b.setAttribute('aria-disabled', 'true');
-    b.setAttribute('aria-label', seatName(s));
+    // A seat of ours someone else just took says so at the seat itself for a while.
+    const note = b.querySelector('.seat-note');
+    if (takenNotes.has(s.id) && s.status !== 'available') {
+      b.setAttribute('aria-label', `${seatName(s)} · ${t('seat_taken_here')}`);
+      if (!note) b.append(h('span', { class: 'seat-note', 'data-testid': 'seat-note' }, t('seat_taken_here')));
+    } else {
+      takenNotes.delete(s.id);
+      note?.remove();
+      b.setAttribute('aria-label', seatName(s));
+    }
   };
+  const takenNotes = new Set();
   const paintBlock = (sec) => {
     const b = blocks.get(sec.name);
     if (!b) return;
@@ -143,11 +153,24 @@ export function seatPicker(data, { eventId, max, hold }) {
     s.status = status;
     if (status !== 'available' && chosen.has(seatId)) {
       chosen.delete(seatId);
-      msg.replaceChildren(notice('error', t('seat_taken')));
+      msg.replaceChildren(notice('error', t('seat_taken_at', { label: s.seat_label })));
+      takenNotes.add(seatId);
+      setTimeout(() => {
+        if (!takenNotes.delete(seatId)) return;
+        const b = buttons.get(seatId);
+        if (b) paint(b, seatById.get(seatId));
+      }, 8000);
       refresh();
     }
     const b = buttons.get(seatId);
     if (b) paint(b, s);
+    // Bring a seat just taken from the fan sideways into view (not under the sticky row numbers),
+    // so its note can be read; the page itself does not move.
+    if (b && takenNotes.has(seatId)) {
+      const g = grid.getBoundingClientRect();
+      const r = b.getBoundingClientRect();
+      if (r.left < g.left + 80 || r.right > g.right - 80) grid.scrollLeft += (r.left + r.width / 2) - (g.left + g.width / 2);
+    }
     paintBlock(s.sectionRef);
   };
 

@@ -64,18 +64,23 @@ let errSeq = 0;
  * Shows a failed submit of `form`: each field the server named (`validation_failed`'s `fields`)
  * gets its problem, in the page's language, right under it (`aria-describedby`, `aria-invalid`),
  * and the first such field gets the focus. Returns the notice for the form's message area: the
- * error's sentence plus the problems of fields this form does not show.
+ * error's sentence plus the problems of fields this form does not show. `codeFields` ties an error
+ * code about one field to it: `{ email_taken: ['email', 'field_email_taken'] }` puts that key's
+ * words under the `email` field.
  */
-export function showFieldErrors(form, e) {
+export function showFieldErrors(form, e, codeFields = {}) {
   clearFieldErrors(form);
   const rest = {};
   let first = null;
-  for (const [name, reason] of Object.entries(e?.fields || {})) {
+  const byCode = codeFields[e?.code];
+  const entries = Object.entries(e?.fields || {}).map(([name, reason]) => [name, reason, null]);
+  if (byCode) entries.push([byCode[0], null, t(byCode[1])]);
+  for (const [name, reason, words] of entries) {
     const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
-    if (!input) { rest[name] = reason; continue; }
+    if (!input) { if (reason != null) rest[name] = reason; continue; }
     input.id ||= `fld-${++errSeq}`;
     const id = `${input.id}-err`;
-    const note = h('span', { class: 'field-error', id }, fieldText(reason));
+    const note = h('span', { class: 'field-error', id }, words ?? fieldText(reason));
     // After the label that wraps the input (text inside a label would join the input's name).
     const anchor = input.closest('label') || input;
     anchor.after(note);

@@ -83,9 +83,17 @@ await main(async () => {
   await page.getByTestId('selection').filter({ hasText: 'B-1-4' }).waitFor();
   await shot(page, 'fan-03-seat-map');
   await axeCheck(page, 'seat map');
+  // The second fan has picked the same seat and is about to lose it.
+  await page2.locator('.seat[data-label="B-1-4"]').click();
+  await page2.getByTestId('selection').filter({ hasText: 'B-1-4' }).waitFor();
   await page.getByTestId('hold').click();
   await page.waitForURL(/#\/pay\//);
   await page2.locator('.seat[data-label="B-1-4"][data-status=locked]').waitFor({ timeout: 5000 });
+  // Said at the seat itself (a visible note, in its accessible name), not only in the bottom bar.
+  const lost = page2.locator('.seat[data-label="B-1-4"]');
+  await lost.getByTestId('seat-note').filter({ hasText: 'Just taken' }).waitFor();
+  if (!((await lost.getAttribute('aria-label')) || '').includes('Just taken')) throw new Error(`the taken seat's name does not say so: ${await lost.getAttribute('aria-label')}`);
+  await page2.getByRole('alert').filter({ hasText: 'Someone just took seat B-1-4' }).waitFor();
   if (!(await page2.locator('.seat[data-label="B-1-4"]').isDisabled())) throw new Error('the held seat is still clickable in the second browser');
   await shot(page2, 'fan-04-second-browser-sees-seat-taken');
   step('seat taken in second browser');

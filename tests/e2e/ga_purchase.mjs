@@ -17,6 +17,11 @@ await main(async () => {
   await page.goto(`${baseUrl}/#/events/${eventId}`);
   await page.getByTestId('lang').click(); // Korean first; this fan reads English.
   await page.getByRole('heading', { level: 1, name: 'GA Night 2026' }).waitFor();
+  // The event page lists the ticket types under a ticket heading and says which are sold out, in words.
+  const prices = page.getByTestId('prices');
+  await prices.getByRole('heading', { level: 2, name: 'Tickets' }).waitFor();
+  await prices.locator('li[data-soldout=true]').filter({ hasText: soldOutName }).getByTestId('type-sold-out').filter({ hasText: 'Sold out' }).waitFor();
+  if (await prices.locator('li').filter({ hasText: typeName }).getByTestId('type-sold-out').count()) throw new Error(`${typeName} is marked sold out on the event page`);
   // Prices per ticket type are on the event page; booking starts at sign-in.
   await page.getByTestId('book').click();
   await page.getByRole('link', { name: 'Register' }).click();
@@ -123,10 +128,26 @@ await main(async () => {
   step('tickets shown');
   await fan.close();
 
+  // A refusal other than "not admitted" (here a sold-out answer, as when the last tickets go
+  // between the count and the click) is said in words alone: no stray "null" after it.
+  await page2.route('**/api/reservations', (route) => (route.request().method() === 'POST'
+    ? route.fulfill({ status: 409, contentType: 'application/json',
+      body: JSON.stringify({ error: 'Sold out', code: 'sold_out', details: { ticketTypeId: null, ticketTypeName: typeName, available: 1 } }) })
+    : route.fallback()));
+  await page2.getByRole('button', { name: `${typeName} 한 장 더하기` }).click();
+  await page2.getByRole('button', { name: `${typeName} 한 장 더하기` }).click();
+  await page2.getByTestId('ga-buy').click();
+  await page2.getByTestId('ga-msg').getByRole('alert').filter({ hasText: `${typeName} 티켓은 1장만 남아 있습니다.` }).waitFor();
+  const soldOutWords = await page2.getByTestId('ga-msg').innerText();
+  if (/null/i.test(soldOutWords)) throw new Error(`"null" after a refusal: ${soldOutWords}`);
+  if (await page2.getByTestId('ga-to-queue').count()) throw new Error('the way to the queue offered for a sold-out refusal');
+  await page2.unroute('**/api/reservations');
+  await page2.getByRole('button', { name: `${typeName} 한 장 빼기` }).click();
+  step('sold-out refusal clean');
+
   // Out of the waiting room, the second fan tries to buy: refused, said in Korean beside the
   // picker (the server's English sentence never shows), with the way back to the queue.
   await call('POST', `/api/queue/leave/${eventId}`, watcherToken);
-  await page2.getByRole('button', { name: `${typeName} 한 장 더하기` }).click();
   await page2.getByTestId('ga-buy').click();
   const refusal = page2.getByTestId('ga-msg');
   await refusal.getByRole('alert').filter({ hasText: '대기실에서 다시 입장하세요' }).waitFor();
@@ -136,5 +157,33 @@ await main(async () => {
   await shot(page2, 'ga_refused_desktop_ko');
   await axeCheck(page2, 'ga_refused_desktop_ko');
   step('refusal in korean');
+
+  // Before the line opens the server answers a join with `status: upcoming` (stood in for here
+  // until the line opens, then the real server answers): the picker sends the fan to the waiting
+  // room, which says when the line opens, admits nobody, and joins by itself at that moment.
+  const lineOpensAt = Date.now() + 6000;
+  const saleAt = new Date(lineOpensAt + 3600_000).toISOString();
+  await page2.route(`**/api/queue/check/${eventId}`, (route) => {
+    if (Date.now() >= lineOpensAt) return route.fallback();
+    return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({
+      queued: false, status: 'upcoming', queueEnabled: true, saleStart: saleAt, serverTime: Date.now(), lineOpensAt: new Date(lineOpensAt).toISOString() }) });
+  });
+  await page2.goto(`${baseUrl}/#/events/${eventId}`); // the picker again, drawn anew
+  await page2.getByRole('heading', { level: 1, name: 'GA Night 2026' }).waitFor();
+  await page2.goto(`${baseUrl}/#/events/${eventId}/tickets`);
+  await page2.waitForURL(/#\/events\/.+\/queue$/);
+  await page2.getByTestId('line-opens-at').filter({ hasText: '대기열 오픈' }).waitFor();
+  await page2.getByTestId('presale-countdown').filter({ hasText: '대기열 오픈까지' }).waitFor();
+  await page2.getByTestId('ahead').filter({ hasText: '아직 대기열에 들어가지 않았습니다' }).waitFor();
+  if (Date.now() >= lineOpensAt) throw new Error('too slow to see the page before the line opened');
+  if (await page2.getByTestId('ga-page').count()) throw new Error('an upcoming answer showed the picker');
+  await shot(page2, 'ga_line_upcoming_desktop_ko');
+  // When the line opens the page joins again by itself (the real server answers from now on):
+  // the fan gets a place in line or, with room to shop, the picker.
+  await page2.waitForRequest((r) => r.url().includes(`/api/queue/check/${eventId}`) && Date.now() >= lineOpensAt, { timeout: 15000 });
+  await page2.getByTestId('line-opens-at').waitFor({ state: 'detached' });
+  const joined = page2.locator('[data-testid=ga-page], [data-testid=position]').filter({ hasText: /\d|티켓/ });
+  await joined.first().waitFor();
+  step('upcoming waits for the line');
   await other.close();
 });

@@ -15,7 +15,7 @@ const KO = {
   pw_common: '너무 흔한 비밀번호입니다. 다른 비밀번호를 고르세요.',
   phone: '전화번호는 숫자 7~15자리로 입력하세요.',
   // The code's sentence, or the seat map's own when the answer names the seat (it un-chooses it).
-  seat_unavailable: /^(선택한 좌석 중 이미 다른 분이 선점하거나 구매한 좌석이 있습니다\. 다른 좌석을 선택하세요\.|다른 분이 방금 선택한 좌석입니다\.)$/,
+  seat_unavailable: /^(선택한 좌석 중 이미 다른 분이 선점하거나 구매한 좌석이 있습니다\. 다른 좌석을 선택하세요\.|A-1-1 좌석을 다른 분이 방금 선택했습니다\. 다른 좌석을 고르세요\.)$/,
 };
 
 await main(async () => {
@@ -72,6 +72,11 @@ await main(async () => {
   await page.getByLabel('비밀번호').fill(password);
   await page.getByRole('button', { name: '회원가입' }).click();
   await shown(KO.email_taken, 'email taken');
+  // ... and under the email field, tied to it for screen readers.
+  const emailInput = page.getByLabel('이메일');
+  if ((await emailInput.getAttribute('aria-invalid')) !== 'true') throw new Error('the taken email is not marked invalid');
+  const emailNote = await emailInput.evaluate((el) => (el.getAttribute('aria-describedby') || '').split(' ').map((id) => document.getElementById(id)?.textContent || '').join(' '));
+  if (!emailNote.includes('이 이메일로는 가입할 수 없습니다.')) throw new Error(`the email field is described as ${JSON.stringify(emailNote)}`);
   step('email taken in korean');
 
   // Invalid fields: each problem under its field, tied to it for screen readers.
@@ -123,6 +128,9 @@ await main(async () => {
   await call('POST', '/api/seats/reserve', otherToken, { eventId, seatIds: [seatId] });
   await page.getByTestId('hold').click();
   await shown(KO.seat_unavailable, 'seat taken');
+  // The seat itself says so too (a note on it, and in its accessible name), in Korean.
+  await seat.getByTestId('seat-note').filter({ hasText: '방금 다른 분이 선택함' }).waitFor();
+  if (!((await seat.getAttribute('aria-label')) || '').includes('방금 다른 분이 선택함')) throw new Error(`the taken seat's name does not say so: ${await seat.getAttribute('aria-label')}`);
   await shot(page, 'fan-15-korean-seat-taken');
   step('taken seat in korean');
 

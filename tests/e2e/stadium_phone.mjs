@@ -72,6 +72,18 @@ await main(async () => {
   await page.getByTestId('selection').filter({ hasText: 'A-1-37, A-1-38' }).waitFor();
   await seatA('A-1-37').and(page.locator('[aria-pressed=true]')).waitFor();
   await seatA('A-1-38').and(page.locator('[aria-pressed=true]')).waitFor();
+  // Scrolled sideways to the chosen seats, the row numbers stay on screen at both edges.
+  const rowEdges = await page.evaluate(() => {
+    const grid = document.querySelector('.sm-grid');
+    document.querySelector('.seat[data-label="A-1-37"]').scrollIntoView({ block: 'nearest', inline: 'center' });
+    const [first, last] = [...document.querySelectorAll('.sm-section[data-section=A] .seat-row')[0].querySelectorAll(':scope > .row-label')];
+    const g = grid.getBoundingClientRect();
+    const a = first.getBoundingClientRect();
+    const b = last.getBoundingClientRect();
+    return { scrolled: grid.scrollLeft, wide: grid.scrollWidth - grid.clientWidth, text: first.textContent, left: a.left - g.left, right: g.right - b.right, width: g.width };
+  });
+  check(rowEdges.scrolled > 100 && rowEdges.wide - rowEdges.scrolled > 100, `the grid is scrolled into the middle of the row: ${JSON.stringify(rowEdges)}`);
+  check(rowEdges.text === '1' && Math.abs(rowEdges.left) <= 1 && rowEdges.right >= -1 && rowEdges.right <= 20, `row labels stick to the scroller's edges: ${JSON.stringify(rowEdges)}`);
   await shot(page, 'seatmap_stadium_best2');
   await axeCheck(page, 'seatmap_stadium_best2');
   step('best available 2');

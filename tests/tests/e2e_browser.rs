@@ -774,7 +774,9 @@ async fn a_fan_buys_two_general_admission_tickets_and_a_second_fan_sees_the_coun
         "continue payment offered",
         "paid",
         "tickets shown",
+        "sold-out refusal clean",
         "refusal in korean",
+        "upcoming waits for the line",
     ] {
         assert!(
             out.contains(&format!("STEP {step}")),
