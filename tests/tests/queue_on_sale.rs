@@ -406,6 +406,14 @@ async fn a_started_sale_with_admitted_fans_cannot_move_into_the_future() {
     );
     let (_, body) = join(&app, &fan, busy).await;
     assert_eq!(body["status"], "active", "{body}");
+    // The queue's copy of the sale start (moved first, so a racing join is either counted or
+    // not admitted) is back where the refused edit found it: the sale goes on.
+    let (_, next) = tokens.fan();
+    let (_, body) = join(&app, &next, busy).await;
+    assert_eq!(
+        body["status"], "active",
+        "the refused edit left the sale closed: {body}"
+    );
 }
 
 #[tokio::test]

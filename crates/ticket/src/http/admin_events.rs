@@ -559,16 +559,37 @@ async fn update_event(
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
-        let admitted: u64 = {
-            let keys = crate::queue::keys::EventKeys::new(&state.infra.redis, id);
-            let mut conn = state.infra.redis.shared().await?;
-            redis::cmd("ZCOUNT")
-                .arg(keys.active())
-                .arg(format!("({}", now.timestamp_millis()))
-                .arg("+inf")
+        // The queue's copy of the sale start moves first, then the admitted fans are counted:
+        // a join racing this edit either ran before the move (and is counted) or reads the new
+        // start (and is not admitted). When the edit is refused the copy moves back.
+        let keys = crate::queue::keys::EventKeys::new(&state.infra.redis, id);
+        let mut conn = state.infra.redis.shared().await?;
+        let moved: Option<String> = redis::Script::new(
+            "if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+             local old = redis.call('HGET', KEYS[1], 'sale_start_ms') or ''
+             redis.call('HSET', KEYS[1], 'sale_start_ms', ARGV[1])
+             return old",
+        )
+        .key(keys.cfg())
+        .arg(start.timestamp_millis())
+        .invoke_async(&mut conn)
+        .await?;
+        let admitted: u64 = redis::cmd("ZCOUNT")
+            .arg(keys.active())
+            .arg(format!("({}", now.timestamp_millis()))
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await?;
+        if (reserved > 0 || admitted > 0)
+            && let Some(old) = moved.filter(|old| !old.is_empty())
+        {
+            let () = redis::cmd("HSET")
+                .arg(keys.cfg())
+                .arg("sale_start_ms")
+                .arg(old)
                 .query_async(&mut conn)
-                .await?
-        };
+                .await?;
+        }
         if reserved > 0 || admitted > 0 {
             return Err(ApiError::conflict_with(
                 "sale_already_open",
