@@ -283,6 +283,19 @@ pub fn status_filter(raw: Option<String>, allowed: &[&str]) -> Result<Option<Str
     Ok(status)
 }
 
+/// An optional search term from a query (`q`): trimmed, blank means none, at most 100
+/// characters (400 `invalid_query` beyond).
+pub fn search_term(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    let q = raw.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "q must be at most 100 characters",
+        ));
+    }
+    Ok(q)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

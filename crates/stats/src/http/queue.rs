@@ -113,6 +113,8 @@ struct QueueSettings {
     fail_open: bool,
     paused: bool,
     sale_start: chrono::DateTime<chrono::Utc>,
+    /// The operator's message to the waiting fans (`null` when none).
+    message: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -130,6 +132,7 @@ struct SettingsRow {
     mode: Option<String>,
     fail_open: Option<bool>,
     paused: Option<bool>,
+    message: Option<String>,
 }
 
 /// The title and effective queue settings of each existing event of `ids`, in one query.
@@ -140,7 +143,7 @@ async fn load_settings(
     let rows: Vec<SettingsRow> = sqlx::query_as(
         "SELECT e.id, e.title, e.sale_start_date, (q.event_id IS NOT NULL) AS has_row,
                 q.enabled, q.max_active, q.admit_per_tick, q.tick_ms, q.admission_ttl_sec,
-                q.idle_grace_sec, q.mode, q.fail_open, q.paused
+                q.idle_grace_sec, q.mode, q.fail_open, q.paused, q.message
            FROM ticket.events e LEFT JOIN ticket.queue_settings q ON q.event_id = e.id
           WHERE e.id = ANY($1)",
     )
@@ -175,6 +178,7 @@ async fn load_settings(
                 fail_open: r.fail_open.unwrap_or(false),
                 paused: r.paused.unwrap_or(false),
                 sale_start: r.sale_start_date,
+                message: r.message,
             };
             (r.id, (r.title, settings))
         })

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tiketi_core::extract::{Page, status_filter};
+use tiketi_core::extract::{Page, search_term, status_filter};
 use tiketi_core::{ApiError, ApiResult, AppJson, AppPath, AppQuery};
 use uuid::Uuid;
 
@@ -119,16 +119,7 @@ async fn list_events(
 ) -> ApiResult<AppJson<Value>> {
     let page = Page::new(query.page, query.limit)?;
     let status = status_filter(query.status, STATUSES)?;
-    let q = query
-        .q
-        .map(|q| q.trim().to_owned())
-        .filter(|q| !q.is_empty());
-    if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "q must be at most 100 characters",
-        ));
-    }
+    let q = search_term(query.q)?;
     let filter = FILTER_SQL.replace("STATUS", EFFECTIVE_STATUS_SQL);
 
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
